@@ -1,0 +1,264 @@
+//! Addresses and frame numbers as distinct types, and the one number parser the CLI uses.
+//!
+//! A virtual address, a physical address and a page frame number are all `u64`s to the
+//! machine, and mixing them up is the classic bug of this domain; the newtypes make the
+//! compiler catch it. [`parse_u64`] accepts what a user pastes: `0x`-prefixed hex, plain
+//! decimal, `_` separators, and rejects everything else with a message saying why.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An address in some process's virtual address space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VirtAddr(pub u64);
+
+/// An address in the machine's physical address space (what /dev/mem offsets are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PhysAddr(pub u64);
+
+/// A page frame number: the physical address divided by the page size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Pfn(pub u64);
+
+macro_rules! hex_display {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:#x}", self.0)
+            }
+        }
+        impl fmt::LowerHex for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::LowerHex::fmt(&self.0, f)
+            }
+        }
+        impl FromStr for $t {
+            type Err = ParseNumberError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                parse_u64(s).map(Self)
+            }
+        }
+    )*};
+}
+hex_display!(VirtAddr, PhysAddr, Pfn);
+
+/// The page geometry of this system: every address split uses it, none hard-codes 4096.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u64);
+
+impl PageSize {
+    /// A page size; `None` unless it is a power of two.
+    pub fn new(bytes: u64) -> Option<Self> {
+        bytes.is_power_of_two().then_some(PageSize(bytes))
+    }
+
+    /// The running system's base page size (sysconf(_SC_PAGESIZE)).
+    pub fn of_system() -> Self {
+        PageSize::new(procfs::page_size()).unwrap_or(PageSize(4096))
+    }
+
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+
+    /// log2 of the page size: 12 for 4 KiB pages.
+    pub fn shift(self) -> u32 {
+        self.0.trailing_zeros()
+    }
+
+    /// The virtual page number holding `addr` (the index into /proc/pid/pagemap).
+    pub fn page_index(self, addr: VirtAddr) -> u64 {
+        addr.0 >> self.shift()
+    }
+
+    /// The offset of `addr` within its page.
+    pub fn offset_in_page(self, addr: u64) -> u64 {
+        addr & (self.0 - 1)
+    }
+
+    /// `addr` rounded down to its page boundary.
+    pub fn page_base(self, addr: u64) -> u64 {
+        addr & !(self.0 - 1)
+    }
+
+    /// The physical address of byte `offset` in frame `pfn`; `None` on overflow.
+    pub fn phys_addr(self, pfn: Pfn, offset: u64) -> Option<PhysAddr> {
+        pfn.0
+            .checked_mul(self.0)
+            .and_then(|base| base.checked_add(offset))
+            .map(PhysAddr)
+    }
+
+    /// The frame holding physical address `addr`.
+    pub fn pfn_of(self, addr: PhysAddr) -> Pfn {
+        Pfn(addr.0 >> self.shift())
+    }
+}
+
+/// Why a string is not a number we accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseNumberError {
+    Empty,
+    Negative,
+    Overflow,
+    Invalid { text: String, radix: u32 },
+}
+
+impl fmt::Display for ParseNumberError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseNumberError::Empty => f.write_str("empty number; give hex like 0x7f00 or decimal"),
+            ParseNumberError::Negative => {
+                f.write_str("negative numbers are not addresses or values")
+            }
+            ParseNumberError::Overflow => f.write_str("number does not fit in 64 bits"),
+            ParseNumberError::Invalid { text, radix: 16 } => {
+                write!(f, "'{text}' is not a hex number (digits 0-9, a-f after 0x)")
+            }
+            ParseNumberError::Invalid { text, .. } => write!(
+                f,
+                "'{text}' is not a number; write hex with a 0x prefix (0x7f00) or plain decimal"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParseNumberError {}
+
+/// Parses `0x`-prefixed hex (also `0X`), or decimal; `_` may separate digits.
+pub fn parse_u64(text: &str) -> Result<u64, ParseNumberError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(ParseNumberError::Empty);
+    }
+    if trimmed.starts_with('-') {
+        return Err(ParseNumberError::Negative);
+    }
+    let unsigned = trimmed.strip_prefix('+').unwrap_or(trimmed);
+    let (digits, radix) = match unsigned
+        .strip_prefix("0x")
+        .or_else(|| unsigned.strip_prefix("0X"))
+    {
+        Some(hex) => (hex, 16),
+        None => (unsigned, 10),
+    };
+    let digits: String = digits.chars().filter(|&c| c != '_').collect();
+    if digits.is_empty() || digits.starts_with('+') || digits.starts_with('-') {
+        return Err(ParseNumberError::Invalid {
+            text: trimmed.to_string(),
+            radix,
+        });
+    }
+    u64::from_str_radix(&digits, radix).map_err(|err| match err.kind() {
+        std::num::IntErrorKind::PosOverflow => ParseNumberError::Overflow,
+        _ => ParseNumberError::Invalid {
+            text: trimmed.to_string(),
+            radix,
+        },
+    })
+}
+
+/// The x86-64 four-level page-table walk of a virtual address: which entry of each level
+/// holds it (`Documentation/arch/x86/x86_64/mm.rst`: 9 bits per level above a 12-bit offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageTableIndices {
+    pub pgd: u64,
+    pub pud: u64,
+    pub pmd: u64,
+    pub pte: u64,
+    pub offset: u64,
+}
+
+impl PageTableIndices {
+    /// Splits `addr` for 4 KiB pages with four levels; `None` for any other page size.
+    pub fn x86_64(addr: VirtAddr, page: PageSize) -> Option<Self> {
+        (page.bytes() == 4096).then_some(PageTableIndices {
+            pgd: (addr.0 >> 39) & 0x1ff,
+            pud: (addr.0 >> 30) & 0x1ff,
+            pmd: (addr.0 >> 21) & 0x1ff,
+            pte: (addr.0 >> 12) & 0x1ff,
+            offset: addr.0 & 0xfff,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hex_and_decimal() {
+        assert_eq!(parse_u64("0x7ffd1234"), Ok(0x7ffd_1234));
+        assert_eq!(parse_u64("0X10"), Ok(16));
+        assert_eq!(parse_u64("4096"), Ok(4096));
+        assert_eq!(parse_u64(" 0x_ffff_0000 "), Ok(0xffff_0000));
+        assert_eq!(parse_u64("0xffffffffffffffff"), Ok(u64::MAX));
+        assert_eq!(parse_u64("18446744073709551615"), Ok(u64::MAX));
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_u64() {
+        assert_eq!(parse_u64(""), Err(ParseNumberError::Empty));
+        assert_eq!(parse_u64("-1"), Err(ParseNumberError::Negative));
+        assert_eq!(
+            parse_u64("0x1_0000_0000_0000_0000"),
+            Err(ParseNumberError::Overflow)
+        );
+        assert_eq!(
+            parse_u64("18446744073709551616"),
+            Err(ParseNumberError::Overflow)
+        );
+        assert!(matches!(
+            parse_u64("0x"),
+            Err(ParseNumberError::Invalid { radix: 16, .. })
+        ));
+        assert!(matches!(
+            parse_u64("0xg1"),
+            Err(ParseNumberError::Invalid { radix: 16, .. })
+        ));
+        assert!(matches!(
+            parse_u64("7f00"),
+            Err(ParseNumberError::Invalid { radix: 10, .. })
+        ));
+        assert!(matches!(
+            parse_u64("0x+5"),
+            Err(ParseNumberError::Invalid { .. })
+        ));
+        assert!(matches!(
+            parse_u64("1.5"),
+            Err(ParseNumberError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn page_arithmetic_uses_the_given_size() {
+        let four_k = PageSize::new(4096).unwrap();
+        assert_eq!(four_k.shift(), 12);
+        assert_eq!(four_k.page_index(VirtAddr(0x7f12_3456_7040)), 0x0007_f123_4567);
+        assert_eq!(four_k.offset_in_page(0x7f12_3456_7040), 0x40);
+        assert_eq!(
+            four_k.phys_addr(Pfn(0x1234), 0x40),
+            Some(PhysAddr(0x123_4040))
+        );
+        assert_eq!(four_k.pfn_of(PhysAddr(0x123_4fff)), Pfn(0x1234));
+        let sixteen_k = PageSize::new(16384).unwrap();
+        assert_eq!(sixteen_k.phys_addr(Pfn(2), 5), Some(PhysAddr(32773)));
+        assert_eq!(sixteen_k.page_base(0x7fff), 0x4000);
+        assert_eq!(four_k.phys_addr(Pfn(u64::MAX), 0), None);
+        assert_eq!(PageSize::new(3000), None);
+    }
+
+    #[test]
+    fn splits_a_virtual_address_into_table_indices() {
+        let four_k = PageSize::new(4096).unwrap();
+        let split = PageTableIndices::x86_64(VirtAddr(0x7f12_3456_7040), four_k).unwrap();
+        assert_eq!(
+            (split.pgd, split.pud, split.pmd, split.pte, split.offset),
+            (0xfe, 0x48, 0x1a2, 0x167, 0x40)
+        );
+        assert_eq!(
+            PageTableIndices::x86_64(VirtAddr(0), PageSize::new(16384).unwrap()),
+            None
+        );
+    }
+}

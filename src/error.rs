@@ -1,0 +1,101 @@
+//! Errors a user can act on, and the exit code each one maps to.
+//!
+//! Every failure that is the user's to fix (a bad pid, an address in no mapping, a missing
+//! privilege, a kernel without `/dev/mem`) is raised as a [`UserError`]: one sentence saying
+//! what is wrong plus a hint saying how to fix it. `main` finds it anywhere in an `anyhow`
+//! chain and exits with its [`ExitKind`], so scripts can tell the cases apart. The codes are
+//! documented in the README and are stable.
+
+use std::fmt;
+
+/// Stable process exit codes (documented in README.md, "Exit codes").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum ExitKind {
+    /// Something failed that is not one of the cases below (an I/O error, say).
+    Failure = 1,
+    /// The command line was malformed: unknown flag, bad number, bad width.
+    Usage = 2,
+    /// The process, mapping, page or device named does not exist (or is not present).
+    NotFound = 3,
+    /// The caller lacks a privilege (root, CAP_SYS_ADMIN, CAP_SYS_RAWIO) or lockdown forbids it.
+    Permission = 4,
+    /// The kernel cannot do it: no /dev/mem, STRICT_DEVMEM, a PAT conflict.
+    Unsupported = 5,
+    /// physdemo refused to write, for safety: kernel image, unknown region, frame moved.
+    Refused = 6,
+}
+
+impl ExitKind {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
+
+/// An error with a message for the user, a hint for the fix, and an exit code.
+#[derive(Debug, Clone)]
+pub struct UserError {
+    pub kind: ExitKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UserError {
+    pub fn new(kind: ExitKind, message: impl Into<String>) -> Self {
+        UserError {
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for UserError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, " ({hint})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for UserError {}
+
+/// Shorthand constructors, so call sites read as sentences.
+pub fn usage(message: impl Into<String>) -> UserError {
+    UserError::new(ExitKind::Usage, message)
+}
+pub fn not_found(message: impl Into<String>) -> UserError {
+    UserError::new(ExitKind::NotFound, message)
+}
+pub fn permission(message: impl Into<String>) -> UserError {
+    UserError::new(ExitKind::Permission, message)
+}
+pub fn unsupported(message: impl Into<String>) -> UserError {
+    UserError::new(ExitKind::Unsupported, message)
+}
+pub fn refused(message: impl Into<String>) -> UserError {
+    UserError::new(ExitKind::Refused, message)
+}
+
+/// The exit kind of the first [`UserError`] in an error chain, or `Failure`.
+pub fn exit_kind_of(err: &anyhow::Error) -> ExitKind {
+    err.chain()
+        .find_map(|cause| cause.downcast_ref::<UserError>())
+        .map_or(ExitKind::Failure, |user| user.kind)
+}
+
+/// Whether the chain ends in a broken pipe (`physdemo … | head`), which is not an error.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

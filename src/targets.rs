@@ -1,0 +1,210 @@
+//! Finding `physdemo target` processes and verifying them through the kernel alone.
+//!
+//! Nothing here trusts a file or message for an address. A process counts as a target only
+//! when its executable is named `physdemo`, its command line says `target`, and one of its
+//! present, private, writable pages starts with the target header (see [`rawmem::layout`]):
+//! the magic word, its own pid, and the virtual address of the variable inside that very
+//! page. The header is read through `/proc/<pid>/mem`, the page's presence through pagemap.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+use anyhow::{Context, Result};
+
+use crate::addr::{PageSize, VirtAddr};
+use crate::error::{not_found, permission, usage};
+use crate::pagemap::PagemapFile;
+use crate::process::{command_line, open_user_process};
+use crate::rawmem::{layout, TARGET_MAGIC};
+
+/// What a verified target's header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetHeader {
+    pub pid: i32,
+    /// Where the watched variable lives in the target.
+    pub value_addr: VirtAddr,
+    /// The last value the target noticed, when (CLOCK_MONOTONIC ns), and how many changes.
+    pub seen_value: u64,
+    pub seen_at_ns: u64,
+    pub seen_count: u64,
+}
+
+/// Decodes a header from the first bytes of a page at `page_addr` of process `pid`;
+/// `None` unless every self-check passes.
+pub fn decode_header(bytes: &[u8], pid: i32, page_addr: u64) -> Option<TargetHeader> {
+    let word = |offset: usize| -> Option<u64> {
+        let raw = bytes.get(offset..offset + 8)?;
+        Some(u64::from_ne_bytes(raw.try_into().ok()?))
+    };
+    let value_addr = page_addr + layout::VALUE as u64;
+    let valid = word(layout::MAGIC)? == TARGET_MAGIC
+        && word(layout::PID)? == pid as u64
+        && word(layout::VALUE_ADDR)? == value_addr;
+    valid.then_some(TargetHeader {
+        pid,
+        value_addr: VirtAddr(value_addr),
+        seen_value: word(layout::SEEN_VALUE)?,
+        seen_at_ns: word(layout::SEEN_AT_NS)?,
+        seen_count: word(layout::SEEN_COUNT)?,
+    })
+}
+
+/// Whether `pid` runs physdemo with the `target` subcommand (cheap check, no memory read).
+pub fn looks_like_target(pid: i32) -> bool {
+    let exe_is_physdemo = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .is_some_and(|name| name.starts_with("physdemo"));
+    exe_is_physdemo
+        && command_line(pid).is_ok_and(|args| args.iter().skip(1).any(|a| a == "target"))
+}
+
+/// Re-reads the header of a target whose variable is at `value_addr`.
+pub fn read_header(pid: i32, value_addr: VirtAddr) -> Result<Option<TargetHeader>> {
+    let page_addr = value_addr
+        .0
+        .checked_sub(layout::VALUE as u64)
+        .context("address too small for a target variable")?;
+    let mem = open_mem(pid)?;
+    let mut bytes = [0u8; layout::HEADER_LEN];
+    Ok(match mem.read_exact_at(&mut bytes, page_addr) {
+        Ok(()) => decode_header(&bytes, pid, page_addr),
+        Err(_) => None,
+    })
+}
+
+fn open_mem(pid: i32) -> Result<File> {
+    File::open(format!("/proc/{pid}/mem")).map_err(|err| match err.kind() {
+        std::io::ErrorKind::NotFound => not_found(format!("no process with pid {pid}"))
+            .hint("it may have exited; check the pid with `ps`")
+            .into(),
+        std::io::ErrorKind::PermissionDenied => permission(format!(
+            "cannot read the memory of pid {pid}: permission denied"
+        ))
+        .hint("run with sudo")
+        .into(),
+        _ => anyhow::Error::new(err).context(format!("opening /proc/{pid}/mem")),
+    })
+}
+
+/// Finds and verifies the target variable of `pid`.
+pub fn locate(pid: i32) -> Result<TargetHeader> {
+    if !looks_like_target(pid) {
+        open_user_process(pid)?; // a clearer error when the pid is gone or a kernel thread
+        return Err(not_found(format!("pid {pid} is not a physdemo target"))
+            .hint("give the address explicitly: physdemo inspect <pid> <vaddr>")
+            .into());
+    }
+    let process = open_user_process(pid)?;
+    let pagemap = PagemapFile::open(pid)?;
+    let mem = open_mem(pid)?;
+    let page = PageSize::of_system();
+    let mut header = [0u8; layout::HEADER_LEN];
+    for map in &process.maps {
+        let writable_private =
+            map.perms.as_str().starts_with("rw") && !map.perms.as_str().ends_with('s');
+        if !writable_private {
+            continue;
+        }
+        let first = page.page_index(VirtAddr(map.address.0));
+        let count = ((map.address.1 - map.address.0) / page.bytes()) as usize;
+        for (i, entry) in pagemap.entries(first, count)?.into_iter().enumerate() {
+            if !entry.present() {
+                continue;
+            }
+            let page_addr = map.address.0 + i as u64 * page.bytes();
+            if mem.read_exact_at(&mut header, page_addr).is_ok() {
+                if let Some(found) = decode_header(&header, pid, page_addr) {
+                    return Ok(found);
+                }
+            }
+        }
+    }
+    Err(not_found(format!(
+        "pid {pid} runs physdemo target but no target page was found"
+    ))
+    .hint("it may still be starting, or exiting; try again")
+    .into())
+}
+
+/// Every process that looks like a physdemo target (by executable and command line).
+pub fn candidate_pids() -> Vec<i32> {
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|&pid| pid != std::process::id() as i32 && looks_like_target(pid))
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// The one running target, verified; an error listing them when there are several.
+pub fn the_only_target() -> Result<TargetHeader> {
+    let found: Vec<TargetHeader> = candidate_pids()
+        .into_iter()
+        .filter_map(|pid| locate(pid).ok())
+        .collect();
+    match found.as_slice() {
+        [only] => Ok(*only),
+        [] => Err(not_found("no running physdemo target found")
+            .hint("start one with `physdemo target` in another terminal")
+            .into()),
+        several => {
+            let list = several
+                .iter()
+                .map(|t| format!("{} at {}", t.pid, t.value_addr))
+                .collect::<Vec<_>>()
+                .join(", ");
+            Err(
+                usage(format!("several physdemo targets are running: {list}"))
+                    .hint("name one: physdemo <command> <pid> <vaddr>")
+                    .into(),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header_bytes(magic: u64, pid: u64, value_addr: u64) -> Vec<u8> {
+        let mut bytes = vec![0u8; layout::HEADER_LEN];
+        for (offset, word) in [
+            (layout::MAGIC, magic),
+            (layout::PID, pid),
+            (layout::VALUE_ADDR, value_addr),
+            (layout::SEEN_VALUE, 5),
+            (layout::SEEN_AT_NS, 6),
+            (layout::SEEN_COUNT, 7),
+        ] {
+            bytes[offset..offset + 8].copy_from_slice(&word.to_ne_bytes());
+        }
+        bytes
+    }
+
+    #[test]
+    fn accepts_only_a_header_that_points_at_itself() {
+        let page = 0x7f00_0000_0000;
+        let value = page + layout::VALUE as u64;
+        let good = decode_header(&header_bytes(TARGET_MAGIC, 42, value), 42, page).unwrap();
+        assert_eq!(good.value_addr, VirtAddr(value));
+        assert_eq!(
+            (good.seen_value, good.seen_at_ns, good.seen_count),
+            (5, 6, 7)
+        );
+        // a copy of the header elsewhere, another pid, or no magic: rejected
+        assert_eq!(
+            decode_header(&header_bytes(TARGET_MAGIC, 42, value), 42, page + 4096),
+            None
+        );
+        assert_eq!(
+            decode_header(&header_bytes(TARGET_MAGIC, 43, value), 42, page),
+            None
+        );
+        assert_eq!(decode_header(&header_bytes(0, 42, value), 42, page), None);
+        assert_eq!(decode_header(&[0u8; 8], 42, page), None);
+    }
+}
