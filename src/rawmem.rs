@@ -86,6 +86,8 @@ enum Owner {
 /// A target page, accessed only through volatile reads and writes.
 pub struct TargetCell<'a> {
     page: *mut TargetPage,
+    /// Bytes from `page` that locking and advice cover (see [`TargetCell::cover_up_to`]).
+    extent: usize,
     owner: Owner,
     _borrow: std::marker::PhantomData<&'a mut TargetPage>,
 }
@@ -110,6 +112,7 @@ impl TargetCell<'static> {
         }
         Ok(TargetCell {
             page: ptr.cast(),
+            extent: layout::PAGE_LEN,
             owner: Owner::Mapping { len },
             _borrow: std::marker::PhantomData,
         })
@@ -120,6 +123,7 @@ impl TargetCell<'static> {
         let page = Box::into_raw(Box::new(TargetPage::INITIAL));
         TargetCell {
             page,
+            extent: layout::PAGE_LEN,
             owner: Owner::Heap,
             _borrow: std::marker::PhantomData,
         }
@@ -132,6 +136,7 @@ impl TargetCell<'static> {
         }
         Some(TargetCell {
             page: STATIC_PAGE.0.get(),
+            extent: layout::PAGE_LEN,
             owner: Owner::Borrowed,
             _borrow: std::marker::PhantomData,
         })
@@ -143,8 +148,20 @@ impl<'a> TargetCell<'a> {
     pub fn on_stack(page: &'a mut TargetPage) -> Self {
         TargetCell {
             page,
+            extent: layout::PAGE_LEN,
             owner: Owner::Borrowed,
             _borrow: std::marker::PhantomData,
+        }
+    }
+
+    /// Makes locking and advice cover everything from the page up to `end` (exclusive).
+    ///
+    /// mlock and madvise split a mapping at the range they cover, and /proc/<pid>/maps
+    /// labels only the part holding the initial stack pointer `[stack]`; covering up to
+    /// the stack's top keeps the page inside the part that is labelled.
+    pub fn cover_up_to(&mut self, end: u64) {
+        if end > self.page_addr() {
+            self.extent = (end - self.page_addr()) as usize;
         }
     }
 
@@ -200,7 +217,7 @@ impl<'a> TargetCell<'a> {
 
     /// Keeps the page ordinary: no transparent huge page, not merged by KSM. Best effort.
     pub fn keep_ordinary(&self) {
-        let (addr, len) = (self.page.cast::<libc::c_void>(), layout::PAGE_LEN);
+        let (addr, len) = (self.page.cast::<libc::c_void>(), self.extent);
         // SAFETY: advice on a range we own; errors (e.g. EINVAL without KSM) are harmless.
         unsafe {
             libc::madvise(addr, len, libc::MADV_NOHUGEPAGE);
@@ -211,7 +228,7 @@ impl<'a> TargetCell<'a> {
     /// Locks the page in RAM so it is never swapped out.
     pub fn lock(&self) -> io::Result<()> {
         // SAFETY: mlock of a range we own.
-        let rc = unsafe { libc::mlock(self.page.cast(), layout::PAGE_LEN) };
+        let rc = unsafe { libc::mlock(self.page.cast(), self.extent) };
         if rc == 0 {
             Ok(())
         } else {

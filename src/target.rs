@@ -30,7 +30,11 @@ pub fn run(args: &TargetArgs) -> Result<()> {
         Placement::Stack => {
             // The page lives in this very frame, on the main thread's stack.
             let mut frame = TargetPage::INITIAL;
-            watch(TargetCell::on_stack(&mut frame), args, page)
+            let mut cell = TargetCell::on_stack(&mut frame);
+            if let Some(top) = mapping_end(VirtAddr(cell.page_addr())) {
+                cell.cover_up_to(top);
+            }
+            watch(cell, args, page)
         }
         Placement::Mmap => {
             let cell = TargetCell::in_anonymous_mapping(page.bytes() as usize)
@@ -53,6 +57,13 @@ fn placement_name(placement: Placement) -> &'static str {
         Placement::Stack => "stack",
         Placement::Static => "static",
     }
+}
+
+/// The end of our own mapping that holds `addr`.
+fn mapping_end(addr: VirtAddr) -> Option<u64> {
+    let me = crate::process::open_user_process(std::process::id() as i32).ok()?;
+    let end = me.mapping_of(addr).ok()?.address.1;
+    Some(end)
 }
 
 /// Reads our own frame number, when the kernel shows it to us.
