@@ -272,13 +272,14 @@ fn kernel_threads_zombies_and_unmapped_addresses_are_explained() {
         3,
         "nearest above",
     );
-    let sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
     assert_one_line_error(
         &["inspect", &sleeper.id().to_string()],
         3,
         "is not a physdemo target",
     );
-    let _ = Command::new("kill").arg(sleeper.id().to_string()).status();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
 }
 
 #[test]
