@@ -1,0 +1,82 @@
+//! End-to-end tests inside the project's QEMU VM, where /dev/mem really works.
+//!
+//! Each test boots the VM through `demos/vm/run SCRIPT` (the same contract the demos use)
+//! and asserts the exact values the script printed. The VM needs packages that
+//! `demos/setup` installs and a kernel that `demos/kernel/build` builds (cached); when a
+//! prerequisite is missing these tests fail and name it. `PHYSDEMO_SKIP_VM=1` skips them
+//! with a loud message, for a quick local run only: CI never sets it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// One VM at a time: two cores do not run two emulated machines well.
+static ONE_VM: Mutex<()> = Mutex::new(());
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `script` in the VM; `None` only when skipping was asked for explicitly.
+fn vm_run(script: &Path, args: &[&str]) -> Option<Output> {
+    if std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1") {
+        eprintln!("\n!!! SKIPPED VM TEST {} because PHYSDEMO_SKIP_VM=1: /dev/mem writes are NOT tested !!!\n", script.display());
+        return None;
+    }
+    let qemu = Command::new("qemu-system-x86_64").arg("--version").output();
+    assert!(
+        qemu.is_ok_and(|o| o.status.success()),
+        "VM tests need qemu-system-x86_64: run `sudo demos/setup` (or PHYSDEMO_SKIP_VM=1 to skip them loudly)"
+    );
+    let _one = ONE_VM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let output = Command::new(repo().join("demos/vm/run"))
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("running demos/vm/run");
+    eprintln!(
+        "--- {} (exit {:?}) ---\n{}{}",
+        script.display(),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(output)
+}
+
+#[test]
+fn the_userland_demo_target_reacts_to_a_poke_with_the_exact_value() {
+    let Some(out) = vm_run(&repo().join("demos/userland.sh"), &["0xc0ffee0123456789"]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the demo failed in the VM");
+    assert!(
+        text.contains("changed 0x1122334455667788 -> 0xc0ffee0123456789"),
+        "the target did not report the exact poked value"
+    );
+    assert!(text.contains("the target saw exactly 0xc0ffee0123456789"));
+}
+
+#[test]
+fn every_end_to_end_script_passes_in_the_vm() {
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(repo().join("demos/e2e"))
+        .expect("demos/e2e exists")
+        .map(|entry| entry.expect("readable dir entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sh"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty(), "no end-to-end scripts in demos/e2e");
+    let mut failures = Vec::new();
+    for script in &scripts {
+        let Some(out) = vm_run(script, &[]) else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let summary_ok = text.lines().any(|l| l.contains(" passed, 0 failed"));
+        if !out.status.success() || text.contains("FAIL") || !summary_ok {
+            failures.push(script.display().to_string());
+        }
+    }
+    assert!(failures.is_empty(), "failed in the VM: {failures:?}");
+}
