@@ -99,3 +99,15 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// The fix to suggest when the kernel says "permission denied": sudo, unless we are root
+/// already, in which case the process is protected in a way root alone does not override.
+pub fn privilege_hint() -> &'static str {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if root {
+        "even root may not read it: it runs in another namespace or holds capabilities we lack"
+    } else {
+        "run with sudo"
+    }
+}

@@ -161,7 +161,7 @@ impl PagemapFile {
             ),
             std::io::ErrorKind::PermissionDenied => anyhow::Error::new(
                 permission(format!("cannot read {path}: permission denied"))
-                    .hint("run with sudo: another user's page tables need root"),
+                    .hint(crate::error::privilege_hint()),
             ),
             _ => anyhow::Error::new(err).context(format!("opening {path}")),
         })?;

@@ -77,7 +77,7 @@ fn proc_error(pid: i32, err: ProcError) -> anyhow::Error {
         ProcError::PermissionDenied(_) => permission(format!(
             "cannot read the memory map of pid {pid}: permission denied"
         ))
-        .hint("run with sudo")
+        .hint(crate::error::privilege_hint())
         .into(),
         other => anyhow::Error::new(other).context(format!("reading /proc/{pid}")),
     }

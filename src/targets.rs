@@ -81,7 +81,7 @@ fn open_mem(pid: i32) -> Result<File> {
         std::io::ErrorKind::PermissionDenied => permission(format!(
             "cannot read the memory of pid {pid}: permission denied"
         ))
-        .hint("run with sudo")
+        .hint(crate::error::privilege_hint())
         .into(),
         _ => anyhow::Error::new(err).context(format!("opening /proc/{pid}/mem")),
     })
