@@ -263,6 +263,282 @@ pub fn monotonic_ns() -> u64 {
     (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// One `struct page_region` filled by the PAGEMAP_SCAN ioctl (`include/uapi/linux/fs.h`):
+/// the virtual range `[start, end)` whose pages all share `categories` (`PAGE_IS_*` bits).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageRegion {
+    pub start: u64,
+    pub end: u64,
+    pub categories: u64,
+}
+
+/// `struct pm_scan_arg` of the PAGEMAP_SCAN ioctl (Linux 6.7+).
+#[repr(C)]
+struct PmScanArg {
+    size: u64,
+    flags: u64,
+    start: u64,
+    end: u64,
+    walk_end: u64,
+    vec: u64,
+    vec_len: u64,
+    max_pages: u64,
+    category_inverted: u64,
+    category_mask: u64,
+    category_anyof_mask: u64,
+    return_mask: u64,
+}
+
+/// `_IOWR('f', 16, struct pm_scan_arg)`: direction 3, size 96, type 'f', number 16.
+const PAGEMAP_SCAN: u64 =
+    3 << 30 | (std::mem::size_of::<PmScanArg>() as u64) << 16 | 0x66 << 8 | 16;
+
+/// Runs the read-only PAGEMAP_SCAN ioctl on an open `/proc/<pid>/pagemap` over the virtual
+/// range `[start, end)`: fills `out` with the regions whose pages have any of the `anyof`
+/// categories, each labelled with its `report` categories. Returns how many regions were
+/// filled and where the walk stopped (`end` unless `out` filled up first). Kernels before
+/// 6.7 fail with ENOTTY (or EINVAL); callers fall back to reading pagemap.
+pub fn pagemap_scan(
+    pagemap: &std::fs::File,
+    start: u64,
+    end: u64,
+    anyof: u64,
+    report: u64,
+    out: &mut [PageRegion],
+) -> io::Result<(usize, u64)> {
+    use std::os::fd::AsRawFd;
+    let mut arg = PmScanArg {
+        size: std::mem::size_of::<PmScanArg>() as u64,
+        flags: 0,
+        start,
+        end,
+        walk_end: 0,
+        vec: out.as_mut_ptr() as u64,
+        vec_len: out.len() as u64,
+        max_pages: 0,
+        category_inverted: 0,
+        category_mask: 0,
+        category_anyof_mask: anyof,
+        return_mask: report,
+    };
+    // SAFETY: `arg` is a correctly laid out pm_scan_arg that lives across the call; `vec`
+    // points at `out.len()` writable PageRegions (repr(C), three u64s like page_region),
+    // and flags 0 asks for no write-protection, so the kernel only writes `arg` and `out`.
+    let rc = unsafe { libc::ioctl(pagemap.as_raw_fd(), PAGEMAP_SCAN as _, &mut arg) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(((rc as usize).min(out.len()), arg.walk_end))
+}
+
+// ---------------------------------------------------------------------------------------
+// The physical window: a shared mapping of part of a device file such as /dev/mem.
+// ---------------------------------------------------------------------------------------
+
+/// A `MAP_SHARED` mapping of `len` bytes of a device file (such as /dev/mem) at a
+/// page-aligned file offset. Accesses are volatile and bounds- and alignment-checked, so
+/// each [`PhysWindow::read`] or [`PhysWindow::write`] is exactly one load or store of the
+/// requested width. The mapping is removed on drop.
+pub struct PhysWindow {
+    base: *mut u8,
+    len: usize,
+}
+
+impl PhysWindow {
+    /// Maps `len` bytes of `file` at `offset` (which must be page-aligned), read-only or
+    /// read-write.
+    pub fn map(file: &std::fs::File, offset: u64, len: usize, writable: bool) -> io::Result<Self> {
+        use std::os::fd::AsRawFd;
+        let offset = libc::off_t::try_from(offset)
+            .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
+        // SAFETY: a new shared mapping of a file we hold open; it aliases no Rust object,
+        // and all access goes through the checked volatile methods below.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                prot,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                offset,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(PhysWindow {
+            base: ptr.cast(),
+            len,
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Checks that `width` bytes at `at` are inside the window and naturally aligned.
+    fn check(&self, at: usize, width: usize) -> io::Result<()> {
+        let fits = matches!(width, 1 | 2 | 4 | 8)
+            && at.checked_add(width).is_some_and(|end| end <= self.len)
+            && at % width == 0;
+        if fits {
+            Ok(())
+        } else {
+            Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "access of {width} bytes at offset {at} of a {}-byte window",
+                    self.len
+                ),
+            ))
+        }
+    }
+
+    /// One volatile load of `width` bytes (1, 2, 4 or 8) at byte `at` of the window.
+    pub fn read(&self, at: usize, width: usize) -> io::Result<u64> {
+        self.check(at, width)?;
+        // SAFETY: in bounds and aligned (checked above); the mapping lives as long as self.
+        let value = unsafe {
+            let ptr = self.base.add(at);
+            match width {
+                1 => u64::from(ptr.read_volatile()),
+                2 => u64::from(ptr.cast::<u16>().read_volatile()),
+                4 => u64::from(ptr.cast::<u32>().read_volatile()),
+                _ => ptr.cast::<u64>().read_volatile(),
+            }
+        };
+        Ok(value)
+    }
+
+    /// One volatile store of the low `width` bytes of `value` at byte `at` of the window.
+    /// The window must have been mapped writable.
+    pub fn write(&self, at: usize, width: usize, value: u64) -> io::Result<()> {
+        self.check(at, width)?;
+        // SAFETY: in bounds and aligned (checked above); a read-only mapping would fault,
+        // which callers prevent by mapping writable for writes.
+        unsafe {
+            let ptr = self.base.add(at);
+            match width {
+                1 => ptr.write_volatile(value as u8),
+                2 => ptr.cast::<u16>().write_volatile(value as u16),
+                4 => ptr.cast::<u32>().write_volatile(value as u32),
+                _ => ptr.cast::<u64>().write_volatile(value),
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies `out.len()` bytes starting at `at` with volatile byte loads.
+    pub fn read_bytes(&self, at: usize, out: &mut [u8]) -> io::Result<()> {
+        if at.checked_add(out.len()).map_or(true, |end| end > self.len) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "byte range outside the window",
+            ));
+        }
+        for (i, byte) in out.iter_mut().enumerate() {
+            // SAFETY: at + i < len (checked above).
+            *byte = unsafe { self.base.add(at + i).read_volatile() };
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PhysWindow {
+    fn drop(&mut self) {
+        // SAFETY: we mapped exactly this range and hand out no references into it.
+        unsafe {
+            libc::munmap(self.base.cast(), self.len);
+        }
+    }
+}
+
+/// The message the SIGBUS handler writes, preformatted because a handler may not allocate.
+struct BusMessage(UnsafeCell<[u8; BUS_MESSAGE_CAP]>);
+const BUS_MESSAGE_CAP: usize = 1024;
+// SAFETY: written only while no handler is installed (SigbusGuard::install, before
+// sigaction), read only by the handler.
+unsafe impl Sync for BusMessage {}
+static BUS_MESSAGE: BusMessage = BusMessage(UnsafeCell::new([0; BUS_MESSAGE_CAP]));
+static BUS_MESSAGE_LEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+static BUS_EXIT_CODE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(1);
+static GUARD_ACTIVE: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_sigbus(_signal: libc::c_int) {
+    let len = BUS_MESSAGE_LEN.load(Ordering::SeqCst);
+    let code = BUS_EXIT_CODE.load(Ordering::SeqCst);
+    // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is not being written
+    // (it is filled before the handler is installed).
+    unsafe {
+        libc::write(2, BUS_MESSAGE.0.get().cast(), len);
+        libc::_exit(code);
+    }
+}
+
+/// While alive, a bus error (SIGBUS: a physical access nothing answers, or a file mapping
+/// past its end) prints a preformatted line on stderr and exits with a chosen code instead
+/// of dumping core. The previous disposition is restored on drop. One at a time.
+pub struct SigbusGuard {
+    previous: libc::sigaction,
+}
+
+impl SigbusGuard {
+    /// Installs the handler with `message` (a newline is added; cut to 1 KiB) and `exit_code`.
+    pub fn install(message: &str, exit_code: u8) -> io::Result<Self> {
+        if GUARD_ACTIVE.swap(true, Ordering::SeqCst) {
+            return Err(io::Error::other("a SIGBUS guard is already installed"));
+        }
+        let mut text = message.as_bytes().to_vec();
+        text.truncate(BUS_MESSAGE_CAP - 1);
+        text.push(b'\n');
+        // SAFETY: no handler of ours is installed (GUARD_ACTIVE was false), so nothing reads
+        // the buffer concurrently.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                text.as_ptr(),
+                BUS_MESSAGE.0.get().cast::<u8>(),
+                text.len(),
+            );
+        }
+        BUS_MESSAGE_LEN.store(text.len(), Ordering::SeqCst);
+        BUS_EXIT_CODE.store(i32::from(exit_code), Ordering::SeqCst);
+        // SAFETY: zeroed sigaction structs are valid; we fill the handler and mask.
+        let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
+        action.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
+        // SAFETY: sigemptyset on a struct we own; sigaction with valid pointers.
+        let rc = unsafe {
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(libc::SIGBUS, &action, &mut previous)
+        };
+        if rc != 0 {
+            GUARD_ACTIVE.store(false, Ordering::SeqCst);
+            return Err(io::Error::last_os_error());
+        }
+        Ok(SigbusGuard { previous })
+    }
+}
+
+impl Drop for SigbusGuard {
+    fn drop(&mut self) {
+        // SAFETY: restores the disposition saved at install.
+        unsafe {
+            libc::sigaction(libc::SIGBUS, &self.previous, std::ptr::null_mut());
+        }
+        GUARD_ACTIVE.store(false, Ordering::SeqCst);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +565,48 @@ mod tests {
         let stack = TargetCell::on_stack(&mut frame);
         assert_eq!(stack.page_addr() % 4096, 0);
         assert_eq!(stack.read(), 0x1122_3344_5566_7788);
+    }
+
+    #[test]
+    fn a_physical_window_reads_and_writes_every_width_of_a_file() {
+        use std::io::Write;
+        let path = std::env::temp_dir().join(format!("physdemo-window-{}", std::process::id()));
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        file.write_all(&[0u8; 8192]).unwrap();
+        let window = PhysWindow::map(&file, 4096, 4096, true).unwrap();
+        window.write(8, 8, 0x1122_3344_5566_7788).unwrap();
+        assert_eq!(window.read(8, 8).unwrap(), 0x1122_3344_5566_7788);
+        assert_eq!(window.read(8, 1).unwrap(), 0x88);
+        assert_eq!(window.read(10, 2).unwrap(), 0x5566);
+        assert_eq!(window.read(12, 4).unwrap(), 0x1122_3344);
+        window.write(9, 1, 0xab).unwrap();
+        let mut bytes = [0u8; 3];
+        window.read_bytes(8, &mut bytes).unwrap();
+        assert_eq!(bytes, [0x88, 0xab, 0x66]);
+        // misaligned, out of bounds and odd widths are refused, not performed
+        assert!(window.read(9, 2).is_err());
+        assert!(window.read(4092, 8).is_err());
+        assert!(window.read(4096, 1).is_err());
+        assert!(window.write(0, 3, 0).is_err());
+        assert!(window.read_bytes(4095, &mut bytes).is_err());
+        drop(window);
+        let on_disk = std::fs::read(&path).unwrap();
+        assert_eq!(on_disk[4096 + 8..4096 + 11], [0x88, 0xab, 0x66]);
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_sigbus_guard_installs_once_and_restores() {
+        let guard = SigbusGuard::install("bus error", 3).unwrap();
+        assert!(SigbusGuard::install("again", 3).is_err());
+        drop(guard);
+        drop(SigbusGuard::install("after", 3).unwrap());
     }
 
     #[test]

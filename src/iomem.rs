@@ -1,0 +1,342 @@
+//! Which region of the physical address map holds an address (`/proc/iomem`), and whether
+//! physdemo may write there.
+//!
+//! `/proc/iomem` is a tree: top-level ranges (System RAM, Reserved, PCI bus windows) with
+//! nested ones (Kernel code inside System RAM, a device's BAR inside its bus window). The
+//! *innermost* range holding an address says what the address really is. Parsing is the
+//! procfs crate's [`Iomem`]; classification and the write policy are pure functions of
+//! the parsed list, so they are tested on text literals. The file read is injectable with
+//! `PHYSDEMO_IOMEM` so tests can exercise the policy with a crafted map. Non-root readers
+//! see every range as `00000000-00000000`: [`IomemMap::is_hidden`] tells that case apart.
+
+use std::fmt;
+use std::io::BufRead;
+
+use anyhow::{Context, Result};
+use procfs::{FromBufRead, Iomem};
+
+use crate::addr::PhysAddr;
+use crate::error::{refused, UserError};
+
+/// The environment variable that replaces `/proc/iomem` (for tests).
+pub const IOMEM_ENV: &str = "PHYSDEMO_IOMEM";
+const IOMEM_PATH: &str = "/proc/iomem";
+
+/// What kind of thing a region of the physical address map is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegionKind {
+    /// Ordinary RAM the kernel hands out (process pages live here).
+    SystemRam,
+    /// The running kernel's own image: `Kernel code`, `rodata`, `data`, `bss`.
+    KernelImage,
+    /// Set aside by firmware or the kernel: `Reserved`, `Crash kernel`, unknown E820 types.
+    Reserved,
+    /// Firmware tables and ROMs: ACPI tables and NVS, System/Video/Adapter ROM.
+    Firmware,
+    /// A bus address window (`PCI Bus 0000:00`) that no device inside it claims.
+    BusWindow,
+    /// A device's registers or memory (a PCI BAR, IOAPIC, HPET, a driver's name).
+    Device,
+}
+
+impl RegionKind {
+    /// Classifies an iomem range by its name.
+    pub fn of_name(name: &str) -> RegionKind {
+        let lower = name.to_ascii_lowercase();
+        if lower == "system ram" {
+            RegionKind::SystemRam
+        } else if lower.starts_with("kernel ") {
+            RegionKind::KernelImage
+        } else if lower.contains("reserved")
+            || lower.starts_with("crash kernel")
+            || lower.starts_with("unknown e820")
+        {
+            RegionKind::Reserved
+        } else if lower.starts_with("acpi ") || lower.ends_with(" rom") {
+            RegionKind::Firmware
+        } else if lower.starts_with("pci bus") {
+            RegionKind::BusWindow
+        } else {
+            RegionKind::Device
+        }
+    }
+
+    /// Whether a write here is allowed without `--force`.
+    pub fn writable_without_force(self) -> bool {
+        matches!(self, RegionKind::SystemRam | RegionKind::Device)
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            RegionKind::SystemRam => "System RAM",
+            RegionKind::KernelImage => "the kernel's own image",
+            RegionKind::Reserved => "a reserved range",
+            RegionKind::Firmware => "firmware tables or ROM",
+            RegionKind::BusWindow => "a bus window no device claims",
+            RegionKind::Device => "a device",
+        }
+    }
+}
+
+/// One range of the map, with how deep it is nested.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    pub start: u64,
+    /// Inclusive, as /proc/iomem prints it.
+    pub end: u64,
+    pub name: String,
+    pub depth: usize,
+}
+
+impl Region {
+    pub fn kind(&self) -> RegionKind {
+        RegionKind::of_name(&self.name)
+    }
+
+    pub fn contains(&self, addr: u64) -> bool {
+        self.start <= addr && addr <= self.end
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} [{:#x}-{:#x}]", self.name, self.start, self.end)
+    }
+}
+
+/// The parsed physical address map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IomemMap {
+    pub regions: Vec<Region>,
+}
+
+/// Where an address falls: the innermost region and the chain of regions around it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The innermost region, and its enclosing regions from outermost inward.
+    In { region: Region, outer: Vec<Region> },
+    /// No region holds the address.
+    Nowhere,
+    /// The map shows only zeros (read without root): nothing can be said.
+    Hidden,
+    /// The map could not be read at all.
+    Unreadable(String),
+}
+
+impl IomemMap {
+    /// Parses /proc/iomem text.
+    pub fn parse(reader: impl BufRead) -> Result<IomemMap> {
+        let parsed = Iomem::from_buf_read(reader).context("parsing /proc/iomem")?;
+        Ok(IomemMap {
+            regions: parsed
+                .0
+                .into_iter()
+                .map(|(depth, map)| Region {
+                    start: map.address.0,
+                    end: map.address.1,
+                    name: map.name,
+                    depth,
+                })
+                .collect(),
+        })
+    }
+
+    /// Reads `/proc/iomem` (or the file named by `PHYSDEMO_IOMEM`).
+    pub fn read_system() -> Result<IomemMap> {
+        let path = std::env::var_os(IOMEM_ENV).unwrap_or_else(|| IOMEM_PATH.into());
+        let file = std::fs::File::open(&path)
+            .with_context(|| format!("opening {}", std::path::Path::new(&path).display()))?;
+        IomemMap::parse(std::io::BufReader::new(file))
+    }
+
+    /// True when every range reads as zero, as it does for a reader without root.
+    pub fn is_hidden(&self) -> bool {
+        !self.regions.is_empty() && self.regions.iter().all(|r| r.start == 0 && r.end == 0)
+    }
+
+    /// The innermost region holding `addr`, with the regions around it.
+    pub fn place(&self, addr: PhysAddr) -> Placement {
+        if self.is_hidden() {
+            return Placement::Hidden;
+        }
+        // Walk in file order keeping the chain of open ancestors; ranges nest by depth.
+        let mut chain: Vec<&Region> = Vec::new();
+        let mut best: Vec<&Region> = Vec::new();
+        for region in &self.regions {
+            chain.truncate(region.depth);
+            chain.push(region);
+            if chain.len() > best.len() && chain.iter().all(|r| r.contains(addr.0)) {
+                best = chain.clone();
+            }
+        }
+        match best.pop() {
+            Some(region) => Placement::In {
+                region: region.clone(),
+                outer: best.into_iter().cloned().collect(),
+            },
+            None => Placement::Nowhere,
+        }
+    }
+}
+
+/// Places `addr` in the system's map, turning a read failure into [`Placement::Unreadable`].
+pub fn place_in_system_map(addr: PhysAddr) -> Placement {
+    match IomemMap::read_system() {
+        Ok(map) => map.place(addr),
+        Err(err) => Placement::Unreadable(format!("{err:#}")),
+    }
+}
+
+impl Placement {
+    /// One phrase for reports: `System RAM [0x100000-0xbfffffff]`, with its parents.
+    pub fn describe(&self) -> String {
+        match self {
+            Placement::In { region, outer } => {
+                let mut text = region.to_string();
+                if let Some(parent) = outer.last() {
+                    text.push_str(&format!(" in {}", parent.name));
+                }
+                text
+            }
+            Placement::Nowhere => "no region of /proc/iomem".to_string(),
+            Placement::Hidden => "unknown (/proc/iomem shows zeros without root)".to_string(),
+            Placement::Unreadable(why) => format!("unknown ({why})"),
+        }
+    }
+
+    pub fn kind(&self) -> Option<RegionKind> {
+        match self {
+            Placement::In { region, .. } => Some(region.kind()),
+            _ => None,
+        }
+    }
+}
+
+/// The write policy: `Ok` when a write at `addr` in `placement` may go ahead.
+pub fn check_write(addr: PhysAddr, placement: &Placement, force: bool) -> Result<(), UserError> {
+    if force {
+        return Ok(());
+    }
+    let why = match placement {
+        Placement::In { region, .. } if region.kind().writable_without_force() => return Ok(()),
+        Placement::In { region, .. } => {
+            format!("{addr} is in {region}, {}", region.kind().describe())
+        }
+        Placement::Nowhere => format!("{addr} is in no region of /proc/iomem"),
+        Placement::Hidden => {
+            format!("cannot tell what {addr} is: /proc/iomem shows zeros without root")
+        }
+        Placement::Unreadable(err) => format!("cannot tell what {addr} is: {err}"),
+    };
+    Err(refused(format!("refusing to write: {why}")).hint(
+        "physdemo writes only to System RAM or a device; add --force if you mean it, --dry-run to check",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "\
+00000000-00000fff : Reserved
+00001000-0009fbff : System RAM
+0009fc00-000fffff : Reserved
+  000f0000-000fffff : System ROM
+00100000-bfffffff : System RAM
+  01000000-02209987 : Kernel code
+  02400000-02e09fff : Kernel rodata
+  03000000-0327c0ff : Kernel data
+  03b34000-03c57fff : Kernel bss
+c0001000-febfffff : PCI Bus 0000:00
+  fe000000-fe0fffff : 0000:00:03.0
+    fe000000-fe0fffff : edu-mmio
+fec00000-fec003ff : IOAPIC 0
+100000000-63fffffff : System RAM
+";
+
+    fn map() -> IomemMap {
+        IomemMap::parse(SAMPLE.as_bytes()).unwrap()
+    }
+
+    fn innermost(addr: u64) -> Option<String> {
+        match map().place(PhysAddr(addr)) {
+            Placement::In { region, .. } => Some(region.name),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn finds_the_innermost_region() {
+        assert_eq!(innermost(0x1000).as_deref(), Some("System RAM"));
+        assert_eq!(innermost(0x1200_0000).as_deref(), Some("System RAM"));
+        assert_eq!(innermost(0x0100_0000).as_deref(), Some("Kernel code"));
+        assert_eq!(innermost(0x0220_9987).as_deref(), Some("Kernel code"));
+        assert_eq!(innermost(0x0220_9988).as_deref(), Some("System RAM"));
+        assert_eq!(innermost(0x000f_0010).as_deref(), Some("System ROM"));
+        assert_eq!(innermost(0xfe00_0004).as_deref(), Some("edu-mmio"));
+        assert_eq!(innermost(0xd000_0000).as_deref(), Some("PCI Bus 0000:00"));
+        assert_eq!(innermost(0x2_0000_0000).as_deref(), Some("System RAM"));
+        assert_eq!(map().place(PhysAddr(0xc000_0000)), Placement::Nowhere);
+        assert_eq!(map().place(PhysAddr(0x64_0000_0000)), Placement::Nowhere);
+        match map().place(PhysAddr(0x0300_0000)) {
+            Placement::In { region, outer } => {
+                assert_eq!(region.kind(), RegionKind::KernelImage);
+                assert_eq!(outer.len(), 1);
+                assert_eq!(outer[0].name, "System RAM");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn classifies_region_names() {
+        for (name, kind) in [
+            ("System RAM", RegionKind::SystemRam),
+            ("Kernel code", RegionKind::KernelImage),
+            ("Kernel rodata", RegionKind::KernelImage),
+            ("Kernel bss", RegionKind::KernelImage),
+            ("Reserved", RegionKind::Reserved),
+            ("reserved", RegionKind::Reserved),
+            ("Soft Reserved", RegionKind::Reserved),
+            ("Crash kernel", RegionKind::Reserved),
+            ("ACPI Tables", RegionKind::Firmware),
+            ("ACPI Non-volatile Storage", RegionKind::Firmware),
+            ("Video ROM", RegionKind::Firmware),
+            ("PCI Bus 0000:00", RegionKind::BusWindow),
+            ("0000:00:03.0", RegionKind::Device),
+            ("IOAPIC 0", RegionKind::Device),
+            ("virtio-pci-modern", RegionKind::Device),
+        ] {
+            assert_eq!(RegionKind::of_name(name), kind, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_write_policy_allows_ram_and_devices_only() {
+        let m = map();
+        let check =
+            |addr: u64, force: bool| check_write(PhysAddr(addr), &m.place(PhysAddr(addr)), force);
+        assert!(check(0x1000, false).is_ok());
+        assert!(check(0xfe00_0004, false).is_ok());
+        let kernel = check(0x0100_0000, false).unwrap_err();
+        assert_eq!(kernel.kind, crate::error::ExitKind::Refused);
+        assert!(kernel.message.contains("Kernel code"), "{kernel}");
+        assert!(kernel.to_string().contains("--force"));
+        assert!(check(0x0100_0000, true).is_ok());
+        assert!(check(0x0, false).is_err());
+        assert!(check(0xc000_0000, false)
+            .unwrap_err()
+            .message
+            .contains("no region"));
+        assert!(check(0xd000_0000, false).is_err());
+    }
+
+    #[test]
+    fn a_map_read_without_root_is_hidden() {
+        let hidden = IomemMap::parse("00000000-00000000 : Reserved\n00000000-00000000 : System RAM\n  00000000-00000000 : Kernel code\n".as_bytes()).unwrap();
+        assert!(hidden.is_hidden());
+        assert_eq!(hidden.place(PhysAddr(0x1000)), Placement::Hidden);
+        assert!(check_write(PhysAddr(0x1000), &Placement::Hidden, false).is_err());
+        assert!(!map().is_hidden());
+    }
+}
