@@ -49,6 +49,30 @@ pub enum Command {
     )]
     Inspect(InspectArgs),
 
+    /// Write a value to physical memory through /dev/mem (a process's variable, or a raw address)
+    #[command(
+        after_help = "Forms:\n  sudo physdemo poke                       # the running physdemo target's variable\n  sudo physdemo poke <pid> <vaddr> <value> # a process's variable (64-bit by default)\n  sudo physdemo poke <paddr> <value>       # a raw physical address (32-bit by default)\n\nWithout arguments the value is --value, or 0xdeadbeefcafef00d (its bitwise NOT when the\nvariable already holds it), so the target always sees a change.\nWrites go only to System RAM or a device per /proc/iomem unless --force.\n\nExamples:\n  sudo physdemo poke\n  sudo physdemo poke 1234 0x7f3a5c1b2040 0xdeadbeef\n  sudo physdemo poke 0x1000 0xab --width 8 --dry-run"
+    )]
+    Poke(PokeArgs),
+
+    /// Read a value of physical memory through /dev/mem
+    #[command(
+        after_help = "Forms:\n  sudo physdemo peek                 # the running physdemo target's variable (64-bit)\n  sudo physdemo peek <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo peek <paddr>         # a raw physical address (32-bit by default)\n\nExamples:\n  sudo physdemo peek\n  sudo physdemo peek 0xfe000000 --width 32"
+    )]
+    Peek(PeekArgs),
+
+    /// Hex dump of a physical address range (hexdump -C layout)
+    #[command(
+        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all"
+    )]
+    Dump(DumpArgs),
+
+    /// busybox-compatible `devmem ADDRESS [WIDTH [VALUE]]`
+    #[command(
+        after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
+    )]
+    Devmem(DevmemArgs),
+
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  physdemo completions bash > /etc/bash_completion.d/physdemo"
@@ -113,6 +137,185 @@ pub struct InspectArgs {
 
     /// Virtual address (hex with 0x, or decimal); omit for a physdemo target's variable
     pub vaddr: Option<VirtAddr>,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `poke`, `peek`, `dump` and `devmem` reach physical memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AccessMethod {
+    /// mmap the page MAP_SHARED and do one volatile load/store of the exact width
+    Mmap,
+    /// pread/pwrite on the device (the kernel copies bytes; reaches RAM only)
+    Rw,
+}
+
+/// Options shared by every command that opens /dev/mem.
+#[derive(Debug, Args)]
+pub struct DeviceArgs {
+    /// Open /dev/mem without O_SYNC (cached mapping; can avoid a PAT conflict)
+    #[arg(long)]
+    pub cached: bool,
+
+    /// How to access the device
+    #[arg(long, value_enum, default_value_t = AccessMethod::Mmap)]
+    pub method: AccessMethod,
+
+    /// A file standing in for /dev/mem (for tests)
+    #[arg(
+        long,
+        hide = true,
+        env = "PHYSDEMO_DEVICE",
+        default_value = "/dev/mem",
+        value_name = "PATH"
+    )]
+    pub device: std::path::PathBuf,
+}
+
+/// Options of the commands that write.
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// Write even into the kernel's image, a reserved range, or no known region
+    #[arg(long)]
+    pub force: bool,
+
+    /// Show exactly what would be written, and where, without writing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PokeArgs {
+    /// Nothing (the running target), <pid> <vaddr> <value>, or <paddr> <value>
+    #[arg(num_args = 0..=3, value_name = "ARGS")]
+    pub args: Vec<String>,
+
+    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr]
+    #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
+    pub width: Option<crate::physmem::Width>,
+
+    /// The value to write in the no-argument form [default: 0xdeadbeefcafef00d, or its NOT]
+    #[arg(long, value_name = "VALUE", value_parser = parse_u64_arg)]
+    pub value: Option<u64>,
+
+    /// How long to wait for a physdemo target to report the change
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_seconds)]
+    pub wait: f64,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PeekArgs {
+    /// Nothing (the running target), <pid> <vaddr>, or <paddr>
+    #[arg(num_args = 0..=2, value_name = "ARGS")]
+    pub args: Vec<String>,
+
+    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr]
+    #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
+    pub width: Option<crate::physmem::Width>,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DumpArgs {
+    /// First physical address (any alignment)
+    #[arg(value_parser = parse_phys_arg)]
+    pub paddr: PhysAddr,
+
+    /// Number of bytes (hex with 0x, or decimal)
+    #[arg(value_parser = parse_u64_arg)]
+    pub len: u64,
+
+    /// Show every line; do not fold identical lines into `*`
+    #[arg(long, short = 'v')]
+    pub all: bool,
+
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DevmemArgs {
+    /// Physical address (C syntax: 0x hex, 0 octal, decimal)
+    pub address: String,
+
+    /// 8, 16, 32 or 64, or b, h, w, l [default: 32]
+    pub width: Option<String>,
+
+    /// Value to write (C syntax); omit to read
+    pub value: Option<String>,
+
+    #[command(flatten)]
+    pub write: WriteArgs,
+
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+fn parse_width_arg(text: &str) -> Result<crate::physmem::Width, String> {
+    crate::physmem::Width::parse(text).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub struct MapsArgs {
+    /// Process id
+    pub pid: i64,
+
+    /// List every page (vaddr, PFN, paddr, map count, pagemap bits, kpageflags), like page-types -L
+    #[arg(long)]
+    pub pages: bool,
+
+    /// List every physical run of each mapping (default: the first 8)
+    #[arg(long)]
+    pub runs: bool,
+
+    /// Only mappings matching SPEC: [heap], a path or part of one, an address (0x...) or a range START-END; repeatable
+    #[arg(long = "mapping", short = 'm', value_name = "SPEC")]
+    pub mappings: Vec<String>,
+
+    /// Only pages with flag NAME: a kpageflags name (thp, ksm, huge, anonymous, ...) or a pagemap bit (present, swapped, exclusive, file, soft-dirty); ~NAME negates; repeatable, all must hold
+    #[arg(long = "flag", short = 'f', value_name = "NAME")]
+    pub flags: Vec<String>,
+
+    /// JSON on stdout (with --pages: one JSON object per line)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OwnerArgs {
+    /// Physical address (hex with 0x, or decimal)
+    #[arg(conflicts_with = "pfn")]
+    pub paddr: Option<PhysAddr>,
+
+    /// A page frame number instead of a physical address
+    #[arg(long, value_name = "PFN")]
+    pub pfn: Option<crate::addr::Pfn>,
+
+    /// Only look in this process; repeatable
+    #[arg(long = "pid", value_name = "PID")]
+    pub pids: Vec<i64>,
+
+    /// Scan every process even after the map count is accounted for
+    #[arg(long)]
+    pub all: bool,
 
     /// One JSON object on stdout
     #[arg(long)]

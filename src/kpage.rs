@@ -128,6 +128,12 @@ impl FrameInfoReader {
         read_words(&self.counts, first.0, &mut words, "/proc/kpagecount")?;
         Ok(words)
     }
+
+    /// Whether `pfn` is within the frames the kernel describes (below the end of RAM).
+    pub fn frame_exists(&self, pfn: Pfn) -> Result<bool> {
+        let mut word = [0u64; 1];
+        Ok(read_words(&self.flags, pfn.0, &mut word, "/proc/kpageflags")? == 1)
+    }
 }
 
 fn open_root_only(path: &str) -> Result<File> {

@@ -8,10 +8,15 @@
 
 pub mod addr;
 pub mod cli;
+pub mod devmem;
+pub mod dump;
 pub mod error;
 pub mod inspect;
+pub mod iomem;
 pub mod kpage;
 pub mod pagemap;
+pub mod physmem;
+pub mod poke;
 pub mod process;
 pub mod rawmem;
 pub mod target;
@@ -37,6 +42,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Target(args) => target::run(&args)?,
         Command::Inspect(args) => run_inspect(&args)?,
+        Command::Poke(args) => poke::run_poke(&args)?,
+        Command::Peek(args) => poke::run_peek(&args)?,
+        Command::Dump(args) => dump::run(&args)?,
+        Command::Devmem(args) => devmem::run(&args)?,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

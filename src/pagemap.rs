@@ -27,6 +27,7 @@ use serde::Serialize;
 
 use crate::addr::Pfn;
 use crate::error::{not_found, permission};
+use crate::rawmem::{pagemap_scan, PageRegion};
 use crate::u64file::read_words;
 
 /// One 64-bit pagemap entry, decoded on demand.
@@ -184,6 +185,62 @@ impl PagemapFile {
             &format!("/proc/{}/pagemap", self.pid),
         )?;
         Ok(words.into_iter().map(PagemapEntry).collect())
+    }
+}
+
+/// `PAGE_IS_*` categories of the PAGEMAP_SCAN ioctl (`include/uapi/linux/fs.h`, Linux 6.7+).
+pub mod scan_category {
+    pub const FILE: u64 = 1 << 2;
+    pub const PRESENT: u64 = 1 << 3;
+    pub const SWAPPED: u64 = 1 << 4;
+    pub const PFNZERO: u64 = 1 << 5;
+    pub const HUGE: u64 = 1 << 6;
+    pub const SOFT_DIRTY: u64 = 1 << 7;
+}
+
+/// Set to 1 to never use PAGEMAP_SCAN (for comparisons and for testing the fallback).
+pub const NO_SCAN_ENV: &str = "PHYSDEMO_NO_PAGEMAP_SCAN";
+
+impl PagemapFile {
+    /// The regions of `[start, end)` (byte addresses) holding present or swapped pages, each
+    /// with its `PAGE_IS_*` categories, found by the PAGEMAP_SCAN ioctl without reading the
+    /// empty parts. `Ok(None)` when the kernel has no PAGEMAP_SCAN (before 6.7) or
+    /// `PHYSDEMO_NO_PAGEMAP_SCAN=1`: read the whole range instead. A range above the user
+    /// address space (`[vsyscall]`) fails with EFAULT and is read the plain way too.
+    pub fn populated_regions(&self, start: u64, end: u64) -> Result<Option<Vec<PageRegion>>> {
+        if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
+            return Ok(None);
+        }
+        let wanted = scan_category::PRESENT | scan_category::SWAPPED;
+        let report = wanted | scan_category::HUGE | scan_category::FILE;
+        let mut found = Vec::new();
+        let mut buf = vec![PageRegion::default(); 1024];
+        let mut cursor = start;
+        while cursor < end {
+            let (filled, walk_end) =
+                match pagemap_scan(&self.file, cursor, end, wanted, report, &mut buf) {
+                    Ok(done) => done,
+                    Err(err)
+                        if found.is_empty()
+                            && matches!(
+                                err.raw_os_error(),
+                                Some(libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP | libc::EFAULT)
+                            ) =>
+                    {
+                        return Ok(None)
+                    }
+                    Err(err) => {
+                        return Err(anyhow::Error::new(err)
+                            .context(format!("PAGEMAP_SCAN on /proc/{}/pagemap", self.pid)))
+                    }
+                };
+            found.extend_from_slice(&buf[..filled]);
+            if walk_end <= cursor || walk_end >= end || filled < buf.len() {
+                break;
+            }
+            cursor = walk_end;
+        }
+        Ok(Some(found))
     }
 }
 
