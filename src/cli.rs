@@ -73,6 +73,18 @@ pub enum Command {
     )]
     Devmem(DevmemArgs),
 
+    /// Every mapping of a process: resident, swapped and absent pages, huge pages, physical runs
+    #[command(
+        after_help = "Each mapping shows its page counts and its physical frames grouped into contiguous runs\n(virtual range -> physical range); --pages lists every page like the kernel's page-types -L\n(vaddr, PFN, paddr, map count, pagemap bits, kpageflags names).\n\nExamples:\n  sudo physdemo maps 1234\n  sudo physdemo maps 1234 --mapping '[heap]' --runs\n  sudo physdemo maps 1234 --pages --flag thp\n  sudo physdemo maps 1234 --pages --flag swapped --json\n  sudo physdemo maps 1234 --mapping 0x7f0000000000-0x7f0000200000 --pages"
+    )]
+    Maps(MapsArgs),
+
+    /// Every process and virtual address that maps a physical frame
+    #[command(
+        after_help = "Scans every process's present pages (PAGEMAP_SCAN where the kernel has it) and stops once\nthe frame's map count from /proc/kpagecount is accounted for.\n\nExamples:\n  sudo physdemo owner 0x12345040       # a physical address\n  sudo physdemo owner --pfn 0x12345\n  sudo physdemo owner --pfn 0x12345 --pid 1234 --json"
+    )]
+    Owner(OwnerArgs),
+
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  physdemo completions bash > /etc/bash_completion.d/physdemo"

@@ -11,14 +11,18 @@ pub mod cli;
 pub mod devmem;
 pub mod dump;
 pub mod error;
+pub mod explore;
 pub mod inspect;
 pub mod iomem;
 pub mod kpage;
+pub mod owner;
 pub mod pagemap;
 pub mod physmem;
 pub mod poke;
 pub mod process;
+pub mod progress;
 pub mod rawmem;
+pub mod runs;
 pub mod target;
 pub mod targets;
 pub mod u64file;
@@ -42,6 +46,17 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Target(args) => target::run(&args)?,
         Command::Inspect(args) => run_inspect(&args)?,
+        Command::Maps(args) => explore::run(&explore::options_from_args(
+            args.pid,
+            args.pages,
+            args.runs,
+            &args.mappings,
+            &args.flags,
+            args.json,
+        )?)?,
+        Command::Owner(args) => owner::run(&owner::options_from_args(
+            args.paddr, args.pfn, &args.pids, args.all, args.json,
+        )?)?,
         Command::Poke(args) => poke::run_poke(&args)?,
         Command::Peek(args) => poke::run_peek(&args)?,
         Command::Dump(args) => dump::run(&args)?,
