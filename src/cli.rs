@@ -126,7 +126,7 @@ pub struct TargetArgs {
     pub spin: bool,
 
     /// Polling interval in microseconds when not spinning
-    #[arg(long, default_value_t = 200, value_name = "MICROSECONDS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    #[arg(long, default_value_t = 500, value_name = "MICROSECONDS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub interval_us: u64,
 
     /// Exit once the variable holds this value

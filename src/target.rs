@@ -106,6 +106,8 @@ fn watch(cell: TargetCell<'_>, args: &TargetArgs, page: PageSize) -> Result<()> 
             .context("installing signal handlers")?;
     }
 
+    // The value as announced: a write that lands before the loop starts is still a change.
+    let mut last = args.value;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Some(warning) = &lock_warning {
@@ -155,7 +157,6 @@ fn watch(cell: TargetCell<'_>, args: &TargetArgs, page: PageSize) -> Result<()> 
 
     let deadline = args.timeout.map(|s| started + Duration::from_secs_f64(s));
     let interval = Duration::from_micros(args.interval_us);
-    let mut last = cell.read();
     let mut last_pfn = start_pfn;
     let mut next_pfn_check = started + PFN_CHECK_EVERY;
     let reason = loop {
