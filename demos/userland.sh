@@ -23,7 +23,7 @@ trap '[ -n "$tpid" ] && kill "$tpid" 2>/dev/null; rm -f "$log"' EXIT
 
 say "Step 1: start a target. It allocates one 64-bit variable on a page of its own,
     locks that page in RAM and reports every change to it."
-physdemo target --until "$value" --timeout 60 >"$log" 2>&1 &
+physdemo target --timeout 120 >"$log" 2>&1 &
 tpid=$!
 tries=0
 until grep -q '^Watching' "$log"; do
@@ -48,6 +48,8 @@ say "Step 3: write $value to that physical address through /dev/mem. Nothing her
 physdemo poke "$pid" "$vaddr" "$value"
 
 say "Step 4: the target noticed. Its output since it started:"
+sleep 0.2
+kill -TERM "$tpid"
 wait "$tpid" || true
 tpid=""
 cat "$log"
