@@ -1,0 +1,439 @@
+//! End-to-end tests of `poke`, `peek`, `dump` and `devmem` against a file device.
+//!
+//! This host has no /dev/mem, so a regular file stands in for it (`--device`, or the
+//! `PHYSDEMO_DEVICE` variable) and a crafted map stands in for /proc/iomem
+//! (`PHYSDEMO_IOMEM`). Every write is checked by reading the file back independently; every
+//! bad input against its one-line message and exit code. The `<pid> <vaddr>` forms run
+//! against a real target: the physical address comes from the real pagemap, the write goes
+//! to a sparse file big enough to hold that offset.
+
+mod common;
+
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use common::*;
+use serde_json::Value;
+
+/// A scratch device file (and iomem map) that is removed on drop.
+struct Scratch {
+    dir: PathBuf,
+}
+
+const IOMEM: &str = "\
+00000000-00000fff : Reserved
+00001000-0000ffff : System RAM
+  00004000-00004fff : Kernel code
+  00005000-00005fff : Kernel data
+00010000-00010fff : edu-mmio
+";
+
+impl Scratch {
+    fn new(name: &str, len: u64) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("physdemo-it-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = std::fs::File::create(dir.join("mem")).unwrap();
+        file.set_len(len).unwrap();
+        std::fs::write(dir.join("iomem"), IOMEM).unwrap();
+        Scratch { dir }
+    }
+
+    fn device(&self) -> PathBuf {
+        self.dir.join("mem")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        physdemo()
+            .args(args)
+            .env("PHYSDEMO_DEVICE", self.device())
+            .env("PHYSDEMO_IOMEM", self.dir.join("iomem"))
+            .output()
+            .expect("running physdemo")
+    }
+
+    fn bytes(&self, offset: u64, len: usize) -> Vec<u8> {
+        let file = std::fs::File::open(self.device()).unwrap();
+        let mut out = vec![0u8; len];
+        file.read_exact_at(&mut out, offset).unwrap();
+        out
+    }
+
+    fn put(&self, offset: u64, bytes: &[u8]) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(self.device())
+            .unwrap();
+        file.write_all_at(bytes, offset).unwrap();
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn assert_exit(out: &Output, code: i32, needle: &str) {
+    let err = stderr_of(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
+    assert!(err.starts_with("physdemo: error: "), "{err}");
+}
+
+#[test]
+fn poke_writes_one_byte_and_reports_old_and_new() {
+    let s = Scratch::new("poke8", 0x20000);
+    s.put(0x1000, &[0x11, 0x22]);
+    let out = s.run(&[
+        "poke",
+        "0x1000",
+        "0xAB",
+        "--width",
+        "8",
+        "--device",
+        s.device().to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(text.contains("old       0x11"), "{text}");
+    assert!(text.contains("new       0xab"), "{text}");
+    assert!(
+        text.contains("region    System RAM [0x1000-0xffff]"),
+        "{text}"
+    );
+    assert!(text.contains("CLOCK_MONOTONIC"), "{text}");
+    assert_eq!(s.bytes(0x1000, 2), [0xab, 0x22], "only one byte written");
+}
+
+#[test]
+fn every_width_round_trips_through_poke_peek_and_both_methods() {
+    let s = Scratch::new("widths", 0x20000);
+    for method in ["mmap", "rw"] {
+        for (bits, addr, value) in [
+            (8, 0x2001u64, 0x5au64),
+            (16, 0x2002, 0xbeef),
+            (32, 0x2004, 0xcafe_f00d),
+            (64, 0x2008, 0xdead_beef_cafe_f00d),
+        ] {
+            let (b, a, v) = (
+                bits.to_string(),
+                format!("{addr:#x}"),
+                format!("{value:#x}"),
+            );
+            let out = s.run(&["poke", &a, &v, "--width", &b, "--method", method, "--json"]);
+            assert!(out.status.success(), "{}", stderr_of(&out));
+            let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+            assert_eq!(hex(&json["new"]), value);
+            assert_eq!(hex(&json["readback"]), value);
+            assert_eq!(json["width"], bits);
+            let on_disk = s.bytes(addr, bits / 8);
+            let mut word = [0u8; 8];
+            word[..bits / 8].copy_from_slice(&on_disk);
+            assert_eq!(u64::from_le_bytes(word), value, "{method} {bits}");
+            let peek = s.run(&["peek", &a, "--width", &b, "--method", method, "--json"]);
+            let json: Value = serde_json::from_str(&stdout_of(&peek)).unwrap();
+            assert_eq!(hex(&json["value"]), value, "peek {method} {bits}");
+        }
+    }
+}
+
+#[test]
+fn devmem_matches_busybox_syntax_and_output() {
+    let s = Scratch::new("devmem", 0x20000);
+    s.put(0x1000, &0x0102_0304_0506_0708u64.to_le_bytes());
+    let read = |args: &[&str]| {
+        let mut all = vec!["devmem"];
+        all.extend_from_slice(args);
+        let out = s.run(&all);
+        assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+        stdout_of(&out)
+    };
+    // default width 32, upper-case hex padded to width/4 digits, one line
+    assert_eq!(read(&["0x1000"]), "0x05060708\n");
+    assert_eq!(read(&["4096", "8"]), "0x08\n");
+    assert_eq!(read(&["010000", "h"]), "0x0708\n", "leading 0 is octal");
+    assert_eq!(read(&["0x1000", "w"]), "0x05060708\n");
+    assert_eq!(read(&["0x1000", "l"]), "0x0102030405060708\n");
+    assert_eq!(read(&["0x1000", "64"]), "0x0102030405060708\n");
+    // a write prints nothing (busybox 1.35), and lands
+    assert_eq!(read(&["0x1000", "b", "0xff"]), "");
+    assert_eq!(s.bytes(0x1000, 2), [0xff, 0x07]);
+    assert_eq!(read(&["0x1004", "32", "0xABCDEF01"]), "");
+    assert_eq!(read(&["0x1004"]), "0xABCDEF01\n");
+    // errors: one line, usage exit code
+    assert_exit(&s.run(&["devmem", "0x1000", "12"]), 2, "bad width");
+    assert_exit(&s.run(&["devmem", "0x1000", "x"]), 2, "bad width");
+    assert_exit(
+        &s.run(&["devmem", "0x1000", "bb"]),
+        2,
+        "invalid number 'bb'",
+    );
+    assert_exit(&s.run(&["devmem", "0x10g0"]), 2, "invalid ADDRESS");
+    assert_exit(
+        &s.run(&["devmem", "0x1000", "8", "0x100"]),
+        2,
+        "does not fit",
+    );
+    assert_exit(&s.run(&["devmem", "0x1002", "32"]), 2, "not aligned");
+    // the region policy applies to devmem writes too
+    assert_exit(&s.run(&["devmem", "0x4000", "8", "1"]), 6, "Kernel code");
+}
+
+#[test]
+fn dump_prints_hexdump_c_lines_across_a_page_boundary() {
+    let s = Scratch::new("dump", 0x20000);
+    s.put(0x1ff8, b"physdemo crosses pages");
+    let out = s.run(&["dump", "0x1ff8", "22"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(
+        stdout_of(&out),
+        "00001ff8  70 68 79 73 64 65 6d 6f  20 63 72 6f 73 73 65 73  |physdemo crosses|\n\
+         00002008  20 70 61 67 65 73                                 | pages|\n\
+         0000200e\n"
+    );
+    let zeros = s.run(&["dump", "0x3000", "64"]);
+    assert_eq!(
+        stdout_of(&zeros),
+        "00003000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|\n*\n00003040\n"
+    );
+    let all = s.run(&["dump", "0x3000", "64", "--all"]);
+    assert_eq!(stdout_of(&all).lines().count(), 5);
+    let rw = s.run(&["dump", "0x1ff8", "22", "--method", "rw"]);
+    assert_eq!(stdout_of(&rw), stdout_of(&out));
+}
+
+#[test]
+fn the_region_policy_refuses_the_kernel_image_unless_forced() {
+    let s = Scratch::new("policy", 0x20000);
+    assert_exit(
+        &s.run(&["poke", "0x4000", "1"]),
+        6,
+        "Kernel code [0x4000-0x4fff]",
+    );
+    assert_exit(
+        &s.run(&["poke", "0x5008", "1", "--width", "64"]),
+        6,
+        "Kernel data",
+    );
+    assert_exit(&s.run(&["poke", "0x0", "1"]), 6, "Reserved");
+    assert_exit(&s.run(&["poke", "0x11000", "1"]), 6, "no region");
+    assert_eq!(s.bytes(0x4000, 1), [0], "nothing written");
+    let forced = s.run(&["poke", "0x4000", "0x7", "--force"]);
+    assert!(forced.status.success(), "{}", stderr_of(&forced));
+    assert_eq!(s.bytes(0x4000, 4), [7, 0, 0, 0]);
+    // a device is fine
+    let device = s.run(&["poke", "0x10004", "0x12345678"]);
+    assert!(device.status.success(), "{}", stderr_of(&device));
+    assert!(stdout_of(&device).contains("edu-mmio"));
+}
+
+#[test]
+fn dry_run_shows_the_write_and_changes_nothing() {
+    let s = Scratch::new("dryrun", 0x20000);
+    s.put(0x1000, &[0x44, 0x33, 0x22, 0x11]);
+    let out = s.run(&["poke", "0x1000", "0xdeadbeef", "--dry-run"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.contains("would write 0xdeadbeef (32-bit) to physical 0x1000"),
+        "{text}"
+    );
+    assert!(text.contains("current   0x11223344"), "{text}");
+    assert_eq!(s.bytes(0x1000, 4), [0x44, 0x33, 0x22, 0x11]);
+    // the policy still applies to a dry run
+    assert_exit(
+        &s.run(&["poke", "0x4000", "1", "--dry-run"]),
+        6,
+        "Kernel code",
+    );
+    // a dry run never needs to write the device: it runs even when there is none
+    let missing = s.dir.join("no-such-mem");
+    let out = physdemo()
+        .args(["poke", "0x1000", "5", "--dry-run"])
+        .env("PHYSDEMO_DEVICE", &missing)
+        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert!(
+        stdout_of(&out).contains("current   unknown"),
+        "{}",
+        stdout_of(&out)
+    );
+    let devmem = physdemo()
+        .args(["devmem", "0x1000", "32", "5", "--dry-run"])
+        .env("PHYSDEMO_DEVICE", &missing)
+        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
+        .output()
+        .unwrap();
+    assert!(devmem.status.success(), "{}", stderr_of(&devmem));
+    assert!(stdout_of(&devmem).contains("nothing was written"));
+}
+
+#[test]
+fn bad_input_is_one_line_and_a_usage_exit() {
+    let s = Scratch::new("bad", 0x20000);
+    assert_exit(&s.run(&["poke", "0x1001", "1"]), 2, "not aligned");
+    assert_exit(
+        &s.run(&["poke", "0x1000", "0x100", "--width", "8"]),
+        2,
+        "does not fit in 8 bits",
+    );
+    assert_exit(
+        &s.run(&["poke", "0x1000", "1", "--width", "12"]),
+        2,
+        "bad width",
+    );
+    assert_exit(&s.run(&["poke", "0x1000"]), 2, "poke takes");
+    assert_exit(&s.run(&["poke", "0x1000", "xyz"]), 2, "bad value 'xyz'");
+    assert_exit(
+        &s.run(&["peek", "0x1002", "--width", "32"]),
+        2,
+        "not aligned",
+    );
+    assert_exit(&s.run(&["poke", "0", "0x7f00", "1"]), 2, "pid 0");
+    assert_eq!(s.bytes(0x1000, 8), [0; 8]);
+}
+
+#[test]
+fn a_missing_device_is_the_config_devmem_error() {
+    let s = Scratch::new("missing", 0x20000);
+    let missing = s.dir.join("no-such-mem");
+    let out = physdemo()
+        .args(["poke", "0x1000", "0xab", "--width", "8", "--device"])
+        .arg(&missing)
+        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
+        .output()
+        .unwrap();
+    assert_exit(&out, 5, "CONFIG_DEVMEM");
+    let peek = physdemo()
+        .args(["peek", "0x1000"])
+        .env("PHYSDEMO_DEVICE", &missing)
+        .output()
+        .unwrap();
+    assert_exit(&peek, 5, "CONFIG_DEVMEM");
+    if !Path::new("/dev/mem").exists() {
+        let real = physdemo()
+            .args(["devmem", "0x1000"])
+            .env_remove("PHYSDEMO_DEVICE")
+            .output()
+            .unwrap();
+        assert_exit(
+            &real,
+            5,
+            "/dev/mem does not exist: this kernel was built without CONFIG_DEVMEM",
+        );
+    }
+}
+
+#[test]
+fn a_bus_error_is_a_message_not_a_core_dump() {
+    let s = Scratch::new("sigbus", 0x2000);
+    // mmap beyond the end of a file maps fine, and the access raises SIGBUS
+    let out = s.run(&["peek", "0x8000"]);
+    assert_exit(&out, 3, "bus error (SIGBUS) accessing 0x8000");
+    let dump = s.run(&["dump", "0x1ff0", "0x20"]);
+    assert_eq!(dump.status.code(), Some(3), "{}", stderr_of(&dump));
+    // pread just reports the end of the file
+    assert_exit(
+        &s.run(&["peek", "0x8000", "--method", "rw"]),
+        3,
+        "beyond the end",
+    );
+}
+
+/// A sparse device file big enough to hold physical address `paddr`.
+fn sparse_for(s: &Scratch, paddr: u64) {
+    std::fs::File::options()
+        .write(true)
+        .open(s.device())
+        .unwrap()
+        .set_len(paddr + 0x10000)
+        .unwrap();
+}
+
+#[test]
+fn poke_resolves_a_real_process_exactly_as_inspect_does() {
+    require_root();
+    let target = Target::start(&["--timeout", "60"]);
+    let (pid, vaddr) = (target.pid(), target.vaddr());
+    let inspect = run(&[
+        "inspect",
+        &pid.to_string(),
+        &format!("{vaddr:#x}"),
+        "--json",
+    ]);
+    let json: Value = serde_json::from_str(&stdout_of(&inspect)).unwrap();
+    let paddr = hex(&json["paddr"]);
+    assert_eq!(
+        paddr,
+        independent_pfn(pid, vaddr) * page_size() + vaddr % page_size()
+    );
+
+    // A crafted map that calls the target's frame System RAM.
+    let s = Scratch::new("process", 0x1000);
+    std::fs::write(
+        s.dir.join("iomem"),
+        format!("00001000-{:08x} : System RAM\n", paddr | 0xffff_ffff),
+    )
+    .unwrap();
+    sparse_for(&s, paddr);
+
+    // --dry-run: the exact paddr inspect computed, nothing written
+    let args = [pid.to_string(), format!("{vaddr:#x}"), "0x42".to_string()];
+    let mut dry: Vec<&str> = vec!["poke"];
+    dry.extend(args.iter().map(String::as_str));
+    dry.push("--dry-run");
+    let out = s.run(&dry);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let text = stdout_of(&out);
+    assert!(
+        text.contains(&format!(
+            "would write 0x0000000000000042 (64-bit) to physical {paddr:#x}"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("physdemo target pid {pid}")),
+        "{text}"
+    );
+    assert_eq!(s.bytes(paddr, 8), [0; 8]);
+
+    // no arguments: the same target, the demo value
+    let out = s.run(&["poke", "--dry-run", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(hex(&json["paddr"]), paddr);
+    assert_eq!(json["value"], "0xdeadbeefcafef00d");
+    assert_eq!(json["process"]["pid"], pid);
+    assert_eq!(json["process"]["target"], true);
+
+    // a real write (to the stand-in file): old/new from the file, frame re-checked,
+    // and the target, whose real page was not touched, does not react
+    s.put(paddr, &0x1122_3344_5566_7788u64.to_ne_bytes());
+    let mut real: Vec<&str> = vec!["poke"];
+    real.extend(args.iter().map(String::as_str));
+    real.extend(["--wait", "0.2", "--json"]);
+    let out = s.run(&real);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(json["old"], "0x1122334455667788");
+    assert_eq!(json["readback"], "0x0000000000000042");
+    assert!(json["target_reaction"].is_null(), "{json}");
+    assert_eq!(s.bytes(paddr, 8), 0x42u64.to_ne_bytes());
+    assert!(target.next_event(Duration::from_millis(100)).is_none());
+
+    // peek <pid> <vaddr> reads the same place
+    let out = s.run(&["peek", &pid.to_string(), &format!("{vaddr:#x}"), "--json"]);
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(hex(&json["paddr"]), paddr);
+    assert_eq!(json["value"], "0x0000000000000042");
+
+    // a pid that is gone
+    drop(target);
+    assert_exit(&s.run(&dry), 3, &format!("no process with pid {pid}"));
+}
