@@ -234,7 +234,10 @@ mod tests {
     fn page_arithmetic_uses_the_given_size() {
         let four_k = PageSize::new(4096).unwrap();
         assert_eq!(four_k.shift(), 12);
-        assert_eq!(four_k.page_index(VirtAddr(0x7f12_3456_7040)), 0x0007_f123_4567);
+        assert_eq!(
+            four_k.page_index(VirtAddr(0x7f12_3456_7040)),
+            0x0007_f123_4567
+        );
         assert_eq!(four_k.offset_in_page(0x7f12_3456_7040), 0x40);
         assert_eq!(
             four_k.phys_addr(Pfn(0x1234), 0x40),

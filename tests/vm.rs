@@ -28,7 +28,9 @@ fn vm_run(script: &Path, args: &[&str]) -> Option<Output> {
         qemu.is_ok_and(|o| o.status.success()),
         "VM tests need qemu-system-x86_64: run `sudo demos/setup` (or PHYSDEMO_SKIP_VM=1 to skip them loudly)"
     );
-    let _one = ONE_VM.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _one = ONE_VM
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let output = Command::new(repo().join("demos/vm/run"))
         .arg(script)
         .args(args)
