@@ -287,7 +287,12 @@ pub fn populated_pages(
 }
 
 /// Reads the pages `[first, end)` in batches, with frame flags and map counts as wanted,
-/// and hands each batch to `visit`.
+/// and hands each batch to `visit` (which returns `false` to stop early).
+///
+/// A range of more than one batch runs as a three-stage pipeline on scoped threads: one
+/// thread reads pagemap, one reads the frames' kpageflags/kpagecount for the batch before,
+/// and the caller's thread visits (formats) the batch before that, so the kernel's work and
+/// ours overlap.
 pub fn scan_range(
     pagemap: &PagemapFile,
     frames: Option<&FrameInfoReader>,
@@ -296,44 +301,89 @@ pub fn scan_range(
     end: u64,
     mut visit: impl FnMut(&Batch) -> Result<bool>,
 ) -> Result<bool> {
-    let mut cursor = first;
-    while cursor < end {
+    let read_entries = |cursor: u64| -> Result<Batch> {
         let len = (end - cursor).min(BATCH_PAGES);
-        let entries = pagemap.entries(cursor, len as usize)?;
-        let mut batch = Batch {
+        Ok(Batch {
             first_page: cursor,
-            entries,
+            entries: pagemap.entries(cursor, len as usize)?,
             flags: Vec::new(),
             counts: Vec::new(),
-        };
-        if let Some(frames) = frames {
-            if wants.flags {
-                let runs = runs_of(cursor, &batch.entries, |_| true);
-                batch.flags = read_frame_words(&runs, cursor, len, |first, n| {
-                    frames
-                        .flags(first, n)
-                        .map(|v| v.into_iter().map(|f| f.0).collect())
-                })?;
-            }
-            if wants.counts {
-                // Pagemap bit 56 already says "mapped once"; read only the others.
-                let runs = runs_of(cursor, &batch.entries, |e| !e.exclusive());
-                let mut counts =
-                    read_frame_words(&runs, cursor, len, |first, n| frames.map_counts(first, n))?;
-                for (count, entry) in counts.iter_mut().zip(&batch.entries) {
-                    if entry.exclusive() && entry.pfn().is_some() {
-                        *count = 1;
-                    }
-                }
-                batch.counts = counts;
+        })
+    };
+    let starts = (first..end).step_by(BATCH_PAGES as usize);
+    if end.saturating_sub(first) <= BATCH_PAGES {
+        for cursor in starts {
+            let mut batch = read_entries(cursor)?;
+            add_frame_words(&mut batch, frames, wants)?;
+            if !visit(&batch)? {
+                return Ok(false);
             }
         }
-        if !visit(&batch)? {
-            return Ok(false);
-        }
-        cursor += len;
+        return Ok(true);
     }
-    Ok(true)
+    std::thread::scope(|scope| {
+        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
+        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
+        scope.spawn(move || {
+            for cursor in starts {
+                let batch = read_entries(cursor);
+                let failed = batch.is_err();
+                if raw_tx.send(batch).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        scope.spawn(move || {
+            for batch in raw_rx {
+                let batch = batch.and_then(|mut batch| {
+                    add_frame_words(&mut batch, frames, wants)?;
+                    Ok(batch)
+                });
+                let failed = batch.is_err();
+                if done_tx.send(batch).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for batch in done_rx {
+            if !visit(&batch?)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
+}
+
+/// Fills in the batch's kpageflags and map counts, as wanted, one read per span of frames.
+fn add_frame_words(
+    batch: &mut Batch,
+    frames: Option<&FrameInfoReader>,
+    wants: FrameWants,
+) -> Result<()> {
+    let Some(frames) = frames else {
+        return Ok(());
+    };
+    let (first, len) = (batch.first_page, batch.entries.len() as u64);
+    if wants.flags {
+        let runs = runs_of(first, &batch.entries, |_| true);
+        batch.flags = read_frame_words(&runs, first, len, |pfn, n| {
+            frames
+                .flags(pfn, n)
+                .map(|v| v.into_iter().map(|f| f.0).collect())
+        })?;
+    }
+    if wants.counts {
+        // Pagemap bit 56 already says "mapped once"; read only the others.
+        let runs = runs_of(first, &batch.entries, |e| !e.exclusive());
+        let mut counts = read_frame_words(&runs, first, len, |pfn, n| frames.map_counts(pfn, n))?;
+        for (count, entry) in counts.iter_mut().zip(&batch.entries) {
+            if entry.exclusive() && entry.pfn().is_some() {
+                *count = 1;
+            }
+        }
+        batch.counts = counts;
+    }
+    Ok(())
 }
 
 /// One batched read per span of `runs`' frames, spread back onto `len` pages from `first`.
@@ -526,10 +576,26 @@ fn push_dec(buf: &mut Vec<u8>, mut value: u64) {
 pub struct NameCache {
     kpage: HashMap<u64, String>,
     pagemap: HashMap<u64, String>,
+    last_kpage: Option<(u64, String)>,
 }
 
 impl NameCache {
     fn kpage(&mut self, flags: u64) -> &str {
+        // Neighbouring pages mostly share flags: skip the hash lookup then.
+        if self
+            .last_kpage
+            .as_ref()
+            .map_or(true, |(last, _)| *last != flags)
+        {
+            let text = self.kpage_slow(flags).to_string();
+            self.last_kpage = Some((flags, text));
+        }
+        self.last_kpage
+            .as_ref()
+            .map_or("-", |(_, text)| text.as_str())
+    }
+
+    fn kpage_slow(&mut self, flags: u64) -> &str {
         self.kpage.entry(flags).or_insert_with(|| {
             let names = KpageFlags(flags).names();
             if names.is_empty() {
