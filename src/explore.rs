@@ -26,7 +26,7 @@ use crate::runs::{runs_of, FrameRun, PageCounts, RunBuilder, SpanPlan};
 /// Pages per pagemap batch: 64 Ki entries, 512 KiB.
 pub const BATCH_PAGES: u64 = 64 * 1024;
 /// Frames between two runs still read in one `pread` of kpageflags/kpagecount.
-const SPAN_GAP: u64 = 32;
+const SPAN_GAP: u64 = 4;
 /// Runs shown per mapping without `--runs`.
 const RUNS_SHOWN: usize = 8;
 
@@ -301,19 +301,10 @@ pub fn scan_range(
     end: u64,
     mut visit: impl FnMut(&Batch) -> Result<bool>,
 ) -> Result<bool> {
-    let read_entries = |cursor: u64| -> Result<Batch> {
-        let len = (end - cursor).min(BATCH_PAGES);
-        Ok(Batch {
-            first_page: cursor,
-            entries: pagemap.entries(cursor, len as usize)?,
-            flags: Vec::new(),
-            counts: Vec::new(),
-        })
-    };
-    let starts = (first..end).step_by(BATCH_PAGES as usize);
+    let mut batches = Batches::new(pagemap, first, end);
     if end.saturating_sub(first) <= BATCH_PAGES {
-        for cursor in starts {
-            let mut batch = read_entries(cursor)?;
+        while let Some(batch) = batches.next_batch() {
+            let mut batch = batch?;
             add_frame_words(&mut batch, frames, wants)?;
             if !visit(&batch)? {
                 return Ok(false);
@@ -325,8 +316,7 @@ pub fn scan_range(
         let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
         let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
         scope.spawn(move || {
-            for cursor in starts {
-                let batch = read_entries(cursor);
+            while let Some(batch) = batches.next_batch() {
                 let failed = batch.is_err();
                 if raw_tx.send(batch).is_err() || failed {
                     break;
@@ -352,6 +342,71 @@ pub fn scan_range(
         }
         Ok(true)
     })
+}
+
+/// The pagemap batches of `[first, end)` (page numbers), read densely until a whole batch
+/// comes back empty; from there PAGEMAP_SCAN (where the kernel has it) lists the populated
+/// rest and only that is read. Dense memory so never pays for a second page-table walk, and
+/// a sparse reservation is not read entry by entry.
+struct Batches<'a> {
+    pagemap: &'a PagemapFile,
+    ranges: std::collections::VecDeque<(u64, u64)>,
+    scanned: bool,
+}
+
+impl<'a> Batches<'a> {
+    fn new(pagemap: &'a PagemapFile, first: u64, end: u64) -> Self {
+        Batches {
+            pagemap,
+            ranges: [(first, end)].into_iter().filter(|(a, b)| a < b).collect(),
+            scanned: false,
+        }
+    }
+
+    fn next_batch(&mut self) -> Option<Result<Batch>> {
+        loop {
+            let (from, to) = self.ranges.pop_front()?;
+            let len = (to - from).min(BATCH_PAGES);
+            let entries = match self.pagemap.entries(from, len as usize) {
+                Ok(entries) => entries,
+                Err(err) => return Some(Err(err)),
+            };
+            let rest = (from + len, to);
+            if rest.0 < rest.1 {
+                self.ranges.push_front(rest);
+            }
+            let empty = entries.iter().all(|e| !e.present() && !e.swapped());
+            if empty && !self.scanned && rest.0 < rest.1 {
+                self.scanned = true;
+                let shift = PageSize::of_system().shift();
+                match self
+                    .pagemap
+                    .populated_regions(rest.0 << shift, rest.1 << shift)
+                {
+                    Ok(Some(regions)) => {
+                        self.ranges.pop_front();
+                        for region in regions.iter().rev() {
+                            let (a, b) = (region.start >> shift, region.end >> shift);
+                            match self.ranges.front_mut() {
+                                Some(next) if next.0 == b => next.0 = a,
+                                _ => self.ranges.push_front((a, b)),
+                            }
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(err) => return Some(Err(err)),
+                }
+            }
+            if !empty {
+                return Some(Ok(Batch {
+                    first_page: from,
+                    entries,
+                    flags: Vec::new(),
+                    counts: Vec::new(),
+                }));
+            }
+        }
+    }
 }
 
 /// Fills in the batch's kpageflags and map counts, as wanted, one read per span of frames.
@@ -577,6 +632,7 @@ pub struct NameCache {
     kpage: HashMap<u64, String>,
     pagemap: HashMap<u64, String>,
     last_kpage: Option<(u64, String)>,
+    last_pagemap: Option<(u64, String)>,
 }
 
 impl NameCache {
@@ -607,6 +663,21 @@ impl NameCache {
     }
 
     fn pagemap(&mut self, entry: PagemapEntry) -> &str {
+        let key = entry.0 >> 55;
+        if self
+            .last_pagemap
+            .as_ref()
+            .map_or(true, |(last, _)| *last != key)
+        {
+            let text = self.pagemap_slow(entry).to_string();
+            self.last_pagemap = Some((key, text));
+        }
+        self.last_pagemap
+            .as_ref()
+            .map_or("-", |(_, text)| text.as_str())
+    }
+
+    fn pagemap_slow(&mut self, entry: PagemapEntry) -> &str {
         self.pagemap.entry(entry.0 >> 55).or_insert_with(|| {
             let names = entry.flag_names();
             if names.is_empty() {
@@ -730,10 +801,19 @@ pub fn run(options: &MapsOptions) -> Result<()> {
     for (index, start, end) in selected {
         let map = &process.maps[index];
         let summary = MappingSummary::from(map);
+        // Frame flags give the huge pages when they are read anyway; then the mapping is read
+        // densely (skipping empty stretches as it goes), not walked twice.
         let Populated {
             ranges,
             huge: scan_huge,
-        } = populated_pages(&pagemap, page, start, end, false)?;
+        } = if need_flags {
+            Populated {
+                ranges: vec![(start >> shift, end >> shift)],
+                huge: None,
+            }
+        } else {
+            populated_pages(&pagemap, page, start, end, false)?
+        };
         used_scan |= scan_huge.is_some();
         // Without PAGEMAP_SCAN, or with a filter, huge pages are told by kpageflags.
         let flags_for_huge = frames.is_some() && (scan_huge.is_none() || !options.flags.is_empty());
