@@ -51,19 +51,19 @@ pub enum Command {
 
     /// Write a value to physical memory through /dev/mem (a process's variable, or a raw address)
     #[command(
-        after_help = "Forms:\n  sudo physdemo poke                       # the running physdemo target's variable\n  sudo physdemo poke <pid> <vaddr> <value> # a process's variable (64-bit by default)\n  sudo physdemo poke <paddr> <value>       # a raw physical address (32-bit by default)\n\nWithout arguments the value is --value, or 0xdeadbeefcafef00d (its bitwise NOT when the\nvariable already holds it), so the target always sees a change.\nWrites go only to System RAM or a device per /proc/iomem unless --force.\n\nExamples:\n  sudo physdemo poke\n  sudo physdemo poke 1234 0x7f3a5c1b2040 0xdeadbeef\n  sudo physdemo poke 0x1000 0xab --width 8 --dry-run"
+        after_help = "Forms:\n  sudo physdemo poke                       # the running physdemo target's variable\n  sudo physdemo poke <pid> <vaddr> <value> # a process's variable (64-bit by default)\n  sudo physdemo poke <paddr> <value>       # a raw physical address (32-bit by default)\n\nWithout arguments the value is --value, or 0xdeadbeefcafef00d (its bitwise NOT when the\nvariable already holds it), so the target always sees a change.\nWrites go only to System RAM or a device per /proc/iomem unless --force.\n\nExamples:\n  sudo physdemo poke\n  sudo physdemo poke 1234 0x7f3a5c1b2040 0xdeadbeef\n  sudo physdemo poke 0x1000 0xab --width 8 --dry-run\n  sudo physdemo poke --pci 0000:00:04.0 --bar 0 0x04 0x12345678   # a device register"
     )]
     Poke(PokeArgs),
 
     /// Read a value of physical memory through /dev/mem
     #[command(
-        after_help = "Forms:\n  sudo physdemo peek                 # the running physdemo target's variable (64-bit)\n  sudo physdemo peek <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo peek <paddr>         # a raw physical address (32-bit by default)\n\nExamples:\n  sudo physdemo peek\n  sudo physdemo peek 0xfe000000 --width 32"
+        after_help = "Forms:\n  sudo physdemo peek                 # the running physdemo target's variable (64-bit)\n  sudo physdemo peek <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo peek <paddr>         # a raw physical address (32-bit by default)\n\nExamples:\n  sudo physdemo peek\n  sudo physdemo peek 0xfe000000 --width 32\n  sudo physdemo peek --pci 1234:11e8 --bar 0 0x0        # a device register, by BAR and offset"
     )]
     Peek(PeekArgs),
 
     /// Hex dump of a physical address range (hexdump -C layout)
     #[command(
-        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all"
+        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0"
     )]
     Dump(DumpArgs),
 
@@ -186,6 +186,19 @@ pub struct DeviceArgs {
     pub device: std::path::PathBuf,
 }
 
+/// A PCI device's register instead of a physical address: the first argument becomes an
+/// offset into the BAR, resolved through /sys/bus/pci/devices/<address>/resource.
+#[derive(Debug, Args)]
+pub struct PciArgs {
+    /// Address a PCI device's BAR: an address (0000:00:04.0, or 00:04.0) or vendor:device ids (1234:11e8); the first argument is then an offset into the BAR
+    #[arg(long, value_name = "DEVICE")]
+    pub pci: Option<String>,
+
+    /// Which BAR of the --pci device, 0 to 5 [default: 0]
+    #[arg(long, value_name = "N", requires = "pci", value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub bar: Option<u8>,
+}
+
 /// Options of the commands that write.
 #[derive(Debug, Args)]
 pub struct WriteArgs {
@@ -224,6 +237,9 @@ pub struct PokeArgs {
     pub write: WriteArgs,
 
     #[command(flatten)]
+    pub pci: PciArgs,
+
+    #[command(flatten)]
     pub device: DeviceArgs,
 }
 
@@ -242,12 +258,15 @@ pub struct PeekArgs {
     pub json: bool,
 
     #[command(flatten)]
+    pub pci: PciArgs,
+
+    #[command(flatten)]
     pub device: DeviceArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct DumpArgs {
-    /// First physical address (any alignment)
+    /// First physical address (any alignment); with --pci, an offset into the BAR
     #[arg(value_parser = parse_phys_arg)]
     pub paddr: PhysAddr,
 
@@ -258,6 +277,9 @@ pub struct DumpArgs {
     /// Show every line; do not fold identical lines into `*`
     #[arg(long, short = 'v')]
     pub all: bool,
+
+    #[command(flatten)]
+    pub pci: PciArgs,
 
     #[command(flatten)]
     pub device: DeviceArgs,

@@ -15,6 +15,7 @@ use crate::addr::{PageSize, PhysAddr};
 use crate::cli::DumpArgs;
 use crate::error::usage;
 use crate::iomem::place_in_system_map;
+use crate::pci;
 use crate::physmem::{DeviceOptions, PhysMem};
 
 const PER_LINE: usize = 16;
@@ -128,17 +129,21 @@ pub fn run(args: &DumpArgs) -> Result<()> {
         .hint("give a smaller length")
         .into());
     }
+    let paddr = pci::resolve_range(&args.pci, args.paddr, args.len)?;
     let options = DeviceOptions {
         path: args.device.device.clone(),
         cached: args.device.cached,
         method: args.device.method,
     };
-    let placement = place_in_system_map(args.paddr);
-    let mem = PhysMem::open(&options, false, args.paddr, placement.kind())?;
+    let placement = place_in_system_map(paddr);
+    let mem = PhysMem::open(&options, false, paddr, placement.kind())?;
     let mut out = std::io::stdout().lock();
-    let mut dumper = HexDumper::new(args.paddr.0, !args.all);
-    for (addr, len) in page_chunks(args.paddr.0, args.len, PageSize::of_system()) {
-        let bytes = mem.read_bytes(PhysAddr(addr), len as usize)?;
+    let mut dumper = HexDumper::new(paddr.0, !args.all);
+    for (addr, len) in page_chunks(paddr.0, args.len, PageSize::of_system()) {
+        let bytes = match &args.pci.pci {
+            Some(_) => pci::read_words(&mem, PhysAddr(addr), len)?,
+            None => mem.read_bytes(PhysAddr(addr), len as usize)?,
+        };
         dumper.push(&bytes, &mut out)?;
     }
     dumper.finish(&mut out)?;

@@ -17,6 +17,7 @@ pub mod iomem;
 pub mod kpage;
 pub mod owner;
 pub mod pagemap;
+pub mod pci;
 pub mod physmem;
 pub mod poke;
 pub mod process;
