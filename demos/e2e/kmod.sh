@@ -1,0 +1,83 @@
+#!/bin/sh
+# demos/e2e/kmod.sh: inside the VM, physdemo and a kernel module agree on a
+# kmalloc buffer. physdemo_buf.ko (demos/kmod) reports its buffer's vaddr,
+# paddr and value in debugfs; `physdemo peek` at paddr reads exactly the
+# module's value; after each `physdemo poke` the module reports exactly the
+# value poked (64-bit, and a 32-bit poke of the upper half); a value the
+# module stores (written to its file) is what peek reads; rmmod removes the
+# file and a second load/unload works.
+#
+# Needs the module at /files/physdemo_buf.ko (or $1). On the host:
+#   PHYSDEMO_VM_FILES="$(demos/kmod/build)" demos/vm/run demos/e2e/kmod.sh
+# (tests/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
+# values, then "kmod: N passed, N failed"; exit 0 only when all passed.
+set -eu
+passed=0 failed=0
+ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+ko="${1:-/files/physdemo_buf.ko}"
+file=/sys/kernel/debug/physdemo_buf
+field() { sed -n "s/^$1=//p" "$file"; }
+peek64() { physdemo peek "$1" --width 64 --json | json_field value; }
+
+if [ ! -f "$ko" ]; then
+  bad "no module at $ko: build it with demos/kmod/build and pass it with PHYSDEMO_VM_FILES"
+  echo "kmod: $passed passed, $failed failed"
+  exit 1
+fi
+grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
+
+if insmod "$ko" && [ -r "$file" ]; then ok "insmod $ko created $file"; else
+  bad "insmod $ko did not create $file"; echo "kmod: $passed passed, $failed failed"; exit 1
+fi
+vaddr="$(field vaddr)" paddr="$(field paddr)" value="$(field value)"
+if [ "$value" = 0xfeedfacecafebeef ]; then ok "the module stored $value"; else bad "initial value '$value'"; fi
+# Direct map with nokaslr: vaddr = paddr + 0xffff888000000000.
+if [ $((vaddr - 0xffff888000000000)) -eq $((paddr)) ]; then
+  ok "vaddr $vaddr is the direct map of paddr $paddr"
+else
+  bad "vaddr $vaddr - 0xffff888000000000 != paddr $paddr"
+fi
+region="$(physdemo peek "$paddr" --width 64 --json | json_field name)"
+if [ "$region" = "System RAM" ]; then ok "$paddr is in System RAM"; else bad "$paddr is in '$region'"; fi
+
+seen="$(peek64 "$paddr")"
+if [ "$seen" = "$value" ]; then ok "peek $paddr = $seen = the module's value"; else bad "peek $paddr = '$seen', module says $value"; fi
+
+for v in 0x0123456789abcdef 0xffffffffffffffff 0x0000000000000000 0x8000000000000001; do
+  if out="$(physdemo poke "$paddr" "$v" --width 64 --json)"; then
+    now="$(field value)"
+    if [ "$now" = "$v" ]; then
+      ok "poke $v --width 64: the module reads exactly $now (readback $(echo "$out" | json_field readback))"
+    else
+      bad "poke $v --width 64: the module reads $now"
+    fi
+  else
+    bad "poke $paddr $v --width 64 failed"
+  fi
+done
+
+# A 32-bit poke of the upper half: x86 is little-endian, so it is at paddr + 4.
+physdemo poke "$paddr" 0x0011223344556677 --width 64 >/dev/null
+physdemo poke "$(printf '%#x' $((paddr + 4)))" 0xcafef00d --width 32 >/dev/null
+now="$(field value)"
+if [ "$now" = 0xcafef00d44556677 ]; then ok "poke 0xcafef00d --width 32 at paddr+4: the module reads $now"; else bad "upper-half poke: the module reads $now"; fi
+
+# The other direction: the kernel stores (WRITE_ONCE), /dev/mem reads.
+echo 0x5eed0000000000ff >"$file"
+seen="$(peek64 "$paddr")"
+if [ "$seen" = 0x5eed0000000000ff ]; then ok "the module stored 0x5eed0000000000ff; peek reads $seen"; else bad "the module stored 0x5eed0000000000ff; peek reads $seen"; fi
+
+if rmmod physdemo_buf && [ ! -e "$file" ] && ! grep -q '^physdemo_buf ' /proc/modules; then
+  ok "rmmod removed the module and $file"
+else
+  bad "rmmod left the module or $file behind"
+fi
+if insmod "$ko" && [ "$(field value)" = 0xfeedfacecafebeef ] && rmmod physdemo_buf; then
+  ok "a second load starts from 0xfeedfacecafebeef again and unloads"
+else
+  bad "a second load/unload failed"
+fi
+echo "kmod: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
