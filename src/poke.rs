@@ -24,6 +24,7 @@ use crate::pagemap::PagemapFile;
 use crate::pci;
 use crate::physmem::{check_alignment, check_value_fits, DeviceOptions, PhysMem, Width};
 use crate::process::validate_pid;
+use crate::rawmem::layout;
 use crate::targets::{self, TargetHeader};
 
 /// What the no-argument `poke` writes, unless the variable already holds it (then its NOT).
@@ -333,15 +334,8 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
     let old = mem.read(located.paddr, width)?;
     let write_ns = mem.write(located.paddr, width, value)?;
     let readback = mem.read(located.paddr, width)?;
-    if let Some(r) = &located.process {
-        check_frame(r, located.pfn(), "after").with_context(|| {
-            format!(
-                "the value {} was written to {}",
-                width.hex(value),
-                located.paddr
-            )
-        })?;
-    }
+    // A physdemo target's own report that it saw the value proves the write landed; ask it
+    // first, since a target with --until exits right after reporting.
     let reaction = match (located.target, seen_before) {
         (Some(t), Some(count)) if old != value => Some(wait_for_target(
             t,
@@ -351,6 +345,16 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
         )),
         _ => None,
     };
+    let confirmed_by_target = matches!(reaction, Some(Reaction::Seen(_)));
+    if let (Some(r), false) = (&located.process, confirmed_by_target) {
+        check_frame(r, located.pfn(), "after").with_context(|| {
+            format!(
+                "the value {} was written to {}",
+                width.hex(value),
+                located.paddr
+            )
+        })?;
+    }
 
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -366,12 +370,12 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
             "pci": register.as_ref().map(pci::Register::json),
             "device": options.describe(),
             "target_reaction": reaction.map(|r| match r {
-                Some(seen) => json!({
+                Reaction::Seen(seen) => json!({
                     "seen_value": format!("{:#x}", seen.seen_value),
                     "seen_at_ns": seen.seen_at_ns,
                     "latency_ns": seen.seen_at_ns.saturating_sub(write_ns),
                 }),
-                None => Value::Null,
+                Reaction::Silent => Value::Null,
             }),
         });
         writeln!(out, "{object}")?;
@@ -392,15 +396,21 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
             width.hex(readback)
         )?;
         writeln!(out, "{:<10}CLOCK_MONOTONIC {write_ns} ns", "written")?;
-        if let Some(pfn) = located.pfn() {
-            writeln!(
+        match located.pfn() {
+            Some(pfn) if confirmed_by_target => writeln!(
+                out,
+                "{:<10}{pfn}: the target's own report confirms the write landed in its variable",
+                "frame"
+            )?,
+            Some(pfn) => writeln!(
                 out,
                 "{:<10}still frame {pfn} after the write (pagemap re-checked)",
                 "frame"
-            )?;
+            )?,
+            None => {}
         }
         match (located.target, reaction) {
-            (Some(_), Some(Some(seen))) => writeln!(
+            (Some(_), Some(Reaction::Seen(seen))) => writeln!(
                 out,
                 "{:<10}saw {:#x} at CLOCK_MONOTONIC {} ns: reacted {} after the write",
                 "target",
@@ -408,7 +418,7 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
                 seen.seen_at_ns,
                 format_latency(seen.seen_at_ns.saturating_sub(write_ns))
             )?,
-            (Some(_), Some(None)) => writeln!(
+            (Some(_), Some(Reaction::Silent)) => writeln!(
                 out,
                 "{:<10}did not report {} within {} s (is it stopped, or was the page moved?)",
                 "target",
@@ -519,24 +529,45 @@ fn check_frame(resolution: &Resolution, expected: Option<Pfn>, when: &str) -> Re
         .into())
 }
 
-/// Polls the target's header until it reports `value` as a new change, or `wait` passes.
-fn wait_for_target(
-    target: TargetHeader,
-    seen_before: u64,
-    value: u64,
-    wait: Duration,
-) -> Option<TargetHeader> {
+/// What the target did after the write.
+#[derive(Debug, Clone, Copy)]
+enum Reaction {
+    /// It reported the new value (header as read then).
+    Seen(TargetHeader),
+    /// It did not report the value in time, or exited first.
+    Silent,
+}
+
+/// Polls the target's header until it reports `value` as a change newer than
+/// `seen_before`, or `wait` passes, or the target exits. `/proc/<pid>/mem` is opened once
+/// and read in a tight loop: a target with `--until` exits within microseconds of reporting.
+fn wait_for_target(target: TargetHeader, seen_before: u64, value: u64, wait: Duration) -> Reaction {
+    use std::os::unix::fs::FileExt;
+    let Ok(mem) = std::fs::File::open(format!("/proc/{}/mem", target.pid)) else {
+        return Reaction::Silent;
+    };
+    let page_addr = target.value_addr.0.saturating_sub(layout::VALUE as u64);
+    let mut bytes = [0u8; layout::HEADER_LEN];
     let deadline = Instant::now() + wait;
+    let spin_until = Instant::now() + Duration::from_millis(50);
     loop {
-        if let Ok(Some(header)) = targets::read_header(target.pid, target.value_addr) {
+        if mem.read_exact_at(&mut bytes, page_addr).is_err() {
+            return Reaction::Silent; // gone: the frame re-check says so
+        }
+        if let Some(header) = targets::decode_header(&bytes, target.pid, page_addr) {
             if header.seen_count > seen_before && header.seen_value == value {
-                return Some(header);
+                return Reaction::Seen(header);
             }
         }
-        if Instant::now() >= deadline {
-            return None;
+        let now = Instant::now();
+        if now >= deadline {
+            return Reaction::Silent;
         }
-        std::thread::sleep(Duration::from_micros(200));
+        if now < spin_until {
+            std::hint::spin_loop();
+        } else {
+            std::thread::sleep(Duration::from_micros(20));
+        }
     }
 }
 
