@@ -195,7 +195,7 @@ pub struct PciArgs {
     pub pci: Option<String>,
 
     /// Which BAR of the --pci device, 0 to 5 [default: 0]
-    #[arg(long, value_name = "N", requires = "pci", value_parser = clap::value_parser!(u8).range(0..=5))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
     pub bar: Option<u8>,
 }
 

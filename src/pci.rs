@@ -409,6 +409,15 @@ impl Register {
     }
 }
 
+/// The `--pci` device name, if any; `--bar` alone is a usage error.
+fn device_name(pci: &PciArgs) -> Result<Option<&str>, UserError> {
+    match (&pci.pci, pci.bar) {
+        (None, Some(bar)) => Err(usage(format!("--bar {bar} needs --pci DEVICE"))
+            .hint("e.g. `physdemo peek --pci 0000:00:04.0 --bar 0 0x4`")),
+        (name, _) => Ok(name.as_deref()),
+    }
+}
+
 /// For `peek`/`poke` with `--pci`: the positional arguments with the offset (the first)
 /// replaced by its physical address, and the register. Without `--pci`: the arguments
 /// unchanged. `values` is how many arguments follow the offset (0 for peek, 1 for poke);
@@ -419,7 +428,7 @@ pub fn resolve_args(
     values: usize,
     bytes: u64,
 ) -> Result<(Vec<String>, Option<Register>)> {
-    let Some(name) = &pci.pci else {
+    let Some(name) = device_name(pci)? else {
         return Ok((args.to_vec(), None));
     };
     if args.len() != values + 1 {
@@ -443,7 +452,7 @@ pub fn resolve_args(
 /// For `dump` with `--pci`: the first physical address of `len` bytes at offset `start`
 /// into the BAR (which must hold them all); without `--pci`, `start` itself.
 pub fn resolve_range(pci: &PciArgs, start: PhysAddr, len: u64) -> Result<PhysAddr> {
-    match &pci.pci {
+    match device_name(pci)? {
         Some(name) => Ok(Register::resolve(name, pci.bar.unwrap_or(0), start.0, len)?.paddr),
         None => Ok(start),
     }

@@ -19,6 +19,11 @@ fn repo() -> PathBuf {
 
 /// Runs `script` in the VM; `None` only when skipping was asked for explicitly.
 fn vm_run(script: &Path, args: &[&str]) -> Option<Output> {
+    vm_run_with_files(script, args, None)
+}
+
+/// As [`vm_run`], with host paths (space-separated) copied to /files in the guest.
+fn vm_run_with_files(script: &Path, args: &[&str], files: Option<&str>) -> Option<Output> {
     if std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1") {
         eprintln!("\n!!! SKIPPED VM TEST {} because PHYSDEMO_SKIP_VM=1: /dev/mem writes are NOT tested !!!\n", script.display());
         return None;
@@ -34,6 +39,7 @@ fn vm_run(script: &Path, args: &[&str]) -> Option<Output> {
     let output = Command::new(repo().join("demos/vm/run"))
         .arg(script)
         .args(args)
+        .envs(files.map(|files| ("PHYSDEMO_VM_FILES", files)))
         .output()
         .expect("running demos/vm/run");
     eprintln!(
@@ -71,7 +77,14 @@ fn every_end_to_end_script_passes_in_the_vm() {
     assert!(!scripts.is_empty(), "no end-to-end scripts in demos/e2e");
     let mut failures = Vec::new();
     for script in &scripts {
-        let Some(out) = vm_run(script, &[]) else {
+        let files = match files_for(script) {
+            Ok(files) => files,
+            Err(why) => {
+                failures.push(format!("{}: {why}", script.display()));
+                continue;
+            }
+        };
+        let Some(out) = vm_run_with_files(script, &[], files.as_deref()) else {
             return;
         };
         let text = String::from_utf8_lossy(&out.stdout);
@@ -81,4 +94,28 @@ fn every_end_to_end_script_passes_in_the_vm() {
         }
     }
     assert!(failures.is_empty(), "failed in the VM: {failures:?}");
+}
+
+/// Host files an end-to-end script needs in the guest: demos/e2e/kmod.sh needs the
+/// physdemo_buf module, which demos/kmod/build builds (cached) and whose path it prints.
+fn files_for(script: &Path) -> Result<Option<String>, String> {
+    let skipping = std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1");
+    if skipping || script.file_name() != Some("kmod.sh".as_ref()) {
+        return Ok(None);
+    }
+    let build = Command::new(repo().join("demos/kmod/build"))
+        .output()
+        .map_err(|err| format!("could not run demos/kmod/build: {err}"))?;
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    eprint!("{stderr}");
+    if !build.status.success() {
+        return Err(format!(
+            "the kernel module did not build (demos/kmod/build exit {:?}): {}",
+            build.status.code(),
+            stderr.trim()
+        ));
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&build.stdout).trim().to_string(),
+    ))
 }
