@@ -60,7 +60,9 @@ want="$(printf '0x%08x' $(( ~0x12345678 & 0xffffffff )))"
 
 say "Step 4: the factorial unit. Write N to BAR0 + 0x08; the device sets bit 0
     (computing) of its status register, BAR0 + 0x20, computes N! and clears
-    the bit; then 0x08 holds N!. Here N = $n."
+    the bit; then 0x08 holds N!. Here N = $n. (QEMU computes in a thread
+    within microseconds, so poke's own read-back may already show the
+    result; polling the status bit is what a driver must do.)"
 physdemo poke --pci "$bdf" --bar 0 0x08 "$n"
 tries=0
 while [ $(( $(reg 0x20) & 1 )) -ne 0 ]; do
