@@ -20,6 +20,9 @@ use crate::error::{not_found, unsupported};
 use crate::pagemap::PagemapFile;
 use crate::rawmem::{monotonic_ns, TargetCell, TargetPage};
 
+/// How long the target stays alive after `--until` is reached, for the poker's checks.
+const UNTIL_LINGER: Duration = Duration::from_millis(300);
+
 /// How often the target re-reads its own PFN.
 const PFN_CHECK_EVERY: Duration = Duration::from_millis(250);
 
@@ -207,6 +210,11 @@ fn watch(cell: TargetCell<'_>, args: &TargetArgs, page: PageSize) -> Result<()> 
             std::thread::sleep(interval);
         }
     };
+    if reason == "until" {
+        // A poke that just wrote the value re-checks the page after its write and reads our
+        // reaction from the header: stay mapped and alive a moment so it can.
+        std::thread::sleep(UNTIL_LINGER);
+    }
     if args.json {
         writeln!(
             out,
