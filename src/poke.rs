@@ -17,10 +17,10 @@ use serde_json::{json, Value};
 
 use crate::addr::{parse_u64, Pfn, PhysAddr, VirtAddr};
 use crate::cli::{DeviceArgs, PeekArgs, PokeArgs};
-use crate::error::{refused, usage, UserError};
+use crate::error::{not_found, refused, usage, UserError};
 use crate::inspect::{self, Resolution};
 use crate::iomem::{check_write, place_in_system_map, Placement, RegionKind};
-use crate::pagemap::PagemapFile;
+use crate::pagemap::{PagemapEntry, PagemapFile};
 use crate::pci;
 use crate::physmem::{check_alignment, check_value_fits, DeviceOptions, PhysMem, Width};
 use crate::process::validate_pid;
@@ -115,6 +115,8 @@ struct Located {
     paddr: PhysAddr,
     process: Option<Resolution>,
     target: Option<TargetHeader>,
+    /// The process, pinned while it was verified (for the `<pid> <vaddr>` and target forms).
+    pin: Option<Pinned>,
 }
 
 impl Located {
@@ -123,40 +125,140 @@ impl Located {
     }
 }
 
+/// Hidden test hooks: milliseconds to sleep right before the pre-write frame check, and
+/// right after the write (before the target's reaction and the post-write check). Honoured
+/// only when set, so that a test can kill or replace the process, or move its page, inside
+/// the window (demos/stress/races.sh). Each pause announces itself on stderr.
+pub const PAUSE_BEFORE_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS";
+pub const PAUSE_AFTER_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS";
+
+fn test_pause(var: &str, what: &str) {
+    let Some(ms) = std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) else {
+        return;
+    };
+    eprintln!("physdemo: test hook: pausing {ms} ms {what}");
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// The process a write is meant for, pinned twice over: by its start time (a pid reused by
+/// a new process has another, `/proc/<pid>/stat` field 22), and by a pagemap file opened
+/// while it was known to be that process. An open pagemap reads the address space it was
+/// opened on for as long as that lives, never a successor's: once the process exits, reads
+/// return nothing.
+struct Pinned {
+    pid: i32,
+    start_time: u64,
+    pagemap: PagemapFile,
+    page_index: u64,
+}
+
+/// What became of the pinned page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageNow {
+    /// The process has exited; `reused` when its pid already names another process.
+    Exited { reused: bool },
+    /// The page's pagemap entry now.
+    Entry(PagemapEntry),
+}
+
+/// The start time of `pid` in clock ticks since boot; `None` when there is no such process.
+fn start_time(pid: i32) -> Option<u64> {
+    procfs::process::Process::new(pid)
+        .and_then(|p| p.stat())
+        .ok()
+        .map(|stat| stat.starttime)
+}
+
+impl Pinned {
+    fn now(&self) -> PageNow {
+        match self.pagemap.entry(self.page_index) {
+            Ok(entry) if start_time(self.pid) == Some(self.start_time) => PageNow::Entry(entry),
+            _ => PageNow::Exited {
+                reused: start_time(self.pid).is_some_and(|t| t != self.start_time),
+            },
+        }
+    }
+}
+
 fn locate(subject: Subject) -> Result<Located> {
-    let (pid, vaddr, target) = match subject {
+    let (pid, vaddr, mut target) = match subject {
         Subject::Physical(paddr) => {
             return Ok(Located {
                 paddr,
                 process: None,
                 target: None,
+                pin: None,
             })
         }
         Subject::Target => {
             let header = targets::the_only_target()?;
             (header.pid, header.value_addr, Some(header))
         }
-        Subject::Process { pid, vaddr } => {
-            let header = targets::read_header(pid, vaddr).ok().flatten();
-            (pid, vaddr, header)
-        }
+        Subject::Process { pid, vaddr } => (pid, vaddr, None),
     };
+    // Everything read between the two start-time reads is of one and the same process.
+    let started = start_time(pid);
+    if let Subject::Process { .. } = subject {
+        // A header alone proves nothing: only a process that runs `physdemo target` counts.
+        target = targets::looks_like_target(pid)
+            .then(|| targets::read_header(pid, vaddr).ok().flatten())
+            .flatten();
+    }
     let resolution = inspect::resolve(pid, vaddr)?;
     let paddr = resolution.require_paddr()?;
+    let pagemap = PagemapFile::open(pid)?;
+    let still_target = match subject {
+        Subject::Target => {
+            targets::looks_like_target(pid)
+                && targets::read_header(pid, vaddr).ok().flatten().is_some()
+        }
+        _ => true,
+    };
+    let start_time = match (started, start_time(pid)) {
+        (Some(before), Some(after)) if before == after && still_target => before,
+        _ => {
+            return Err(not_found(format!(
+                "pid {pid} exited while its address was being resolved{}",
+                if start_time(pid).is_some() {
+                    " (the pid now belongs to another process)"
+                } else {
+                    ""
+                }
+            ))
+            .hint("nothing was written; run the command again")
+            .into())
+        }
+    };
+    let page_index = resolution.page.page_index(vaddr);
     Ok(Located {
         paddr,
         process: Some(resolution),
         target,
+        pin: Some(Pinned {
+            pid,
+            start_time,
+            pagemap,
+            page_index,
+        }),
     })
 }
 
-/// Re-reads the frame of the resolved page; `None` when the process or page is gone.
-fn current_pfn(resolution: &Resolution) -> Option<Pfn> {
-    let pagemap = PagemapFile::open(resolution.pid).ok()?;
-    pagemap
-        .entry(resolution.page.page_index(resolution.vaddr))
-        .ok()?
-        .pfn()
+/// Refuses a frame that other mappings share (a file's page cache, shared memory, a
+/// KSM-merged or copy-on-write page): a write there changes every process that maps it.
+fn check_private(entry: PagemapEntry, pid: i32, vaddr: VirtAddr, force: bool) -> Result<()> {
+    if force || (entry.exclusive() && !entry.file_or_shared_anon()) {
+        return Ok(());
+    }
+    let why = if entry.file_or_shared_anon() {
+        "belongs to a file or shared memory"
+    } else {
+        "is mapped more than once (copy-on-write after fork, or merged by KSM)"
+    };
+    Err(refused(format!(
+        "refusing to write: the frame of {vaddr} in pid {pid} {why}, so the write would change every process that maps it"
+    ))
+    .hint("add --force if you mean it, --dry-run to check")
+    .into())
 }
 
 fn device_options(args: &DeviceArgs) -> DeviceOptions {
@@ -327,13 +429,16 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
     }
 
     let mem = PhysMem::open(&options, true, located.paddr, placement.kind())?;
-    if let Some(r) = &located.process {
-        check_frame(r, located.pfn(), "before")?;
-    }
+    test_pause(PAUSE_BEFORE_WRITE_ENV, "before the write");
     let seen_before = located.target.map(|t| t.seen_count);
     let old = mem.read(located.paddr, width)?;
+    // The last check before the store: same process, same frame, not shared.
+    if let (Some(pin), Some(r)) = (&located.pin, &located.process) {
+        check_frame(pin, r, When::Before, false, None, args.write.force)?;
+    }
     let write_ns = mem.write(located.paddr, width, value)?;
     let readback = mem.read(located.paddr, width)?;
+    test_pause(PAUSE_AFTER_WRITE_ENV, "after the write");
     // A physdemo target's own report that it saw the value proves the write landed; ask it
     // first, since a target with --until exits right after reporting.
     let reaction = match (located.target, seen_before) {
@@ -346,8 +451,9 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
         _ => None,
     };
     let confirmed_by_target = matches!(reaction, Some(Reaction::Seen(_)));
-    if let (Some(r), false) = (&located.process, confirmed_by_target) {
-        check_frame(r, located.pfn(), "after").with_context(|| {
+    if let (Some(pin), Some(r), false) = (&located.pin, &located.process, confirmed_by_target) {
+        let waited = reaction.is_some();
+        check_frame(pin, r, When::After, waited, None, args.write.force).with_context(|| {
             format!(
                 "the value {} was written to {}",
                 width.hex(value),
@@ -502,31 +608,77 @@ fn report_dry_run(
     Ok(())
 }
 
-/// Fails unless the process's page is still at `expected`.
-fn check_frame(resolution: &Resolution, expected: Option<Pfn>, when: &str) -> Result<()> {
-    let now = current_pfn(resolution);
-    if now == expected {
-        return Ok(());
-    }
-    let (pid, vaddr) = (resolution.pid, resolution.vaddr);
+/// When a frame check runs, relative to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum When {
+    Before,
+    After,
+}
+
+/// Fails unless the pinned process still lives and its page is still at the frame it was
+/// resolved to (and, before the write, is not shared). After the write, `waited` says a
+/// physdemo target was waited for and did not report the value; `exit_explained` is the
+/// value written when the target exits on seeing it (`--until`).
+fn check_frame(
+    pin: &Pinned,
+    r: &Resolution,
+    when: When,
+    waited: bool,
+    exit_explained: Option<u64>,
+    force: bool,
+) -> Result<()> {
+    let (pid, vaddr, expected) = (pin.pid, r.vaddr, r.pfn());
     let show = |p: Option<Pfn>| p.map_or_else(|| "none".to_string(), |p| p.to_string());
-    let what = if std::path::Path::new(&format!("/proc/{pid}")).exists() {
-        format!(
+    let now = pin.now();
+    let what = match now {
+        PageNow::Entry(entry) if entry.pfn() == expected => {
+            if when == When::Before {
+                check_private(entry, pid, vaddr, force)?;
+            }
+            return Ok(());
+        }
+        PageNow::Entry(entry) if entry.swapped() => {
+            format!("the page of {vaddr} in pid {pid} was swapped out")
+        }
+        PageNow::Entry(entry) if entry.pfn().is_none() => {
+            format!("the page of {vaddr} in pid {pid} is no longer present (unmapped or discarded)")
+        }
+        PageNow::Entry(entry) => format!(
             "the page of {vaddr} in pid {pid} moved from frame {} to {}",
             show(expected),
-            show(now)
-        )
-    } else {
-        format!("pid {pid} exited")
+            show(entry.pfn())
+        ),
+        PageNow::Exited { reused } => format!(
+            "pid {pid} exited{}",
+            if reused {
+                " (the pid now belongs to another process)"
+            } else {
+                ""
+            }
+        ),
     };
-    let outcome = if when == "before" {
-        "nothing was written"
-    } else {
-        "so the process did not see the write"
+    let exited = matches!(now, PageNow::Exited { .. });
+    let message = match (when, exited, waited) {
+        (When::Before, _, _) => format!("{what} before the write; nothing was written"),
+        (When::After, true, true) => {
+            format!("{what} right after the write, without reporting the new value")
+        }
+        (When::After, true, false) => {
+            format!("{what} right after the write; whether it saw the value cannot be known")
+        }
+        (When::After, false, _) => format!(
+            "{what} during the write, so the process did not see it (the store went to frame {})",
+            show(expected)
+        ),
     };
-    Err(refused(format!("{what} {when} the write; {outcome}"))
-        .hint("run the command again (the page migrated, was swapped, or the process exited)")
-        .into())
+    let hint = match exit_explained {
+        Some(value) if exited && when == When::After => format!(
+            "it was a physdemo target with --until {value:#x}, which exits as soon as it sees that value: its own output shows whether it did"
+        ),
+        _ => "run the command again (the page migrated, was swapped, or the process exited)"
+            .to_string(),
+    };
+    Err(refused(message).hint(hint).into())
 }
 
 /// What the target did after the write.
