@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use physdemo::cli::Cli;
 use physdemo::error::{exit_kind_of, is_broken_pipe, ExitKind};
 
@@ -25,6 +25,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// `physdemo <subcommand> --help` for the subcommand on the command line, if any.
+fn help_command() -> String {
+    let command = Cli::command();
+    let subcommand = std::env::args().skip(1).find(|arg| {
+        command
+            .get_subcommands()
+            .any(|sub| sub.get_name() == arg.as_str())
+    });
+    match subcommand {
+        Some(name) => format!("physdemo {name} --help"),
+        None => "physdemo --help".to_string(),
+    }
+}
+
 /// Help and version print as clap formats them; a usage error becomes one line.
 fn clap_exit(err: clap::Error) -> ExitCode {
     match err.kind() {
@@ -39,13 +53,17 @@ fn clap_exit(err: clap::Error) -> ExitCode {
             }
         }
         _ => {
+            // clap's message runs until the first blank line (then come usage and tips);
+            // its continuation lines (e.g. the missing arguments) join the first.
             let rendered = err.render().to_string();
-            let first = rendered
+            let message = rendered
                 .lines()
-                .next()
-                .unwrap_or("invalid command line")
-                .trim_start_matches("error: ");
-            eprintln!("physdemo: error: {first} (see `physdemo --help`)");
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = message.trim_start_matches("error: ");
+            eprintln!("physdemo: error: {first} (see `{}`)", help_command());
             ExitCode::from(ExitKind::Usage.code())
         }
     }
