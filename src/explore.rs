@@ -787,7 +787,7 @@ pub fn run(options: &MapsOptions) -> Result<()> {
     let mut line = Vec::with_capacity(1 << 16);
     let mut total = PageCounts::default();
     let mut reports = Vec::new();
-    let mut used_scan = false;
+    let used_scan = pagemap.has_pagemap_scan();
     if options.pages && !options.json {
         writeln!(
             out,
@@ -801,24 +801,12 @@ pub fn run(options: &MapsOptions) -> Result<()> {
     for (index, start, end) in selected {
         let map = &process.maps[index];
         let summary = MappingSummary::from(map);
-        // Frame flags give the huge pages when they are read anyway; then the mapping is read
-        // densely (skipping empty stretches as it goes), not walked twice.
-        let Populated {
-            ranges,
-            huge: scan_huge,
-        } = if need_flags {
-            Populated {
-                ranges: vec![(start >> shift, end >> shift)],
-                huge: None,
-            }
-        } else {
-            populated_pages(&pagemap, page, start, end, false)?
-        };
-        used_scan |= scan_huge.is_some();
-        // Without PAGEMAP_SCAN, or with a filter, huge pages are told by kpageflags.
-        let flags_for_huge = frames.is_some() && (scan_huge.is_none() || !options.flags.is_empty());
+        // One page-table walk per mapping: pagemap is read densely, and PAGEMAP_SCAN (where
+        // the kernel has it) only skips what turns out to be empty (see `Batches`). Huge pages
+        // are told by kpageflags when those are read anyway, else from the runs afterwards.
+        let ranges = vec![(start >> shift, end >> shift)];
         let wants = FrameWants {
-            flags: need_flags || flags_for_huge,
+            flags: need_flags,
             counts: options.pages,
         };
         let mut counts = PageCounts {
@@ -889,11 +877,11 @@ pub fn run(options: &MapsOptions) -> Result<()> {
             line.clear();
         }
         progress.advance(counts.pages.saturating_sub(scanned));
-        if !wants.flags {
-            counts.huge = scan_huge.unwrap_or(0);
-        }
         counts.not_present = counts.pages.saturating_sub(populated);
         let runs = builder.into_runs();
+        if !wants.flags {
+            counts.huge = pmd_mapped_huge_pages(&runs, page, frames.as_ref())?;
+        }
         counts.runs = runs.len() as u64;
         total.merge(&counts);
         let report = MappingReport {
@@ -947,6 +935,56 @@ pub fn run(options: &MapsOptions) -> Result<()> {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Present pages in PMD-mapped huge pages (transparent or hugetlbfs), from the runs alone.
+///
+/// A PMD-mapped huge page always shows in pagemap as a PMD-aligned stretch of PMD size (512
+/// pages of 4 KiB) backed by equally aligned, consecutive frames; one kpageflags read per
+/// such candidate confirms it, so the summary needs no second page-table walk. (This is
+/// what PAGEMAP_SCAN's PAGE_IS_HUGE counts too: huge pages mapped by PTEs are not included.)
+fn pmd_mapped_huge_pages(
+    runs: &[FrameRun],
+    page: PageSize,
+    frames: Option<&FrameInfoReader>,
+) -> Result<u64> {
+    let Some(frames) = frames else {
+        return Ok(0);
+    };
+    let mut huge = 0;
+    for head in pmd_candidates(runs, page) {
+        let flags = frames.flags(crate::addr::Pfn(head), 1)?;
+        if flags
+            .first()
+            .is_some_and(|f| f.has(KpageFlags::THP) || f.has(KpageFlags::HUGE))
+        {
+            huge += pages_per_pmd(page);
+        }
+    }
+    Ok(huge)
+}
+
+/// Page-table entries per page-table page, so pages per PMD: 512 with 4 KiB pages.
+fn pages_per_pmd(page: PageSize) -> u64 {
+    page.bytes() / 8
+}
+
+/// The first frame of every PMD-aligned, PMD-sized stretch of `runs` whose frames are
+/// PMD-aligned too: the only places a PMD-mapped huge page can be.
+pub fn pmd_candidates(runs: &[FrameRun], page: PageSize) -> Vec<u64> {
+    let per_pmd = pages_per_pmd(page);
+    let mut heads = Vec::new();
+    for run in runs.iter().filter(|r| r.pages >= per_pmd) {
+        if run.first_page.wrapping_sub(run.first_pfn) % per_pmd != 0 {
+            continue;
+        }
+        let mut vpn = run.first_page.next_multiple_of(per_pmd);
+        while vpn + per_pmd <= run.first_page + run.pages {
+            heads.push(run.first_pfn + (vpn - run.first_page));
+            vpn += per_pmd;
+        }
+    }
+    heads
 }
 
 fn render_total_pages(c: &PageCounts, page: PageSize) -> String {
@@ -1033,6 +1071,31 @@ mod tests {
 
     fn four_k() -> PageSize {
         PageSize::new(4096).unwrap()
+    }
+
+    #[test]
+    fn pmd_sized_aligned_runs_with_aligned_frames_are_the_huge_page_candidates() {
+        let run = |first_page, first_pfn, pages| FrameRun {
+            first_page,
+            first_pfn,
+            pages,
+        };
+        let runs = [
+            // 3 PMDs' worth, starting mid-PMD: two whole aligned stretches inside
+            run(0x7f00_0000_0100, 0x4_0100, 1536),
+            // aligned virtual start but frames offset by one page: never a PMD mapping
+            run(0x7f00_0010_0000, 0x5_0001, 1024),
+            // exactly one aligned PMD
+            run(0x7f00_0020_0000, 0x6_0000, 512),
+            // too short
+            run(0x7f00_0030_0000, 0x7_0000, 511),
+        ];
+        assert_eq!(
+            pmd_candidates(&runs, four_k()),
+            vec![0x4_0200, 0x4_0400, 0x6_0000]
+        );
+        assert_eq!(pages_per_pmd(four_k()), 512);
+        assert!(pmd_candidates(&[], four_k()).is_empty());
     }
 
     #[test]

@@ -207,6 +207,12 @@ impl PagemapFile {
     /// empty parts. `Ok(None)` when the kernel has no PAGEMAP_SCAN (before 6.7) or
     /// `PHYSDEMO_NO_PAGEMAP_SCAN=1`: read the whole range instead. A range above the user
     /// address space (`[vsyscall]`) fails with EFAULT and is read the plain way too.
+    /// Whether this kernel answers PAGEMAP_SCAN (Linux 6.7+) and it was not turned off.
+    pub fn has_pagemap_scan(&self) -> bool {
+        let page = crate::addr::PageSize::of_system().bytes();
+        matches!(self.populated_regions(0, page), Ok(Some(_)))
+    }
+
     pub fn populated_regions(&self, start: u64, end: u64) -> Result<Option<Vec<PageRegion>>> {
         if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
             return Ok(None);
