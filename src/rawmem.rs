@@ -1,11 +1,13 @@
 //! The only module with `unsafe` code: raw memory mappings and volatile accesses.
 //!
-//! Two kinds of memory are touched here. The *target page* is the page of a `physdemo
-//! target` process that holds the watched 64-bit variable; it is read and written only with
-//! volatile accesses, since another agent (a write through /dev/mem) changes it behind the
-//! compiler's back. The *physical window* (added by the /dev/mem access layer) maps part of
-//! a device file such as /dev/mem. Everything else in the crate is safe code built on the
-//! small API below; `lib.rs` denies `unsafe_code` everywhere but here.
+//! Two kinds of memory are touched here. The *target page* ([`TargetCell`]) is the page of a
+//! `physdemo target` process that holds the watched 64-bit variable; it is read and written
+//! only with volatile accesses, since another agent (a write through /dev/mem) changes it
+//! behind the compiler's back. The *physical window* ([`PhysWindow`]) maps the page(s) of a
+//! device file such as /dev/mem for one volatile access, under a [`SigbusGuard`] that turns a
+//! bus error into a message. Besides those, the raw system calls without a safe wrapper in
+//! std: `clock_gettime` and the PAGEMAP_SCAN ioctl. Everything else in the crate is safe code
+//! built on the small API below; `lib.rs` denies `unsafe_code` everywhere but here.
 
 #![allow(unsafe_code)]
 
