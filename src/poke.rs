@@ -48,7 +48,10 @@ pub enum Subject {
 }
 
 fn number(text: &str, what: &str) -> Result<u64, UserError> {
-    parse_u64(text).map_err(|err| usage(format!("bad {what} '{text}': {err}")))
+    parse_u64(text).map_err(|err| {
+        usage(format!("bad {what} '{text}': {err}"))
+            .hint("numbers are hex with 0x, or decimal; see the command's --help")
+    })
 }
 
 fn pid_arg(text: &str) -> Result<i32> {

@@ -6,7 +6,7 @@
 
 use anyhow::{Context, Result};
 use procfs::process::{MMapPath, MemoryMap, Process};
-use procfs::ProcError;
+use procfs::{FromBufRead, ProcError};
 use serde::Serialize;
 
 use crate::addr::VirtAddr;
@@ -54,11 +54,12 @@ pub fn open_user_process(pid: i32) -> Result<UserProcess> {
         .hint("start the process again and use its new pid")
         .into());
     }
-    let maps = process
-        .maps()
-        .map_err(|err| proc_error(pid, err))?
-        .into_iter()
-        .collect::<Vec<_>>();
+    let text =
+        std::fs::read(format!("/proc/{pid}/maps")).map_err(|err| match err.raw_os_error() {
+            Some(libc::ESRCH) => proc_error(pid, ProcError::NotFound(None)),
+            _ => proc_error(pid, ProcError::from(err)),
+        })?;
+    let maps = parse_maps(&text).with_context(|| format!("parsing /proc/{pid}/maps"))?;
     if maps.is_empty() {
         return Err(
             not_found(format!("pid {pid} ({command}) has no memory mappings"))
@@ -67,6 +68,49 @@ pub fn open_user_process(pid: i32) -> Result<UserProcess> {
         );
     }
     Ok(UserProcess { pid, command, maps })
+}
+
+/// Parses the text of a `/proc/<pid>/maps` file with the procfs crate, after making safe
+/// the pathnames that crate cannot take: it slices `/SYSV…` and `[stack:…` names by byte
+/// position and panics on short or malformed ones (found by `fuzz/` target `maps`), and it
+/// rejects names that are not UTF-8. Any file can be mapped under such a name, so a hostile
+/// process could otherwise stop `maps` or `owner`; such a name is shown as `[unparsed …]`.
+pub fn parse_maps(text: &[u8]) -> Result<Vec<MemoryMap>> {
+    let text = String::from_utf8_lossy(text);
+    let mut safe = String::with_capacity(text.len());
+    for line in text.lines() {
+        safe.push_str(&safe_maps_line(line));
+        safe.push('\n');
+    }
+    let maps = procfs::process::MemoryMaps::from_buf_read(safe.as_bytes())?;
+    Ok(maps.0)
+}
+
+/// One maps line, its pathname replaced when procfs would panic on it.
+fn safe_maps_line(line: &str) -> std::borrow::Cow<'_, str> {
+    let mut rest = line;
+    for _ in 0..5 {
+        rest = rest.trim_start();
+        rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
+    }
+    let path = rest.trim_start();
+    let sysv_ok = |p: &str| p.len() >= 13 && p.as_bytes()[5..13].iter().all(u8::is_ascii_hexdigit);
+    let stack_ok = |p: &str| {
+        p.strip_prefix("[stack:")
+            .and_then(|t| t.strip_suffix(']'))
+            .is_some_and(|tid| tid.parse::<u32>().is_ok())
+    };
+    let risky = (path.starts_with("/SYSV") && !sysv_ok(path))
+        || (path.starts_with("[stack:") && !stack_ok(path));
+    if !risky {
+        return line.into();
+    }
+    let head = &line[..line.len() - path.len()];
+    format!(
+        "{head}[unparsed {}]",
+        path.trim_end().replace(['[', ']'], "")
+    )
+    .into()
 }
 
 fn proc_error(pid: i32, err: ProcError) -> anyhow::Error {
@@ -171,6 +215,25 @@ pub fn command_line(pid: i32) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_maps_lines_procfs_would_panic_on() {
+        let text = b"55646c518000-55646c51f000 rw-p 00000000 00:00 0      /SYSV     \n\
+            7f0000000000-7f0000001000 r--p 00000000 08:01 12 [stack:\n\
+            7f0000001000-7f0000002000 r--p 00000000 08:01 13 /SYSV00001234 (deleted)\n\
+            7f0000002000-7f0000003000 r--p 00000000 08:01 14 /lib/\xffx.so\n";
+        let maps = parse_maps(text).unwrap();
+        let paths: Vec<String> = maps.iter().map(|m| describe_path(&m.pathname)).collect();
+        assert_eq!(
+            paths,
+            [
+                "unparsed /SYSV",
+                "unparsed stack:",
+                "SYSV00001234",
+                "/lib/\u{fffd}x.so"
+            ]
+        );
+    }
 
     #[test]
     fn rejects_pids_that_cannot_exist() {

@@ -87,6 +87,40 @@ fn open_mem(pid: i32) -> Result<File> {
     })
 }
 
+/// Whether `pid` runs the very program this process runs: the same file (device and
+/// inode), or one with identical contents (a copy, or the build a rebuild replaced). A
+/// program merely *named* physdemo, with a forged header, is not a target.
+pub fn runs_our_executable(pid: i32) -> bool {
+    use std::io::Read;
+    use std::os::unix::fs::MetadataExt;
+    let (Ok(ours), Ok(theirs)) = (
+        std::fs::metadata("/proc/self/exe"),
+        std::fs::metadata(format!("/proc/{pid}/exe")),
+    ) else {
+        return false;
+    };
+    if (ours.dev(), ours.ino()) == (theirs.dev(), theirs.ino()) {
+        return true;
+    }
+    if ours.len() != theirs.len() {
+        return false;
+    }
+    let (Ok(mut a), Ok(mut b)) = (
+        File::open("/proc/self/exe"),
+        File::open(format!("/proc/{pid}/exe")),
+    ) else {
+        return false;
+    };
+    let (mut x, mut y) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        match (a.read(&mut x), b.read(&mut y)) {
+            (Ok(0), Ok(0)) => return true,
+            (Ok(n), Ok(m)) if n == m && x[..n] == y[..m] => {}
+            _ => return false,
+        }
+    }
+}
+
 /// Finds and verifies the target variable of `pid`.
 pub fn locate(pid: i32) -> Result<TargetHeader> {
     if !looks_like_target(pid) {
@@ -94,6 +128,13 @@ pub fn locate(pid: i32) -> Result<TargetHeader> {
         return Err(not_found(format!("pid {pid} is not a physdemo target"))
             .hint("give the address explicitly: physdemo inspect <pid> <vaddr>")
             .into());
+    }
+    if !runs_our_executable(pid) {
+        return Err(not_found(format!(
+            "pid {pid} is named physdemo but runs another executable than this physdemo"
+        ))
+        .hint("start the target with this same binary, or give the address explicitly: physdemo <command> <pid> <vaddr>")
+        .into());
     }
     let process = open_user_process(pid)?;
     let pagemap = PagemapFile::open(pid)?;
@@ -142,15 +183,25 @@ pub fn candidate_pids() -> Vec<i32> {
 
 /// The one running target, verified; an error listing them when there are several.
 pub fn the_only_target() -> Result<TargetHeader> {
+    let mut rejected = None;
     let found: Vec<TargetHeader> = candidate_pids()
         .into_iter()
-        .filter_map(|pid| locate(pid).ok())
+        .filter_map(|pid| match locate(pid) {
+            Ok(found) => Some(found),
+            Err(err) => {
+                rejected.get_or_insert(err);
+                None
+            }
+        })
         .collect();
     match found.as_slice() {
         [only] => Ok(*only),
-        [] => Err(not_found("no running physdemo target found")
-            .hint("start one with `physdemo target` in another terminal")
-            .into()),
+        [] => Err(match rejected {
+            Some(why) => why.context("no running physdemo target found"),
+            None => not_found("no running physdemo target found")
+                .hint("start one with `physdemo target` in another terminal")
+                .into(),
+        }),
         several => {
             let list = several
                 .iter()
