@@ -1,0 +1,157 @@
+/*
+ * demos/stress/memhog.c: the stress tests' helper inside the VM, where only
+ * busybox, bash and physdemo exist. Built statically on the host by
+ * demos/stress/build (cached) and copied into the guest as /files/memhog.
+ *
+ *   memhog canary MIB       fill MIB MiB of anonymous memory with a pattern that
+ *                           depends on each word's offset, print "ready PID ADDR",
+ *                           and on SIGUSR1 verify every byte, print
+ *                           "canary: N bytes verified, M words corrupted" and exit
+ *                           0 (none) or 1 (some).
+ *   memhog pressure MIB S   for S seconds: map MIB MiB, touch every page, give
+ *                           back every other page (MADV_DONTNEED, fragmenting
+ *                           free memory so compaction has work), unmap; repeat.
+ *   memhog hold MIB         map and touch MIB MiB, print "held", sleep until killed
+ *                           (so that what starts next gets frames low in memory).
+ *   memhog vanish           one page holding 0x1122334455667788 at offset 0x40;
+ *                           print "ready PID ADDR" (ADDR of that word); on SIGUSR1
+ *                           discard the page (MADV_DONTNEED: no longer present),
+ *                           print "discarded"; exit on SIGTERM.
+ *   memhog forge HOW        a forged physdemo target header (magic PHYSDEMO, our
+ *                           pid, the variable's address) on a page, the variable
+ *                           (0x1122334455667788, offset 0x40) after it. HOW: self
+ *                           (a private page, pointing at itself), elsewhere
+ *                           (pointing into another mapping, which holds the
+ *                           variable), shared (a MAP_SHARED page, also mapped by a
+ *                           forked child). Print "ready PID ADDR" (the address the
+ *                           header names); on SIGUSR1 print "values V1 V2" (the
+ *                           word at ADDR and at offset 0x40 of the header page)
+ *                           and exit.
+ */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t got_usr1;
+static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
+
+static uint64_t pattern(uint64_t word) { return (word * 0x9e3779b97f4a7c15ULL) ^ 0x5a5aa5a5c3c33c3cULL; }
+
+static void *map_anon(size_t len) {
+  void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) { perror("memhog: mmap"); exit(2); }
+  return p;
+}
+
+static void wait_usr1(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  while (!got_usr1) sigsuspend(&none);
+}
+
+static int canary(size_t mib) {
+  size_t len = mib << 20, words = len / 8;
+  uint64_t *p = map_anon(len);
+  madvise(p, len, MADV_NOHUGEPAGE);
+  for (size_t i = 0; i < words; i++) p[i] = pattern(i);
+  printf("ready %d %p\n", getpid(), (void *)p);
+  fflush(stdout);
+  wait_usr1();
+  size_t bad = 0;
+  for (size_t i = 0; i < words; i++) {
+    if (p[i] != pattern(i)) {
+      if (bad < 10)
+        printf("canary: word at +%#zx is %#llx, want %#llx\n", i * 8, (unsigned long long)p[i],
+               (unsigned long long)pattern(i));
+      bad++;
+    }
+  }
+  printf("canary: %zu bytes verified, %zu words corrupted\n", len, bad);
+  return bad ? 1 : 0;
+}
+
+static int pressure(size_t mib, int seconds) {
+  size_t len = mib << 20;
+  long page = sysconf(_SC_PAGESIZE);
+  time_t end = time(NULL) + seconds;
+  unsigned rounds = 0;
+  while (time(NULL) < end) {
+    char *p = map_anon(len);
+    madvise(p, len, MADV_NOHUGEPAGE);
+    for (size_t off = 0; off < len; off += page) p[off] = (char)rounds;
+    for (size_t off = page; off < len; off += 2 * page) madvise(p + off, page, MADV_DONTNEED);
+    usleep(200000);
+    munmap(p, len);
+    rounds++;
+  }
+  printf("pressure: %u rounds of %zu MiB\n", rounds, mib);
+  return 0;
+}
+
+static _Noreturn void hold(size_t mib) {
+  size_t len = mib << 20;
+  long page = sysconf(_SC_PAGESIZE);
+  char *p = map_anon(len);
+  madvise(p, len, MADV_NOHUGEPAGE);
+  for (size_t off = 0; off < len; off += page) p[off] = 1;
+  printf("held %zu MiB\n", mib);
+  fflush(stdout);
+  for (;;) pause();
+}
+
+static _Noreturn void vanish(void) {
+  long page = sysconf(_SC_PAGESIZE);
+  char *p = map_anon(page);
+  volatile uint64_t *v = (uint64_t *)(p + 0x40);
+  *v = 0x1122334455667788ULL;
+  printf("ready %d %p\n", getpid(), (void *)v);
+  fflush(stdout);
+  wait_usr1();
+  madvise(p, page, MADV_DONTNEED);
+  printf("discarded\n");
+  fflush(stdout);
+  for (;;) pause();
+}
+
+static int forge(const char *how) {
+  long page = sysconf(_SC_PAGESIZE);
+  int shared = !strcmp(how, "shared");
+  char *p = mmap(NULL, page, PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+  char *other = map_anon(page);
+  if (p == MAP_FAILED) { perror("memhog: mmap"); return 2; }
+  uint64_t *h = (uint64_t *)p;
+  uint64_t *named = (uint64_t *)(p + 0x40);
+  if (!strcmp(how, "elsewhere")) named = (uint64_t *)(other + 0x40);
+  memcpy(&h[0], "PHYSDEMO", 8);
+  h[1] = (uint64_t)getpid();
+  h[2] = (uint64_t)(uintptr_t)named;
+  h[3] = h[4] = h[5] = 0;
+  *(uint64_t *)(p + 0x40) = 0x1122334455667788ULL;
+  *(uint64_t *)(other + 0x40) = 0x1122334455667788ULL;
+  pid_t child = shared ? fork() : -1;
+  if (child == 0) { for (;;) pause(); }
+  printf("ready %d %p\n", getpid(), (void *)named);
+  fflush(stdout);
+  wait_usr1();
+  printf("values %#llx %#llx\n", (unsigned long long)*named, (unsigned long long)*(uint64_t *)(p + 0x40));
+  if (child > 0) kill(child, SIGTERM);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  signal(SIGUSR1, on_usr1);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  if (argc == 3 && !strcmp(argv[1], "canary")) return canary(strtoul(argv[2], NULL, 0));
+  if (argc == 4 && !strcmp(argv[1], "pressure")) return pressure(strtoul(argv[2], NULL, 0), atoi(argv[3]));
+  if (argc == 3 && !strcmp(argv[1], "hold")) hold(strtoul(argv[2], NULL, 0));
+  if (argc == 2 && !strcmp(argv[1], "vanish")) vanish();
+  if (argc >= 3 && !strcmp(argv[1], "forge")) return forge(argv[2]);
+  fprintf(stderr, "usage: memhog canary MIB | pressure MIB SECONDS | hold MIB | vanish | forge self|elsewhere|shared\n");
+  return 2;
+}

@@ -1,0 +1,197 @@
+//! Hostile command lines: every subcommand fed garbage, overflow, negative numbers, huge
+//! lengths, missing and extra arguments, bad widths, misaligned addresses, pid 0, a kernel
+//! thread's pid, and writes the region policy refuses.
+//!
+//! Each row runs the real binary and asserts the contract of README "Exit codes": the exact
+//! exit code, nothing on stdout, exactly one line on stderr that starts with
+//! `physdemo: error: `, contains the row's words and ends with a hint in parentheses, and
+//! never a panic. /dev/mem and /proc/iomem are a scratch file and a crafted map
+//! (`PHYSDEMO_DEVICE`, `PHYSDEMO_IOMEM`), so nothing real is ever touched.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use common::physdemo;
+
+const IOMEM: &str = "\
+00000000-00000fff : Reserved
+00001000-0000ffff : System RAM
+  00004000-00004fff : Kernel code
+00010000-00010fff : edu-mmio
+";
+
+/// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
+/// thread's pid, `{sleeper}` a live user process's.
+const CASES: &[(&str, i32, &str)] = &[
+    ("frobnicate", 2, "unrecognized subcommand"),
+    ("inspect", 2, "<PID>"),
+    ("inspect abc", 2, "invalid value 'abc'"),
+    ("inspect -- -5", 2, "pid -5 is out of range"),
+    ("inspect 0", 2, "pid 0 is not a process"),
+    ("inspect 99999999999", 2, "out of range"),
+    ("inspect {kthread} 0x1000", 3, "is a kernel thread"),
+    ("inspect 1 0xzz", 2, "is not a hex number"),
+    (
+        "inspect 1 0x1ffffffffffffffff",
+        2,
+        "does not fit in 64 bits",
+    ),
+    ("inspect {sleeper} 0x10", 3, "is in no mapping"),
+    ("inspect 4194304 0x1000", 3, "no process with pid 4194304"),
+    ("peek 0x10g0", 2, "bad physical address"),
+    ("peek 0x1001 --width 32", 2, "not aligned"),
+    ("peek 0x1000 --width 12", 2, "bad width '12'"),
+    ("peek 0x1000 --width q", 2, "bad width 'q'"),
+    ("peek 1 2 3", 2, "unexpected value '3'"),
+    ("peek -- -1", 2, "negative numbers"),
+    ("peek 0x100000", 3, "SIGBUS"),
+    ("peek 0 0x1000", 2, "pid 0 is not a process"),
+    ("poke 0x1000", 2, "poke takes no arguments"),
+    ("poke 0x1000 0x100 --width 8", 2, "does not fit in 8 bits"),
+    ("poke 0x1000 -- -1", 2, "negative numbers"),
+    (
+        "poke 0x1000 0x1ffffffffffffffff",
+        2,
+        "does not fit in 64 bits",
+    ),
+    ("poke 0x1002 1 --width 32", 2, "not aligned"),
+    ("poke 0x4000 1", 6, "Kernel code"),
+    ("poke 0xf0000000 1", 6, "in no region"),
+    ("poke 0x0 1", 6, "Reserved"),
+    ("poke 1 2 3 4", 2, "unexpected value '4'"),
+    ("poke x 0x7f00 1", 2, "bad pid 'x'"),
+    ("poke 0 0x7f00 1", 2, "pid 0 is not a process"),
+    ("poke -- -3 0x7f00 1", 2, "pid -3 is out of range"),
+    ("poke {kthread} 0x1000 1", 3, "is a kernel thread"),
+    ("poke {sleeper} 0x10 1", 3, "is in no mapping"),
+    (
+        "poke 0x1000 1 --value 2",
+        2,
+        "--value is for the no-argument form",
+    ),
+    ("poke 0x1000 1 --wait abc", 2, "not a number of seconds"),
+    ("poke 0x1000 1 --wait -- -1", 2, "--wait"),
+    ("poke --bar 1 0x0 1", 2, "--bar 1 needs --pci"),
+    ("poke --pci zz:zz.z 0x0 1", 2, "bad PCI device"),
+    ("poke 0x1000 1 --method nope", 2, "invalid value 'nope'"),
+    ("dump 0x1000", 2, "<LEN>"),
+    ("dump 0x1000 zz", 2, "invalid value 'zz'"),
+    ("dump 0x1000 0xffffffffffffffff", 2, "past the end"),
+    ("dump 0xfffffffffffffff0 0x100", 2, "past the end"),
+    ("dump 0x100000 16", 3, "SIGBUS"),
+    ("devmem", 2, "<ADDRESS>"),
+    ("devmem 0x1000 12", 2, "bad width '12'"),
+    ("devmem 0x1000 x", 2, "bad width 'x'"),
+    ("devmem -- -0x1000", 2, "invalid ADDRESS"),
+    ("devmem 0x1000 32 0x1ffffffff", 2, "does not fit in 32 bits"),
+    ("devmem 0x1002 32", 2, "not aligned"),
+    ("devmem 0x4000 8 1", 6, "Kernel code"),
+    ("devmem 0x1000 32 zz", 2, "invalid VALUE"),
+    ("devmem 0x1000 32 1 2", 2, "unexpected argument '2'"),
+    ("target --interval-us 0", 2, "not in 1..=1000000"),
+    ("target --value -- -1", 2, "unexpected argument '-1'"),
+    ("target --timeout abc", 2, "not a number of seconds"),
+    ("target --where nowhere", 2, "invalid value 'nowhere'"),
+    ("maps", 2, "<PID>"),
+    ("maps 0", 2, "pid 0 is not a process"),
+    ("maps abc", 2, "invalid value 'abc'"),
+    ("maps {kthread}", 3, "is a kernel thread"),
+    ("maps 1 --flag bogus", 2, "unknown flag 'bogus'"),
+    ("maps 1 --mapping 0x10-0x5", 2, "is empty"),
+    ("owner", 2, "give a physical address or --pfn"),
+    ("owner zz", 2, "invalid value 'zz'"),
+    ("owner 0x1000 --pfn 1", 2, "cannot be used with"),
+    (
+        "owner --pfn 0x1ffffffffffffffff",
+        2,
+        "does not fit in 64 bits",
+    ),
+    ("owner --pfn 1 --pid 0", 2, "pid 0 is not a process"),
+    ("completions nosh", 2, "invalid value 'nosh'"),
+];
+
+/// A kernel thread's pid (PF_KTHREAD in /proc/<pid>/stat), if this pid namespace shows one.
+fn kernel_thread() -> Option<i32> {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let flags: u64 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(6)?
+                .parse()
+                .ok()?;
+            (flags & PF_KTHREAD != 0).then_some(pid)
+        })
+}
+
+struct Sleeper(Child);
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
+    let dir = std::env::temp_dir().join(format!("physdemo-bad-input-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let device: PathBuf = dir.join("mem");
+    std::fs::File::create(&device)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    std::fs::write(dir.join("iomem"), IOMEM).unwrap();
+    let sleeper = Sleeper(
+        Command::new("sleep")
+            .arg("100")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawning sleep"),
+    );
+    let kthread = kernel_thread();
+    let mut tried = 0;
+    let mut failures = Vec::new();
+    for &(line, code, needle) in CASES {
+        if line.contains("{kthread}") && kthread.is_none() {
+            eprintln!("skipped (no kernel thread visible in this pid namespace): {line}");
+            continue;
+        }
+        let line = line
+            .replace("{kthread}", &kthread.unwrap_or(2).to_string())
+            .replace("{sleeper}", &sleeper.0.id().to_string());
+        let out = physdemo()
+            .args(line.split_whitespace())
+            .env("PHYSDEMO_DEVICE", &device)
+            .env("PHYSDEMO_IOMEM", dir.join("iomem"))
+            .output()
+            .expect("running physdemo");
+        tried += 1;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        let well_formed = matches!(lines.as_slice(), [only]
+            if only.starts_with("physdemo: error: ") && only.contains(needle) && only.ends_with(')'));
+        if out.status.code() != Some(code)
+            || !well_formed
+            || !out.stdout.is_empty()
+            || stderr.contains("panicked")
+        {
+            failures.push(format!(
+                "`physdemo {line}`: exit {:?} (want {code}), stderr {stderr:?} (want one line with {needle:?} and a hint)",
+                out.status.code()
+            ));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    eprintln!("{tried} bad command lines tried");
+    assert!(tried >= 40, "only {tried} bad command lines ran");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
