@@ -119,3 +119,52 @@ fn files_for(script: &Path) -> Result<Option<String>, String> {
         String::from_utf8_lossy(&build.stdout).trim().to_string(),
     ))
 }
+
+/// The stress helper (demos/stress/memhog.c, built static and cached by demos/stress/build),
+/// for PHYSDEMO_VM_FILES; `None` when VM tests are skipped.
+fn stress_helper() -> Option<String> {
+    if std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1") {
+        return None;
+    }
+    let build = Command::new(repo().join("demos/stress/build"))
+        .output()
+        .expect("running demos/stress/build");
+    assert!(
+        build.status.success(),
+        "demos/stress/build failed: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    Some(String::from_utf8_lossy(&build.stdout).trim().to_string())
+}
+
+/// Runs a demos/stress script with the helper; asserts it passed and returns its output.
+fn stress_run(script: &str) -> Option<String> {
+    let helper = stress_helper()?;
+    let out = vm_run_with_files(&repo().join(script), &[], Some(&helper))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{script} failed in the VM");
+    assert!(!text.contains("FAIL"), "{script} printed FAIL lines");
+    assert!(text.lines().any(|l| l.contains(" passed, 0 failed")));
+    Some(text)
+}
+
+#[test]
+fn pokes_under_page_migration_land_on_the_target_or_are_refused_never_elsewhere() {
+    let Some(text) = stress_run("demos/stress/migrate.sh") else {
+        return;
+    };
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("stress: "))
+        .expect("a stress: summary line");
+    assert!(summary.contains(" 0 unclear, "), "{summary}");
+    assert!(summary.contains(" 0 corruptions"), "{summary}");
+}
+
+#[test]
+fn races_around_the_write_and_forged_targets_are_refused_in_the_vm() {
+    let Some(text) = stress_run("demos/stress/races.sh") else {
+        return;
+    };
+    assert!(text.contains("races provoked and refused"));
+}

@@ -6,7 +6,7 @@
 #
 # Usage (on the host): PHYSDEMO_VM_FILES="$(demos/stress/build)" \
 #                        demos/vm/run demos/stress/migrate.sh
-#   (tests/vm.rs does exactly that). PHYSDEMO_STRESS_POKES (default 600; pass it
+#   (tests/vm.rs does exactly that). PHYSDEMO_STRESS_POKES (default 400, about 3 min under TCG; pass it
 #   with PHYSDEMO_VM_ENV=PHYSDEMO_STRESS_POKES) sets the number of pokes, half
 #   by `<pid> <vaddr>`, half with no arguments (`--value`).
 #
@@ -21,7 +21,7 @@ set -u
 passed=0 failed=0
 ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-POKES="${PHYSDEMO_STRESS_POKES:-600}"
+POKES="${PHYSDEMO_STRESS_POKES:-400}"
 CANARY_MIB="${PHYSDEMO_STRESS_CANARY_MIB:-64}"
 MEMHOG=/files/memhog
 work=/run/stress
