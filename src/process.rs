@@ -86,14 +86,14 @@ pub fn parse_maps(text: &[u8]) -> Result<Vec<MemoryMap>> {
     Ok(maps.0)
 }
 
-/// One maps line, its pathname replaced when procfs would panic on it.
+/// One maps line, its pathname replaced when procfs would panic on it. The pathname is
+/// found exactly as procfs finds it: what follows the fifth single space, trimmed.
 fn safe_maps_line(line: &str) -> std::borrow::Cow<'_, str> {
-    let mut rest = line;
-    for _ in 0..5 {
-        rest = rest.trim_start();
-        rest = rest.find(char::is_whitespace).map_or("", |i| &rest[i..]);
-    }
-    let path = rest.trim_start();
+    let fields: Vec<&str> = line.splitn(6, ' ').collect();
+    let Some(raw_path) = fields.get(5) else {
+        return line.into();
+    };
+    let path = raw_path.trim();
     let sysv_ok = |p: &str| p.len() >= 13 && p.as_bytes()[5..13].iter().all(u8::is_ascii_hexdigit);
     let stack_ok = |p: &str| {
         p.strip_prefix("[stack:")
@@ -105,10 +105,10 @@ fn safe_maps_line(line: &str) -> std::borrow::Cow<'_, str> {
     if !risky {
         return line.into();
     }
-    let head = &line[..line.len() - path.len()];
     format!(
-        "{head}[unparsed {}]",
-        path.trim_end().replace(['[', ']'], "")
+        "{} [unparsed {}]",
+        fields[..5].join(" "),
+        path.replace(['[', ']'], "")
     )
     .into()
 }
