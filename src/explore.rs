@@ -27,6 +27,11 @@ use crate::runs::{runs_of, FrameRun, PageCounts, RunBuilder, SpanPlan};
 pub const BATCH_PAGES: u64 = 64 * 1024;
 /// Frames between two runs still read in one `pread` of kpageflags/kpagecount.
 const SPAN_GAP: u64 = 4;
+/// Threads reading kpageflags/kpagecount, the slowest stage of a `--pages` scan.
+const FRAME_WORKERS: usize = 2;
+/// Bytes of `--pages` text gathered before a write. As large as the output buffer, so the
+/// buffer hands it to the kernel directly instead of copying it once more.
+const OUTPUT_CHUNK: usize = 1 << 20;
 /// Runs shown per mapping without `--runs`.
 const RUNS_SHOWN: usize = 8;
 
@@ -289,10 +294,10 @@ pub fn populated_pages(
 /// Reads the pages `[first, end)` in batches, with frame flags and map counts as wanted,
 /// and hands each batch to `visit` (which returns `false` to stop early).
 ///
-/// A range of more than one batch runs as a three-stage pipeline on scoped threads: one
-/// thread reads pagemap, one reads the frames' kpageflags/kpagecount for the batch before,
-/// and the caller's thread visits (formats) the batch before that, so the kernel's work and
-/// ours overlap.
+/// A range of more than one batch runs as a pipeline on scoped threads: one thread reads
+/// pagemap, [`FRAME_WORKERS`] threads take turns reading the frames' kpageflags/kpagecount
+/// (the kernel's slowest part), and the caller's thread visits (formats) the batches in
+/// order, so the kernel's work and ours overlap.
 pub fn scan_range(
     pagemap: &PagemapFile,
     frames: Option<&FrameInfoReader>,
@@ -313,29 +318,45 @@ pub fn scan_range(
         return Ok(true);
     }
     std::thread::scope(|scope| {
-        let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
-        let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(2);
+        let mut to_workers = Vec::with_capacity(FRAME_WORKERS);
+        let mut from_workers = Vec::with_capacity(FRAME_WORKERS);
+        for _ in 0..FRAME_WORKERS {
+            let (raw_tx, raw_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(1);
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(1);
+            scope.spawn(move || {
+                for batch in raw_rx {
+                    let batch = batch.and_then(|mut batch| {
+                        add_frame_words(&mut batch, frames, wants)?;
+                        Ok(batch)
+                    });
+                    let failed = batch.is_err();
+                    if done_tx.send(batch).is_err() || failed {
+                        break;
+                    }
+                }
+            });
+            to_workers.push(raw_tx);
+            from_workers.push(done_rx);
+        }
         scope.spawn(move || {
+            let mut worker = (0..FRAME_WORKERS).cycle();
             while let Some(batch) = batches.next_batch() {
                 let failed = batch.is_err();
-                if raw_tx.send(batch).is_err() || failed {
+                let sent = worker
+                    .next()
+                    .and_then(|w| to_workers.get(w))
+                    .is_some_and(|tx| tx.send(batch).is_ok());
+                if !sent || failed {
                     break;
                 }
             }
         });
-        scope.spawn(move || {
-            for batch in raw_rx {
-                let batch = batch.and_then(|mut batch| {
-                    add_frame_words(&mut batch, frames, wants)?;
-                    Ok(batch)
-                });
-                let failed = batch.is_err();
-                if done_tx.send(batch).is_err() || failed {
-                    break;
-                }
-            }
-        });
-        for batch in done_rx {
+        // The reader deals batches round robin, so taking them back round robin keeps the
+        // virtual order; the first worker with nothing more to give ends the scan.
+        for worker in (0..FRAME_WORKERS).cycle() {
+            let Ok(batch) = from_workers[worker].recv() else {
+                break;
+            };
             if !visit(&batch?)? {
                 return Ok(false);
             }
@@ -604,11 +625,13 @@ pub fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> String {
 /// Appends `0x` and the lowercase hex digits of `value`.
 pub fn push_hex(buf: &mut Vec<u8>, value: u64) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    buf.extend_from_slice(b"0x");
-    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1);
-    for i in (0..digits).rev() {
-        buf.push(DIGITS[((value >> (i * 4)) & 0xf) as usize]);
+    let digits = (64 - value.leading_zeros()).div_ceil(4).max(1) as usize;
+    let mut text = [b'0'; 18];
+    text[1] = b'x';
+    for (i, slot) in text[2..2 + digits].iter_mut().rev().enumerate() {
+        *slot = DIGITS[((value >> (i * 4)) & 0xf) as usize];
     }
+    buf.extend_from_slice(&text[..2 + digits]);
 }
 
 /// Appends a decimal number.
@@ -782,9 +805,9 @@ pub fn run(options: &MapsOptions) -> Result<()> {
     let mut progress = Progress::new(format!("scanning pid {pid}"), total_pages, "pages");
 
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(OUTPUT_CHUNK, stdout.lock());
     let mut names = NameCache::default();
-    let mut line = Vec::with_capacity(1 << 16);
+    let mut line = Vec::with_capacity(OUTPUT_CHUNK + 4096);
     let mut total = PageCounts::default();
     let mut reports = Vec::new();
     let used_scan = pagemap.has_pagemap_scan();
@@ -862,7 +885,7 @@ pub fn run(options: &MapsOptions) -> Result<()> {
                             write_page_json(&mut out, page, vpn, *entry, flags, count)?;
                         } else {
                             push_page_line(&mut line, &mut names, page, vpn, *entry, flags, count);
-                            if line.len() >= 1 << 16 {
+                            if line.len() >= OUTPUT_CHUNK {
                                 out.write_all(&line)?;
                                 line.clear();
                             }
