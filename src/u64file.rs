@@ -14,22 +14,17 @@ use anyhow::{Context, Result};
 pub const BATCH_WORDS: usize = 64 * 1024;
 
 /// Fills `out` with the words from index `first` on. Words past the end of the file read as 0
-/// and the count actually read is returned.
+/// and the count actually read is returned. The kernel writes native-endian words straight
+/// into `out` (viewed as bytes): no staging buffer, no copy.
 pub fn read_words(file: &File, first: u64, out: &mut [u64], what: &str) -> Result<usize> {
-    let mut bytes = vec![0u8; out.len().min(BATCH_WORDS) * 8];
     let mut done = 0;
     while done < out.len() {
         let want = (out.len() - done).min(BATCH_WORDS);
         let offset = (first + done as u64)
             .checked_mul(8)
             .with_context(|| format!("index {first:#x} out of range for {what}"))?;
-        let got = read_full(file, &mut bytes[..want * 8], offset)
-            .with_context(|| format!("reading {what}"))?;
-        for (word, raw) in out[done..].iter_mut().zip(bytes[..got].chunks_exact(8)) {
-            let mut buf = [0u8; 8];
-            buf.copy_from_slice(raw);
-            *word = u64::from_ne_bytes(buf);
-        }
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut out[done..done + want]);
+        let got = read_full(file, bytes, offset).with_context(|| format!("reading {what}"))?;
         let words = got / 8;
         done += words;
         if words < want {
