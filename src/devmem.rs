@@ -122,7 +122,12 @@ pub fn run(args: &DevmemArgs) -> Result<()> {
         }
         Some(value) => {
             let placement = place_in_system_map(request.addr);
-            check_write(request.addr, &placement, args.write.force)?;
+            check_write(
+                request.addr,
+                request.width.bytes() as u64,
+                &placement,
+                args.write.force,
+            )?;
             if args.write.dry_run {
                 writeln!(
                     out,

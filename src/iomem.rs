@@ -212,13 +212,27 @@ impl Placement {
     }
 }
 
-/// The write policy: `Ok` when a write at `addr` in `placement` may go ahead.
-pub fn check_write(addr: PhysAddr, placement: &Placement, force: bool) -> Result<(), UserError> {
+/// The write policy: `Ok` when a write of `len` bytes at `addr` (placed by its first byte in
+/// `placement`) may go ahead: the whole access lies in System RAM or a device.
+pub fn check_write(
+    addr: PhysAddr,
+    len: u64,
+    placement: &Placement,
+    force: bool,
+) -> Result<(), UserError> {
     if force {
         return Ok(());
     }
+    let last = addr.0.saturating_add(len.max(1) - 1);
     let why = match placement {
-        Placement::In { region, .. } if region.kind().writable_without_force() => return Ok(()),
+        Placement::In { region, .. }
+            if region.kind().writable_without_force() && last <= region.end =>
+        {
+            return Ok(())
+        }
+        Placement::In { region, .. } if region.kind().writable_without_force() => {
+            format!("the access at {addr} runs past the end of {region}")
+        }
         Placement::In { region, .. } => {
             format!("{addr} is in {region}, {}", region.kind().describe())
         }
@@ -314,8 +328,9 @@ fec00000-fec003ff : IOAPIC 0
     #[test]
     fn the_write_policy_allows_ram_and_devices_only() {
         let m = map();
-        let check =
-            |addr: u64, force: bool| check_write(PhysAddr(addr), &m.place(PhysAddr(addr)), force);
+        let check = |addr: u64, force: bool| {
+            check_write(PhysAddr(addr), 4, &m.place(PhysAddr(addr)), force)
+        };
         assert!(check(0x1000, false).is_ok());
         assert!(check(0xfe00_0004, false).is_ok());
         let kernel = check(0x0100_0000, false).unwrap_err();
@@ -329,6 +344,14 @@ fec00000-fec003ff : IOAPIC 0
             .message
             .contains("no region"));
         assert!(check(0xd000_0000, false).is_err());
+        // System RAM ends at 0x9fbff: a 4-byte write there is fine, an 8-byte one runs past it
+        let edge = PhysAddr(0x9fbf8);
+        assert!(check_write(edge, 4, &m.place(edge), false).is_ok());
+        let past = check_write(edge, 16, &m.place(edge), false).unwrap_err();
+        assert!(
+            past.message.contains("runs past the end of System RAM"),
+            "{past}"
+        );
     }
 
     #[test]
@@ -336,7 +359,7 @@ fec00000-fec003ff : IOAPIC 0
         let hidden = IomemMap::parse("00000000-00000000 : Reserved\n00000000-00000000 : System RAM\n  00000000-00000000 : Kernel code\n".as_bytes()).unwrap();
         assert!(hidden.is_hidden());
         assert_eq!(hidden.place(PhysAddr(0x1000)), Placement::Hidden);
-        assert!(check_write(PhysAddr(0x1000), &Placement::Hidden, false).is_err());
+        assert!(check_write(PhysAddr(0x1000), 8, &Placement::Hidden, false).is_err());
         assert!(!map().is_hidden());
     }
 }

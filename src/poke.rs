@@ -424,7 +424,12 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
         }
     };
     let placement = place_in_system_map(located.paddr);
-    check_write(located.paddr, &placement, args.write.force)?;
+    check_write(
+        located.paddr,
+        width.bytes() as u64,
+        &placement,
+        args.write.force,
+    )?;
     let options = device_options(&args.device);
 
     if args.write.dry_run {

@@ -26,10 +26,18 @@ fuzz_target!(|data: &[u8]| {
             assert!(outer.iter().all(|r| r.contains(addr)));
             let _ = region.to_string();
         }
-        let _ = check_write(PhysAddr(addr), &placement, false);
-        assert!(
-            check_write(PhysAddr(addr), &placement, true).is_ok()
-                || !matches!(placement, Placement::In { .. })
-        );
+        for len in [1, 8] {
+            if let (Ok(()), Placement::In { region, .. }) = (
+                check_write(PhysAddr(addr), len, &placement, false),
+                &placement,
+            ) {
+                // an allowed access lies wholly inside its region
+                assert!(
+                    addr.saturating_add(len - 1) <= region.end,
+                    "{region} {addr:#x}+{len}"
+                );
+            }
+            assert!(check_write(PhysAddr(addr), len, &placement, true).is_ok());
+        }
     }
 });
