@@ -14,7 +14,7 @@ use anyhow::Result;
 use crate::addr::{PageSize, PhysAddr};
 use crate::cli::DumpArgs;
 use crate::error::usage;
-use crate::iomem::place_in_system_map;
+use crate::iomem::{place_in_system_map, RegionKind};
 use crate::pci;
 use crate::physmem::{DeviceOptions, PhysMem};
 
@@ -138,11 +138,17 @@ pub fn run(args: &DumpArgs) -> Result<()> {
     let placement = place_in_system_map(paddr);
     let mem = PhysMem::open(&options, false, paddr, placement.kind())?;
     let mut out = std::io::stdout().lock();
+    // Device registers often answer only whole-word reads (edu gives zeros to byte reads):
+    // with --pci, or in a device region when the range allows, read 32-bit words.
+    let device_words =
+        placement.kind() == Some(RegionKind::Device) && paddr.0 % 4 == 0 && args.len % 4 == 0;
+    let as_words = args.pci.pci.is_some() || device_words;
     let mut dumper = HexDumper::new(paddr.0, !args.all);
     for (addr, len) in page_chunks(paddr.0, args.len, PageSize::of_system()) {
-        let bytes = match &args.pci.pci {
-            Some(_) => pci::read_words(&mem, PhysAddr(addr), len)?,
-            None => mem.read_bytes(PhysAddr(addr), len as usize)?,
+        let bytes = if as_words {
+            pci::read_words(&mem, PhysAddr(addr), len)?
+        } else {
+            mem.read_bytes(PhysAddr(addr), len as usize)?
         };
         dumper.push(&bytes, &mut out)?;
     }

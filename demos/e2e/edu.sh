@@ -75,6 +75,12 @@ case "$line" in
   "$(printf '%08x' $((bar0)))  ed 00 00 01 "*) ok "dump --pci: $line" ;;
   *) bad "dump --pci first line: '$line'" ;;
 esac
+# A plain dump of a device region reads whole words too (edu answers zeros to byte reads).
+line="$(physdemo dump "$bar0" 16 | head -n 1)"
+case "$line" in
+  "$(printf '%08x' $((bar0)))  ed 00 00 01 "*) ok "dump of the device region by address: $line" ;;
+  *) bad "dump $bar0 16 first line: '$line'" ;;
+esac
 
 # Error paths: each with its exit code.
 expect() { # expect CODE DESCRIPTION ARGS...
