@@ -168,3 +168,11 @@ fn races_around_the_write_and_forged_targets_are_refused_in_the_vm() {
     };
     assert!(text.contains("races provoked and refused"));
 }
+
+#[test]
+fn maps_counts_transparent_huge_pages_as_the_kernel_does() {
+    let Some(text) = stress_run("demos/stress/huge.sh") else {
+        return;
+    };
+    assert!(text.contains("maps summary: huge 4096 pages = AnonHugePages"));
+}

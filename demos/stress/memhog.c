@@ -27,6 +27,10 @@
  *                           header names); on SIGUSR1 print "values V1 V2" (the
  *                           word at ADDR and at offset 0x40 of the header page)
  *                           and exit.
+ *   memhog thp MIB          map MIB MiB aligned to 2 MiB with MADV_HUGEPAGE, touch
+ *                           every page, print "ready PID ADDR" and sleep until
+ *                           killed: memory the kernel backs with transparent huge
+ *                           pages where it can (for the maps huge-page test).
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -144,6 +148,17 @@ static int forge(const char *how) {
   return 0;
 }
 
+static _Noreturn void thp(size_t mib) {
+  size_t huge = 2UL << 20, len = mib << 20;
+  char *raw = map_anon(len + huge);
+  char *p = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+  madvise(p, len, MADV_HUGEPAGE);
+  for (size_t off = 0; off < len; off += 4096) p[off] = 1;
+  printf("ready %d %p\n", getpid(), (void *)p);
+  fflush(stdout);
+  for (;;) pause();
+}
+
 int main(int argc, char **argv) {
   signal(SIGUSR1, on_usr1);
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -152,6 +167,7 @@ int main(int argc, char **argv) {
   if (argc == 3 && !strcmp(argv[1], "hold")) hold(strtoul(argv[2], NULL, 0));
   if (argc == 2 && !strcmp(argv[1], "vanish")) vanish();
   if (argc >= 3 && !strcmp(argv[1], "forge")) return forge(argv[2]);
-  fprintf(stderr, "usage: memhog canary MIB | pressure MIB SECONDS | hold MIB | vanish | forge self|elsewhere|shared\n");
+  if (argc == 3 && !strcmp(argv[1], "thp")) thp(strtoul(argv[2], NULL, 0));
+  fprintf(stderr, "usage: memhog canary MIB | pressure MIB SECONDS | hold MIB | vanish | forge self|elsewhere|shared | thp MIB\n");
   return 2;
 }

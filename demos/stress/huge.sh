@@ -1,0 +1,50 @@
+#!/bin/sh
+# demos/stress/huge.sh: inside the VM, `physdemo maps` counts transparent huge pages
+# exactly as the kernel does. A helper (/files/memhog thp) maps 16 MiB with
+# MADV_HUGEPAGE; the summary's huge count (told from PMD-aligned runs, confirmed by
+# kpageflags) must equal the kernel's AnonHugePages for that mapping in smaps, and the
+# per-page listing filtered on the `thp` flag must list the same pages.
+#
+# Usage (on the host): PHYSDEMO_VM_FILES="$(demos/stress/build)" demos/vm/run demos/stress/huge.sh
+# Prints "ok"/"FAIL" lines and "huge: N passed, N failed".
+set -eu
+passed=0 failed=0
+ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+
+out="$(mktemp)"
+/files/memhog thp 16 >"$out" &
+hog=$!
+n=0
+until [ -s "$out" ] || [ "$n" -gt 100 ]; do sleep 0.1; n=$((n + 1)); done
+addr="$(cut -d' ' -f3 "$out")"
+start="${addr#0x}"
+
+# The kernel's own count: AnonHugePages (kB) of the mapping that starts at addr.
+smaps_kb="$(awk -v s="$start" '
+  /^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); inside = (r[1] == s) }
+  inside && /^AnonHugePages:/ { print $2 }' "/proc/$hog/smaps")"
+kernel_pages=$(( ${smaps_kb:-0} / 4 ))
+
+summary_pages="$(physdemo maps "$hog" --mapping "$addr" --json | grep -o '"huge":[0-9]*' | tail -n 1 | cut -d: -f2)"
+listed_pages="$(physdemo maps "$hog" --mapping "$addr" --pages --flag thp | grep -vc '^#' || true)"
+
+if [ "$kernel_pages" -gt 0 ]; then
+  ok "the kernel backs the mapping with THP: AnonHugePages ${smaps_kb} kB = $kernel_pages pages"
+else
+  bad "no THP in the helper's mapping (AnonHugePages '${smaps_kb}'); THP enabled: $(cat /sys/kernel/mm/transparent_hugepage/enabled)"
+fi
+if [ "${summary_pages:-x}" = "$kernel_pages" ]; then
+  ok "maps summary: huge $summary_pages pages = AnonHugePages"
+else
+  bad "maps summary says huge '${summary_pages}', smaps says $kernel_pages"
+fi
+if [ "$listed_pages" = "$kernel_pages" ]; then
+  ok "maps --pages --flag thp lists $listed_pages pages = AnonHugePages"
+else
+  bad "maps --pages --flag thp lists $listed_pages pages, smaps says $kernel_pages"
+fi
+kill "$hog" 2>/dev/null || true
+rm -f "$out"
+echo "huge: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
