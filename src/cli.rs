@@ -45,42 +45,49 @@ pub enum Command {
 
     /// Show how a process's virtual address maps to a physical address
     #[command(
+        allow_negative_numbers = true,
         after_help = "Examples:\n  sudo physdemo inspect 1234 0x7f3a5c1b2040\n  sudo physdemo inspect 1234          # a physdemo target's own variable\n  sudo physdemo inspect 1234 0x7f3a5c1b2040 --json"
     )]
     Inspect(InspectArgs),
 
     /// Write a value to physical memory through /dev/mem (a process's variable, or a raw address)
     #[command(
+        allow_negative_numbers = true,
         after_help = "Forms:\n  sudo physdemo poke                       # the running physdemo target's variable\n  sudo physdemo poke <pid> <vaddr> <value> # a process's variable (64-bit by default)\n  sudo physdemo poke <paddr> <value>       # a raw physical address (32-bit by default)\n\nWithout arguments the value is --value, or 0xdeadbeefcafef00d (its bitwise NOT when the\nvariable already holds it), so the target always sees a change.\nWrites go only to System RAM or a device per /proc/iomem unless --force.\n\nExamples:\n  sudo physdemo poke\n  sudo physdemo poke 1234 0x7f3a5c1b2040 0xdeadbeef\n  sudo physdemo poke 0x1000 0xab --width 8 --dry-run\n  sudo physdemo poke --pci 0000:00:04.0 --bar 0 0x04 0x12345678   # a device register"
     )]
     Poke(PokeArgs),
 
     /// Read a value of physical memory through /dev/mem
     #[command(
+        allow_negative_numbers = true,
         after_help = "Forms:\n  sudo physdemo peek                 # the running physdemo target's variable (64-bit)\n  sudo physdemo peek <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo peek <paddr>         # a raw physical address (32-bit by default)\n\nExamples:\n  sudo physdemo peek\n  sudo physdemo peek 0xfe000000 --width 32\n  sudo physdemo peek --pci 1234:11e8 --bar 0 0x0        # a device register, by BAR and offset"
     )]
     Peek(PeekArgs),
 
     /// Hex dump of a physical address range (hexdump -C layout)
     #[command(
+        allow_negative_numbers = true,
         after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0"
     )]
     Dump(DumpArgs),
 
     /// busybox-compatible `devmem ADDRESS [WIDTH [VALUE]]`
     #[command(
+        allow_negative_numbers = true,
         after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
     )]
     Devmem(DevmemArgs),
 
     /// Every mapping of a process: resident, swapped and absent pages, huge pages, physical runs
     #[command(
+        allow_negative_numbers = true,
         after_help = "Each mapping shows its page counts and its physical frames grouped into contiguous runs\n(virtual range -> physical range); --pages lists every page like the kernel's page-types -L\n(vaddr, PFN, paddr, map count, pagemap bits, kpageflags names).\n\nExamples:\n  sudo physdemo maps 1234\n  sudo physdemo maps 1234 --mapping '[heap]' --runs\n  sudo physdemo maps 1234 --pages --flag thp\n  sudo physdemo maps 1234 --pages --flag swapped --json\n  sudo physdemo maps 1234 --mapping 0x7f0000000000-0x7f0000200000 --pages"
     )]
     Maps(MapsArgs),
 
     /// Every process and virtual address that maps a physical frame
     #[command(
+        allow_negative_numbers = true,
         after_help = "Scans every process's present pages (PAGEMAP_SCAN where the kernel has it) and stops once\nthe frame's map count from /proc/kpagecount is accounted for.\n\nExamples:\n  sudo physdemo owner 0x12345040       # a physical address\n  sudo physdemo owner --pfn 0x12345\n  sudo physdemo owner --pfn 0x12345 --pid 1234 --json"
     )]
     Owner(OwnerArgs),
