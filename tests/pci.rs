@@ -85,14 +85,6 @@ impl Drop for Fake {
     }
 }
 
-fn assert_exit(out: &Output, code: i32, needle: &str) {
-    let err = stderr_of(out);
-    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
-    assert!(err.starts_with("physdemo: error: "), "{err}");
-}
-
 #[test]
 fn a_device_that_does_not_exist_is_not_found() {
     // The real sysfs: no machine has domain ffff, bus ff, slot 1f, function 7.

@@ -75,14 +75,6 @@ impl Drop for Scratch {
     }
 }
 
-fn assert_exit(out: &Output, code: i32, needle: &str) {
-    let err = stderr_of(out);
-    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
-    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
-    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
-    assert!(err.starts_with("physdemo: error: "), "{err}");
-}
-
 #[test]
 fn poke_writes_one_byte_and_reports_old_and_new() {
     let s = Scratch::new("poke8", 0x20000);

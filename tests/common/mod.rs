@@ -31,6 +31,15 @@ pub fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Asserts the exit code, and exactly one `physdemo: error: …` line on stderr containing `needle`.
+pub fn assert_exit(out: &Output, code: i32, needle: &str) {
+    let err = stderr_of(out);
+    assert_eq!(out.status.code(), Some(code), "stderr: {err}");
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    assert_eq!(err.lines().count(), 1, "one line on stderr: {err}");
+    assert!(err.starts_with("physdemo: error: "), "{err}");
+}
+
 /// A running `physdemo target --json`, killed when dropped.
 pub struct Target {
     pub child: Child,
