@@ -293,8 +293,17 @@ fn region_json(placement: &Placement) -> Value {
     }
 }
 
-fn subject_lines(located: &Located, placement: &Placement) -> Vec<String> {
+/// The report's first lines: the device register (with `--pci`), the process and its
+/// translation (for a process), the physical address and its /proc/iomem region.
+fn subject_lines(
+    register: Option<&pci::Register>,
+    located: &Located,
+    placement: &Placement,
+) -> Vec<String> {
     let mut lines = Vec::new();
+    if let Some(register) = register {
+        lines.push(format!("{:<10}{}", "device", register.describe()));
+    }
     if let Some(r) = &located.process {
         let what = if located.target.is_some() {
             "physdemo target"
@@ -365,10 +374,7 @@ pub fn run_peek(args: &PeekArgs) -> Result<()> {
         });
         writeln!(out, "{object}")?;
     } else {
-        if let Some(register) = &register {
-            writeln!(out, "{:<10}{}", "device", register.describe())?;
-        }
-        for line in subject_lines(&located, &placement) {
+        for line in subject_lines(register.as_ref(), &located, &placement) {
             writeln!(out, "{line}")?;
         }
         writeln!(
@@ -433,7 +439,15 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
     let options = device_options(&args.device);
 
     if args.write.dry_run {
-        return report_dry_run(args, &located, &placement, &options, width, value);
+        return report_dry_run(
+            args,
+            register.as_ref(),
+            &located,
+            &placement,
+            &options,
+            width,
+            value,
+        );
     }
 
     let mem = PhysMem::open(&options, true, located.paddr, placement.kind())?;
@@ -494,10 +508,7 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
         });
         writeln!(out, "{object}")?;
     } else {
-        if let Some(register) = &register {
-            writeln!(out, "{:<10}{}", "device", register.describe())?;
-        }
-        for line in subject_lines(&located, &placement) {
+        for line in subject_lines(register.as_ref(), &located, &placement) {
             writeln!(out, "{line}")?;
         }
         writeln!(out, "{:<10}{}", "old", width.hex(old))?;
@@ -571,6 +582,7 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
 
 fn report_dry_run(
     args: &PokeArgs,
+    register: Option<&pci::Register>,
     located: &Located,
     placement: &Placement,
     options: &DeviceOptions,
@@ -603,7 +615,7 @@ fn report_dry_run(
             located.paddr,
             options.describe()
         )?;
-        for line in subject_lines(located, placement) {
+        for line in subject_lines(register, located, placement) {
             writeln!(out, "{line}")?;
         }
         match &current {
