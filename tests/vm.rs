@@ -67,6 +67,22 @@ fn the_userland_demo_target_reacts_to_a_poke_with_the_exact_value() {
 }
 
 #[test]
+fn the_vm_passes_its_own_busybox_smoke_test() {
+    let Some(out) = vm_run(&repo().join("demos/vm/smoke.sh"), &[]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/smoke.sh failed in the VM");
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("smoke: ") && l.ends_with(" passed, 0 failed")));
+    assert!(
+        text.contains("0x010000ED"),
+        "the edu ID register, read by busybox devmem"
+    );
+}
+
+#[test]
 fn every_end_to_end_script_passes_in_the_vm() {
     let mut scripts: Vec<PathBuf> = std::fs::read_dir(repo().join("demos/e2e"))
         .expect("demos/e2e exists")
