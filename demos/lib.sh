@@ -1,0 +1,79 @@
+# demos/lib.sh: helpers shared by every demo and test script, on the host and
+# in the VM (POSIX sh: busybox ash and bash both source it).
+#
+#   . "$(dirname "$0")/lib.sh"          (from demos/)
+#   . "$(dirname "$0")/../lib.sh"       (from demos/e2e, demos/stress, demos/vm)
+#
+# Checks: `ok TEXT` and `bad TEXT` print one "ok   - " / "FAIL - " line and
+# count it; `summary NAME MIN` prints "NAME: P passed, F failed" and returns
+# non-zero when anything failed or fewer than MIN checks passed (a suite that
+# silently ran nothing must not pass). End a test script with
+# `summary NAME MIN; exit $?` or `summary NAME MIN || exit 1`.
+#
+# Values: `json_field NAME` prints the first value of "NAME" in the JSON on
+# stdin (a string without its quotes, or a number/true/false/null);
+# `lower` lower-cases hex; `norm_hex V` prints V as lower-case hex without
+# 0x and leading zeros ("" for zero), for comparing numbers written
+# differently.
+#
+# Targets: `start_target ARGS...` starts `physdemo target --json ARGS` in the
+# background and waits (up to 10 s) for its ready line; it sets tpid (the
+# background job), tout (its output file), pid and vaddr. `stop_target` ends
+# it and removes tout. `wait_for FILE PATTERN [TENTHS]` waits until FILE
+# contains PATTERN (default 20 s).
+#
+# Errors: `die TEXT` prints "SCRIPT: error: TEXT" on stderr and exits 1.
+
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   - $*"; }
+bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+
+summary() { # summary NAME MIN
+  echo "$1: $passed passed, $failed failed"
+  if [ "$failed" -ne 0 ]; then return 1; fi
+  if [ "$passed" -lt "${2:-1}" ]; then
+    echo "FAIL - $1: only $passed checks passed, at least ${2:-1} expected (a check did not run)"
+    return 1
+  fi
+  return 0
+}
+
+die() { echo "${0##*/}: error: $*" >&2; exit 1; }
+
+json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
+
+lower() { tr 'A-F' 'a-f'; }
+
+norm_hex() { printf '%s' "$1" | sed 's/^0[xX]//' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
+
+wait_for() { # wait_for FILE PATTERN [TENTHS]
+  _n=0
+  while [ "$_n" -lt "${3:-200}" ]; do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+    _n=$((_n + 1))
+  done
+  echo "    (timed out waiting for '$2' in $1)"
+  return 1
+}
+
+tpid="" tout="" pid="" vaddr=""
+start_target() { # start_target ARGS...: sets tpid, tout, pid, vaddr
+  tout="$(mktemp)"
+  physdemo target --json "$@" >"$tout" &
+  tpid=$!
+  wait_for "$tout" '"event":"ready"' 100 || return 1
+  pid="$(json_field pid <"$tout")"
+  vaddr="$(json_field vaddr <"$tout")"
+}
+
+stop_target() {
+  if [ -n "$tpid" ]; then
+    kill "$tpid" 2>/dev/null || true
+    wait "$tpid" 2>/dev/null || true
+  fi
+  [ -n "$tout" ] && rm -f "$tout"
+  tpid="" tout=""
+}
