@@ -3,7 +3,8 @@
 //! A virtual address, a physical address and a page frame number are all `u64`s to the
 //! machine, and mixing them up is the classic bug of this domain; the newtypes make the
 //! compiler catch it. [`parse_u64`] accepts what a user pastes: `0x`-prefixed hex, plain
-//! decimal, `_` separators, and rejects everything else with a message saying why.
+//! decimal, `_` between digits, and rejects everything else (blanks, signs, stray `_`)
+//! with a message saying why.
 
 use std::fmt;
 use std::str::FromStr;
@@ -101,23 +102,50 @@ pub enum ParseNumberError {
     Empty,
     Negative,
     Overflow,
-    Invalid { text: String, radix: u32 },
+    /// Blanks or a newline around or inside the number (a pasted line, a stray space).
+    Blank {
+        text: String,
+    },
+    /// A leading `+`.
+    Plus {
+        text: String,
+    },
+    /// `_` that does not stand between two digits (`_4096`, `4096_`, `1__0`, `0x_ff`).
+    Separator {
+        text: String,
+    },
+    Invalid {
+        text: String,
+        radix: u32,
+    },
 }
 
 impl fmt::Display for ParseNumberError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The text is shown escaped, so a newline in it cannot split the error line.
         match self {
             ParseNumberError::Empty => f.write_str("empty number; give hex like 0x7f00 or decimal"),
             ParseNumberError::Negative => {
                 f.write_str("negative numbers are not addresses or values")
             }
             ParseNumberError::Overflow => f.write_str("number does not fit in 64 bits"),
-            ParseNumberError::Invalid { text, radix: 16 } => {
-                write!(f, "'{text}' is not a hex number (digits 0-9, a-f after 0x)")
+            // The callers show the text itself; these say only what is wrong with it.
+            ParseNumberError::Blank { .. } => {
+                f.write_str("blanks or a newline in the number; give the number alone")
             }
+            ParseNumberError::Plus { .. } => f.write_str("a sign before the number; drop the +"),
+            ParseNumberError::Separator { .. } => {
+                f.write_str("`_` may only stand between two digits, as in 0x7fff_0000")
+            }
+            ParseNumberError::Invalid { text, radix: 16 } => write!(
+                f,
+                "'{}' is not a hex number (digits 0-9, a-f after 0x)",
+                text.escape_debug()
+            ),
             ParseNumberError::Invalid { text, .. } => write!(
                 f,
-                "'{text}' is not a number; write hex with a 0x prefix (0x7f00) or plain decimal"
+                "'{}' is not a number; write hex with a 0x prefix (0x7f00) or plain decimal",
+                text.escape_debug()
             ),
         }
     }
@@ -125,34 +153,49 @@ impl fmt::Display for ParseNumberError {
 
 impl std::error::Error for ParseNumberError {}
 
-/// Parses `0x`-prefixed hex (also `0X`), or decimal; `_` may separate digits.
+/// Parses `0x`-prefixed hex (also `0X`), or decimal; `_` may stand between two digits.
+///
+/// The whole string must be the number: no blanks or newline around it, no sign. A leading
+/// zero does not make it octal (`010` is ten), unlike the C syntax of `physdemo devmem`.
 pub fn parse_u64(text: &str) -> Result<u64, ParseNumberError> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
+    if text.is_empty() {
         return Err(ParseNumberError::Empty);
     }
-    if trimmed.starts_with('-') {
+    let owned = || text.to_string();
+    if text.starts_with('-') || text.trim_start().starts_with('-') {
         return Err(ParseNumberError::Negative);
     }
-    let unsigned = trimmed.strip_prefix('+').unwrap_or(trimmed);
-    let (digits, radix) = match unsigned
-        .strip_prefix("0x")
-        .or_else(|| unsigned.strip_prefix("0X"))
-    {
+    if text.chars().any(char::is_whitespace) {
+        return Err(ParseNumberError::Blank { text: owned() });
+    }
+    if text.starts_with('+') {
+        return Err(ParseNumberError::Plus { text: owned() });
+    }
+    let (digits, radix) = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         Some(hex) => (hex, 16),
-        None => (unsigned, 10),
+        None => (text, 10),
     };
+    let bytes = digits.as_bytes();
+    let misplaced = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'_'
+            && !(i > 0
+                && bytes[i - 1].is_ascii_alphanumeric()
+                && bytes.get(i + 1).is_some_and(u8::is_ascii_alphanumeric))
+    });
+    if misplaced {
+        return Err(ParseNumberError::Separator { text: owned() });
+    }
     let digits: String = digits.chars().filter(|&c| c != '_').collect();
-    if digits.is_empty() || digits.starts_with('+') || digits.starts_with('-') {
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return Err(ParseNumberError::Invalid {
-            text: trimmed.to_string(),
+            text: owned(),
             radix,
         });
     }
     u64::from_str_radix(&digits, radix).map_err(|err| match err.kind() {
         std::num::IntErrorKind::PosOverflow => ParseNumberError::Overflow,
         _ => ParseNumberError::Invalid {
-            text: trimmed.to_string(),
+            text: owned(),
             radix,
         },
     })
@@ -191,7 +234,9 @@ mod tests {
         assert_eq!(parse_u64("0x7ffd1234"), Ok(0x7ffd_1234));
         assert_eq!(parse_u64("0X10"), Ok(16));
         assert_eq!(parse_u64("4096"), Ok(4096));
-        assert_eq!(parse_u64(" 0x_ffff_0000 "), Ok(0xffff_0000));
+        assert_eq!(parse_u64("0xffff_0000"), Ok(0xffff_0000));
+        assert_eq!(parse_u64("1_0_2_4"), Ok(1024));
+        assert_eq!(parse_u64("010"), Ok(10), "a leading zero is not octal here");
         assert_eq!(parse_u64("0xffffffffffffffff"), Ok(u64::MAX));
         assert_eq!(parse_u64("18446744073709551615"), Ok(u64::MAX));
     }
@@ -228,6 +273,43 @@ mod tests {
             parse_u64("1.5"),
             Err(ParseNumberError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn refuses_what_only_looks_like_a_number() {
+        for text in [
+            "_4096", "4096_", "1__0_2_4", "0x_ffff", "0xffff_", "0x1000_g",
+        ] {
+            let err = parse_u64(text).unwrap_err();
+            assert!(
+                matches!(err, ParseNumberError::Separator { .. })
+                    || matches!(err, ParseNumberError::Invalid { .. }),
+                "{text}: {err:?}"
+            );
+        }
+        assert!(matches!(
+            parse_u64("1__0_2_4"),
+            Err(ParseNumberError::Separator { .. })
+        ));
+        for text in [" 4096", "4096 ", "4096\n", "40 96", "\t0x10"] {
+            assert_eq!(
+                parse_u64(text),
+                Err(ParseNumberError::Blank { text: text.into() }),
+                "{text:?}"
+            );
+        }
+        assert_eq!(
+            parse_u64("+4096"),
+            Err(ParseNumberError::Plus {
+                text: "+4096".into()
+            })
+        );
+        assert_eq!(parse_u64(" -4096"), Err(ParseNumberError::Negative));
+        // the message is one line, and control characters in the text are shown escaped
+        let shown = parse_u64("4096\n\n").unwrap_err().to_string();
+        assert_eq!(shown.lines().count(), 1, "{shown}");
+        let shown = parse_u64("40\u{1b}[2J").unwrap_err().to_string();
+        assert!(shown.contains("'40\\u{1b}[2J'"), "{shown}");
     }
 
     #[test]

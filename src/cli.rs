@@ -60,21 +60,21 @@ pub enum Command {
     /// Read a value of physical memory through /dev/mem
     #[command(
         allow_negative_numbers = true,
-        after_help = "Forms:\n  sudo physdemo peek                 # the running physdemo target's variable (64-bit)\n  sudo physdemo peek <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo peek <paddr>         # a raw physical address (32-bit by default)\n\nExamples:\n  sudo physdemo peek\n  sudo physdemo peek 0xfe000000 --width 32\n  sudo physdemo peek --pci 1234:11e8 --bar 0 0x0        # a device register, by BAR and offset"
+        after_help = "Forms:\n  sudo physdemo peek                 # the running physdemo target's variable (64-bit)\n  sudo physdemo peek <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo peek <paddr>         # a raw physical address (32-bit by default)\n\nNumbers are hex with 0x, or decimal, `_` allowed between digits: 010 is ten here, while\n`physdemo devmem 010` follows busybox's C rules and reads 010 as octal, eight.\n\nExamples:\n  sudo physdemo peek\n  sudo physdemo peek 0xfe000000 --width 32\n  sudo physdemo peek --pci 1234:11e8 --bar 0 0x0        # a device register, by BAR and offset"
     )]
     Peek(PeekArgs),
 
     /// Hex dump of a physical address range (hexdump -C layout)
     #[command(
         allow_negative_numbers = true,
-        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0"
+        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line); a\nlength of 0 prints nothing. Any length runs in constant memory, one page at a time.\nNumbers are hex with 0x, or decimal (010 is ten; devmem's C syntax reads it as octal).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0"
     )]
     Dump(DumpArgs),
 
     /// busybox-compatible `devmem ADDRESS [WIDTH [VALUE]]`
     #[command(
         allow_negative_numbers = true,
-        after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
+        after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices.\n\nNumbers follow C here: 010 is octal, eight. peek, poke and dump read 010 as decimal ten.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
     )]
     Devmem(DevmemArgs),
 

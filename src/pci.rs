@@ -441,8 +441,10 @@ pub fn resolve_args(
             .hint("e.g. `physdemo peek --pci 0000:00:04.0 --bar 0 0x4`")
             .into());
     }
-    let offset =
-        parse_u64(&args[0]).map_err(|err| usage(format!("bad offset '{}': {err}", args[0])))?;
+    let offset = parse_u64(&args[0]).map_err(|err| {
+        usage(format!("bad offset '{}': {err}", args[0].escape_debug()))
+            .hint("the offset is a number of bytes into the BAR, hex with 0x or decimal")
+    })?;
     let register = Register::resolve(name, pci.bar.unwrap_or(0), offset, bytes)?;
     let mut rewritten = vec![register.paddr.to_string()];
     rewritten.extend_from_slice(&args[1..]);

@@ -49,7 +49,7 @@ pub enum Subject {
 
 fn number(text: &str, what: &str) -> Result<u64, UserError> {
     parse_u64(text).map_err(|err| {
-        usage(format!("bad {what} '{text}': {err}"))
+        usage(format!("bad {what} '{}': {err}", text.escape_debug()))
             .hint("numbers are hex with 0x, or decimal; see the command's --help")
     })
 }
