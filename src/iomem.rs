@@ -3,17 +3,20 @@
 //!
 //! `/proc/iomem` is a tree: top-level ranges (System RAM, Reserved, PCI bus windows) with
 //! nested ones (Kernel code inside System RAM, a device's BAR inside its bus window). The
-//! *innermost* range holding an address says what the address really is. Parsing is the
-//! procfs crate's [`Iomem`]; classification and the write policy are pure functions of
-//! the parsed list, so they are tested on text literals. The file read is injectable with
-//! `PHYSDEMO_IOMEM` so tests can exercise the policy with a crafted map. Non-root readers
-//! see every range as `00000000-00000000`: [`IomemMap::is_hidden`] tells that case apart.
+//! *innermost* range holding an address says what the address really is. [`IomemMap::parse`]
+//! is a pure parser of the text (bytes in, regions out) written against what the kernel
+//! prints (`kernel/resource.c`, `r_show`: `"%*s%0*llx-%0*llx : %s\n"`, two spaces of indent
+//! per level); procfs's parser is not used because it prints its own "Internal error" lines
+//! on a malformed file. A malformed line makes the whole map unusable (the write policy
+//! cannot trust a map with a line missing), reported as one [`IomemParseError`].
+//! Classification and the write policy are pure functions of the parsed list, so they are
+//! tested on text literals. The file read is injectable with `PHYSDEMO_IOMEM` so tests can
+//! exercise the policy with a crafted map. Non-root readers see every range as
+//! `00000000-00000000`: [`IomemMap::is_hidden`] tells that case apart.
 
 use std::fmt;
-use std::io::BufRead;
 
 use anyhow::{Context, Result};
-use procfs::{FromBufRead, Iomem};
 
 use crate::addr::PhysAddr;
 use crate::error::{refused, UserError};
@@ -123,30 +126,103 @@ pub enum Placement {
     Unreadable(String),
 }
 
+/// A line of /proc/iomem text that is not `START-END : NAME` at a sensible depth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IomemParseError {
+    /// 1-based line number.
+    pub line: usize,
+    /// The line, escaped and cut to 80 characters so the message stays one line.
+    pub text: String,
+    pub why: &'static str,
+}
+
+impl fmt::Display for IomemParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {} is not `START-END : NAME` ({}): '{}'",
+            self.line, self.why, self.text
+        )
+    }
+}
+
+impl std::error::Error for IomemParseError {}
+
+/// At most 16 hex digits, nothing else.
+fn parse_hex_address(text: &[u8]) -> Option<u64> {
+    if text.is_empty() || text.len() > 16 || !text.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(text).ok()?, 16).ok()
+}
+
+/// One line without its indent: `(start, end, name)`.
+fn parse_range_line(rest: &[u8]) -> Result<(u64, u64, String), &'static str> {
+    // The name follows the first " : " and may hold anything (colons, spaces) or be empty;
+    // a line cut right after " :" (an empty name whose trailing blank was lost) is accepted.
+    let (range, name) = match rest.windows(3).position(|w| w == b" : ") {
+        Some(at) => (&rest[..at], &rest[at + 3..]),
+        None => match rest.strip_suffix(b" :") {
+            Some(range) => (range, &b""[..]),
+            None => return Err("no ` : ` after the range"),
+        },
+    };
+    let dash = range
+        .iter()
+        .position(|&b| b == b'-')
+        .ok_or("no `-` between start and end")?;
+    let start = parse_hex_address(&range[..dash]).ok_or("the start is not a hex address")?;
+    let end = parse_hex_address(&range[dash + 1..]).ok_or("the end is not a hex address")?;
+    if start > end {
+        return Err("the start is after the end");
+    }
+    Ok((start, end, String::from_utf8_lossy(name).into_owned()))
+}
+
 impl IomemMap {
-    /// Parses /proc/iomem text.
-    pub fn parse(reader: impl BufRead) -> Result<IomemMap> {
-        let parsed = Iomem::from_buf_read(reader).context("parsing /proc/iomem")?;
-        Ok(IomemMap {
-            regions: parsed
-                .0
-                .into_iter()
-                .map(|(depth, map)| Region {
-                    start: map.address.0,
-                    end: map.address.1,
-                    name: map.name,
-                    depth,
-                })
-                .collect(),
-        })
+    /// Parses /proc/iomem text: one `START-END : NAME` per line, indented two spaces per
+    /// level of nesting. Empty lines are skipped; any other line that is not of that form,
+    /// or nested more than one level below the line before, is an error naming it.
+    pub fn parse(text: &[u8]) -> Result<IomemMap, IomemParseError> {
+        let mut regions: Vec<Region> = Vec::new();
+        for (index, line) in text.split(|&b| b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let fail = |why| IomemParseError {
+                line: index + 1,
+                text: String::from_utf8_lossy(line)
+                    .escape_debug()
+                    .take(80)
+                    .collect(),
+                why,
+            };
+            let indent = line.iter().take_while(|&&b| b == b' ').count();
+            if indent % 2 != 0 {
+                return Err(fail("indented by an odd number of spaces"));
+            }
+            let depth = indent / 2;
+            let deepest = regions.last().map_or(0, |r| r.depth + 1);
+            if depth > deepest {
+                return Err(fail("nested deeper than the line before allows"));
+            }
+            let (start, end, name) = parse_range_line(&line[indent..]).map_err(fail)?;
+            regions.push(Region {
+                start,
+                end,
+                name,
+                depth,
+            });
+        }
+        Ok(IomemMap { regions })
     }
 
     /// Reads `/proc/iomem` (or the file named by `PHYSDEMO_IOMEM`).
     pub fn read_system() -> Result<IomemMap> {
         let path = std::env::var_os(IOMEM_ENV).unwrap_or_else(|| IOMEM_PATH.into());
-        let file = std::fs::File::open(&path)
-            .with_context(|| format!("opening {}", std::path::Path::new(&path).display()))?;
-        IomemMap::parse(std::io::BufReader::new(file))
+        let path = std::path::Path::new(&path);
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        IomemMap::parse(&text).with_context(|| format!("parsing {}", path.display()))
     }
 
     /// True when every range reads as zero, as it does for a reader without root.
@@ -351,6 +427,99 @@ fec00000-fec003ff : IOAPIC 0
         assert!(
             past.message.contains("runs past the end of System RAM"),
             "{past}"
+        );
+    }
+
+    fn region(start: u64, end: u64, name: &str, depth: usize) -> Region {
+        Region {
+            start,
+            end,
+            name: name.into(),
+            depth,
+        }
+    }
+
+    #[test]
+    fn parses_nesting_wide_addresses_and_any_name() {
+        let text = b"\
+00000000-00000fff : Reserved
+00001000-0009fbff : System RAM
+b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]
+  b0000000-bfffffff : Reserved
+    b0000000-bfffffff : pnp 00:04
+  b0000000-b0000fff : name : with : colons
+c0000000-febfffff : PCI Bus 0000:00
+  fea00000-feafffff : 0000:00:01.0
+fd00000000-ffffffffff : Reserved
+100000000-8ffffffff : \n\
+fffffffffffff000-ffffffffffffffff :
+  fffffffffffff000-fffffffffffff0ff :   leading blanks kept
+";
+        let map = IomemMap::parse(text).unwrap();
+        assert_eq!(
+            map.regions,
+            [
+                region(0, 0xfff, "Reserved", 0),
+                region(0x1000, 0x9fbff, "System RAM", 0),
+                region(0xb000_0000, 0xbfff_ffff, "PCI MMCONFIG 0000 [bus 00-ff]", 0),
+                region(0xb000_0000, 0xbfff_ffff, "Reserved", 1),
+                region(0xb000_0000, 0xbfff_ffff, "pnp 00:04", 2),
+                region(0xb000_0000, 0xb000_0fff, "name : with : colons", 1),
+                region(0xc000_0000, 0xfebf_ffff, "PCI Bus 0000:00", 0),
+                region(0xfea0_0000, 0xfeaf_ffff, "0000:00:01.0", 1),
+                region(0xfd_0000_0000, 0xff_ffff_ffff, "Reserved", 0),
+                region(0x1_0000_0000, 0x8_ffff_ffff, "", 0),
+                region(u64::MAX - 0xfff, u64::MAX, "", 0),
+                region(
+                    u64::MAX - 0xfff,
+                    u64::MAX - 0xf00,
+                    "  leading blanks kept",
+                    1
+                ),
+            ]
+        );
+        // no trailing newline, upper-case digits, an empty file
+        assert_eq!(
+            IomemMap::parse(b"0000ABCD-0000FFFF : x").unwrap().regions,
+            [region(0xabcd, 0xffff, "x", 0)]
+        );
+        assert!(IomemMap::parse(b"").unwrap().regions.is_empty());
+        assert!(IomemMap::parse(b"\n\n").unwrap().regions.is_empty());
+    }
+
+    #[test]
+    fn a_malformed_line_is_one_error_naming_it() {
+        for (text, line, why) in [
+            (&b"garbage\n"[..], 1, "no ` : `"),
+            (b"00000000-00000fff : Reserved\ngarbage", 2, "no ` : `"),
+            (b"00000000 : Reserved", 1, "no `-`"),
+            (b"0000zzzz-00000fff : Reserved", 1, "the start is not"),
+            (b"+0000000-00000fff : Reserved", 1, "the start is not"),
+            (b"00000000-0000 fff : x", 1, "the end is not"),
+            (b"00000000-10000000000000000 : x", 1, "the end is not"),
+            (b"00001000-00000fff : x", 1, "the start is after the end"),
+            (b" 00000000-00000fff : x", 1, "odd number"),
+            (b"  00000000-00000fff : x", 1, "nested deeper"),
+            (
+                b"00000000-00000fff : a\n    00000000-000000ff : b",
+                2,
+                "nested deeper",
+            ),
+        ] {
+            let err = IomemMap::parse(text).unwrap_err();
+            assert_eq!(err.line, line, "{err}");
+            assert!(err.why.contains(why), "{err}");
+            let shown = err.to_string();
+            assert_eq!(shown.lines().count(), 1, "{shown}");
+        }
+        // the offending text is escaped and cut: the message is one short line
+        let long = format!("{}\r\x1b[2J", "x".repeat(500));
+        let err = IomemMap::parse(long.as_bytes()).unwrap_err();
+        assert_eq!(err.text.chars().count(), 80);
+        assert!(!err.to_string().contains('\x1b'));
+        assert_eq!(
+            IomemMap::parse(b"garbage").unwrap_err().to_string(),
+            "line 1 is not `START-END : NAME` (no ` : ` after the range): 'garbage'"
         );
     }
 

@@ -1,10 +1,29 @@
-//! Fuzz target: /proc/iomem text. Parsing never panics; an address placed in the parsed map
-//! lies inside its innermost region and every enclosing one, and the write policy answers.
+//! Fuzz target: /proc/iomem text. Parsing never panics, and either names a malformed line
+//! (one line of message) or gives a well-formed tree that prints back as the kernel would
+//! and parses to itself; an address placed in the parsed map lies inside its innermost
+//! region and every enclosing one, and the write policy answers.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use physdemo::addr::PhysAddr;
 use physdemo::iomem::{check_write, IomemMap, Placement};
+
+/// The map as the kernel's `r_show` prints it: two spaces per level, `START-END : NAME`.
+fn render(map: &IomemMap) -> String {
+    map.regions
+        .iter()
+        .map(|r| {
+            format!(
+                "{:indent$}{:08x}-{:08x} : {}\n",
+                "",
+                r.start,
+                r.end,
+                r.name,
+                indent = 2 * r.depth
+            )
+        })
+        .collect()
+}
 
 fuzz_target!(|data: &[u8]| {
     let (addr, text) = if data.len() >= 8 {
@@ -15,9 +34,22 @@ fuzz_target!(|data: &[u8]| {
     } else {
         (0, data)
     };
-    let Ok(map) = IomemMap::parse(text) else {
-        return;
+    let map = match IomemMap::parse(text) {
+        Ok(map) => map,
+        Err(err) => {
+            assert_eq!(err.to_string().lines().count(), 1, "{err}");
+            assert!(err.line >= 1);
+            return;
+        }
     };
+    let mut deepest = 0;
+    for region in &map.regions {
+        assert!(region.start <= region.end, "{region}");
+        assert!(region.depth <= deepest, "{region} nested too deep");
+        deepest = region.depth + 1;
+        assert!(!region.name.contains('\n'));
+    }
+    assert_eq!(IomemMap::parse(render(&map).as_bytes()).as_ref(), Ok(&map));
     for addr in [addr, 0, u64::MAX] {
         let placement = map.place(PhysAddr(addr));
         let _ = placement.describe();
