@@ -1,11 +1,15 @@
 //! `physdemo dump <paddr> <len>`: a hex dump of physical memory in `hexdump -C` layout.
 //!
-//! Any start and any length: the range is read page by page (one mapping per page, see
-//! [`PhysMem::read_bytes`]) and fed to a [`HexDumper`], which is pure formatting. Its lines
+//! Any start and any length, in constant memory: the range is streamed one page at a time
+//! ([`page_chunks`] is a lazy iterator; one mapping per page, see [`PhysMem::read_bytes`])
+//! into a [`HexDumper`], which is pure formatting and holds at most two lines. Its lines
 //! are `hexdump -C`'s: the address (at least 8 hex digits), sixteen bytes in two groups of
 //! eight, and the printable ASCII between bars; a run of identical lines is shown once and
-//! then `*` (unless `--all`), and a last line gives the end address. Addresses are the
-//! physical addresses themselves, not offsets from the start.
+//! then `*` (unless `--all`), and a last line gives the end address; an empty range prints
+//! nothing, as `hexdump -C -n 0` does. Addresses are the physical addresses themselves,
+//! not offsets from the start. A range beyond the CPU's physical address bits is refused
+//! before anything is printed; a read that fails midway names the first address that
+//! failed and its /proc/iomem region ([`describe_stop`]).
 
 use std::io::Write;
 
@@ -14,7 +18,7 @@ use anyhow::Result;
 use crate::addr::{PageSize, PhysAddr};
 use crate::cli::DumpArgs;
 use crate::error::usage;
-use crate::iomem::{place_in_system_map, RegionKind};
+use crate::iomem::{place_in_system_map, IomemMap, RegionKind};
 use crate::pci;
 use crate::physmem::{DeviceOptions, PhysMem};
 
@@ -46,6 +50,7 @@ pub fn format_line(addr: u64, bytes: &[u8]) -> String {
 
 /// Streams bytes into `hexdump -C` lines, folding repeats into `*`.
 pub struct HexDumper {
+    start: u64,
     next_addr: u64,
     pending: Vec<u8>,
     previous: Option<Vec<u8>>,
@@ -56,6 +61,7 @@ pub struct HexDumper {
 impl HexDumper {
     pub fn new(start: u64, squeeze: bool) -> Self {
         HexDumper {
+            start,
             next_addr: start,
             pending: Vec::with_capacity(PER_LINE),
             previous: None,
@@ -96,27 +102,78 @@ impl HexDumper {
         Ok(())
     }
 
-    /// Prints the last partial line and the end address.
+    /// Prints the last partial line and the end address; nothing at all when no byte came,
+    /// as `hexdump -C -n 0`.
     pub fn finish(mut self, out: &mut impl Write) -> std::io::Result<()> {
         if !self.pending.is_empty() {
             self.emit(out)?;
+        }
+        if self.next_addr == self.start {
+            return Ok(());
         }
         writeln!(out, "{:08x}", self.next_addr)
     }
 }
 
-/// Splits `[start, start + len)` at page boundaries.
-pub fn page_chunks(start: u64, len: u64, page: PageSize) -> Vec<(u64, u64)> {
-    let mut chunks = Vec::new();
-    let mut addr = start;
-    let end = start.saturating_add(len);
-    while addr < end {
-        let page_end = page.page_base(addr).saturating_add(page.bytes());
-        let chunk_end = page_end.min(end);
-        chunks.push((addr, chunk_end - addr));
-        addr = chunk_end;
+/// The pieces of `[start, start + len)` split at page boundaries, `(address, length)`,
+/// produced one at a time: nothing is stored, whatever the length.
+#[derive(Debug, Clone)]
+pub struct PageChunks {
+    next: u64,
+    end: u64,
+    page: PageSize,
+}
+
+impl Iterator for PageChunks {
+    type Item = (u64, u64);
+
+    fn next(&mut self) -> Option<(u64, u64)> {
+        if self.next >= self.end {
+            return None;
+        }
+        let page_end = self
+            .page
+            .page_base(self.next)
+            .saturating_add(self.page.bytes());
+        let chunk_end = page_end.min(self.end);
+        let chunk = (self.next, chunk_end - self.next);
+        self.next = chunk_end;
+        Some(chunk)
     }
-    chunks
+}
+
+/// Splits `[start, start + len)` at page boundaries, lazily.
+pub fn page_chunks(start: u64, len: u64, page: PageSize) -> PageChunks {
+    PageChunks {
+        next: start,
+        end: start.saturating_add(len),
+        page,
+    }
+}
+
+/// Where a dump stopped: the first address that failed, its /proc/iomem region, and, when
+/// the page holding it is shared by several top-level regions (the kernel's read() refuses
+/// such a mixed page whole), the other regions in that page.
+pub fn describe_stop(map: &IomemMap, addr: PhysAddr, page: PageSize) -> String {
+    let mut text = format!("dump stopped at {addr}, in {}", map.place(addr).describe());
+    if map.is_hidden() {
+        return text;
+    }
+    let first = page.page_base(addr.0);
+    let last = first.saturating_add(page.bytes() - 1);
+    let others: Vec<String> = map
+        .regions
+        .iter()
+        .filter(|r| r.depth == 0 && r.start <= last && first <= r.end && !r.contains(addr.0))
+        .map(|r| r.to_string())
+        .collect();
+    if !others.is_empty() {
+        text.push_str(&format!(
+            "; its page {first:#x}-{last:#x} also holds {}",
+            others.join(" and ")
+        ));
+    }
+    text
 }
 
 /// Runs `physdemo dump`.
@@ -137,18 +194,33 @@ pub fn run(args: &DumpArgs) -> Result<()> {
     };
     let placement = place_in_system_map(paddr);
     let mem = PhysMem::open(&options, false, paddr, placement.kind())?;
+    // The whole range, not just its start, must be addressable: refuse before printing.
+    mem.check_reachable(paddr, args.len)?;
     let mut out = std::io::stdout().lock();
     // Device registers often answer only whole-word reads (edu gives zeros to byte reads):
     // with --pci, or in a device region when the range allows, read 32-bit words.
     let device_words =
         placement.kind() == Some(RegionKind::Device) && paddr.0 % 4 == 0 && args.len % 4 == 0;
     let as_words = args.pci.pci.is_some() || device_words;
+    let page = PageSize::of_system();
     let mut dumper = HexDumper::new(paddr.0, !args.all);
-    for (addr, len) in page_chunks(paddr.0, args.len, PageSize::of_system()) {
-        let bytes = if as_words {
-            pci::read_words(&mem, PhysAddr(addr), len)?
+    for (addr, len) in page_chunks(paddr.0, args.len, page) {
+        let read = if as_words {
+            pci::read_words(&mem, PhysAddr(addr), len)
         } else {
-            mem.read_bytes(PhysAddr(addr), len as usize)?
+            mem.read_bytes(PhysAddr(addr), len as usize)
+        };
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                // The lines so far stand; the error names where and in what it stopped.
+                out.flush()?;
+                let stop = match IomemMap::read_system() {
+                    Ok(map) => describe_stop(&map, PhysAddr(addr), page),
+                    Err(_) => format!("dump stopped at {:#x}", addr),
+                };
+                return Err(err.context(stop));
+            }
         };
         dumper.push(&bytes, &mut out)?;
     }
@@ -200,18 +272,71 @@ mod tests {
              00001040  78                                                |x|\n00001041\n"
         );
         assert_eq!(dump(0x1000, &bytes, false).lines().count(), 6);
-        assert_eq!(dump(0x20, &[], true), "00000020\n");
+    }
+
+    #[test]
+    fn an_empty_range_prints_nothing_like_hexdump_n_0() {
+        assert_eq!(dump(0x20, &[], true), "");
+        assert_eq!(dump(0x20, &[], false), "");
+        assert_eq!(
+            dump(0x20, b"A", true),
+            "00000020  41                                                |A|\n00000021\n"
+        );
     }
 
     #[test]
     fn splits_ranges_at_page_boundaries() {
         let page = PageSize::new(4096).unwrap();
-        assert_eq!(page_chunks(0x1ff8, 16, page), [(0x1ff8, 8), (0x2000, 8)]);
-        assert_eq!(page_chunks(0x1000, 4096, page), [(0x1000, 4096)]);
+        let chunks = |start, len| page_chunks(start, len, page).collect::<Vec<_>>();
+        assert_eq!(chunks(0x1ff8, 16), [(0x1ff8, 8), (0x2000, 8)]);
+        assert_eq!(chunks(0x1000, 4096), [(0x1000, 4096)]);
         assert_eq!(
-            page_chunks(0x0fff, 4098, page),
+            chunks(0x0fff, 4098),
             [(0x0fff, 1), (0x1000, 4096), (0x2000, 1)]
         );
-        assert!(page_chunks(0x1000, 0, page).is_empty());
+        assert!(chunks(0x1000, 0).is_empty());
+    }
+
+    #[test]
+    fn page_chunks_of_any_length_cost_nothing_up_front() {
+        // 2^52 pages: the chunks come one at a time, none is stored
+        let page = PageSize::new(4096).unwrap();
+        let mut chunks = page_chunks(0x10, u64::MAX - 0x10, page);
+        assert_eq!(chunks.next(), Some((0x10, 0xff0)));
+        assert_eq!(chunks.nth(1_000_000), Some((0xf_4241_000, 4096)));
+        assert_eq!(std::mem::size_of_val(&chunks), 24);
+        let mut last = page_chunks(u64::MAX - 0x1800, 0x1800, page);
+        assert_eq!(last.next(), Some((u64::MAX - 0x1800, 0x801)));
+        assert_eq!(last.next(), Some((u64::MAX - 0xfff, 0xfff)));
+        assert_eq!(last.next(), None);
+    }
+
+    #[test]
+    fn a_stop_names_the_address_its_region_and_a_mixed_page() {
+        // the VM's low memory: RAM ends inside page 0x9f000, where Reserved begins
+        let map = IomemMap::parse(
+            b"00000000-00000fff : Reserved\n00001000-0009fbff : System RAM\n\
+              0009fc00-000fffff : Reserved\n  000f0000-000fffff : System ROM\n",
+        )
+        .unwrap();
+        let page = PageSize::new(4096).unwrap();
+        assert_eq!(
+            describe_stop(&map, PhysAddr(0x9fbf0), page),
+            "dump stopped at 0x9fbf0, in System RAM [0x1000-0x9fbff]; \
+             its page 0x9f000-0x9ffff also holds Reserved [0x9fc00-0xfffff]"
+        );
+        assert_eq!(
+            describe_stop(&map, PhysAddr(0x9fc00), page),
+            "dump stopped at 0x9fc00, in Reserved [0x9fc00-0xfffff]; \
+             its page 0x9f000-0x9ffff also holds System RAM [0x1000-0x9fbff]"
+        );
+        assert_eq!(
+            describe_stop(&map, PhysAddr(0x5000), page),
+            "dump stopped at 0x5000, in System RAM [0x1000-0x9fbff]"
+        );
+        assert_eq!(
+            describe_stop(&map, PhysAddr(0x20_0000), page),
+            "dump stopped at 0x200000, in no region of /proc/iomem"
+        );
     }
 }

@@ -206,7 +206,7 @@ pub fn explain(step: Step, err: &io::Error, ctx: &FailureContext<'_>) -> UserErr
         ))
         .hint("try --cached or --method rw, or boot with `nopat`"),
         (Step::Read | Step::Write, Some(libc::EFAULT)) => not_found(format!(
-            "{addr} is beyond the memory that read/write on {device} can reach"
+            "read/write on {device} cannot reach {addr} (EFAULT): the kernel copies only up to the end of the RAM it maps directly, and only pages it can map whole (not one shared by RAM and a reserved or device range)"
         ))
         .hint("use --method mmap (the default), and check the address against /proc/iomem"),
         (_, Some(libc::ENXIO | libc::EOVERFLOW)) => not_found(format!(
@@ -281,11 +281,31 @@ pub fn check_addressable(addr: PhysAddr, len: u64, bits: Option<u32>) -> Result<
     if addr.0.checked_add(len).is_some_and(|end| end <= limit) {
         return Ok(());
     }
-    Err(not_found(format!(
-        "{addr} is beyond physical memory: this CPU has {bits} physical address bits (up to {:#x})",
+    let cpu = format!(
+        "this CPU has {bits} physical address bits (up to {:#x})",
         limit - 1
-    ))
-    .hint("take addresses from `physdemo inspect` or /proc/iomem"))
+    );
+    if addr.0 < limit {
+        // The start is fine, the end is not: say how much would fit.
+        return Err(not_found(format!(
+            "{addr} + {len:#x} bytes runs beyond physical memory at {limit:#x}: {cpu}"
+        ))
+        .hint(format!(
+            "at most {:#x} bytes fit from {addr}; take addresses from /proc/iomem",
+            limit - addr.0
+        )));
+    }
+    Err(
+        not_found(format!("{addr} is beyond physical memory: {cpu}"))
+            .hint("take addresses from `physdemo inspect` or /proc/iomem"),
+    )
+}
+
+/// The CPU's physical address width from /proc/cpuinfo, if it says.
+fn cpu_physical_address_bits() -> Option<u32> {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| physical_address_bits(&text))
 }
 
 /// The bytes a store of `value` with `width` puts in memory (this machine's byte order).
@@ -352,19 +372,24 @@ impl PhysMem {
                 },
             )
         })?;
-        if options.path == Path::new(DEV_MEM) {
-            let bits = std::fs::read_to_string("/proc/cpuinfo")
-                .ok()
-                .and_then(|text| physical_address_bits(&text));
-            check_addressable(addr, 1, bits)?;
-        }
-        Ok(PhysMem {
+        let mem = PhysMem {
             file,
             options: options.clone(),
             page: PageSize::of_system(),
             writable,
             region,
-        })
+        };
+        mem.check_reachable(addr, 1)?;
+        Ok(mem)
+    }
+
+    /// Refuses a range of /dev/mem the CPU cannot address (beyond its physical address
+    /// bits), before anything is read. A stand-in file is not checked.
+    pub fn check_reachable(&self, addr: PhysAddr, len: u64) -> Result<(), UserError> {
+        if self.options.path != Path::new(DEV_MEM) {
+            return Ok(());
+        }
+        check_addressable(addr, len, cpu_physical_address_bits())
     }
 
     fn fail(&self, step: Step, addr: PhysAddr, err: &io::Error) -> anyhow::Error {
@@ -472,12 +497,14 @@ impl PhysMem {
     fn pread_exact(&self, addr: PhysAddr, out: &mut [u8]) -> Result<()> {
         let mut done = 0;
         while done < out.len() {
+            // A failure names the first byte not read, not the start of the request.
+            let at = PhysAddr(addr.0 + done as u64);
             let n = self
                 .file
-                .read_at(&mut out[done..], addr.0 + done as u64)
-                .map_err(|err| self.fail(Step::Read, addr, &err))?;
+                .read_at(&mut out[done..], at.0)
+                .map_err(|err| self.fail(Step::Read, at, &err))?;
             if n == 0 {
-                return Err(self.beyond_end(addr));
+                return Err(self.beyond_end(at));
             }
             done += n;
         }
@@ -599,6 +626,20 @@ mod tests {
         assert_eq!(err.kind, ExitKind::NotFound);
         assert!(err.to_string().contains("39 physical address bits"));
         assert!(check_addressable(PhysAddr(u64::MAX), 8, None).is_ok());
+        // a range that starts inside and ends outside is refused whole, saying how much fits
+        let across = check_addressable(PhysAddr(0xff_ffff_fff0), 0x20, Some(40)).unwrap_err();
+        assert_eq!(across.kind, ExitKind::NotFound);
+        assert!(
+            across
+                .to_string()
+                .contains("runs beyond physical memory at 0x10000000000"),
+            "{across}"
+        );
+        assert!(
+            across.to_string().contains("at most 0x10 bytes"),
+            "{across}"
+        );
+        assert!(check_addressable(PhysAddr(0xff_ffff_fff0), 0x10, Some(40)).is_ok());
     }
 
     fn scratch_device(name: &str, len: usize) -> DeviceOptions {
