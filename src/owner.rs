@@ -89,7 +89,10 @@ pub fn render_summary(
     let how = if stopped_early {
         format!("stopped early after {scanned} of {total} processes")
     } else {
-        format!("scanned {scanned} processes")
+        format!(
+            "scanned {scanned} process{}",
+            if scanned == 1 { "" } else { "es" }
+        )
     };
     format!(
         "{found} mapping{} found ({accounted}; {how})",
@@ -111,24 +114,25 @@ struct OwnerJson<'a> {
 /// Runs `physdemo owner`.
 pub fn run(options: &OwnerOptions) -> Result<()> {
     let page = PageSize::of_system();
+    // A process named with --pid must exist and have a readable address space: the same
+    // errors (and exit codes) as `maps` and `inspect` give for it.
+    for &pid in &options.pids {
+        open_user_process(pid)?;
+        PagemapFile::open(pid)?;
+    }
     let frames = FrameInfoReader::open()?;
     let pfn = options.pfn;
-    let paddr = page
-        .phys_addr(pfn, options.offset)
-        .ok_or_else(|| usage(format!("frame {pfn} is beyond any physical address")))?;
-    if !frames.frame_exists(pfn)? {
-        return Err(not_found(format!(
-            "frame {pfn} (physical address {paddr}) is beyond the end of RAM"
-        ))
-        .hint("see /proc/iomem for the System RAM ranges")
-        .into());
-    }
+    let paddr = match page.phys_addr(pfn, options.offset) {
+        Some(paddr) if frames.frame_exists(pfn)? => paddr,
+        paddr => return Err(beyond_ram(pfn, paddr, page).into()),
+    };
     let flags = frames.flags(pfn, 1)?[0];
     let map_count = frames.map_counts(pfn, 1)?[0];
-    let pids = if options.pids.is_empty() {
-        all_pids()?
-    } else {
+    let named = !options.pids.is_empty();
+    let pids = if named {
         options.pids.clone()
+    } else {
+        all_pids()?
     };
     let mut hits: Vec<OwnerHit> = Vec::new();
     let mut progress = Progress::new(format!("owner of {paddr}"), pids.len() as u64, "processes");
@@ -145,12 +149,12 @@ pub fn run(options: &OwnerOptions) -> Result<()> {
         }
         scanned += 1;
         progress.advance(1);
-        // Processes that exit, kernel threads and zombies have nothing to find.
-        let Ok(process) = open_user_process(pid) else {
-            continue;
-        };
-        let Ok(pagemap) = PagemapFile::open(pid) else {
-            continue;
+        // In a scan of every process, those that exit, kernel threads and zombies have
+        // nothing to find; a process named with --pid that fails is an error.
+        let (process, pagemap) = match (open_user_process(pid), PagemapFile::open(pid)) {
+            (Ok(process), Ok(pagemap)) => (process, pagemap),
+            (Err(err), _) | (_, Err(err)) if named => return Err(err),
+            _ => continue,
         };
         for map in &process.maps {
             let name = describe_path(&map.pathname);
@@ -243,6 +247,19 @@ pub fn run(options: &OwnerOptions) -> Result<()> {
     Ok(())
 }
 
+/// The error for a frame past the last one /proc/kpageflags knows (`paddr` is `None` when
+/// the frame's physical address would not even fit in 64 bits): one meaning, one exit code.
+fn beyond_ram(pfn: Pfn, paddr: Option<PhysAddr>, page: PageSize) -> crate::error::UserError {
+    let address = match paddr {
+        Some(paddr) => format!("physical address {paddr}"),
+        None => "its physical address would not fit in 64 bits".to_string(),
+    };
+    not_found(format!("frame {pfn} ({address}) is beyond the end of RAM")).hint(format!(
+        "a frame number is a physical address divided by the page size ({}); see /proc/iomem for the System RAM ranges",
+        page.bytes()
+    ))
+}
+
 /// Builds the options from the command line: a physical address or `--pfn`.
 pub fn options_from_args(
     paddr: Option<PhysAddr>,
@@ -261,10 +278,15 @@ pub fn options_from_args(
                 .into())
         }
     };
-    let pids = pids
-        .iter()
-        .map(|&pid| validate_pid(pid))
-        .collect::<Result<Vec<_>>>()?;
+    // Each process once, in the order given.
+    let mut unique = Vec::with_capacity(pids.len());
+    for &pid in pids {
+        let pid = validate_pid(pid)?;
+        if !unique.contains(&pid) {
+            unique.push(pid);
+        }
+    }
+    let pids = unique;
     Ok(OwnerOptions {
         pfn,
         offset,
@@ -294,6 +316,34 @@ mod tests {
     }
 
     #[test]
+    fn named_processes_count_once() {
+        let options = options_from_args(None, Some(Pfn(1)), &[7, 3, 7, 3, 9], false, false)
+            .expect("valid options");
+        assert_eq!(options.pids, [7, 3, 9]);
+        assert!(options_from_args(None, Some(Pfn(1)), &[7, 0], false, false).is_err());
+    }
+
+    #[test]
+    fn a_frame_beyond_ram_is_not_found_whether_or_not_its_address_fits() {
+        let page = PageSize::new(4096).unwrap();
+        let huge = beyond_ram(Pfn(u64::MAX), None, page);
+        let far = beyond_ram(
+            Pfn(0xf_ffff_ffff_ffff),
+            Some(PhysAddr(0xffff_ffff_ffff_f000)),
+            page,
+        );
+        for err in [&huge, &far] {
+            assert_eq!(err.kind, crate::error::ExitKind::NotFound);
+            assert!(
+                err.to_string().contains("is beyond the end of RAM"),
+                "{err}"
+            );
+            assert!(err.hint.as_deref().unwrap_or("").contains("/proc/iomem"));
+        }
+        assert!(huge.message.contains("would not fit in 64 bits"), "{huge}");
+    }
+
+    #[test]
     fn says_whether_the_map_count_was_accounted_for() {
         assert_eq!(
             render_summary(2, 2, true, 10, 100),
@@ -301,5 +351,6 @@ mod tests {
         );
         assert!(render_summary(1, 3, false, 100, 100).contains("2 not found"));
         assert!(render_summary(0, 0, false, 5, 5).starts_with("0 mappings found (kpagecount is 0"));
+        assert!(render_summary(0, 0, false, 1, 1).ends_with("; scanned 1 process)"));
     }
 }

@@ -388,3 +388,63 @@ fn owner_rejects_frames_beyond_ram() {
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     assert!(stderr_of(&output).contains("beyond the end of RAM"));
 }
+
+/// Runs physdemo (as `nobody` when asked, through util-linux's setpriv).
+fn run_as(nobody: bool, args: &[&str]) -> std::process::Output {
+    let mut cmd = if nobody {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_physdemo"));
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_physdemo"))
+    };
+    cmd.args(args).output().expect("run physdemo")
+}
+
+#[test]
+fn owner_gives_the_errors_maps_gives_for_the_processes_it_is_told_to_scan() {
+    require_root();
+    let sleeper = Sleeper::start(1, false);
+    let pid = sleeper.pid().to_string();
+    let pfn = format!(
+        "{:#x}",
+        independent_pfn(sleeper.pid(), sleeper.field("private"))
+    );
+    // pid_max is at most 2^22: this pid cannot exist; pid 2 is kthreadd, a kernel thread;
+    // as nobody, a root process's memory map cannot be read.
+    let cases = [
+        (false, "4194304", 3, "no process with pid 4194304"),
+        (false, "2", 3, "is a kernel thread"),
+        (true, pid.as_str(), 4, "permission denied"),
+    ];
+    for (nobody, victim, code, needle) in cases {
+        let maps = run_as(nobody, &["maps", victim]);
+        let owner = run_as(nobody, &["owner", "--pfn", &pfn, "--pid", victim]);
+        assert_eq!(maps.status.code(), Some(code), "{}", stderr_of(&maps));
+        assert_eq!(owner.status.code(), Some(code), "{}", stderr_of(&owner));
+        assert!(stderr_of(&owner).contains(needle), "{}", stderr_of(&owner));
+        assert_eq!(stderr_of(&owner), stderr_of(&maps), "owner --pid {victim}");
+        assert!(owner.stdout.is_empty());
+    }
+    // A process named twice is scanned once, and its page is found once.
+    let text = run_ok(&["owner", "--pfn", &pfn, "--pid", &pid, "--pid", &pid], &[]);
+    assert!(
+        text.contains("1 mapping found (kpagecount 1: all accounted for; scanned 1 process)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn owner_says_the_same_for_every_frame_beyond_ram() {
+    require_root();
+    for pfn in ["0xfffffffffffff", "0xffffffffffffffff"] {
+        let out = physdemo().args(["owner", "--pfn", pfn]).output().unwrap();
+        common::assert_exit(&out, 3, "is beyond the end of RAM");
+        assert!(
+            stderr_of(&out).contains("see /proc/iomem"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+}
