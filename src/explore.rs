@@ -16,7 +16,7 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::addr::PageSize;
-use crate::error::usage;
+use crate::error::{not_found, usage};
 use crate::kpage::{FrameInfoReader, KpageFlags, KPAGEFLAG_NAMES};
 use crate::pagemap::{scan_category, PagemapEntry, PagemapFile};
 use crate::process::{describe_path, open_user_process, validate_pid, MappingSummary};
@@ -577,6 +577,14 @@ pub fn render_mapping(
             c.pfn_hidden
         )?;
     }
+    if c.outside_pagemap > 0 {
+        write!(
+            out,
+            "  outside pagemap {} ({})",
+            c.outside_pagemap,
+            outside_pagemap_words(&m.path)
+        )?;
+    }
     writeln!(out)?;
     let shown = if all_runs {
         report.runs.len()
@@ -606,9 +614,18 @@ pub fn render_mapping(
     Ok(())
 }
 
+/// Why a mapping has no pagemap entries, in the words the reports use.
+pub fn outside_pagemap_words(path: &str) -> &'static str {
+    if path == "[vsyscall]" {
+        "the vsyscall page, which the kernel maps above the user address space that pagemap covers"
+    } else {
+        "above the user address space that pagemap covers"
+    }
+}
+
 /// The totals line.
 pub fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> String {
-    format!(
+    let mut text = format!(
         "total: {mappings} mappings, {} pages: resident {} ({}), swapped {}, not present {}, \
          huge {}, exclusive {}, runs {}",
         c.pages,
@@ -619,7 +636,11 @@ pub fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> String {
         c.huge,
         c.exclusive,
         c.runs
-    )
+    );
+    if c.outside_pagemap > 0 {
+        text.push_str(&format!(", outside pagemap {}", c.outside_pagemap));
+    }
+    text
 }
 
 /// Appends `0x` and the lowercase hex digits of `value`.
@@ -787,7 +808,12 @@ pub fn run(options: &MapsOptions) -> Result<()> {
         })
         .collect();
     if selected.is_empty() {
-        return Err(usage(format!(
+        // Nothing to show is "not found" (exit 3), as for `inspect`; one address in no
+        // mapping gets inspect's very words, naming the nearest mappings.
+        if let [MappingFilter::Address(addr)] = options.mappings.as_slice() {
+            process.mapping_of(crate::addr::VirtAddr(*addr))?;
+        }
+        return Err(not_found(format!(
             "no mapping of pid {pid} ({}) matches the --mapping filters",
             process.command
         ))
@@ -827,7 +853,14 @@ pub fn run(options: &MapsOptions) -> Result<()> {
         // One page-table walk per mapping: pagemap is read densely, and PAGEMAP_SCAN (where
         // the kernel has it) only skips what turns out to be empty (see `Batches`). Huge pages
         // are told by kpageflags when those are read anyway, else from the runs afterwards.
-        let ranges = vec![(start >> shift, end >> shift)];
+        // Pagemap ends at the top of the user address space: a mapping above it (the
+        // vsyscall page) has no entries at all, so it is neither present nor absent.
+        let covered = pagemap.entry_if_covered(start >> shift)?.is_some();
+        let ranges = if covered {
+            vec![(start >> shift, end >> shift)]
+        } else {
+            Vec::new()
+        };
         let wants = FrameWants {
             flags: need_flags,
             counts: options.pages,
@@ -845,13 +878,21 @@ pub fn run(options: &MapsOptions) -> Result<()> {
                     "mapping": &summary,
                     "selected_start": format!("{start:#x}"),
                     "selected_end": format!("{end:#x}"),
+                    "pagemap_covered": covered,
                 });
                 write_json_line(&mut out, &head)?;
             } else {
                 writeln!(
                     out,
-                    "# {start:x}-{end:x} {} {} {}",
-                    summary.perms, summary.offset, summary.path
+                    "# {start:x}-{end:x} {} {} {}{}",
+                    summary.perms,
+                    summary.offset,
+                    summary.path,
+                    if covered {
+                        String::new()
+                    } else {
+                        format!("  ({})", outside_pagemap_words(&summary.path))
+                    }
                 )?;
             }
         }
@@ -900,7 +941,11 @@ pub fn run(options: &MapsOptions) -> Result<()> {
             line.clear();
         }
         progress.advance(counts.pages.saturating_sub(scanned));
-        counts.not_present = counts.pages.saturating_sub(populated);
+        if covered {
+            counts.not_present = counts.pages.saturating_sub(populated);
+        } else {
+            counts.outside_pagemap = counts.pages;
+        }
         let runs = builder.into_runs();
         if !wants.flags {
             counts.huge = pmd_mapped_huge_pages(&runs, page, frames.as_ref())?;
@@ -1011,14 +1056,21 @@ pub fn pmd_candidates(runs: &[FrameRun], page: PageSize) -> Vec<u64> {
 }
 
 fn render_total_pages(c: &PageCounts, page: PageSize) -> String {
-    format!(
+    let mut text = format!(
         "total: {} pages listed: resident {} ({}), swapped {}, huge {}",
         c.resident + c.swapped,
         c.resident,
         human_bytes(c.resident * page.bytes()),
         c.swapped,
         c.huge
-    )
+    );
+    if c.outside_pagemap > 0 {
+        text.push_str(&format!(
+            "; {} outside pagemap, not listed",
+            c.outside_pagemap
+        ));
+    }
+    text
 }
 
 fn write_page_json(
@@ -1269,6 +1321,36 @@ mod tests {
              exclusive 3  runs 2\n    1000-3000 -> 0x50000-0x52000  2 pages\n    \
              3000-4000 -> 0x90000-0x91000  1 page\n"
         );
+        let vsyscall = MappingReport {
+            mapping: MappingSummary {
+                start: "0xffffffffff600000".into(),
+                end: "0xffffffffff601000".into(),
+                perms: "--xp".into(),
+                offset: "0x0".into(),
+                device: "00:00".into(),
+                inode: 0,
+                path: "[vsyscall]".into(),
+            },
+            start: 0xffff_ffff_ff60_0000,
+            end: 0xffff_ffff_ff60_1000,
+            counts: PageCounts {
+                pages: 1,
+                outside_pagemap: 1,
+                ..PageCounts::default()
+            },
+            runs: Vec::new(),
+        };
+        let mut out = Vec::new();
+        render_mapping(&vsyscall, four_k(), false, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("not present 0 "), "{text}");
+        assert!(
+            text.contains("outside pagemap 1 (the vsyscall page, which the kernel maps above"),
+            "{text}"
+        );
+        assert!(render_total(1, &vsyscall.counts, four_k()).ends_with(", outside pagemap 1"));
+        assert!(render_total_pages(&vsyscall.counts, four_k())
+            .ends_with("; 1 outside pagemap, not listed"));
         assert_eq!(human_bytes(4 << 30), "4.0 GiB");
         assert_eq!(human_bytes(512), "512 B");
     }

@@ -24,7 +24,11 @@ pub struct Resolution {
     pub vaddr: VirtAddr,
     pub page: PageSize,
     pub mapping: MappingSummary,
+    /// The pagemap entry; all zero when pagemap has none (see `pagemap_covered`).
     pub entry: PagemapEntry,
+    /// False when pagemap has no entry for the address at all: it lies above the user
+    /// address space pagemap covers (the vsyscall page).
+    pub pagemap_covered: bool,
     pub frame: Option<FrameInfo>,
 }
 
@@ -51,7 +55,16 @@ impl Resolution {
             return Ok(paddr);
         }
         let what = format!("address {} of pid {}", self.vaddr, self.pid);
-        Err(if self.entry.pfn_hidden() {
+        Err(if !self.pagemap_covered {
+            not_found(format!(
+                "{what} has no pagemap entry: it is in {}",
+                crate::explore::outside_pagemap_words(&self.mapping.path)
+            ))
+            .hint(format!(
+                "there is no frame of the process's own to find there; pick an address in a user mapping, see /proc/{}/maps",
+                self.pid
+            ))
+        } else if self.entry.pfn_hidden() {
             permission(format!("the kernel hid the frame number of {what}"))
                 .hint("run with sudo: pagemap shows PFNs only with CAP_SYS_ADMIN")
         } else if self.entry.swapped() {
@@ -75,7 +88,8 @@ pub fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
     let process = open_user_process(pid)?;
     let mapping = MappingSummary::from(process.mapping_of(vaddr)?);
     let page = PageSize::of_system();
-    let entry = PagemapFile::open(pid)?.entry(page.page_index(vaddr))?;
+    let covered_entry = PagemapFile::open(pid)?.entry_if_covered(page.page_index(vaddr))?;
+    let entry = covered_entry.unwrap_or_default();
     let frame = entry.pfn().and_then(|pfn| {
         let reader = FrameInfoReader::open().ok()?;
         Some(FrameInfo {
@@ -90,6 +104,7 @@ pub fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
         page,
         mapping,
         entry,
+        pagemap_covered: covered_entry.is_some(),
         frame,
     })
 }
@@ -107,7 +122,8 @@ pub struct InspectJson {
     pub swapped: bool,
     pub pfn: Option<String>,
     pub paddr: Option<String>,
-    pub pagemap: PagemapJson,
+    /// `null` where pagemap has no entry (the vsyscall page).
+    pub pagemap: Option<PagemapJson>,
     pub kpageflags: Option<Vec<String>>,
     pub kpagecount: Option<u64>,
     pub huge_page: Option<&'static str>,
@@ -126,7 +142,7 @@ impl From<&Resolution> for InspectJson {
             swapped: r.entry.swapped(),
             pfn: r.pfn().map(|p| p.to_string()),
             paddr: r.paddr().map(|p| p.to_string()),
-            pagemap: r.entry.into(),
+            pagemap: r.pagemap_covered.then(|| r.entry.into()),
             kpageflags: r.frame.map(|f| f.flags.names()),
             kpagecount: r.frame.map(|f| f.map_count),
             huge_page: r.frame.and_then(|f| f.flags.huge_kind()),
@@ -177,6 +193,18 @@ pub fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()>
         offset
     )?;
     let e = r.entry;
+    if !r.pagemap_covered {
+        // No fake zero entry: pagemap returned nothing for this page.
+        writeln!(
+            out,
+            "{}no entry: {}",
+            head(&label("pagemap")),
+            crate::explore::outside_pagemap_words(&m.path)
+        )?;
+        writeln!(out, "{}unknown", head(&label("physical")))?;
+        writeln!(out)?;
+        return render_translation(r, out);
+    }
     writeln!(out, "{}entry {:#018x}", head(&label("pagemap")), e.0)?;
     let pfn_text = match (e.pfn(), e.pfn_hidden()) {
         (Some(pfn), _) => pfn.to_string(),
@@ -283,6 +311,7 @@ mod tests {
                 path: "[anonymous]".into(),
             },
             entry: PagemapEntry(entry),
+            pagemap_covered: true,
             frame: Some(FrameInfo {
                 flags: KpageFlags(1 << 11 | 1 << 12),
                 map_count: 1,
@@ -324,6 +353,30 @@ mod tests {
             .contains("swapped out (swap type 1, offset 0x20)"));
         let json = serde_json::to_value(InspectJson::from(&hidden)).unwrap();
         assert!(json["paddr"].is_null() && json["pfn"].is_null());
+    }
+
+    #[test]
+    fn the_vsyscall_page_has_no_pagemap_entry_and_says_so() {
+        let mut r = sample(0);
+        r.vaddr = VirtAddr(0xffff_ffff_ff60_0000);
+        r.mapping.path = "[vsyscall]".into();
+        r.pagemap_covered = false;
+        r.frame = None;
+        let err = r.require_paddr().unwrap_err();
+        assert_eq!(err.kind, crate::error::ExitKind::NotFound);
+        assert!(
+            err.message
+                .contains("has no pagemap entry: it is in the vsyscall page"),
+            "{err}"
+        );
+        assert!(!err.message.contains("never touched"), "{err}");
+        let mut out = Vec::new();
+        render_human(&r, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("entry 0x0000000000000000"), "{text}");
+        assert!(text.contains("no entry: the vsyscall page"), "{text}");
+        let json = serde_json::to_value(InspectJson::from(&r)).unwrap();
+        assert!(json["pagemap"].is_null() && json["paddr"].is_null());
     }
 
     #[test]

@@ -174,6 +174,20 @@ impl PagemapFile {
         Ok(self.entries(page_index, 1)?[0])
     }
 
+    /// The entry for `page_index`, or `None` where pagemap has no entry at all: it covers
+    /// only the user address space (up to the task size; a read past it returns no bytes),
+    /// not the vsyscall page the kernel maps above it (`fs/proc/task_mmu.c`, pagemap_read).
+    pub fn entry_if_covered(&self, page_index: u64) -> Result<Option<PagemapEntry>> {
+        let mut word = [0u64; 1];
+        let got = read_words(
+            &self.file,
+            page_index,
+            &mut word,
+            &format!("/proc/{}/pagemap", self.pid),
+        )?;
+        Ok((got == 1).then_some(PagemapEntry(word[0])))
+    }
+
     /// The entries for `count` consecutive pages from `first_index`, in batched reads;
     /// entries past the end of the address space read as 0 (not present).
     pub fn entries(&self, first_index: u64, count: usize) -> Result<Vec<PagemapEntry>> {

@@ -94,6 +94,9 @@ pub struct PageCounts {
     pub exclusive: u64,
     /// Contiguous physical runs.
     pub runs: u64,
+    /// Pages pagemap has no entry for (the vsyscall page, above the user address space):
+    /// neither present nor not present as far as pagemap can tell.
+    pub outside_pagemap: u64,
 }
 
 impl PageCounts {
@@ -118,6 +121,7 @@ impl PageCounts {
         self.huge += other.huge;
         self.exclusive += other.exclusive;
         self.runs += other.runs;
+        self.outside_pagemap += other.outside_pagemap;
     }
 
     /// Sets `not_present` from the pages neither resident nor swapped.

@@ -448,3 +448,78 @@ fn owner_says_the_same_for_every_frame_beyond_ram() {
         );
     }
 }
+
+#[test]
+fn maps_and_inspect_give_one_meaning_to_an_address_in_no_mapping() {
+    require_root();
+    let sleeper = Sleeper::start(1, false);
+    let pid = sleeper.pid().to_string();
+    let maps = physdemo()
+        .args(["maps", &pid, "--mapping", "0xffffffffffffffff"])
+        .output()
+        .unwrap();
+    let inspect = physdemo()
+        .args(["inspect", &pid, "0xffffffffffffffff"])
+        .output()
+        .unwrap();
+    common::assert_exit(&maps, 3, "is in no mapping of pid");
+    common::assert_exit(&inspect, 3, "is in no mapping of pid");
+    assert_eq!(stderr_of(&maps), stderr_of(&inspect));
+    let by_name = physdemo()
+        .args(["maps", &pid, "--mapping", "[no such mapping]"])
+        .output()
+        .unwrap();
+    common::assert_exit(&by_name, 3, "matches the --mapping filters");
+}
+
+#[test]
+fn the_vsyscall_page_is_outside_pagemap_and_every_report_says_so() {
+    require_root();
+    let sleeper = Sleeper::start(1, false);
+    let pid = sleeper.pid().to_string();
+    let maps_text = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let line = maps_text
+        .lines()
+        .find(|l| l.ends_with("[vsyscall]"))
+        .expect("this test needs the vsyscall page (vsyscall=xonly, the x86-64 default)");
+    let start = hex(line.split('-').next().unwrap());
+    // Independently: pagemap returns no bytes at all for that page.
+    let pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    let mut word = [0u8; 8];
+    let got =
+        std::os::unix::fs::FileExt::read_at(&pagemap, &mut word, start / page_size() * 8).unwrap();
+    assert_eq!(got, 0, "pagemap has an entry for the vsyscall page");
+
+    let addr = format!("{start:#x}");
+    let inspect = physdemo().args(["inspect", &pid, &addr]).output().unwrap();
+    common::assert_exit(
+        &inspect,
+        3,
+        "has no pagemap entry: it is in the vsyscall page",
+    );
+    let report = stdout_of(&inspect);
+    assert!(!report.contains("entry 0x0000000000000000"), "{report}");
+    assert!(!report.contains("never touched"), "{report}");
+    assert!(
+        report.contains("pagemap   no entry: the vsyscall page"),
+        "{report}"
+    );
+
+    let summary = run_ok(&["maps", &pid, "--mapping", "[vsyscall]"], &[]);
+    assert!(
+        summary.contains("not present 0 ")
+            && summary.contains("outside pagemap 1 (the vsyscall page"),
+        "{summary}"
+    );
+    let pages = run_ok(&["maps", &pid, "--mapping", "[vsyscall]", "--pages"], &[]);
+    assert_eq!(pages.lines().filter(|l| !l.starts_with('#')).count(), 0);
+    assert!(pages.contains("[vsyscall]  (the vsyscall page"), "{pages}");
+    assert!(pages.contains("0 pages listed") && pages.contains("1 outside pagemap, not listed"));
+    let json: Value = serde_json::from_str(&run_ok(
+        &["maps", &pid, "--mapping", "[vsyscall]", "--json"],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(json["total"]["outside_pagemap"], 1);
+    assert_eq!(json["total"]["not_present"], 0);
+}
