@@ -303,7 +303,7 @@ mod tests {
         let page = PageSize::new(4096).unwrap();
         let mut chunks = page_chunks(0x10, u64::MAX - 0x10, page);
         assert_eq!(chunks.next(), Some((0x10, 0xff0)));
-        assert_eq!(chunks.nth(1_000_000), Some((0xf_4241_000, 4096)));
+        assert_eq!(chunks.nth(1_000_000), Some((0xf424_1000, 4096)));
         assert_eq!(std::mem::size_of_val(&chunks), 24);
         let mut last = page_chunks(u64::MAX - 0x1800, 0x1800, page);
         assert_eq!(last.next(), Some((u64::MAX - 0x1800, 0x801)));
