@@ -1,7 +1,7 @@
 //! `physdemo dump <paddr> <len>`: a hex dump of physical memory in `hexdump -C` layout.
 //!
 //! Any start and any length, in constant memory: the range is streamed one page at a time
-//! ([`page_chunks`] is a lazy iterator; one mapping per page, see [`PhysMem::read_bytes`])
+//! ([`page_chunks`] is a lazy iterator; one mapping per page, see [`PhysMem::read_into`])
 //! into a [`HexDumper`], which is pure formatting and holds at most two lines. Its lines
 //! are `hexdump -C`'s: the address (at least 8 hex digits), sixteen bytes in two groups of
 //! eight, and the printable ASCII between bars; a run of identical lines is shown once and
@@ -202,27 +202,35 @@ pub fn run(args: &DumpArgs) -> Result<()> {
     let device_words =
         placement.kind() == Some(RegionKind::Device) && paddr.0 % 4 == 0 && args.len % 4 == 0;
     let as_words = args.pci.pci.is_some() || device_words;
+    if as_words {
+        pci::check_word_range(paddr, args.len)?;
+    }
     let page = PageSize::of_system();
     let mut dumper = HexDumper::new(paddr.0, !args.all);
+    let mut buf = Vec::with_capacity(page.bytes() as usize);
     for (addr, len) in page_chunks(paddr.0, args.len, page) {
+        buf.clear();
+        buf.resize(len as usize, 0);
         let read = if as_words {
-            pci::read_words(&mem, PhysAddr(addr), len)
+            pci::read_words_into(&mem, PhysAddr(addr), &mut buf)
         } else {
-            mem.read_bytes(PhysAddr(addr), len as usize)
+            mem.read_into(PhysAddr(addr), &mut buf)
         };
-        let bytes = match read {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                // The lines so far stand; the error names where and in what it stopped.
-                out.flush()?;
-                let stop = match IomemMap::read_system() {
-                    Ok(map) => describe_stop(&map, PhysAddr(addr), page),
-                    Err(_) => format!("dump stopped at {:#x}", addr),
-                };
-                return Err(err.context(stop));
-            }
-        };
-        dumper.push(&bytes, &mut out)?;
+        if let Err(stop) = read {
+            // The bytes read stand, up to the address where they end, as hexdump shows a
+            // short file; the error names that first address that failed and its region.
+            // Nothing is read twice.
+            dumper.push(&buf[..stop.read], &mut out)?;
+            dumper.finish(&mut out)?;
+            out.flush()?;
+            let failed = PhysAddr(addr + stop.read as u64);
+            let context = match IomemMap::read_system() {
+                Ok(map) => describe_stop(&map, failed, page),
+                Err(_) => format!("dump stopped at {failed}"),
+            };
+            return Err(stop.error.context(context));
+        }
+        dumper.push(&buf, &mut out)?;
     }
     dumper.finish(&mut out)?;
     out.flush()?;

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::addr::{parse_u64, PhysAddr};
 use crate::cli::PciArgs;
 use crate::error::{not_found, unsupported, usage, UserError};
-use crate::physmem::{encode_native, PhysMem, Width};
+use crate::physmem::{encode_native, PartialRead, PhysMem, Width};
 
 /// The environment variable that replaces `/sys/bus/pci/devices` (for tests).
 pub const SYSFS_ENV: &str = "PHYSDEMO_PCI_SYSFS";
@@ -462,21 +462,29 @@ pub fn resolve_range(pci: &PciArgs, start: PhysAddr, len: u64) -> Result<PhysAdd
 
 /// Device registers are read whole: `len` bytes at `addr` as 32-bit loads, both multiples
 /// of 4 (QEMU's `edu`, like many devices, answers only 32- and 64-bit accesses, so a
-/// byte-by-byte copy would show zeros).
-pub fn read_words(mem: &PhysMem, addr: PhysAddr, len: u64) -> Result<Vec<u8>> {
+/// byte-by-byte copy would show zeros). This refuses a range that cannot be read so.
+pub fn check_word_range(addr: PhysAddr, len: u64) -> Result<(), UserError> {
     if addr.0 % 4 != 0 || len % 4 != 0 {
         return Err(usage(format!(
             "dump --pci reads 32-bit registers: {addr} and {len} bytes must be multiples of 4"
         ))
-        .hint("round the offset down and the length up to a multiple of 4")
-        .into());
+        .hint("round the offset down and the length up to a multiple of 4"));
     }
-    let mut bytes = Vec::with_capacity(len as usize);
-    for word in (addr.0..addr.0 + len).step_by(4) {
-        let value = mem.read(PhysAddr(word), Width::W32)?;
-        bytes.extend_from_slice(&encode_native(value, Width::W32));
+    Ok(())
+}
+
+/// Fills `out` (a multiple of 4 bytes, see [`check_word_range`]) from `addr` with 32-bit
+/// loads, one per word; on failure, says how many bytes were read before the word that
+/// failed. No word is read twice.
+pub fn read_words_into(mem: &PhysMem, addr: PhysAddr, out: &mut [u8]) -> Result<(), PartialRead> {
+    for (i, word) in out.chunks_mut(4).enumerate() {
+        let at = PhysAddr(addr.0 + 4 * i as u64);
+        let value = mem
+            .read(at, Width::W32)
+            .map_err(|error| PartialRead { read: 4 * i, error })?;
+        word.copy_from_slice(&encode_native(value, Width::W32)[..word.len()]);
     }
-    Ok(bytes)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -154,6 +154,78 @@ impl DeviceOptions {
     }
 }
 
+/// What the device path turned out to be, for [`device_problem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceKind {
+    Regular,
+    Directory,
+    Block,
+    Char {
+        major: u32,
+        minor: u32,
+    },
+    /// A FIFO or a socket.
+    Other,
+}
+
+impl DeviceKind {
+    pub fn of(meta: &std::fs::Metadata) -> DeviceKind {
+        use std::os::unix::fs::FileTypeExt;
+        let file_type = meta.file_type();
+        if file_type.is_file() {
+            DeviceKind::Regular
+        } else if file_type.is_dir() {
+            DeviceKind::Directory
+        } else if file_type.is_block_device() {
+            DeviceKind::Block
+        } else if file_type.is_char_device() {
+            DeviceKind::Char {
+                major: libc::major(meta.rdev()),
+                minor: libc::minor(meta.rdev()),
+            }
+        } else {
+            DeviceKind::Other
+        }
+    }
+}
+
+/// Why a device of this kind cannot stand for physical memory, or `None` when it can:
+/// /dev/mem itself (char 1:1, `drivers/char/mem.c`), or a regular file or block device
+/// standing in for it in tests. Everything else is named, so the user sees what it is.
+pub fn device_problem(device: &Path, kind: DeviceKind) -> Option<UserError> {
+    let device = device.display();
+    let message = match kind {
+        DeviceKind::Regular | DeviceKind::Block | DeviceKind::Char { major: 1, minor: 1 } => {
+            return None
+        }
+        DeviceKind::Directory => format!("{device} is a directory, not a memory device"),
+        DeviceKind::Other => format!("{device} is a FIFO or socket, not a memory device"),
+        // The other minors of the memory devices, as drivers/char/mem.c numbers them.
+        DeviceKind::Char { major: 1, minor } => {
+            let (name, why) = match minor {
+                2 => ("/dev/kmem", "it was kernel virtual memory"),
+                3 => ("the null device", "it reads as empty"),
+                4 => (
+                    "the I/O port device",
+                    "its offsets are x86 I/O port numbers, not physical addresses, and it cannot be mapped",
+                ),
+                5 => ("the zero device", "it reads zeros at every offset"),
+                7 => ("the full device", "it reads zeros and refuses writes"),
+                8 | 9 => ("a random number device", "it reads random bytes"),
+                11 => ("the kernel log", "it reads log records"),
+                _ => ("a memory-class device", "it is not /dev/mem"),
+            };
+            format!("{device} (char 1:{minor}) is {name}, not physical memory: {why}")
+        }
+        DeviceKind::Char { major, minor } => format!(
+            "{device} (char {major}:{minor}) is a character device, not /dev/mem: physdemo knows only /dev/mem's layout"
+        ),
+    };
+    Some(usage(message).hint(
+        "physdemo needs /dev/mem (char 1:1), where the offset is the physical address; unset PHYSDEMO_DEVICE and --device, or name a regular file that stands in for it",
+    ))
+}
+
 /// What went wrong, in the terms [`explain`] needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -209,6 +281,10 @@ pub fn explain(step: Step, err: &io::Error, ctx: &FailureContext<'_>) -> UserErr
             "read/write on {device} cannot reach {addr} (EFAULT): the kernel copies only up to the end of the RAM it maps directly, and only pages it can map whole (not one shared by RAM and a reserved or device range)"
         ))
         .hint("use --method mmap (the default), and check the address against /proc/iomem"),
+        (Step::Map, Some(libc::ENODEV)) => usage(format!(
+            "{device} cannot be mapped (ENODEV): it is not a memory device"
+        ))
+        .hint("use /dev/mem, or --method rw for a device that can only be read"),
         (_, Some(libc::ENXIO | libc::EOVERFLOW)) => not_found(format!(
             "{addr} is beyond what {device} can address"
         ))
@@ -337,6 +413,14 @@ fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
+/// A read that stopped partway: how many bytes arrived before the first address that
+/// failed, and why it failed.
+#[derive(Debug)]
+pub struct PartialRead {
+    pub read: usize,
+    pub error: anyhow::Error,
+}
+
 /// An open physical-memory device.
 pub struct PhysMem {
     file: File,
@@ -355,6 +439,13 @@ impl PhysMem {
         addr: PhysAddr,
         region: Option<RegionKind>,
     ) -> Result<PhysMem> {
+        // Say what the device is before opening it: a directory, /dev/port or /dev/zero
+        // would otherwise fail obscurely (ENODEV on mmap) or answer wrongly (read()).
+        if let Ok(meta) = std::fs::metadata(&options.path) {
+            if let Some(problem) = device_problem(&options.path, DeviceKind::of(&meta)) {
+                return Err(problem.into());
+            }
+        }
         let mut open = OpenOptions::new();
         open.read(true).write(writable);
         if !options.cached {
@@ -480,33 +571,49 @@ impl PhysMem {
     /// `len` bytes from `addr` on (any start, any length), mapping every page touched.
     pub fn read_bytes(&self, addr: PhysAddr, len: usize) -> Result<Vec<u8>> {
         let mut bytes = vec![0u8; len];
-        if len == 0 {
-            return Ok(bytes);
-        }
-        match self.options.method {
-            AccessMethod::Mmap => {
-                let (window, at) = self.map(addr, len as u64)?;
-                let _guard = self.guard(addr)?;
-                window.read_bytes(at, &mut bytes)?;
-            }
-            AccessMethod::Rw => self.pread_exact(addr, &mut bytes)?,
-        }
+        self.read_into(addr, &mut bytes)
+            .map_err(|stop| stop.error)?;
         Ok(bytes)
     }
 
+    /// Fills `out` from `addr` on (any start, any length), mapping every page touched. On
+    /// failure, says how many bytes arrived before the first address that failed (with
+    /// mmap none do: one mapping covers them all).
+    pub fn read_into(&self, addr: PhysAddr, out: &mut [u8]) -> Result<(), PartialRead> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        let nothing = |error: anyhow::Error| PartialRead { read: 0, error };
+        match self.options.method {
+            AccessMethod::Mmap => {
+                let (window, at) = self.map(addr, out.len() as u64).map_err(nothing)?;
+                let _guard = self.guard(addr).map_err(nothing)?;
+                window
+                    .read_bytes(at, out)
+                    .map_err(|err| nothing(err.into()))
+            }
+            AccessMethod::Rw => self.pread_prefix(addr, out),
+        }
+    }
+
     fn pread_exact(&self, addr: PhysAddr, out: &mut [u8]) -> Result<()> {
+        self.pread_prefix(addr, out).map_err(|stop| stop.error)
+    }
+
+    fn pread_prefix(&self, addr: PhysAddr, out: &mut [u8]) -> Result<(), PartialRead> {
         let mut done = 0;
         while done < out.len() {
             // A failure names the first byte not read, not the start of the request.
             let at = PhysAddr(addr.0 + done as u64);
-            let n = self
-                .file
-                .read_at(&mut out[done..], at.0)
-                .map_err(|err| self.fail(Step::Read, at, &err))?;
-            if n == 0 {
-                return Err(self.beyond_end(at));
-            }
-            done += n;
+            let error = match self.file.read_at(&mut out[done..], at.0) {
+                Ok(0) => self.beyond_end(at),
+                Ok(n) => {
+                    done += n;
+                    continue;
+                }
+                Err(err) => self.fail(Step::Read, at, &err),
+            };
+            return Err(PartialRead { read: done, error });
         }
         Ok(())
     }
@@ -614,6 +721,54 @@ mod tests {
         assert!(pat.to_string().contains("--cached") && pat.to_string().contains("nopat"));
         let far = explain(Step::Read, &errno(libc::EFAULT), &ctx(None));
         assert_eq!(far.kind, ExitKind::NotFound);
+    }
+
+    #[test]
+    fn names_devices_that_are_not_physical_memory() {
+        let path = |p: &str| PathBuf::from(p);
+        for ok in [
+            DeviceKind::Regular,
+            DeviceKind::Block,
+            DeviceKind::Char { major: 1, minor: 1 },
+        ] {
+            assert!(device_problem(&path("/dev/mem"), ok).is_none(), "{ok:?}");
+        }
+        for (device, kind, words) in [
+            ("/tmp", DeviceKind::Directory, "/tmp is a directory, not a memory device"),
+            (
+                "/dev/port",
+                DeviceKind::Char { major: 1, minor: 4 },
+                "/dev/port (char 1:4) is the I/O port device, not physical memory: its offsets are x86 I/O port numbers",
+            ),
+            (
+                "/dev/zero",
+                DeviceKind::Char { major: 1, minor: 5 },
+                "/dev/zero (char 1:5) is the zero device",
+            ),
+            (
+                "/dev/null",
+                DeviceKind::Char { major: 1, minor: 3 },
+                "is the null device, not physical memory: it reads as empty",
+            ),
+            (
+                "/dev/tty",
+                DeviceKind::Char { major: 5, minor: 0 },
+                "/dev/tty (char 5:0) is a character device, not /dev/mem",
+            ),
+            ("/run/fifo", DeviceKind::Other, "a FIFO or socket"),
+        ] {
+            let err = device_problem(&path(device), kind).expect(device);
+            assert_eq!(err.kind, ExitKind::Usage);
+            assert!(err.to_string().contains(words), "{err}");
+            assert!(err.to_string().contains("/dev/mem (char 1:1)"), "{err}");
+        }
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert_eq!(
+            DeviceKind::of(&meta),
+            DeviceKind::Char { major: 1, minor: 3 }
+        );
+        let meta = std::fs::metadata("/").unwrap();
+        assert_eq!(DeviceKind::of(&meta), DeviceKind::Directory);
     }
 
     #[test]

@@ -199,6 +199,86 @@ fn dump_prints_hexdump_c_lines_across_a_page_boundary() {
 }
 
 #[test]
+fn dump_of_any_length_streams_in_bounded_memory() {
+    // A 1 TiB sparse stand-in with a pattern in its first three pages; dump 16 TiB of it
+    // under a 64 MiB address-space limit, read the first three pages' lines, then hang up.
+    let s = Scratch::new("huge-dump", 1 << 40);
+    let pattern: Vec<u8> = (0..3 * 4096u32).map(|i| (i * 7 % 251) as u8).collect();
+    s.put(0, &pattern);
+    // busybox hexdump (demos/setup installs busybox-static) gives the expected lines.
+    let expected = std::process::Command::new("busybox")
+        .args(["hexdump", "-C", "-v", "-n", &pattern.len().to_string()])
+        .arg(s.device())
+        .output()
+        .expect("busybox is needed for this test (demos/setup installs it)");
+    let expected = stdout_of(&expected);
+    let expected = expected.trim_end_matches("00003000\n");
+    assert_eq!(expected.lines().count(), 768);
+    let mut child = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 65536 && exec \"$0\" dump 0 0x100000000000 --all",
+            env!("CARGO_BIN_EXE_physdemo"),
+        ])
+        .env("PHYSDEMO_DEVICE", s.device())
+        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut got = vec![0u8; expected.len()];
+    let read = std::io::Read::read_exact(&mut stdout, &mut got);
+    drop(stdout); // a closed pipe: physdemo's next write fails with EPIPE, which is success
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(
+        read.is_ok(),
+        "dump died early: {status:?}, stderr: {stderr}"
+    );
+    assert_eq!(String::from_utf8_lossy(&got), expected);
+    assert!(status.success(), "{status:?}, stderr: {stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[test]
+fn dump_of_nothing_prints_nothing_like_hexdump_n_0() {
+    let s = Scratch::new("dump0", 0x20000);
+    s.put(0x1000, b"physdemo");
+    for args in [["dump", "0x1000", "0"], ["dump", "0x1001", "0x0"]] {
+        let out = s.run(&args);
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(stdout_of(&out), "");
+        assert_eq!(stderr_of(&out), "");
+    }
+    let hexdump = std::process::Command::new("busybox")
+        .args(["hexdump", "-C", "-n", "0"])
+        .arg(s.device())
+        .output()
+        .expect("busybox is needed for this test");
+    assert_eq!(stdout_of(&hexdump), "");
+}
+
+#[test]
+fn a_dump_that_fails_midway_names_the_first_address_that_failed_and_its_region() {
+    // The stand-in ends 8 bytes into a line: read() gets those 8, then nothing.
+    let s = Scratch::new("dump-stop", 0x1ff8);
+    s.put(0x1ff0, b"physdemo");
+    let out = s.run(&["dump", "0x1ff0", "0x10", "--method", "rw"]);
+    assert_exit(
+        &out,
+        3,
+        "dump stopped at 0x1ff8, in System RAM [0x1000-0xffff]: 0x1ff8 is beyond the end of",
+    );
+    // what was read is shown, up to where it ends, as hexdump shows a short file
+    assert_eq!(
+        stdout_of(&out),
+        "00001ff0  70 68 79 73 64 65 6d 6f                           |physdemo|\n00001ff8\n"
+    );
+}
+
+#[test]
 fn the_region_policy_refuses_the_kernel_image_unless_forced() {
     let s = Scratch::new("policy", 0x20000);
     assert_exit(
