@@ -100,6 +100,28 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The error to show when the output could not be written because where it goes is full
+/// (`physdemo maps PID --pages > /dev/full`: ENOSPC, EDQUOT or EFBIG), or `None` for any
+/// other error. physdemo writes files only through stdout (/dev/mem failures are
+/// explained as [`UserError`]s), so such an error in the chain is the output's.
+pub fn output_failure(err: &anyhow::Error) -> Option<UserError> {
+    if err.chain().any(|cause| cause.is::<UserError>()) {
+        return None;
+    }
+    let io = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<std::io::Error>())?;
+    matches!(
+        io.raw_os_error(),
+        Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG)
+    )
+    .then(|| {
+        UserError::new(ExitKind::Failure, format!("could not write the output: {io}")).hint(
+            "the file or disk standard output goes to is full; free some space or send the output elsewhere",
+        )
+    })
+}
+
 /// The fix to suggest when the kernel says "permission denied": sudo, unless we are root
 /// already, in which case the process is protected in a way root alone does not override.
 pub fn privilege_hint() -> &'static str {
@@ -109,5 +131,24 @@ pub fn privilege_hint() -> &'static str {
         "even root may not read it: it runs in another namespace or holds capabilities we lack"
     } else {
         "run with sudo"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_output_is_named_as_such_and_nothing_else_is() {
+        let full = anyhow::Error::new(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        let user = output_failure(&full).expect("ENOSPC is an output failure");
+        assert_eq!(user.kind, ExitKind::Failure);
+        assert!(user
+            .to_string()
+            .starts_with("could not write the output: No space left on device"));
+        let denied = anyhow::Error::new(std::io::Error::from_raw_os_error(libc::EACCES));
+        assert!(output_failure(&denied).is_none());
+        let explained = anyhow::Error::new(not_found("something else")).context("reading");
+        assert!(output_failure(&explained).is_none());
     }
 }

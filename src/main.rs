@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser};
 use physdemo::cli::Cli;
-use physdemo::error::{exit_kind_of, is_broken_pipe, ExitKind};
+use physdemo::error::{exit_kind_of, is_broken_pipe, output_failure, ExitKind};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -19,6 +19,10 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
+            let err = match output_failure(&err) {
+                Some(full) => anyhow::Error::new(full),
+                None => err,
+            };
             eprintln!("physdemo: error: {err:#}");
             ExitCode::from(exit_kind_of(&err).code())
         }
