@@ -23,7 +23,10 @@ const IOMEM: &str = "\
 ";
 
 /// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
-/// thread's pid, `{sleeper}` a live user process's.
+/// thread's pid, `{sleeper}` a live user process's, `{dir}` the scratch directory (holding
+/// `mem`, `iomem` and `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
+/// the environment; a last word `>/dev/full` sends stdout there; `\s` and `\n` in a word
+/// are a blank and a newline.
 const CASES: &[(&str, i32, &str)] = &[
     ("frobnicate", 2, "unrecognized subcommand"),
     ("inspect", 2, "<PID>"),
@@ -113,7 +116,94 @@ const CASES: &[(&str, i32, &str)] = &[
     ),
     ("owner --pfn 1 --pid 0", 2, "pid 0 is not a process"),
     ("completions nosh", 2, "invalid value 'nosh'"),
+    // issue 10: broken promises
+    (
+        "owner --pfn 1 --pid 4194304",
+        3,
+        "no process with pid 4194304",
+    ),
+    ("owner --pfn 1 --pid {kthread}", 3, "is a kernel thread"),
+    ("owner --pfn 0xfffffffffffff", 3, "is beyond the end of RAM"),
+    (
+        "owner --pfn 0xffffffffffffffff",
+        3,
+        "is beyond the end of RAM",
+    ),
+    (
+        "maps {sleeper} --mapping 0xffffffffffffffff",
+        3,
+        "is in no mapping",
+    ),
+    (
+        "inspect {sleeper} 0xffffffffffffffff",
+        3,
+        "is in no mapping",
+    ),
+    (
+        "maps {sleeper} --mapping nosuchthing",
+        3,
+        "matches the --mapping filters",
+    ),
+    (
+        "PHYSDEMO_IOMEM={dir}/garbage poke 0x1000 1 --dry-run",
+        6,
+        "line 1 is not `START-END : NAME`",
+    ),
+    (
+        "PHYSDEMO_IOMEM={dir}/garbage devmem 0x1000 8 1",
+        6,
+        "(no ` : ` after the range): 'garbage'",
+    ),
+    (
+        "peek --pci 0000:00:01.0 0x1000000000000000000",
+        2,
+        "does not fit in 64 bits (the offset is",
+    ),
+    (
+        "maps {sleeper} --pages >/dev/full",
+        1,
+        "could not write the output",
+    ),
+    ("maps {sleeper} >/dev/full", 1, "No space left on device"),
+    ("PHYSDEMO_DEVICE=/tmp peek 0x1000", 2, "/tmp is a directory"),
+    (
+        "PHYSDEMO_DEVICE=/tmp poke 0x1000 1",
+        2,
+        "/tmp is a directory",
+    ),
+    (
+        "PHYSDEMO_DEVICE=/dev/null peek 0x1000",
+        2,
+        "is the null device",
+    ),
+    (
+        "PHYSDEMO_DEVICE=/dev/zero dump 0x1000 16",
+        2,
+        "is the zero device",
+    ),
+    ("PHYSDEMO_DEVICE=/dev/zero devmem 0x1000", 2, "(char 1:5)"),
+    ("peek _4096", 2, "`_` may only stand between two digits"),
+    ("peek 4096_", 2, "`_` may only stand between two digits"),
+    ("peek 1__0_2_4", 2, "`_` may only stand between two digits"),
+    ("peek 0x_1000", 2, "`_` may only stand between two digits"),
+    ("peek \\s4096", 2, "blanks or a newline"),
+    ("peek 4096\\n", 2, "blanks or a newline"),
+    ("peek +4096", 2, "a sign before the number"),
+    ("dump 4096_ 16", 2, "`_` may only stand between two digits"),
+    ("dump 0x1000 +16", 2, "a sign before the number"),
+    ("dump 0x1000 16\\n", 2, "blanks or a newline"),
+    ("poke 0x1000 1_", 2, "`_` may only stand between two digits"),
+    ("owner --pfn \\s1", 2, "blanks or a newline"),
+    (
+        "maps {sleeper} --mapping 0x_10-0x20",
+        2,
+        "`_` may only stand",
+    ),
 ];
+
+/// How many rows must run: all of them (kept in step with the table). In a pid namespace
+/// that shows no kernel thread the rows needing one are skipped, loudly, and this fails.
+const FLOOR: usize = 102;
 
 /// A kernel thread's pid (PF_KTHREAD in /proc/<pid>/stat), if this pid namespace shows one.
 fn kernel_thread() -> Option<i32> {
@@ -153,6 +243,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         .set_len(1 << 20)
         .unwrap();
     std::fs::write(dir.join("iomem"), IOMEM).unwrap();
+    std::fs::write(dir.join("garbage"), "garbage\n").unwrap();
+    let full = std::path::Path::new("/dev/full");
+    assert!(full.exists(), "this test writes to /dev/full");
     let sleeper = Sleeper(
         Command::new("sleep")
             .arg("100")
@@ -170,13 +263,32 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         }
         let line = line
             .replace("{kthread}", &kthread.unwrap_or(2).to_string())
-            .replace("{sleeper}", &sleeper.0.id().to_string());
-        let out = physdemo()
-            .args(line.split_whitespace())
-            .env("PHYSDEMO_DEVICE", &device)
-            .env("PHYSDEMO_IOMEM", dir.join("iomem"))
-            .output()
-            .expect("running physdemo");
+            .replace("{sleeper}", &sleeper.0.id().to_string())
+            .replace("{dir}", &dir.display().to_string());
+        let mut words: Vec<String> = line
+            .split_whitespace()
+            .map(|w| w.replace("\\s", " ").replace("\\n", "\n"))
+            .collect();
+        let to_full = words.last().is_some_and(|w| w == ">/dev/full");
+        if to_full {
+            words.pop();
+        }
+        let env_words = words
+            .iter()
+            .take_while(|w| w.contains('=') && !w.starts_with('-'))
+            .count();
+        let mut cmd = physdemo();
+        cmd.env("PHYSDEMO_DEVICE", &device)
+            .env("PHYSDEMO_IOMEM", dir.join("iomem"));
+        for pair in &words[..env_words] {
+            let (name, value) = pair.split_once('=').unwrap();
+            cmd.env(name, value);
+        }
+        cmd.args(&words[env_words..]);
+        if to_full {
+            cmd.stdout(std::fs::File::create(full).unwrap());
+        }
+        let out = cmd.output().expect("running physdemo");
         tried += 1;
         let stderr = String::from_utf8_lossy(&out.stderr);
         let lines: Vec<&str> = stderr.lines().collect();
@@ -195,6 +307,6 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("{tried} bad command lines tried");
-    assert!(tried >= 40, "only {tried} bad command lines ran");
+    assert!(tried >= FLOOR, "only {tried} bad command lines ran");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
