@@ -380,6 +380,13 @@ fn help_completions_and_man_page_come_from_one_definition() {
             "{sub} --help has an example"
         );
     }
+    // peek and devmem read `010` differently, and each --help says so.
+    let peek = stdout_of(&run(&["peek", "--help"]));
+    assert!(peek.contains("010 is ten here"), "{peek}");
+    assert!(peek.contains("reads 010 as octal, eight"), "{peek}");
+    let devmem = stdout_of(&run(&["devmem", "--help"]));
+    assert!(devmem.contains("010 is octal, eight"), "{devmem}");
+    assert!(devmem.contains("read 010 as decimal ten"), "{devmem}");
     let bash = run(&["completions", "bash"]);
     assert!(stdout_of(&bash).contains("inspect"));
     let man = run(&["man"]);

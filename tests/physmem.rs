@@ -279,6 +279,40 @@ fn a_dump_that_fails_midway_names_the_first_address_that_failed_and_its_region()
 }
 
 #[test]
+fn a_malformed_iomem_is_one_line_for_poke_and_one_region_line_for_peek() {
+    let s = Scratch::new("bad-iomem", 0x20000);
+    std::fs::write(
+        s.dir.join("iomem"),
+        "00000000-00000fff : Reserved\ngarbage\n",
+    )
+    .unwrap();
+    let poke = s.run(&["poke", "0x1000", "1", "--width", "8"]);
+    assert_exit(
+        &poke,
+        6,
+        "line 2 is not `START-END : NAME` (no ` : ` after the range): 'garbage'",
+    );
+    assert!(!stderr_of(&poke).contains("Internal"));
+    assert_eq!(s.bytes(0x1000, 1), [0]);
+    let peek = s.run(&["peek", "0x1000"]);
+    assert!(peek.status.success(), "{}", stderr_of(&peek));
+    assert_eq!(stderr_of(&peek), "");
+    let text = stdout_of(&peek);
+    let region: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with("physical") && !l.starts_with("value"))
+        .collect();
+    assert_eq!(region.len(), 1, "{text}");
+    assert!(
+        region[0].starts_with("region    unknown (parsing ")
+            && region[0].ends_with(
+                ": line 2 is not `START-END : NAME` (no ` : ` after the range): 'garbage')"
+            ),
+        "{text}"
+    );
+}
+
+#[test]
 fn the_region_policy_refuses_the_kernel_image_unless_forced() {
     let s = Scratch::new("policy", 0x20000);
     assert_exit(
