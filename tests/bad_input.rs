@@ -164,7 +164,11 @@ const CASES: &[(&str, i32, &str)] = &[
         1,
         "could not write the output",
     ),
-    ("maps {sleeper} >/dev/full", 1, "No space left on device"),
+    (
+        "owner --pfn 1 --pid {sleeper} >/dev/full",
+        1,
+        "could not write the output: No space left on device",
+    ),
     ("PHYSDEMO_DEVICE=/tmp peek 0x1000", 2, "/tmp is a directory"),
     (
         "PHYSDEMO_DEVICE=/tmp poke 0x1000 1",
