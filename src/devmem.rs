@@ -118,7 +118,9 @@ pub fn run(args: &DevmemArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match request.value {
         None => {
-            let mem = PhysMem::open(&options, false, request.addr, None)?;
+            // What the address is only sharpens error messages (PAT and RAM, say).
+            let region = place_in_system_map(request.addr).kind();
+            let mem = PhysMem::open(&options, false, request.addr, region)?;
             let value = mem.read(request.addr, request.width)?;
             writeln!(out, "{}", format_read(value, request.width))?;
         }

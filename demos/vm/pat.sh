@@ -40,6 +40,8 @@ for flags in "" "--cached"; do
   if pat_refusal; then ok "poke --dry-run ${flags:-(O_SYNC)}: exit 5, the real poke's verdict"; else bad "poke --dry-run $flags: exit $rc: $out $err"; fi
 done
 if busybox devmem "$paddr" 64 >/dev/null 2>&1; then bad "busybox devmem mapped RAM under PAT"; else ok "busybox devmem (mmap) cannot read $paddr either"; fi
+pd devmem "$paddr" 64
+if pat_refusal; then ok "physdemo devmem $paddr 64: exit 5, the same advice"; else bad "physdemo devmem $paddr: exit $rc: $err"; fi
 
 pd peek "$paddr" --width 64 --method rw
 if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     0x1122334455667788  (64-bit read via /dev/mem pread/pwrite"; then
@@ -63,4 +65,4 @@ if [ "$rc" -eq 0 ]; then ok "peek $low (RAM below 1 MiB) maps under PAT"; else b
 pd peek --pci 1234:11e8 0x0
 if [ "$rc" -eq 0 ] && echo "$out" | grep -q '^value     0x010000ed '; then ok "peek --pci edu's ID register maps under PAT: 0x010000ed"; else bad "peek --pci: exit $rc: $out $err"; fi
 
-summary pat 11
+summary pat 12
