@@ -52,17 +52,18 @@ devmem "$((bar0))" 32
 
 say "Step 3: the liveness check, BAR0 + 0x04: whatever is written there, the
     device answers with its bitwise inverse. Memory would read back what
-    was written; a register answers what the device decides."
-physdemo poke --pci "$bdf" --bar 0 0x04 0x12345678
+    was written; a register answers what the device decides. A poke of a
+    device makes only the one write (a read can have side effects), so
+    --read-back asks for the read before and after."
+physdemo poke --pci "$bdf" --bar 0 0x04 0x12345678 --read-back
 live="$(reg 0x04)"
 want="$(printf '0x%08x' $(( ~0x12345678 & 0xffffffff )))"
 [ "$live" = "$want" ] && echo "~0x12345678 = $want: the device is alive" || fail "liveness register reads $live, not $want"
 
 say "Step 4: the factorial unit. Write N to BAR0 + 0x08; the device sets bit 0
     (computing) of its status register, BAR0 + 0x20, computes N! and clears
-    the bit; then 0x08 holds N!. Here N = $n. (QEMU computes in a thread
-    within microseconds, so poke's own read-back may already show the
-    result; polling the status bit is what a driver must do.)"
+    the bit; then 0x08 holds N!. Here N = $n. The poke is one write;
+    polling the status bit is what a driver must do."
 physdemo poke --pci "$bdf" --bar 0 0x08 "$n"
 tries=0
 while [ $(( $(reg 0x20) & 1 )) -ne 0 ]; do

@@ -53,7 +53,7 @@ pub enum Command {
     /// Write a value to physical memory through /dev/mem (a process's variable, or a raw address)
     #[command(
         allow_negative_numbers = true,
-        after_help = "Forms:\n  sudo physdemo poke                       # the running physdemo target's variable\n  sudo physdemo poke <pid> <vaddr> <value> # a process's variable (64-bit by default)\n  sudo physdemo poke <paddr> <value>       # a raw physical address (32-bit by default)\n\nWithout arguments the value is --value, or 0xdeadbeefcafef00d (its bitwise NOT when the\nvariable already holds it), so the target always sees a change.\nWrites go only to System RAM or a device per /proc/iomem unless --force.\n\nExamples:\n  sudo physdemo poke\n  sudo physdemo poke 1234 0x7f3a5c1b2040 0xdeadbeef\n  sudo physdemo poke 0x1000 0xab --width 8 --dry-run\n  sudo physdemo poke --pci 0000:00:04.0 --bar 0 0x04 0x12345678   # a device register"
+        after_help = "Forms:\n  sudo physdemo poke                       # the running physdemo target's variable\n  sudo physdemo poke <pid> <vaddr> <value> # a process's variable (64-bit by default)\n  sudo physdemo poke <paddr> <value>       # a raw physical address (32-bit by default)\n\nWithout arguments the value is --value, or 0xdeadbeefcafef00d (its bitwise NOT when the\nvariable already holds it), so the target always sees a change.\nWrites go only to System RAM or a device per /proc/iomem (not PCI configuration space, nothing\ninside Reserved) unless --force. A device gets exactly one write; RAM is also read before and\nafter (--read-back asks that of a device too). --dry-run runs every check and writes nothing.\n\nExamples:\n  sudo physdemo poke\n  sudo physdemo poke 1234 0x7f3a5c1b2040 0xdeadbeef\n  sudo physdemo poke 0x1000 0xab --width 8 --dry-run\n  sudo physdemo poke --pci 0000:00:04.0 --bar 0 0x04 0x12345678   # a device register"
     )]
     Poke(PokeArgs),
 
@@ -74,7 +74,7 @@ pub enum Command {
     /// busybox-compatible `devmem ADDRESS [WIDTH [VALUE]]`
     #[command(
         allow_negative_numbers = true,
-        after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices.\n\nNumbers follow C here: 010 is octal, eight. peek, poke and dump read 010 as decimal ten.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
+        after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices,\nsuch as PCI configuration space. A write makes exactly one access.\n\nNumbers follow C here: 010 is octal, eight. peek, poke and dump read 010 as decimal ten.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
     )]
     Devmem(DevmemArgs),
 
@@ -174,7 +174,7 @@ pub enum AccessMethod {
 /// Options shared by every command that opens /dev/mem.
 #[derive(Debug, Args)]
 pub struct DeviceArgs {
-    /// Open /dev/mem without O_SYNC (cached mapping; can avoid a PAT conflict)
+    /// Open /dev/mem without O_SYNC: a write-back mapping, for device memory another mapping holds write-back (under x86 PAT no mapping of RAM above 1 MiB is allowed, cached or not: use --method rw)
     #[arg(long)]
     pub cached: bool,
 
@@ -209,11 +209,11 @@ pub struct PciArgs {
 /// Options of the commands that write.
 #[derive(Debug, Args)]
 pub struct WriteArgs {
-    /// Write even into the kernel's image, a reserved range, or no known region
+    /// Write even into the kernel's image, a reserved range, PCI configuration space, or no known region
     #[arg(long)]
     pub force: bool,
 
-    /// Show exactly what would be written, and where, without writing
+    /// Run every check the write runs and show exactly what would be written, and where, without writing (and without reading a device)
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -235,6 +235,10 @@ pub struct PokeArgs {
     /// How long to wait for a physdemo target to report the change
     #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_seconds)]
     pub wait: f64,
+
+    /// Also read the location before and after the write. Always done for RAM; a device gets only the one write unless asked, since a read can have side effects (read-to-clear status, FIFOs)
+    #[arg(long)]
+    pub read_back: bool,
 
     /// One JSON object on stdout
     #[arg(long)]

@@ -8,7 +8,8 @@
 //! width/4 digits. A write prints nothing (busybox 1.35 does no read-back). physdemo is
 //! stricter in three ways, each refused before the device is touched: misaligned accesses,
 //! values wider than WIDTH (busybox silently truncates), and writes outside System RAM and
-//! devices per /proc/iomem (unless `--force`).
+//! devices per /proc/iomem, or into PCI configuration space (unless `--force`). A write is
+//! exactly one store; `--dry-run` runs the same checks and stores nothing.
 
 use std::io::Write;
 
@@ -16,6 +17,7 @@ use anyhow::Result;
 
 use crate::addr::PhysAddr;
 use crate::cli::DevmemArgs;
+use crate::ecam;
 use crate::error::{usage, UserError};
 use crate::iomem::{check_write, place_in_system_map};
 use crate::physmem::{check_alignment, check_value_fits, DeviceOptions, PhysMem, Width};
@@ -116,19 +118,26 @@ pub fn run(args: &DevmemArgs) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match request.value {
         None => {
-            let mem = PhysMem::open(&options, false, request.addr, None)?;
+            // What the address is only sharpens error messages (PAT and RAM, say).
+            let region = place_in_system_map(request.addr).kind();
+            let mem = PhysMem::open(&options, false, request.addr, region)?;
             let value = mem.read(request.addr, request.width)?;
             writeln!(out, "{}", format_read(value, request.width))?;
         }
         Some(value) => {
             let placement = place_in_system_map(request.addr);
+            let config = ecam::find_in_system(request.addr);
+            ecam::check_write(request.addr, config.as_ref(), args.write.force)?;
             check_write(
                 request.addr,
                 request.width.bytes() as u64,
                 &placement,
                 args.write.force,
             )?;
+            // A dry run opens and maps as the write does (same verdict), and stores nothing.
+            let mem = PhysMem::open(&options, true, request.addr, placement.kind())?;
             if args.write.dry_run {
+                mem.probe_write(request.addr, request.width)?;
                 writeln!(
                     out,
                     "dry run: would write {} ({}) to {} in {} via {}; nothing was written",
@@ -139,7 +148,6 @@ pub fn run(args: &DevmemArgs) -> Result<()> {
                     options.describe()
                 )?;
             } else {
-                let mem = PhysMem::open(&options, true, request.addr, placement.kind())?;
                 mem.write(request.addr, request.width, value)?;
             }
         }

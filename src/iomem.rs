@@ -19,7 +19,7 @@ use std::fmt;
 use anyhow::{Context, Result};
 
 use crate::addr::PhysAddr;
-use crate::error::{refused, UserError};
+use crate::error::{permission, refused, UserError};
 
 /// The environment variable that replaces `/proc/iomem` (for tests).
 pub const IOMEM_ENV: &str = "PHYSDEMO_IOMEM";
@@ -40,6 +40,9 @@ pub enum RegionKind {
     BusWindow,
     /// A device's registers or memory (a PCI BAR, IOAPIC, HPET, a driver's name).
     Device,
+    /// PCI configuration space mapped into memory: `PCI MMCONFIG …`, `PCI ECAM` (see
+    /// [`crate::ecam`]).
+    PciConfig,
 }
 
 impl RegionKind {
@@ -55,6 +58,8 @@ impl RegionKind {
             || lower.starts_with("unknown e820")
         {
             RegionKind::Reserved
+        } else if crate::ecam::is_config_space_name(name) {
+            RegionKind::PciConfig
         } else if lower.starts_with("acpi ") || lower.ends_with(" rom") {
             RegionKind::Firmware
         } else if lower.starts_with("pci bus") {
@@ -69,6 +74,16 @@ impl RegionKind {
         matches!(self, RegionKind::SystemRam | RegionKind::Device)
     }
 
+    /// Whether a writable region nested in one of this kind stays writable: not inside
+    /// `Reserved`, firmware, the kernel image or PCI configuration space (where firmware
+    /// hangs `pnp` device names on ranges that are not device registers).
+    pub fn may_enclose_writable(self) -> bool {
+        matches!(
+            self,
+            RegionKind::SystemRam | RegionKind::Device | RegionKind::BusWindow
+        )
+    }
+
     fn describe(self) -> &'static str {
         match self {
             RegionKind::SystemRam => "System RAM",
@@ -77,6 +92,7 @@ impl RegionKind {
             RegionKind::Firmware => "firmware tables or ROM",
             RegionKind::BusWindow => "a bus window no device claims",
             RegionKind::Device => "a device",
+            RegionKind::PciConfig => "PCI configuration space (ECAM)",
         }
     }
 }
@@ -289,7 +305,9 @@ impl Placement {
 }
 
 /// The write policy: `Ok` when a write of `len` bytes at `addr` (placed by its first byte in
-/// `placement`) may go ahead: the whole access lies in System RAM or a device.
+/// `placement`) may go ahead: the whole access lies in System RAM or a device, and no
+/// enclosing range is reserved, firmware, the kernel image or PCI configuration space.
+/// A map hidden from a user without root is a permission error, not a refusal.
 pub fn check_write(
     addr: PhysAddr,
     len: u64,
@@ -301,20 +319,29 @@ pub fn check_write(
     }
     let last = addr.0.saturating_add(len.max(1) - 1);
     let why = match placement {
-        Placement::In { region, .. }
-            if region.kind().writable_without_force() && last <= region.end =>
-        {
-            return Ok(())
-        }
-        Placement::In { region, .. } if region.kind().writable_without_force() => {
-            format!("the access at {addr} runs past the end of {region}")
+        Placement::In { region, outer } if region.kind().writable_without_force() => {
+            match outer
+                .iter()
+                .rev()
+                .find(|r| !r.kind().may_enclose_writable())
+            {
+                Some(enclosing) => format!(
+                    "{addr} is in {region}, inside {enclosing}, {}",
+                    enclosing.kind().describe()
+                ),
+                None if last <= region.end => return Ok(()),
+                None => format!("the access at {addr} runs past the end of {region}"),
+            }
         }
         Placement::In { region, .. } => {
             format!("{addr} is in {region}, {}", region.kind().describe())
         }
         Placement::Nowhere => format!("{addr} is in no region of /proc/iomem"),
         Placement::Hidden => {
-            format!("cannot tell what {addr} is: /proc/iomem shows zeros without root")
+            return Err(permission(format!(
+                "cannot tell what {addr} is: /proc/iomem shows only zeros to a user without root"
+            ))
+            .hint("run as root (sudo): writing /dev/mem needs root anyway"))
         }
         Placement::Unreadable(err) => format!("cannot tell what {addr} is: {err}"),
     };
@@ -528,7 +555,79 @@ fffffffffffff000-ffffffffffffffff :
         let hidden = IomemMap::parse("00000000-00000000 : Reserved\n00000000-00000000 : System RAM\n  00000000-00000000 : Kernel code\n".as_bytes()).unwrap();
         assert!(hidden.is_hidden());
         assert_eq!(hidden.place(PhysAddr(0x1000)), Placement::Hidden);
-        assert!(check_write(PhysAddr(0x1000), 8, &Placement::Hidden, false).is_err());
+        let hidden_err = check_write(PhysAddr(0x1000), 8, &Placement::Hidden, false).unwrap_err();
+        assert_eq!(hidden_err.kind, crate::error::ExitKind::Permission);
+        assert!(
+            hidden_err.to_string().contains("run as root"),
+            "{hidden_err}"
+        );
+        assert!(!hidden_err.to_string().contains("--force"), "{hidden_err}");
         assert!(!map().is_hidden());
+    }
+
+    /// /proc/iomem of the project's VM (QEMU 10 q35, Linux 6.1) around PCI config space,
+    /// plus a device nested in the last Reserved range (there it is bare).
+    const VM_IOMEM: &str = "\
+00100000-3ffdffff : System RAM
+  01000000-0160010f : Kernel code
+40000000-afffffff : PCI Bus 0000:00
+b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]
+  b0000000-bfffffff : Reserved
+    b0000000-bfffffff : pnp 00:04
+c0000000-febfffff : PCI Bus 0000:00
+  fea00000-feafffff : 0000:00:01.0
+fed00000-fed003ff : HPET 0
+  fed00000-fed003ff : PNP0103:00
+fed1c000-fed1ffff : Reserved
+  fed1c000-fed1ffff : pnp 00:05
+";
+
+    #[test]
+    fn pci_configuration_space_and_anything_inside_reserved_need_force() {
+        let m = IomemMap::parse(VM_IOMEM.as_bytes()).unwrap();
+        let check = |addr: u64| check_write(PhysAddr(addr), 1, &m.place(PhysAddr(addr)), false);
+        assert_eq!(
+            RegionKind::of_name("PCI MMCONFIG 0000 [bus 00-ff]"),
+            RegionKind::PciConfig
+        );
+        assert_eq!(RegionKind::of_name("PCI ECAM"), RegionKind::PciConfig);
+        // edu's config byte 0x3c: innermost "pnp 00:04" looks like a device, but it is
+        // nested in Reserved, inside PCI MMCONFIG
+        let ecam = check(0xb000_803c).unwrap_err();
+        assert_eq!(ecam.kind, crate::error::ExitKind::Refused);
+        assert!(ecam.message.contains("pnp 00:04"), "{ecam}");
+        assert!(ecam.message.contains("inside Reserved"), "{ecam}");
+        assert!(check_write(
+            PhysAddr(0xb000_803c),
+            1,
+            &m.place(PhysAddr(0xb000_803c)),
+            true
+        )
+        .is_ok());
+        // a bare MMCONFIG range is refused by its own kind
+        let bare =
+            IomemMap::parse("b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]\n".as_bytes())
+                .unwrap();
+        let err = check_write(
+            PhysAddr(0xb000_0000),
+            4,
+            &bare.place(PhysAddr(0xb000_0000)),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("PCI configuration space (ECAM)"),
+            "{err}"
+        );
+        // any device nested in Reserved
+        assert!(check(0xfed1_c000)
+            .unwrap_err()
+            .message
+            .contains("inside Reserved"));
+        // devices in a bus window or inside another device stay writable
+        assert!(check(0xfea0_0004).is_ok());
+        assert!(check(0xfed0_0000).is_ok());
+        assert!(check(0x0200_0000).is_ok());
+        assert!(check(0x0100_0000).is_err());
     }
 }

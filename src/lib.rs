@@ -10,6 +10,7 @@ pub mod addr;
 pub mod cli;
 pub mod devmem;
 pub mod dump;
+pub mod ecam;
 pub mod error;
 pub mod explore;
 pub mod inspect;

@@ -277,6 +277,13 @@ fn read_id(dir: &std::path::Path, name: &str) -> Option<u16> {
         .and_then(|text| parse_id(&text))
 }
 
+/// The vendor and device ids of the function sysfs names `address` (`0000:00:01.0`), if
+/// it lists one.
+pub fn ids_of(address: &str) -> Option<(u16, u16)> {
+    let dir = sysfs_root().join(address);
+    Some((read_id(&dir, "vendor")?, read_id(&dir, "device")?))
+}
+
 fn device_list_hint() -> String {
     let root = sysfs_root();
     let mut names: Vec<String> = std::fs::read_dir(&root)

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::addr::{PageSize, PhysAddr};
+use crate::addr::{PageSize, PhysAddr, VirtAddr};
 use crate::cli::AccessMethod;
 use crate::error::{not_found, permission, unsupported, usage, ExitKind, UserError};
 use crate::iomem::RegionKind;
@@ -115,6 +115,13 @@ pub fn check_alignment(addr: PhysAddr, width: Width) -> Result<(), UserError> {
         below,
         below + bytes
     )))
+}
+
+/// As [`check_alignment`], for a process's virtual address, before it is resolved: it
+/// shares its offset in the page with the physical address it maps to, so one is aligned
+/// exactly when the other is.
+pub fn check_virtual_alignment(addr: VirtAddr, width: Width) -> Result<(), UserError> {
+    check_alignment(PhysAddr(addr.0), width)
 }
 
 /// Refuses a value wider than the access.
@@ -273,10 +280,21 @@ pub fn explain(step: Step, err: &io::Error, ctx: &FailureContext<'_>) -> UserErr
         ))
         .hint("check the file's permissions, or run as root"),
         (Step::Map | Step::Read | Step::Write, Some(libc::EPERM)) => strict_devmem(ctx),
+        // With PAT on (and no STRICT_DEVMEM), x86's phys_mem_access_prot_allowed() refuses
+        // any mmap of System RAM above 1 MiB, whatever caching is asked for
+        // (arch/x86/mm/pat/memtype.c range_is_allowed(), drivers/char/mem.c mmap_mem()).
+        (Step::Map, Some(libc::EINVAL))
+            if matches!(ctx.region, Some(RegionKind::SystemRam | RegionKind::KernelImage)) =>
+        {
+            unsupported(format!(
+                "mapping {addr} of {device} failed with EINVAL: with x86 PAT on, the kernel refuses to mmap System RAM above 1 MiB through /dev/mem, cached (--cached) or not"
+            ))
+            .hint("use --method rw, whose pread/pwrite reach RAM, or boot with `nopat`")
+        }
         (Step::Map, Some(libc::EINVAL)) => unsupported(format!(
             "mapping {addr} of {device} failed with EINVAL: on x86 this is a PAT memory-type conflict with another mapping of that range"
         ))
-        .hint("try --cached or --method rw, or boot with `nopat`"),
+        .hint("if another mapping holds it write-back, --cached asks for write-back too; RAM is reached only with --method rw; or boot with `nopat`"),
         (Step::Read | Step::Write, Some(libc::EFAULT)) => not_found(format!(
             "read/write on {device} cannot reach {addr} (EFAULT): the kernel copies only up to the end of the RAM it maps directly, and only pages it can map whole (not one shared by RAM and a reserved or device range)"
         ))
@@ -568,6 +586,22 @@ impl PhysMem {
         }
     }
 
+    /// Everything a write of `width` at `addr` asks of the kernel short of the store: with
+    /// mmap, the page is mapped (the kernel's STRICT_DEVMEM and PAT checks run) and unmapped
+    /// untouched; with pread/pwrite, a zero-byte `pwrite` (its range check runs, nothing is
+    /// transferred). What `--dry-run` does instead of the write.
+    pub fn probe_write(&self, addr: PhysAddr, width: Width) -> Result<()> {
+        check_alignment(addr, width)?;
+        match self.options.method {
+            AccessMethod::Mmap => self.map(addr, width.bytes() as u64).map(|_| ()),
+            AccessMethod::Rw => self
+                .file
+                .write_at(&[], addr.0)
+                .map(|_| ())
+                .map_err(|err| self.fail(Step::Write, addr, &err)),
+        }
+    }
+
     /// `len` bytes from `addr` on (any start, any length), mapping every page touched.
     pub fn read_bytes(&self, addr: PhysAddr, len: usize) -> Result<Vec<u8>> {
         let mut bytes = vec![0u8; len];
@@ -716,9 +750,29 @@ mod tests {
             &ctx(Some(RegionKind::Device)),
         );
         assert!(io_strict.to_string().contains("iomem=relaxed"));
-        let pat = explain(Step::Map, &errno(libc::EINVAL), &ctx(None));
+        // PAT: for RAM only --method rw helps (no mapping of RAM is allowed, cached or not)
+        let pat = explain(
+            Step::Map,
+            &errno(libc::EINVAL),
+            &ctx(Some(RegionKind::SystemRam)),
+        );
         assert_eq!(pat.kind, ExitKind::Unsupported);
-        assert!(pat.to_string().contains("--cached") && pat.to_string().contains("nopat"));
+        let hint = pat.hint.clone().unwrap();
+        assert!(
+            hint.contains("--method rw") && hint.contains("nopat"),
+            "{pat}"
+        );
+        assert!(!hint.contains("--cached"), "{pat}");
+        let conflict = explain(
+            Step::Map,
+            &errno(libc::EINVAL),
+            &ctx(Some(RegionKind::Device)),
+        );
+        assert!(
+            conflict.to_string().contains("memory-type conflict"),
+            "{conflict}"
+        );
+        assert!(conflict.to_string().contains("--cached"), "{conflict}");
         let far = explain(Step::Read, &errno(libc::EFAULT), &ctx(None));
         assert_eq!(far.kind, ExitKind::NotFound);
     }

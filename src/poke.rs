@@ -5,9 +5,12 @@
 //! does ([`inspect::resolve`]: maps, then pagemap) and never take a physical address from a
 //! file or message; the target form also verifies the target's header through
 //! `/proc/<pid>/mem` ([`targets::the_only_target`]). A write is checked before anything is
-//! touched (alignment, value fits, /proc/iomem region policy), re-checks the pagemap
-//! translation right before and right after the store, and, for a physdemo target, waits
-//! for the target to report the new value and shows how long it took to react.
+//! touched (alignment, value fits, the /proc/iomem region policy, PCI configuration space),
+//! re-checks the pagemap translation right before and right after the store, and, for a
+//! physdemo target, waits for the target to report the new value and shows how long it took
+//! to react. A device gets exactly the one store (no read unless `--read-back`: a read can
+//! have side effects); RAM is read before and after. `--dry-run` goes through every check
+//! and opens and maps the device as the write would, and stops short of the store.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -17,12 +20,15 @@ use serde_json::{json, Value};
 
 use crate::addr::{parse_u64, Pfn, PhysAddr, VirtAddr};
 use crate::cli::{DeviceArgs, PeekArgs, PokeArgs};
-use crate::error::{not_found, refused, usage, UserError};
+use crate::ecam::{self, ConfigSpace};
+use crate::error::{not_found, refused, usage, ExitKind, UserError};
 use crate::inspect::{self, Resolution};
 use crate::iomem::{check_write, place_in_system_map, Placement, RegionKind};
 use crate::pagemap::{PagemapEntry, PagemapFile};
 use crate::pci;
-use crate::physmem::{check_alignment, check_value_fits, DeviceOptions, PhysMem, Width};
+use crate::physmem::{
+    check_alignment, check_value_fits, check_virtual_alignment, DeviceOptions, PhysMem, Width,
+};
 use crate::process::validate_pid;
 use crate::rawmem::layout;
 use crate::targets::{self, TargetHeader};
@@ -281,24 +287,59 @@ fn read_through_proc(pid: i32, vaddr: VirtAddr) -> Option<u64> {
     Some(u64::from_ne_bytes(bytes))
 }
 
-fn region_json(placement: &Placement) -> Value {
-    match placement {
-        Placement::In { region, .. } => json!({
-            "name": region.name,
-            "start": format!("{:#x}", region.start),
-            "end": format!("{:#x}", region.end),
-            "description": placement.describe(),
-        }),
-        other => json!({ "name": Value::Null, "description": other.describe() }),
+/// Where an address falls: its /proc/iomem region, and the PCI function whose
+/// configuration space it is, if any.
+struct Destination {
+    placement: Placement,
+    config: Option<ConfigSpace>,
+}
+
+impl Destination {
+    fn of(paddr: PhysAddr) -> Destination {
+        Destination {
+            placement: place_in_system_map(paddr),
+            config: ecam::find_in_system(paddr),
+        }
+    }
+
+    /// Whether reading here is harmless, so that a poke reads before and after its write
+    /// unless told otherwise: RAM (System RAM, the kernel's image). A device register may
+    /// act on a read (a read-to-clear status, a FIFO), and so may anything /proc/iomem
+    /// does not call RAM; a `--pci` register is a device whatever the map says.
+    fn is_ram(&self, register: Option<&pci::Register>) -> bool {
+        register.is_none()
+            && self.config.is_none()
+            && matches!(
+                self.placement.kind(),
+                Some(RegionKind::SystemRam | RegionKind::KernelImage)
+            )
+    }
+
+    fn json(&self) -> Value {
+        let mut object = match &self.placement {
+            Placement::In { region, .. } => json!({
+                "name": region.name,
+                "start": format!("{:#x}", region.start),
+                "end": format!("{:#x}", region.end),
+                "description": self.placement.describe(),
+            }),
+            other => json!({ "name": Value::Null, "description": other.describe() }),
+        };
+        object["pci_config"] = self
+            .config
+            .as_ref()
+            .map_or(Value::Null, |c| Value::String(c.describe()));
+        object
     }
 }
 
 /// The report's first lines: the device register (with `--pci`), the process and its
-/// translation (for a process), the physical address and its /proc/iomem region.
+/// translation (for a process), the physical address, its /proc/iomem region, and the PCI
+/// function when the address is configuration space.
 fn subject_lines(
     register: Option<&pci::Register>,
     located: &Located,
-    placement: &Placement,
+    destination: &Destination,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     if let Some(register) = register {
@@ -326,8 +367,33 @@ fn subject_lines(
     } else {
         lines.push(format!("{:<10}{}", "physical", located.paddr));
     }
-    lines.push(format!("{:<10}{}", "region", placement.describe()));
+    lines.push(format!(
+        "{:<10}{}",
+        "region",
+        destination.placement.describe()
+    ));
+    if let Some(config) = &destination.config {
+        lines.push(format!("{:<10}{}", "config", config.describe()));
+    }
     lines
+}
+
+/// The accesses a poke makes: the one write, or a read before and after it.
+fn accesses(reads: bool) -> Vec<&'static str> {
+    if reads {
+        vec!["read", "write", "read back"]
+    } else {
+        vec!["write"]
+    }
+}
+
+/// The `accesses` line of a poke's report.
+fn describe_accesses(reads: bool, width: Width) -> String {
+    if reads {
+        format!("read, write, read back ({width} each)")
+    } else {
+        format!("1 write ({width}), no read: a device may act on a read (--read-back reads before and after)")
+    }
 }
 
 fn process_json(located: &Located) -> Value {
@@ -343,6 +409,15 @@ fn process_json(located: &Located) -> Value {
     }
 }
 
+/// Refuses a misaligned address before anything is resolved or touched.
+fn check_subject_alignment(subject: Subject, width: Width) -> Result<(), UserError> {
+    match subject {
+        Subject::Physical(paddr) => check_alignment(paddr, width),
+        Subject::Process { vaddr, .. } => check_virtual_alignment(vaddr, width),
+        Subject::Target => Ok(()),
+    }
+}
+
 /// Runs `physdemo peek`.
 pub fn run_peek(args: &PeekArgs) -> Result<()> {
     let register_bytes = args.width.unwrap_or(PHYSICAL_WIDTH).bytes() as u64;
@@ -352,12 +427,11 @@ pub fn run_peek(args: &PeekArgs) -> Result<()> {
         Subject::Physical(_) => PHYSICAL_WIDTH,
         _ => PROCESS_WIDTH,
     });
-    if let Subject::Physical(paddr) = subject {
-        check_alignment(paddr, width)?;
-    }
+    check_subject_alignment(subject, width)?;
     let located = locate(subject)?;
     check_alignment(located.paddr, width)?;
-    let placement = place_in_system_map(located.paddr);
+    let destination = Destination::of(located.paddr);
+    let placement = &destination.placement;
     let options = device_options(&args.device);
     let mem = PhysMem::open(&options, false, located.paddr, placement.kind())?;
     let value = mem.read(located.paddr, width)?;
@@ -367,14 +441,14 @@ pub fn run_peek(args: &PeekArgs) -> Result<()> {
             "paddr": located.paddr.to_string(),
             "width": width.bits(),
             "value": width.hex(value),
-            "region": region_json(&placement),
+            "region": destination.json(),
             "process": process_json(&located),
             "pci": register.as_ref().map(pci::Register::json),
             "device": options.describe(),
         });
         writeln!(out, "{object}")?;
     } else {
-        for line in subject_lines(register.as_ref(), &located, &placement) {
+        for line in subject_lines(register.as_ref(), &located, &destination) {
             writeln!(out, "{line}")?;
         }
         writeln!(
@@ -413,9 +487,7 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
     if let Some(value) = positional_value.or(args.value) {
         check_value_fits(value, width)?;
     }
-    if let Subject::Physical(paddr) = subject {
-        check_alignment(paddr, width)?;
-    }
+    check_subject_alignment(subject, width)?;
     let located = locate(subject)?;
     check_alignment(located.paddr, width)?;
     let value = match positional_value.or(args.value) {
@@ -429,42 +501,66 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
             default_value(current, width)
         }
     };
-    let placement = place_in_system_map(located.paddr);
-    check_write(
-        located.paddr,
-        width.bytes() as u64,
-        &placement,
-        args.write.force,
-    )?;
+    let destination = Destination::of(located.paddr);
+    let placement = &destination.placement;
+    let force = args.write.force;
+    ecam::check_write(located.paddr, destination.config.as_ref(), force)?;
+    check_write(located.paddr, width.bytes() as u64, placement, force)?;
     let options = device_options(&args.device);
-
+    let ram = destination.is_ram(register.as_ref());
+    let reads = ram || args.read_back;
+    // From here on a dry run does what the write does, short of the store, so that it ends
+    // with the same verdict: the same device opened the same way, the page mapped, the
+    // frame checked. It reads only RAM, never a device.
+    let mem = PhysMem::open(&options, true, located.paddr, placement.kind())?;
     if args.write.dry_run {
+        mem.probe_write(located.paddr, width)?;
+        let current = if ram {
+            Some(mem.read(located.paddr, width)?)
+        } else {
+            None
+        };
+        if let (Some(pin), Some(r)) = (&located.pin, &located.process) {
+            check_frame(pin, r, When::Before, false, None, force)?;
+        }
+        let plan = DryRun {
+            width,
+            value,
+            current,
+            reads,
+        };
         return report_dry_run(
             args,
             register.as_ref(),
             &located,
-            &placement,
+            &destination,
             &options,
-            width,
-            value,
+            &plan,
         );
     }
 
-    let mem = PhysMem::open(&options, true, located.paddr, placement.kind())?;
     test_pause(PAUSE_BEFORE_WRITE_ENV, "before the write");
     let seen_before = located.target.map(|t| t.seen_count);
-    let old = mem.read(located.paddr, width)?;
+    let old = if reads {
+        Some(mem.read(located.paddr, width)?)
+    } else {
+        None
+    };
     // The last check before the store: same process, same frame, not shared.
     if let (Some(pin), Some(r)) = (&located.pin, &located.process) {
-        check_frame(pin, r, When::Before, false, None, args.write.force)?;
+        check_frame(pin, r, When::Before, false, None, force)?;
     }
     let write_ns = mem.write(located.paddr, width, value)?;
-    let readback = mem.read(located.paddr, width)?;
+    let readback = if reads {
+        Some(mem.read(located.paddr, width)?)
+    } else {
+        None
+    };
     test_pause(PAUSE_AFTER_WRITE_ENV, "after the write");
     // A physdemo target's own report that it saw the value proves the write landed; ask it
     // first, since a target with --until exits right after reporting.
     let reaction = match (located.target, seen_before) {
-        (Some(t), Some(count)) if old != value => Some(wait_for_target(
+        (Some(t), Some(count)) if old != Some(value) => Some(wait_for_target(
             t,
             count,
             value,
@@ -475,7 +571,7 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
     let confirmed_by_target = matches!(reaction, Some(Reaction::Seen(_)));
     if let (Some(pin), Some(r), false) = (&located.pin, &located.process, confirmed_by_target) {
         let waited = reaction.is_some();
-        check_frame(pin, r, When::After, waited, None, args.write.force).with_context(|| {
+        check_frame(pin, r, When::After, waited, None, force).with_context(|| {
             format!(
                 "the value {} was written to {}",
                 width.hex(value),
@@ -489,11 +585,12 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
         let object = json!({
             "paddr": located.paddr.to_string(),
             "width": width.bits(),
-            "old": width.hex(old),
+            "old": old.map(|v| width.hex(v)),
             "new": width.hex(value),
-            "readback": width.hex(readback),
+            "readback": readback.map(|v| width.hex(v)),
+            "accesses": accesses(reads),
             "write_ns": write_ns,
-            "region": region_json(&placement),
+            "region": destination.json(),
             "process": process_json(&located),
             "pci": register.as_ref().map(pci::Register::json),
             "device": options.describe(),
@@ -508,18 +605,21 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
         });
         writeln!(out, "{object}")?;
     } else {
-        for line in subject_lines(register.as_ref(), &located, &placement) {
+        for line in subject_lines(register.as_ref(), &located, &destination) {
             writeln!(out, "{line}")?;
         }
-        writeln!(out, "{:<10}{}", "old", width.hex(old))?;
+        if let Some(old) = old {
+            writeln!(out, "{:<10}{}", "old", width.hex(old))?;
+        }
         writeln!(
             out,
-            "{:<10}{}  ({width} write via {}; read back {})",
+            "{:<10}{}  ({width} write via {}{})",
             "new",
             width.hex(value),
             options.describe(),
-            width.hex(readback)
+            readback.map_or_else(String::new, |v| format!("; read back {}", width.hex(v)))
         )?;
+        writeln!(out, "{:<10}{}", "accesses", describe_accesses(reads, width))?;
         writeln!(out, "{:<10}CLOCK_MONOTONIC {write_ns} ns", "written")?;
         match located.pfn() {
             Some(pfn) if confirmed_by_target => writeln!(
@@ -557,51 +657,63 @@ pub fn run_poke(args: &PokeArgs) -> Result<()> {
             )?,
             _ => {}
         }
-    }
-    if register.is_some() && readback != value && !args.json {
-        writeln!(
-            out,
-            "note      a device register need not read back what was written: this one answered {}",
-            width.hex(readback)
-        )?;
+        match readback {
+            Some(answer) if answer != value && !ram => writeln!(
+                out,
+                "note      a device register need not read back what was written: this one answered {}",
+                width.hex(answer)
+            )?,
+            _ => {}
+        }
     }
     out.flush()?;
-    // A device register may answer anything (the edu device's 0x04 answers the inverse).
-    if readback != value && register.is_none() {
-        return Err(refused(format!(
-            "read back {} after writing {} to {}",
-            width.hex(readback),
-            width.hex(value),
-            located.paddr
-        ))
-        .hint("the location changed again at once, or it is a device register, not memory")
-        .into());
+    // RAM holds what was stored unless something else stored there at once; a device
+    // answers what it decides (edu's 0x04 answers the inverse), which is no error.
+    match readback {
+        Some(answer) if answer != value && ram => Err(UserError::new(
+            ExitKind::Failure,
+            format!(
+                "{} read back {} right after {} was written there: something else changed it at once",
+                located.paddr,
+                width.hex(answer),
+                width.hex(value)
+            ),
+        )
+        .hint("the write was made; another CPU or a device's DMA uses this memory, or it is not plain RAM")
+        .into()),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// What a dry run found: the value it would write, the current value (read only from RAM),
+/// and whether the poke would read before and after its write.
+struct DryRun {
+    width: Width,
+    value: u64,
+    current: Option<u64>,
+    reads: bool,
 }
 
 fn report_dry_run(
     args: &PokeArgs,
     register: Option<&pci::Register>,
     located: &Located,
-    placement: &Placement,
+    destination: &Destination,
     options: &DeviceOptions,
-    width: Width,
-    value: u64,
+    plan: &DryRun,
 ) -> Result<()> {
-    // Reading is harmless; show the current value when the device lets us.
-    let current = PhysMem::open(options, false, located.paddr, placement.kind())
-        .and_then(|mem| mem.read(located.paddr, width))
-        .map_err(|err| format!("{err:#}"));
+    let width = plan.width;
     let mut out = std::io::stdout().lock();
     if args.json {
         let object = json!({
             "dry_run": true,
             "paddr": located.paddr.to_string(),
             "width": width.bits(),
-            "value": width.hex(value),
-            "current": current.as_ref().ok().map(|v| width.hex(*v)),
-            "region": region_json(placement),
+            "value": width.hex(plan.value),
+            "current": plan.current.map(|v| width.hex(v)),
+            "accesses": if plan.current.is_some() { vec!["read"] } else { vec![] },
+            "would_access": accesses(plan.reads),
+            "region": destination.json(),
             "process": process_json(located),
             "device": options.describe(),
         });
@@ -611,17 +723,32 @@ fn report_dry_run(
             out,
             "{:<10}would write {} ({width}) to physical {} via {}",
             "dry run",
-            width.hex(value),
+            width.hex(plan.value),
             located.paddr,
             options.describe()
         )?;
-        for line in subject_lines(register, located, placement) {
+        for line in subject_lines(register, located, destination) {
             writeln!(out, "{line}")?;
         }
-        match &current {
-            Ok(v) => writeln!(out, "{:<10}{}", "current", width.hex(*v))?,
-            Err(why) => writeln!(out, "{:<10}unknown: {why}", "current")?,
+        match plan.current {
+            Some(v) => writeln!(out, "{:<10}{}", "current", width.hex(v))?,
+            None => writeln!(
+                out,
+                "{:<10}not read: a dry run reads nothing but RAM",
+                "current"
+            )?,
         }
+        writeln!(
+            out,
+            "{:<10}{}; the poke would make: {}",
+            "accesses",
+            if plan.current.is_some() {
+                format!("1 read ({width}, the current value)")
+            } else {
+                "none".to_string()
+            },
+            describe_accesses(plan.reads, width)
+        )?;
         writeln!(out, "nothing was written (--dry-run)")?;
     }
     out.flush()?;

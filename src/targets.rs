@@ -168,6 +168,37 @@ pub fn locate(pid: i32) -> Result<TargetHeader> {
     .into())
 }
 
+/// Whether `pid` calls itself `physdemo target` but hides its executable from us: another
+/// user's process, whose /proc/<pid>/exe needs ptrace access. Its command line, which
+/// anyone may read and any process may forge, proves nothing: it only lets the error say
+/// why no target was found.
+fn hidden_target(pid: i32) -> bool {
+    let exe_hidden = matches!(
+        std::fs::read_link(format!("/proc/{pid}/exe")),
+        Err(err) if err.kind() == std::io::ErrorKind::PermissionDenied
+    );
+    exe_hidden
+        && command_line(pid).is_ok_and(|args| {
+            args.first()
+                .and_then(|arg0| std::path::Path::new(arg0).file_name())
+                .is_some_and(|name| name.to_string_lossy().starts_with("physdemo"))
+                && args.iter().skip(1).any(|a| a == "target")
+        })
+}
+
+/// The pids of processes that look like targets but are not ours to read.
+fn hidden_target_pids() -> Vec<i32> {
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|&pid| hidden_target(pid))
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
 /// Every process that looks like a physdemo target (by executable and command line).
 pub fn candidate_pids() -> Vec<i32> {
     let mut pids: Vec<i32> = std::fs::read_dir("/proc")
@@ -196,11 +227,25 @@ pub fn the_only_target() -> Result<TargetHeader> {
         .collect();
     match found.as_slice() {
         [only] => Ok(*only),
-        [] => Err(match rejected {
-            Some(why) => why.context("no running physdemo target found"),
-            None => not_found("no running physdemo target found")
+        [] => Err(match (rejected, hidden_target_pids().as_slice()) {
+            (Some(why), _) => why.context("no running physdemo target found"),
+            (None, []) => not_found("no running physdemo target found")
                 .hint("start one with `physdemo target` in another terminal")
                 .into(),
+            (None, hidden) => {
+                let list = hidden
+                    .iter()
+                    .map(i32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                permission(if hidden.len() == 1 {
+                    format!("the physdemo target (pid {list}) runs as another user: its memory cannot be read, so it cannot be verified")
+                } else {
+                    format!("the physdemo targets (pids {list}) run as another user: their memory cannot be read, so they cannot be verified")
+                })
+                .hint(crate::error::privilege_hint())
+                .into()
+            }
         }),
         several => {
             let list = several

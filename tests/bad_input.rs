@@ -5,15 +5,16 @@
 //! Each row runs the real binary and asserts the contract of README "Exit codes": the exact
 //! exit code, nothing on stdout, exactly one line on stderr that starts with
 //! `physdemo: error: `, contains the row's words and ends with a hint in parentheses, and
-//! never a panic. /dev/mem and /proc/iomem are a scratch file and a crafted map
-//! (`PHYSDEMO_DEVICE`, `PHYSDEMO_IOMEM`), so nothing real is ever touched.
+//! never a panic. /dev/mem, /proc/iomem and the ACPI MCFG table are a scratch file and
+//! crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_IOMEM`, `PHYSDEMO_MCFG`), so nothing real
+//! is ever touched.
 
 mod common;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::physdemo;
+use common::{physdemo, VM_MCFG};
 
 const IOMEM: &str = "\
 00000000-00000fff : Reserved
@@ -66,6 +67,38 @@ const CASES: &[(&str, i32, &str)] = &[
     ("poke 0x4000 1", 6, "Kernel code"),
     ("poke 0xf0000000 1", 6, "in no region"),
     ("poke 0x0 1", 6, "Reserved"),
+    // PCI configuration space, found through the (crafted) ACPI MCFG table of the VM
+    (
+        "poke 0xb000803c 0x5a --width 8",
+        6,
+        "0xb000803c is PCI configuration space (ECAM) of 0000:00:01.0",
+    ),
+    (
+        "poke 0xb000803c 0x5a --width 8 --dry-run",
+        6,
+        "PCI configuration space (ECAM) of 0000:00:01.0",
+    ),
+    (
+        "devmem 0xb000803c 8 0x5a",
+        6,
+        "PCI configuration space (ECAM) of 0000:00:01.0",
+    ),
+    // a process's address is checked for alignment before it is resolved
+    (
+        "poke {sleeper} 0x1004 1",
+        2,
+        "0x1004 is not aligned for a 64-bit access",
+    ),
+    (
+        "peek {sleeper} 0x1004",
+        2,
+        "0x1004 is not aligned for a 64-bit access",
+    ),
+    (
+        "poke {sleeper} 0x1002 1 --width 32 --dry-run",
+        2,
+        "not aligned",
+    ),
     ("poke 1 2 3 4", 2, "unexpected value '4'"),
     ("poke x 0x7f00 1", 2, "bad pid 'x'"),
     ("poke 0 0x7f00 1", 2, "pid 0 is not a process"),
@@ -205,9 +238,9 @@ const CASES: &[(&str, i32, &str)] = &[
     ),
 ];
 
-/// How many rows must run: all of them (kept in step with the table). In a pid namespace
-/// that shows no kernel thread the rows needing one are skipped, loudly, and this fails.
-const FLOOR: usize = 102;
+/// How many rows must run: every row of the table. In a pid namespace that shows no kernel
+/// thread the rows needing one are skipped, loudly, and this fails.
+const FLOOR: usize = CASES.len();
 
 /// A kernel thread's pid (PF_KTHREAD in /proc/<pid>/stat), if this pid namespace shows one.
 fn kernel_thread() -> Option<i32> {
@@ -250,6 +283,7 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
     std::fs::write(dir.join("garbage"), "garbage\n").unwrap();
     let full = std::path::Path::new("/dev/full");
     assert!(full.exists(), "this test writes to /dev/full");
+    std::fs::write(dir.join("mcfg"), VM_MCFG).unwrap();
     let sleeper = Sleeper(
         Command::new("sleep")
             .arg("100")
@@ -283,7 +317,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
             .count();
         let mut cmd = physdemo();
         cmd.env("PHYSDEMO_DEVICE", &device)
-            .env("PHYSDEMO_IOMEM", dir.join("iomem"));
+            .env("PHYSDEMO_IOMEM", dir.join("iomem"))
+            .env("PHYSDEMO_MCFG", dir.join("mcfg"))
+            .env("PHYSDEMO_PCI_SYSFS", dir.join("no-pci-devices"));
         for pair in &words[..env_words] {
             let (name, value) = pair.split_once('=').unwrap();
             cmd.env(name, value);
@@ -311,6 +347,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     eprintln!("{tried} bad command lines tried");
-    assert!(tried >= FLOOR, "only {tried} bad command lines ran");
+    assert_eq!(
+        tried, FLOOR,
+        "only {tried} of {FLOOR} bad command lines ran"
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

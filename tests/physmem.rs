@@ -45,12 +45,19 @@ impl Scratch {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        physdemo()
+        self.command(args).output().expect("running physdemo")
+    }
+
+    /// The command `run` runs: the stand-in device and map, and an ACPI MCFG table that
+    /// exists only when a test writes one (never this host's).
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = physdemo();
+        command
             .args(args)
             .env("PHYSDEMO_DEVICE", self.device())
             .env("PHYSDEMO_IOMEM", self.dir.join("iomem"))
-            .output()
-            .expect("running physdemo")
+            .env("PHYSDEMO_MCFG", self.dir.join("mcfg"));
+        command
     }
 
     fn bytes(&self, offset: u64, len: usize) -> Vec<u8> {
@@ -356,28 +363,132 @@ fn dry_run_shows_the_write_and_changes_nothing() {
         6,
         "Kernel code",
     );
-    // a dry run never needs to write the device: it runs even when there is none
+    // a dry run ends with the verdict of the real write: without a device, both fail alike
     let missing = s.dir.join("no-such-mem");
-    let out = physdemo()
-        .args(["poke", "0x1000", "5", "--dry-run"])
-        .env("PHYSDEMO_DEVICE", &missing)
-        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr_of(&out));
-    assert!(
-        stdout_of(&out).contains("current   unknown"),
-        "{}",
-        stdout_of(&out)
-    );
-    let devmem = physdemo()
-        .args(["devmem", "0x1000", "32", "5", "--dry-run"])
-        .env("PHYSDEMO_DEVICE", &missing)
-        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
-        .output()
-        .unwrap();
+    for dry_run in [true, false] {
+        for args in [
+            &["poke", "0x1000", "5"][..],
+            &["devmem", "0x1000", "32", "5"],
+        ] {
+            let mut args = args.to_vec();
+            if dry_run {
+                args.push("--dry-run");
+            }
+            let out = s
+                .command(&args)
+                .env("PHYSDEMO_DEVICE", &missing)
+                .output()
+                .unwrap();
+            assert_exit(&out, 5, "CONFIG_DEVMEM");
+        }
+    }
+    let devmem = s.run(&["devmem", "0x1000", "32", "5", "--dry-run"]);
     assert!(devmem.status.success(), "{}", stderr_of(&devmem));
     assert!(stdout_of(&devmem).contains("nothing was written"));
+    assert_eq!(s.bytes(0x1000, 4), [0x44, 0x33, 0x22, 0x11]);
+}
+
+#[test]
+fn a_device_gets_exactly_one_write_and_ram_a_read_before_and_after() {
+    let s = Scratch::new("accesses", 0x20000);
+    s.put(0x10004, &0x0bad_f00du32.to_le_bytes());
+    // edu-mmio is a device: the one write, no old value, no read-back, no error
+    let out = s.run(&["poke", "0x10004", "0x12345678", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(json["accesses"], serde_json::json!(["write"]), "{json}");
+    assert!(
+        json["old"].is_null() && json["readback"].is_null(),
+        "{json}"
+    );
+    assert_eq!(s.bytes(0x10004, 4), 0x1234_5678u32.to_le_bytes());
+    let text = stdout_of(&s.run(&["poke", "0x10004", "0x1"]));
+    assert!(
+        text.contains("accesses  1 write (32-bit), no read"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("old ") && !text.contains("read back"),
+        "{text}"
+    );
+    // --read-back asks a device for the reads as well
+    let out = s.run(&["poke", "0x10004", "0x2", "--read-back", "--json"]);
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(
+        json["accesses"],
+        serde_json::json!(["read", "write", "read back"])
+    );
+    assert_eq!(
+        (json["old"].as_str(), json["readback"].as_str()),
+        (Some("0x00000001"), Some("0x00000002"))
+    );
+    // a dry run reads no device, and says what the poke would do
+    let out = s.run(&["poke", "0x10004", "0x3", "--dry-run", "--json"]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert!(json["current"].is_null(), "{json}");
+    assert_eq!(json["accesses"], serde_json::json!([]));
+    assert_eq!(json["would_access"], serde_json::json!(["write"]));
+    let text = stdout_of(&s.run(&["poke", "0x10004", "0x3", "--dry-run"]));
+    assert!(text.contains("current   not read"), "{text}");
+    assert!(
+        text.contains("accesses  none; the poke would make: 1 write (32-bit)"),
+        "{text}"
+    );
+    assert_eq!(s.bytes(0x10004, 4), 2u32.to_le_bytes());
+    // System RAM: old value and read-back, as before
+    let out = s.run(&["poke", "0x2000", "0x5", "--json"]);
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(
+        json["accesses"],
+        serde_json::json!(["read", "write", "read back"])
+    );
+    assert_eq!(
+        (json["old"].as_str(), json["readback"].as_str()),
+        (Some("0x00000000"), Some("0x00000005"))
+    );
+    let text = stdout_of(&s.run(&["poke", "0x2000", "0x6"]));
+    assert!(
+        text.contains("accesses  read, write, read back (32-bit each)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn pci_configuration_space_is_refused_and_named() {
+    let s = Scratch::new("ecam", 0x20000);
+    let config_byte = ["poke", "0xb000803c", "0x5a", "--width", "8"];
+    let named = "is PCI configuration space (ECAM) of 0000:00:01.0";
+    // from the MCFG table alone (a map that says nothing of it)
+    std::fs::write(s.dir.join("mcfg"), VM_MCFG).unwrap();
+    std::fs::write(
+        s.dir.join("iomem"),
+        "00001000-0000ffff : System RAM\nb0000000-bfffffff : pnp 00:04\n",
+    )
+    .unwrap();
+    assert_exit(&s.run(&config_byte), 6, named);
+    assert_exit(
+        &s.run(&[&config_byte[..], &["--dry-run"]].concat()),
+        6,
+        named,
+    );
+    assert_exit(&s.run(&["devmem", "0xb000803c", "8", "0x5a"]), 6, named);
+    let peek = stdout_of(&s.run(&["peek", "0x1000"]));
+    assert!(!peek.contains("config "), "{peek}");
+    // from /proc/iomem alone, as the VM shows it
+    std::fs::remove_file(s.dir.join("mcfg")).unwrap();
+    std::fs::write(
+        s.dir.join("iomem"),
+        "b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]\n  b0000000-bfffffff : Reserved\n    b0000000-bfffffff : pnp 00:04\n",
+    )
+    .unwrap();
+    let out = s.run(&config_byte);
+    assert_exit(&out, 6, named);
+    assert!(stderr_of(&out).contains("PCI MMCONFIG 0000 [bus 00-ff] in /proc/iomem"));
+    // --force lets it through (here into the stand-in file, past its end: a dry run)
+    let forced = s.run(&[&config_byte[..], &["--force", "--dry-run"]].concat());
+    assert_eq!(forced.status.code(), Some(0), "{}", stderr_of(&forced));
+    assert!(stdout_of(&forced).contains("config    PCI configuration space (ECAM) of 0000:00:01.0"));
 }
 
 #[test]
@@ -542,4 +653,175 @@ fn poke_resolves_a_real_process_exactly_as_inspect_does() {
     // a pid that is gone
     drop(target);
     assert_exit(&s.run(&dry), 3, &format!("no process with pid {pid}"));
+}
+
+/// A child process killed (with any process it names) when dropped.
+struct Running(Vec<u32>, std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = std::process::Command::new("kill")
+                .arg(pid.to_string())
+                .status();
+        }
+        let _ = self.1.kill();
+        let _ = self.1.wait();
+    }
+}
+
+/// The first present page of a file mapping (`sleep`'s own executable) of `pid`.
+fn present_file_page(pid: u32) -> u64 {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    for line in maps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() < 6 || !fields[5].starts_with('/') {
+            continue;
+        }
+        let (start, end) = fields[0].split_once('-').unwrap();
+        let start = u64::from_str_radix(start, 16).unwrap();
+        let end = u64::from_str_radix(end, 16).unwrap();
+        for page in (start..end).step_by(page_size() as usize) {
+            if independent_pagemap_entry(pid as i32, page) >> 63 == 1 {
+                return page;
+            }
+        }
+    }
+    panic!("no present file page in pid {pid}:\n{maps}");
+}
+
+/// Asserts that `poke PID VADDR 0x42` is refused for a shared frame, with and without
+/// --dry-run alike, and that nothing was written.
+fn assert_shared_frame_refused(pid: u32, vaddr: u64, why: &str) {
+    let paddr = independent_pfn(pid as i32, vaddr) * page_size() + vaddr % page_size();
+    let s = Scratch::new(&format!("shared-{pid}"), 0x1000);
+    std::fs::write(
+        s.dir.join("iomem"),
+        format!("00001000-{:08x} : System RAM\n", paddr | 0xffff_ffff),
+    )
+    .unwrap();
+    sparse_for(&s, paddr);
+    let (pid, vaddr) = (pid.to_string(), format!("{vaddr:#x}"));
+    let real = s.run(&["poke", &pid, &vaddr, "0x42"]);
+    assert_exit(&real, 6, why);
+    let dry = s.run(&["poke", &pid, &vaddr, "0x42", "--dry-run"]);
+    assert_exit(&dry, 6, why);
+    assert_eq!(stderr_of(&dry), stderr_of(&real));
+    assert_eq!(s.bytes(paddr, 8), [0; 8], "nothing written");
+}
+
+#[test]
+fn a_dry_run_refuses_a_shared_frame_exactly_as_the_write_does() {
+    require_root();
+    // A page of an executable: the page cache's frame, shared with the file.
+    let child = std::process::Command::new("sleep")
+        .arg("100")
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let sleeper = Running(vec![], child);
+    let exe_is_sleep = || {
+        std::fs::read_link(format!("/proc/{pid}/exe"))
+            .is_ok_and(|exe| exe.to_string_lossy().ends_with("sleep"))
+    };
+    for _ in 0..100 {
+        if exe_is_sleep() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(exe_is_sleep(), "sleep did not start");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_shared_frame_refused(
+        pid,
+        present_file_page(pid),
+        "belongs to a file or shared memory",
+    );
+    drop(sleeper);
+
+    // A private anonymous page after fork: copy-on-write, mapped by parent and child.
+    let script = "import ctypes, mmap, os, sys, time\n\
+        m = mmap.mmap(-1, 4096, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)\n\
+        m[0:8] = b'physdemo'\n\
+        child = os.fork()\n\
+        if child == 0:\n    time.sleep(100); os._exit(0)\n\
+        print(os.getpid(), child, ctypes.addressof(ctypes.c_char.from_buffer(m)), flush=True)\n\
+        time.sleep(100)\n";
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(python.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (parent, forked, vaddr) = (numbers[0] as u32, numbers[1] as u32, numbers[2]);
+    let _python = Running(vec![forked], python);
+    assert_shared_frame_refused(parent, vaddr, "is mapped more than once");
+}
+
+/// Runs this physdemo as user nobody (uid and gid 65534), from a copy anyone may execute.
+fn as_nobody(args: &[&str]) -> Output {
+    let dir = std::env::temp_dir().join(format!("physdemo-nobody-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("physdemo");
+    if !copy.exists() {
+        std::fs::copy(env!("CARGO_BIN_EXE_physdemo"), &copy).unwrap();
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&copy)
+        .args(args)
+        .env_remove("PHYSDEMO_IOMEM")
+        .env_remove("PHYSDEMO_DEVICE")
+        .output()
+        .expect("running setpriv (util-linux)")
+}
+
+#[test]
+fn without_root_a_hidden_map_and_an_unreadable_target_are_permission_errors() {
+    require_root();
+    // /proc/iomem reads as zeros without root: a permission problem, not one --force solves
+    let out = as_nobody(&["poke", "0x1000", "1"]);
+    assert_exit(
+        &out,
+        4,
+        "/proc/iomem shows only zeros to a user without root",
+    );
+    assert!(
+        stderr_of(&out).contains("run as root"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!stderr_of(&out).contains("--force"), "{}", stderr_of(&out));
+    assert_exit(
+        &as_nobody(&["devmem", "0x1000", "32", "1"]),
+        4,
+        "run as root",
+    );
+    // a root-owned target exists but cannot be read: say so, not "no target"
+    let target = Target::start(&["--timeout", "60"]);
+    for args in [&["poke", "--dry-run"][..], &["peek"]] {
+        let out = as_nobody(args);
+        assert_exit(&out, 4, "as another user: ");
+        // other tests' targets may be running too
+        assert!(
+            stderr_of(&out).contains(&target.pid().to_string()),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+    drop(target);
+    let _ = std::fs::remove_dir_all(
+        std::env::temp_dir().join(format!("physdemo-nobody-{}", std::process::id())),
+    );
 }

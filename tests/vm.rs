@@ -24,6 +24,16 @@ fn vm_run(script: &Path, args: &[&str]) -> Option<Output> {
 
 /// As [`vm_run`], with host paths (space-separated) copied to /files in the guest.
 fn vm_run_with_files(script: &Path, args: &[&str], files: Option<&str>) -> Option<Output> {
+    vm_run_with_env(script, args, files, &[])
+}
+
+/// As [`vm_run_with_files`], with variables for demos/vm/run (PHYSDEMO_VM_PAT, …).
+fn vm_run_with_env(
+    script: &Path,
+    args: &[&str],
+    files: Option<&str>,
+    env: &[(&str, &str)],
+) -> Option<Output> {
     if std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1") {
         eprintln!("\n!!! SKIPPED VM TEST {} because PHYSDEMO_SKIP_VM=1: /dev/mem writes are NOT tested !!!\n", script.display());
         return None;
@@ -40,6 +50,7 @@ fn vm_run_with_files(script: &Path, args: &[&str], files: Option<&str>) -> Optio
         .arg(script)
         .args(args)
         .envs(files.map(|files| ("PHYSDEMO_VM_FILES", files)))
+        .envs(env.iter().copied())
         .output()
         .expect("running demos/vm/run");
     eprintln!(
@@ -191,4 +202,153 @@ fn maps_counts_transparent_huge_pages_as_the_kernel_does() {
         return;
     };
     assert!(text.contains("maps summary: huge 4096 pages = AnonHugePages"));
+}
+
+/// One device access in QEMU's trace: `memory_region_ops_write cpu 0 mr 0x… addr 0xfea00004
+/// value 0x11111111 size 4 name 'edu-mmio'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Access {
+    write: bool,
+    addr: u64,
+    value: u64,
+    size: u64,
+}
+
+/// The accesses to the region named `region` in a trace, in order.
+fn traced_accesses(trace: &str, region: &str) -> Vec<Access> {
+    let name = format!("name '{region}'");
+    trace
+        .lines()
+        .filter(|line| line.ends_with(&name))
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let field = |key: &str| {
+                let at = fields.iter().position(|f| *f == key)?;
+                u64::from_str_radix(fields.get(at + 1)?.trim_start_matches("0x"), 16).ok()
+            };
+            Some(Access {
+                write: fields.first()? == &"memory_region_ops_write",
+                addr: field("addr")?,
+                value: field("value")?,
+                size: field("size")?,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_device_register_gets_exactly_the_accesses_asked_for_as_qemu_traces_them() {
+    let trace = std::env::temp_dir().join(format!("physdemo-trace-{}.log", std::process::id()));
+    let trace_path = trace.to_str().expect("a UTF-8 temp path");
+    let Some(out) = vm_run_with_env(
+        &repo().join("demos/vm/accesses.sh"),
+        &[],
+        None,
+        &[("PHYSDEMO_VM_TRACE", trace_path)],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demos/vm/accesses.sh failed in the VM"
+    );
+    let log = std::fs::read_to_string(&trace).expect("QEMU wrote the trace");
+    let _ = std::fs::remove_file(&trace);
+    let hex_after = |key: &str| -> u64 {
+        let rest = text.split(key).nth(1).expect(key);
+        let word = rest.split([' ', ',', '\n']).next().unwrap();
+        u64::from_str_radix(word.trim_start_matches("0x"), 16).expect(key)
+    };
+    let (bar0, config) = (hex_after("BAR0 "), hex_after("config byte 0x3c at "));
+    let live = bar0 + 4;
+    // Split edu's accesses at the fences (busybox reading BAR0 + 0): the accesses after
+    // fence N are step N + 1's.
+    let mut steps: Vec<Vec<Access>> = Vec::new();
+    for access in traced_accesses(&log, "edu-mmio") {
+        if !access.write && access.addr == bar0 {
+            steps.push(Vec::new());
+        } else if let Some(step) = steps.last_mut() {
+            step.push(access);
+        } else {
+            panic!("an access before the first fence: {access:?}");
+        }
+    }
+    let read = Access {
+        write: false,
+        addr: live,
+        value: 0,
+        size: 4,
+    };
+    let write = |value| Access {
+        write: true,
+        addr: live,
+        value,
+        size: 4,
+    };
+    // reads compared without their value (the register's answer)
+    let shape = |step: &[Access]| -> Vec<Access> {
+        step.iter()
+            .map(|a| {
+                if a.write {
+                    *a
+                } else {
+                    Access { value: 0, ..*a }
+                }
+            })
+            .collect()
+    };
+    let want: Vec<(&str, Vec<Access>)> = vec![
+        ("poke (device): one write", vec![write(0x1111_1111)]),
+        ("poke --read-back", vec![read, write(0x2222_2222), read]),
+        ("poke --dry-run: nothing", vec![]),
+        ("poke --pci: one write", vec![write(0x4444_4444)]),
+        ("devmem write: one write", vec![write(0x5555_5555)]),
+        ("devmem --dry-run: nothing", vec![]),
+        ("peek: one read", vec![read]),
+        ("devmem read: one read", vec![read]),
+        ("poke --read-back --dry-run: nothing", vec![]),
+        ("poke --method rw (refused by the kernel): nothing", vec![]),
+        ("poke into config space (refused): nothing", vec![]),
+        ("devmem into config space (refused): nothing", vec![]),
+    ];
+    // the last fence closes the last step
+    assert_eq!(steps.len(), want.len() + 1, "{steps:x?}\n{text}");
+    for (i, (what, expected)) in want.iter().enumerate() {
+        assert_eq!(shape(&steps[i]), *expected, "step {}: {what}", i + 1);
+    }
+    assert!(steps[want.len()].is_empty(), "{steps:x?}");
+    eprintln!(
+        "traced: {} accesses to edu-mmio in {} steps, each exactly as asked",
+        traced_accesses(&log, "edu-mmio").len(),
+        want.len()
+    );
+    // The refused writes never reached PCI configuration space.
+    let config_writes: Vec<Access> = traced_accesses(&log, "pcie-mmcfg-mmio")
+        .into_iter()
+        .filter(|a| a.write && a.value == 0x5a)
+        .collect();
+    assert!(
+        config_writes.is_empty(),
+        "{config:#x}: refused writes reached config space: {config_writes:x?}"
+    );
+}
+
+#[test]
+fn with_pat_on_only_method_rw_reaches_ram_and_physdemo_says_so() {
+    let Some(out) = vm_run_with_env(
+        &repo().join("demos/vm/pat.sh"),
+        &[],
+        None,
+        &[("PHYSDEMO_VM_PAT", "on")],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/pat.sh failed in the VM");
+    assert!(!text.contains("FAIL"));
+    assert!(text.contains("the target saw exactly 0xc0ffee0123456789"));
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("pat: ") && l.ends_with(" passed, 0 failed")));
 }

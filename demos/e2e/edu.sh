@@ -45,10 +45,11 @@ case "$region" in
   *) bad "region '$region' does not name $bdf" ;;
 esac
 
-# Liveness: the exact inverse, through poke's own read-back and a later peek.
+# Liveness: the exact inverse, through poke's own read-back (--read-back: a device
+# gets no read unless asked) and a later peek.
 for v in 0x12345678 0x00000000 0xffffffff 0xa5a5a5a5 0x00000001 0x80000000; do
   want="$(printf '0x%08x' $(( ~v & 0xffffffff )))"
-  readback="$(physdemo poke --pci "$bdf" --bar 0 0x04 "$v" --json | json_field readback)"
+  readback="$(physdemo poke --pci "$bdf" --bar 0 0x04 "$v" --read-back --json | json_field readback)"
   got="$(reg 0x04)"
   if [ "$readback" = "$want" ] && [ "$got" = "$want" ]; then
     ok "liveness: wrote $v, read back $got"
