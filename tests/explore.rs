@@ -14,7 +14,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use common::{independent_pfn, page_size, physdemo, require_root, stderr_of, stdout_of};
-use physdemo::kpage::KPAGEFLAG_NAMES;
+use physdemo::kernel::kpageflags::KPAGEFLAG_NAMES;
 use serde_json::Value;
 
 /// A python3 process with `pages` private anonymous pages touched, and (if `fork`) a shared

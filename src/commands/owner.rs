@@ -1,0 +1,359 @@
+//! `physdemo owner`: which processes, at which virtual addresses, map a physical frame.
+//!
+//! The kernel keeps no reverse map user space can read, so this scans ([`crate::scan`]):
+//! every process's mappings, only their present parts (PAGEMAP_SCAN on 6.7+), pagemap in
+//! large batches. It
+//! stops as soon as the frame's map count from `/proc/kpagecount` is accounted for. Frames of
+//! anonymous memory cannot be in shared mappings and file or shmem frames cannot be in
+//! private anonymous ones, so those mappings are skipped ([`could_map`], pure and tested).
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::error::{not_found, usage};
+use crate::kernel::addr::{PageSize, Pfn, PhysAddr};
+use crate::kernel::kpageflags::KpageFlags;
+use crate::kernel::maps::{describe_path, MappingSummary};
+use crate::proc::kpage::FrameInfoReader;
+use crate::proc::pagemap::PagemapFile;
+use crate::proc::process::{open_user_process, validate_pid};
+use crate::render::progress::Progress;
+use crate::scan::{populated_pages, scan_range, FrameWants};
+
+/// What `owner` was asked.
+#[derive(Debug, Clone)]
+pub struct OwnerOptions {
+    pub pfn: Pfn,
+    /// Byte offset within the frame (from a physical address), added to each virtual address.
+    pub offset: u64,
+    /// Only these processes; all when empty.
+    pub pids: Vec<i32>,
+    /// Scan everything even after the map count is accounted for.
+    pub exhaustive: bool,
+    pub json: bool,
+}
+
+/// One process mapping the frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerHit {
+    pub pid: i32,
+    pub command: String,
+    /// Virtual address of the page (plus the byte offset, when a physical address was given).
+    pub vaddr: String,
+    pub pagemap: Vec<&'static str>,
+    pub mapping: MappingSummary,
+}
+
+/// Whether a mapping with these permissions and this name can hold the frame.
+pub fn could_map(flags: KpageFlags, perms: &str, name: &str) -> bool {
+    let shared = perms.as_bytes().get(3) == Some(&b's');
+    let private_anon = !shared && (name.starts_with('[') || name.is_empty());
+    if flags.has(KpageFlags::ZERO_PAGE) || flags.0 == 0 {
+        return true;
+    }
+    if flags.has(KpageFlags::ANON) {
+        !shared
+    } else {
+        // Page cache and shmem frames; special mappings ([vdso]) are not checked by name.
+        !private_anon || matches!(name, "[vdso]" | "[vvar]" | "[vsyscall]")
+    }
+}
+
+/// The numeric entries of /proc, sorted.
+fn all_pids() -> Result<Vec<i32>> {
+    let mut pids: Vec<i32> = std::fs::read_dir("/proc")?
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+/// The report's summary line.
+pub fn render_summary(
+    found: usize,
+    map_count: u64,
+    stopped_early: bool,
+    scanned: usize,
+    total: usize,
+) -> String {
+    let accounted = if map_count == 0 {
+        "kpagecount is 0: nothing maps it through a page table the kernel counts".to_string()
+    } else if found as u64 >= map_count {
+        format!("kpagecount {map_count}: all accounted for")
+    } else {
+        format!(
+            "kpagecount {map_count}: {} not found (kernel threads, page tables of exiting \
+             processes, or mappings that changed during the scan)",
+            map_count - found as u64
+        )
+    };
+    let how = if stopped_early {
+        format!("stopped early after {scanned} of {total} processes")
+    } else {
+        format!(
+            "scanned {scanned} process{}",
+            if scanned == 1 { "" } else { "es" }
+        )
+    };
+    format!(
+        "{found} mapping{} found ({accounted}; {how})",
+        if found == 1 { "" } else { "s" }
+    )
+}
+
+#[derive(Serialize)]
+struct OwnerJson<'a> {
+    pfn: String,
+    paddr: String,
+    flags: Vec<String>,
+    map_count: u64,
+    owners: &'a [OwnerHit],
+    processes_scanned: usize,
+    stopped_early: bool,
+}
+
+/// Runs `physdemo owner`.
+pub fn run(options: &OwnerOptions) -> Result<()> {
+    let page = PageSize::of_system();
+    // A process named with --pid must exist and have a readable address space: the same
+    // errors (and exit codes) as `maps` and `inspect` give for it.
+    for &pid in &options.pids {
+        open_user_process(pid)?;
+        PagemapFile::open(pid)?;
+    }
+    let frames = FrameInfoReader::open()?;
+    let pfn = options.pfn;
+    let paddr = match page.phys_addr(pfn, options.offset) {
+        Some(paddr) if frames.frame_exists(pfn)? => paddr,
+        paddr => return Err(beyond_ram(pfn, paddr, page).into()),
+    };
+    let flags = frames.flags(pfn, 1)?[0];
+    let map_count = frames.map_counts(pfn, 1)?[0];
+    let named = !options.pids.is_empty();
+    let pids = if named {
+        options.pids.clone()
+    } else {
+        all_pids()?
+    };
+    let mut hits: Vec<OwnerHit> = Vec::new();
+    let mut progress = Progress::new(format!("owner of {paddr}"), pids.len() as u64, "processes");
+    let mut scanned = 0;
+    let mut stopped_early = false;
+    let wants = FrameWants {
+        flags: false,
+        counts: false,
+    };
+    for &pid in &pids {
+        if !options.exhaustive && map_count > 0 && hits.len() as u64 >= map_count {
+            stopped_early = true;
+            break;
+        }
+        scanned += 1;
+        progress.advance(1);
+        // In a scan of every process, those that exit, kernel threads and zombies have
+        // nothing to find; a process named with --pid that fails is an error.
+        let (process, pagemap) = match (open_user_process(pid), PagemapFile::open(pid)) {
+            (Ok(process), Ok(pagemap)) => (process, pagemap),
+            (Err(err), _) | (_, Err(err)) if named => return Err(err),
+            _ => continue,
+        };
+        for map in &process.maps {
+            let name = describe_path(&map.pathname);
+            if !could_map(flags, &map.perms.as_str(), &name) {
+                continue;
+            }
+            let Ok(populated) = populated_pages(&pagemap, page, map.address.0, map.address.1, true)
+            else {
+                break;
+            };
+            for (first, last) in populated.ranges {
+                let done = scan_range(&pagemap, None, wants, first, last, |batch| {
+                    for (i, entry) in batch.entries.iter().enumerate() {
+                        if entry.pfn() == Some(pfn) {
+                            let vpn = batch.first_page + i as u64;
+                            hits.push(OwnerHit {
+                                pid,
+                                command: process.command.clone(),
+                                vaddr: format!("{:#x}", (vpn << page.shift()) + options.offset),
+                                pagemap: entry.flag_names(),
+                                mapping: MappingSummary::from(map),
+                            });
+                        }
+                    }
+                    Ok(options.exhaustive || map_count == 0 || (hits.len() as u64) < map_count)
+                });
+                if !matches!(done, Ok(true)) {
+                    break;
+                }
+            }
+        }
+    }
+    progress.finish();
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if options.json {
+        let json = OwnerJson {
+            pfn: format!("{:#x}", pfn.0),
+            paddr: paddr.to_string(),
+            flags: flags.names(),
+            map_count,
+            owners: &hits,
+            processes_scanned: scanned,
+            stopped_early,
+        };
+        // Serialised first, so a closed pipe is an io::Error that main recognises.
+        let mut text = serde_json::to_vec(&json)?;
+        text.push(b'\n');
+        out.write_all(&text)?;
+    } else {
+        let names = flags.names();
+        writeln!(
+            out,
+            "frame {pfn} (physical address {paddr}): map count {map_count}, flags {}",
+            if names.is_empty() {
+                "-".to_string()
+            } else {
+                names.join(",")
+            }
+        )?;
+        if !hits.is_empty() {
+            writeln!(
+                out,
+                "{:>8}  {:<16} {:<18} mapping",
+                "pid", "command", "vaddr"
+            )?;
+        }
+        for hit in &hits {
+            let m = &hit.mapping;
+            writeln!(
+                out,
+                "{:>8}  {:<16} {:<18} {}-{} {} {}",
+                hit.pid,
+                hit.command,
+                hit.vaddr,
+                m.start.trim_start_matches("0x"),
+                m.end.trim_start_matches("0x"),
+                m.perms,
+                m.path
+            )?;
+        }
+        writeln!(
+            out,
+            "{}",
+            render_summary(hits.len(), map_count, stopped_early, scanned, pids.len())
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The error for a frame past the last one /proc/kpageflags knows (`paddr` is `None` when
+/// the frame's physical address would not even fit in 64 bits): one meaning, one exit code.
+fn beyond_ram(pfn: Pfn, paddr: Option<PhysAddr>, page: PageSize) -> crate::error::UserError {
+    let address = match paddr {
+        Some(paddr) => format!("physical address {paddr}"),
+        None => "its physical address would not fit in 64 bits".to_string(),
+    };
+    not_found(format!("frame {pfn} ({address}) is beyond the end of RAM")).hint(format!(
+        "a frame number is a physical address divided by the page size ({}); see /proc/iomem for the System RAM ranges",
+        page.bytes()
+    ))
+}
+
+/// Builds the options from the command line: a physical address or `--pfn`.
+pub fn options_from_args(
+    paddr: Option<PhysAddr>,
+    pfn: Option<Pfn>,
+    pids: &[i64],
+    exhaustive: bool,
+    json: bool,
+) -> Result<OwnerOptions> {
+    let page = PageSize::of_system();
+    let (pfn, offset) = match (paddr, pfn) {
+        (_, Some(pfn)) => (pfn, 0),
+        (Some(paddr), None) => (page.pfn_of(paddr), page.offset_in_page(paddr.0)),
+        (None, None) => {
+            return Err(usage("give a physical address or --pfn")
+                .hint("e.g. physdemo owner 0x12345000, or physdemo owner --pfn 0x12345")
+                .into())
+        }
+    };
+    // Each process once, in the order given.
+    let mut unique = Vec::with_capacity(pids.len());
+    for &pid in pids {
+        let pid = validate_pid(pid)?;
+        if !unique.contains(&pid) {
+            unique.push(pid);
+        }
+    }
+    let pids = unique;
+    Ok(OwnerOptions {
+        pfn,
+        offset,
+        pids,
+        exhaustive,
+        json,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_mappings_that_cannot_hold_the_frame() {
+        let anon = KpageFlags(1 << KpageFlags::ANON | 1 << KpageFlags::MMAP);
+        assert!(could_map(anon, "rw-p", "[heap]"));
+        assert!(could_map(anon, "rw-p", "/usr/lib/libc.so.6"));
+        assert!(!could_map(anon, "rw-s", "/dev/zero (deleted)"));
+        let file = KpageFlags(1 << KpageFlags::MMAP);
+        assert!(could_map(file, "r-xp", "/usr/lib/libc.so.6"));
+        assert!(could_map(file, "rw-s", "/dev/zero (deleted)"));
+        assert!(!could_map(file, "rw-p", "[heap]"));
+        assert!(!could_map(file, "rw-p", "[anonymous]"));
+        let zero = KpageFlags(1 << KpageFlags::ZERO_PAGE);
+        assert!(could_map(zero, "rw-p", "[anonymous]"));
+    }
+
+    #[test]
+    fn named_processes_count_once() {
+        let options = options_from_args(None, Some(Pfn(1)), &[7, 3, 7, 3, 9], false, false)
+            .expect("valid options");
+        assert_eq!(options.pids, [7, 3, 9]);
+        assert!(options_from_args(None, Some(Pfn(1)), &[7, 0], false, false).is_err());
+    }
+
+    #[test]
+    fn a_frame_beyond_ram_is_not_found_whether_or_not_its_address_fits() {
+        let page = PageSize::new(4096).unwrap();
+        let huge = beyond_ram(Pfn(u64::MAX), None, page);
+        let far = beyond_ram(
+            Pfn(0xf_ffff_ffff_ffff),
+            Some(PhysAddr(0xffff_ffff_ffff_f000)),
+            page,
+        );
+        for err in [&huge, &far] {
+            assert_eq!(err.kind, crate::error::ExitKind::NotFound);
+            assert!(
+                err.to_string().contains("is beyond the end of RAM"),
+                "{err}"
+            );
+            assert!(err.hint.as_deref().unwrap_or("").contains("/proc/iomem"));
+        }
+        assert!(huge.message.contains("would not fit in 64 bits"), "{huge}");
+    }
+
+    #[test]
+    fn says_whether_the_map_count_was_accounted_for() {
+        assert_eq!(
+            render_summary(2, 2, true, 10, 100),
+            "2 mappings found (kpagecount 2: all accounted for; stopped early after 10 of 100 processes)"
+        );
+        assert!(render_summary(1, 3, false, 100, 100).contains("2 not found"));
+        assert!(render_summary(0, 0, false, 5, 5).starts_with("0 mappings found (kpagecount is 0"));
+        assert!(render_summary(0, 0, false, 1, 1).ends_with("; scanned 1 process)"));
+    }
+}

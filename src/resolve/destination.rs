@@ -1,0 +1,58 @@
+//! Where a physical address falls: its /proc/iomem region, and the PCI function whose
+//! configuration space it is, if any.
+
+use serde_json::{json, Value};
+
+use crate::kernel::addr::PhysAddr;
+use crate::kernel::ecam::ConfigSpace;
+use crate::kernel::iomem::{Placement, RegionKind};
+use crate::proc::ecam::find_in_system;
+use crate::proc::iomem::place_in_system_map;
+use crate::resolve::register::Register;
+
+/// Where an address falls: its /proc/iomem region, and the PCI function whose
+/// configuration space it is, if any.
+pub struct Destination {
+    pub placement: Placement,
+    pub config: Option<ConfigSpace>,
+}
+
+impl Destination {
+    /// Places `paddr` in this machine's /proc/iomem and ECAM windows.
+    pub fn of(paddr: PhysAddr) -> Destination {
+        Destination {
+            placement: place_in_system_map(paddr),
+            config: find_in_system(paddr),
+        }
+    }
+
+    /// Whether reading here is harmless, so that a poke reads before and after its write
+    /// unless told otherwise: RAM (System RAM, the kernel's image). A device register may
+    /// act on a read (a read-to-clear status, a FIFO), and so may anything /proc/iomem
+    /// does not call RAM; a `--pci` register is a device whatever the map says.
+    pub fn is_ram(&self, register: Option<&Register>) -> bool {
+        register.is_none()
+            && self.config.is_none()
+            && matches!(
+                self.placement.kind(),
+                Some(RegionKind::SystemRam | RegionKind::KernelImage)
+            )
+    }
+
+    pub fn json(&self) -> Value {
+        let mut object = match &self.placement {
+            Placement::In { region, .. } => json!({
+                "name": region.name,
+                "start": format!("{:#x}", region.start),
+                "end": format!("{:#x}", region.end),
+                "description": self.placement.describe(),
+            }),
+            other => json!({ "name": Value::Null, "description": other.describe() }),
+        };
+        object["pci_config"] = self
+            .config
+            .as_ref()
+            .map_or(Value::Null, |c| Value::String(c.describe()));
+        object
+    }
+}
