@@ -6,6 +6,7 @@
 //! (one `TryFrom` per command), and [`run`] hands them to [`crate::commands`].
 
 pub mod args;
+pub mod busybox;
 pub mod convert;
 
 use std::process::ExitCode;
@@ -14,6 +15,14 @@ use anyhow::Result;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
+use crate::commands::devmem::DevmemOptions;
+use crate::commands::dump::DumpOptions;
+use crate::commands::inspect::InspectOptions;
+use crate::commands::maps::MapsOptions;
+use crate::commands::owner::OwnerOptions;
+use crate::commands::peek::PeekOptions;
+use crate::commands::poke::PokeOptions;
+use crate::commands::target::TargetOptions;
 
 pub use args::*;
 
@@ -124,23 +133,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ColorChoice::Auto => {}
     }
     match cli.command {
-        Command::Target(args) => commands::target::run(&args)?,
-        Command::Inspect(args) => commands::inspect::run(&args)?,
-        Command::Maps(args) => commands::maps::run(&commands::maps::options_from_args(
-            args.pid,
-            args.pages,
-            args.runs,
-            &args.mappings,
-            &args.flags,
-            args.json,
-        )?)?,
-        Command::Owner(args) => commands::owner::run(&commands::owner::options_from_args(
-            args.paddr, args.pfn, &args.pids, args.all, args.json,
-        )?)?,
-        Command::Poke(args) => commands::poke::run(&args)?,
-        Command::Peek(args) => commands::peek::run(&args)?,
-        Command::Dump(args) => commands::dump::run(&args)?,
-        Command::Devmem(args) => commands::devmem::run(&args)?,
+        Command::Target(args) => commands::target::run(&TargetOptions::try_from(&args)?)?,
+        Command::Inspect(args) => commands::inspect::run(&InspectOptions::try_from(&args)?)?,
+        Command::Maps(args) => commands::maps::run(&MapsOptions::try_from(&args)?)?,
+        Command::Owner(args) => commands::owner::run(&OwnerOptions::try_from(&args)?)?,
+        Command::Poke(args) => commands::poke::run(&PokeOptions::try_from(&args)?)?,
+        Command::Peek(args) => commands::peek::run(&PeekOptions::try_from(&args)?)?,
+        Command::Dump(args) => commands::dump::run(&DumpOptions::try_from(&args)?)?,
+        Command::Devmem(args) => commands::devmem::run(&DevmemOptions::try_from(&args)?)?,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

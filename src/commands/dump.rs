@@ -13,7 +13,6 @@ use std::io::Write;
 
 use anyhow::Result;
 
-use crate::cli::DumpArgs;
 use crate::error::{usage, UserError};
 use crate::kernel::addr::{PageSize, PhysAddr};
 use crate::kernel::iomem::{IomemMap, RegionKind};
@@ -22,7 +21,7 @@ use crate::physmem::device::DeviceOptions;
 use crate::physmem::width::{encode_native, Width};
 use crate::proc::iomem::{place_in_system_map, read_system_map};
 use crate::render::hexdump::HexDumper;
-use crate::resolve::register;
+use crate::resolve::register::{Register, RegisterRef};
 
 /// The pieces of `[start, start + len)` split at page boundaries, `(address, length)`,
 /// produced one at a time: nothing is stored, whatever the length.
@@ -112,48 +111,73 @@ fn read_dwords_into(mem: &PhysMem, addr: PhysAddr, out: &mut [u8]) -> Result<(),
     Ok(())
 }
 
+/// Where a dump starts: a physical address, or an offset into a `--pci` device's BAR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DumpFrom {
+    Physical(PhysAddr),
+    Register(RegisterRef),
+}
+
+/// What `dump` was asked.
+#[derive(Debug, Clone)]
+pub struct DumpOptions {
+    pub from: DumpFrom,
+    /// Bytes to show; the range fits in 64 bits.
+    pub len: u64,
+    /// Fold identical lines into `*` (everything but `--all`).
+    pub squeeze: bool,
+    pub device: DeviceOptions,
+}
+
 /// Runs `physdemo dump`.
-pub fn run(args: &DumpArgs) -> Result<()> {
-    if args.paddr.0.checked_add(args.len).is_none() {
-        return Err(usage(format!(
-            "{} + {:#x} bytes runs past the end of the 64-bit address space",
-            args.paddr, args.len
-        ))
-        .hint("give a smaller length")
-        .into());
-    }
-    let paddr = register::resolve_range(&args.pci, args.paddr, args.len)?;
-    let options = DeviceOptions::from(&args.device);
+pub fn run(options: &DumpOptions) -> Result<()> {
+    let len = options.len;
+    let (paddr, registers) = match &options.from {
+        DumpFrom::Physical(paddr) => (*paddr, false),
+        DumpFrom::Register(named) => (Register::resolve(named, len)?.paddr, true),
+    };
     let placement = place_in_system_map(paddr);
-    let mem = PhysMem::open(&options, false, paddr, placement.kind())?;
+    let mem = PhysMem::open(&options.device, false, paddr, placement.kind())?;
     // The whole range, not just its start, must be addressable: refuse before printing.
-    mem.check_reachable(paddr, args.len)?;
-    let mut out = std::io::stdout().lock();
+    mem.check_reachable(paddr, len)?;
     // Device registers often answer only whole-word reads (edu gives zeros to byte reads):
     // with --pci, or in a device region when the range allows, read 32-bit words.
     let device_words =
-        placement.kind() == Some(RegionKind::Device) && paddr.0 % 4 == 0 && args.len % 4 == 0;
-    let as_words = args.pci.pci.is_some() || device_words;
+        placement.kind() == Some(RegionKind::Device) && paddr.0 % 4 == 0 && len % 4 == 0;
+    let as_words = registers || device_words;
     if as_words {
-        check_register_range(paddr, args.len)?;
+        check_register_range(paddr, len)?;
     }
+    let mut out = std::io::stdout().lock();
+    stream(&mem, paddr, len, as_words, options.squeeze, &mut out)
+}
+
+/// Reads the range page by page into `hexdump -C` lines. A read that stops midway leaves
+/// the bytes read on show, up to the address where they end, as hexdump shows a short
+/// file; the error names that first address that failed and its region. Nothing is read
+/// twice.
+fn stream(
+    mem: &PhysMem,
+    paddr: PhysAddr,
+    len: u64,
+    as_words: bool,
+    squeeze: bool,
+    out: &mut impl Write,
+) -> Result<()> {
     let page = PageSize::of_system();
-    let mut dumper = HexDumper::new(paddr.0, !args.all);
+    let mut dumper = HexDumper::new(paddr.0, squeeze);
     let mut buf = Vec::with_capacity(page.bytes() as usize);
-    for (addr, len) in page_chunks(paddr.0, args.len, page) {
+    for (addr, len) in page_chunks(paddr.0, len, page) {
         buf.clear();
         buf.resize(len as usize, 0);
         let read = if as_words {
-            read_dwords_into(&mem, PhysAddr(addr), &mut buf)
+            read_dwords_into(mem, PhysAddr(addr), &mut buf)
         } else {
             mem.read_into(PhysAddr(addr), &mut buf)
         };
         if let Err(stop) = read {
-            // The bytes read stand, up to the address where they end, as hexdump shows a
-            // short file; the error names that first address that failed and its region.
-            // Nothing is read twice.
-            dumper.push(&buf[..stop.read], &mut out)?;
-            dumper.finish(&mut out)?;
+            dumper.push(&buf[..stop.read], out)?;
+            dumper.finish(out)?;
             out.flush()?;
             let failed = PhysAddr(addr + stop.read as u64);
             let context = match read_system_map() {
@@ -162,9 +186,9 @@ pub fn run(args: &DumpArgs) -> Result<()> {
             };
             return Err(stop.error.context(context));
         }
-        dumper.push(&buf, &mut out)?;
+        dumper.push(&buf, out)?;
     }
-    dumper.finish(&mut out)?;
+    dumper.finish(out)?;
     out.flush()?;
     Ok(())
 }

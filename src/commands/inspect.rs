@@ -10,24 +10,31 @@ use anyhow::Result;
 use owo_colors::{OwoColorize, Stream::Stdout};
 use serde::Serialize;
 
-use crate::cli::InspectArgs;
-use crate::kernel::addr::PageTableIndices;
+use crate::kernel::addr::{PageTableIndices, VirtAddr};
 use crate::kernel::maps::MappingSummary;
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapJson};
-use crate::proc::process::validate_pid;
 use crate::proc::target_process;
 use crate::resolve::translate::{resolve, Resolution};
 
+/// What `inspect` was asked.
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    pub pid: i32,
+    /// The address; `None` for a physdemo target's own variable.
+    pub vaddr: Option<VirtAddr>,
+    pub json: bool,
+}
+
 /// Runs `physdemo inspect`.
-pub fn run(args: &InspectArgs) -> Result<()> {
-    let pid = validate_pid(args.pid)?;
-    let vaddr = match args.vaddr {
+pub fn run(options: &InspectOptions) -> Result<()> {
+    let pid = options.pid;
+    let vaddr = match options.vaddr {
         Some(vaddr) => vaddr,
         None => target_process::locate(pid)?.value_addr,
     };
     let resolution = resolve(pid, vaddr)?;
     let mut out = std::io::stdout().lock();
-    if args.json {
+    if options.json {
         serde_json::to_writer(&mut out, &InspectJson::from(&resolution))?;
         writeln!(out)?;
     } else {
@@ -223,7 +230,7 @@ fn explain_missing(r: &Resolution) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::addr::{PageSize, PhysAddr, VirtAddr};
+    use crate::kernel::addr::{PageSize, PhysAddr};
     use crate::kernel::kpageflags::KpageFlags;
     use crate::kernel::pagemap::PagemapEntry;
     use crate::resolve::translate::FrameInfo;

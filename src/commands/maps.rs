@@ -12,14 +12,14 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::error::{not_found, usage};
+use crate::error::not_found;
 use crate::kernel::addr::PageSize;
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::{describe_path, MappingSummary};
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry};
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
-use crate::proc::process::{open_user_process, validate_pid};
+use crate::proc::process::open_user_process;
 use crate::render::page_list::{push_page_line, NameCache, PAGES_HEADER};
 use crate::render::progress::Progress;
 use crate::render::units::human_bytes;
@@ -467,34 +467,6 @@ fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
     text.push(b'\n');
     out.write_all(&text)?;
     Ok(())
-}
-
-/// Parses the command-line form into options.
-pub fn options_from_args(
-    pid: i64,
-    pages: bool,
-    all_runs: bool,
-    mappings: &[String],
-    flags: &[String],
-    json: bool,
-) -> Result<MapsOptions> {
-    let pid = validate_pid(pid)?;
-    let mappings = mappings
-        .iter()
-        .map(|spec| MappingFilter::parse(spec))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|msg| {
-            usage(msg).hint("e.g. --mapping '[heap]' or --mapping 0x7f00000000-0x7f00200000")
-        })?;
-    let flags = FlagFilter::parse(flags).map_err(usage)?;
-    Ok(MapsOptions {
-        pid,
-        pages,
-        all_runs,
-        mappings,
-        flags,
-        json,
-    })
 }
 
 #[cfg(test)]

@@ -12,13 +12,13 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::error::{not_found, usage};
+use crate::error::not_found;
 use crate::kernel::addr::{PageSize, Pfn, PhysAddr};
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::{describe_path, MappingSummary};
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
-use crate::proc::process::{open_user_process, validate_pid};
+use crate::proc::process::open_user_process;
 use crate::render::progress::Progress;
 use crate::scan::{populated_pages, scan_range, FrameWants};
 
@@ -263,42 +263,6 @@ fn beyond_ram(pfn: Pfn, paddr: Option<PhysAddr>, page: PageSize) -> crate::error
     ))
 }
 
-/// Builds the options from the command line: a physical address or `--pfn`.
-pub fn options_from_args(
-    paddr: Option<PhysAddr>,
-    pfn: Option<Pfn>,
-    pids: &[i64],
-    exhaustive: bool,
-    json: bool,
-) -> Result<OwnerOptions> {
-    let page = PageSize::of_system();
-    let (pfn, offset) = match (paddr, pfn) {
-        (_, Some(pfn)) => (pfn, 0),
-        (Some(paddr), None) => (page.pfn_of(paddr), page.offset_in_page(paddr.0)),
-        (None, None) => {
-            return Err(usage("give a physical address or --pfn")
-                .hint("e.g. physdemo owner 0x12345000, or physdemo owner --pfn 0x12345")
-                .into())
-        }
-    };
-    // Each process once, in the order given.
-    let mut unique = Vec::with_capacity(pids.len());
-    for &pid in pids {
-        let pid = validate_pid(pid)?;
-        if !unique.contains(&pid) {
-            unique.push(pid);
-        }
-    }
-    let pids = unique;
-    Ok(OwnerOptions {
-        pfn,
-        offset,
-        pids,
-        exhaustive,
-        json,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -316,14 +280,6 @@ mod tests {
         assert!(!could_map(file, "rw-p", "[anonymous]"));
         let zero = KpageFlags(1 << KpageFlags::ZERO_PAGE);
         assert!(could_map(zero, "rw-p", "[anonymous]"));
-    }
-
-    #[test]
-    fn named_processes_count_once() {
-        let options = options_from_args(None, Some(Pfn(1)), &[7, 3, 7, 3, 9], false, false)
-            .expect("valid options");
-        assert_eq!(options.pids, [7, 3, 9]);
-        assert!(options_from_args(None, Some(Pfn(1)), &[7, 0], false, false).is_err());
     }
 
     #[test]

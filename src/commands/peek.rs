@@ -1,71 +1,122 @@
 //! `physdemo peek`: read one value of physical memory, named as `poke` names it (the running
-//! target, `<pid> <vaddr>`, a physical address, or `--pci` register).
+//! target, `<pid> <vaddr>`, a physical address, or a `--pci` register).
 
 use std::io::Write;
 
 use anyhow::Result;
-use serde_json::json;
+use serde::Serialize;
 
-use crate::cli::convert::parse_peek_args;
-use crate::cli::PeekArgs;
+use crate::kernel::addr::PhysAddr;
 use crate::kernel::iomem::RegionKind;
 use crate::physmem::access::PhysMem;
 use crate::physmem::device::DeviceOptions;
-use crate::physmem::width::check_alignment;
-use crate::render::subject::{process_json, subject_lines};
+use crate::physmem::width::{check_alignment, Width, WidthValue};
+use crate::render::json::write_sorted_json_line;
+use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
 use crate::resolve::destination::Destination;
-use crate::resolve::register::{self, Register};
-use crate::resolve::subject::{
-    check_subject_alignment, locate, Subject, PHYSICAL_WIDTH, PROCESS_WIDTH,
-};
+use crate::resolve::register::Register;
+use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
+
+/// What `peek` was asked.
+#[derive(Debug, Clone)]
+pub struct PeekOptions {
+    pub subject: Subject,
+    /// The access width; `None` for the subject's default.
+    pub width: Option<Width>,
+    pub json: bool,
+    pub device: DeviceOptions,
+}
+
+/// One value read, and everything about where it was read.
+struct Peeked {
+    located: Located,
+    destination: Destination,
+    register: Option<Register>,
+    width: Width,
+    value: u64,
+}
+
+/// `peek --json` (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct PeekJson {
+    paddr: PhysAddr,
+    width: u32,
+    value: WidthValue,
+    region: RegionJson,
+    process: Option<ProcessJson>,
+    pci: Option<RegisterJson>,
+    device: String,
+}
 
 /// Runs `physdemo peek`.
-pub fn run(args: &PeekArgs) -> Result<()> {
-    let register_bytes = args.width.unwrap_or(PHYSICAL_WIDTH).bytes() as u64;
-    let (positional, register) = register::resolve_args(&args.pci, &args.args, 0, register_bytes)?;
-    let subject = parse_peek_args(&positional)?;
-    let width = args.width.unwrap_or(match subject {
-        Subject::Physical(_) => PHYSICAL_WIDTH,
-        _ => PROCESS_WIDTH,
-    });
-    check_subject_alignment(subject, width)?;
-    let located = locate(subject)?;
-    check_alignment(located.paddr, width)?;
-    let destination = Destination::of(located.paddr);
-    let placement = &destination.placement;
-    let options = DeviceOptions::from(&args.device);
-    let mem = PhysMem::open(&options, false, located.paddr, placement.kind())?;
-    let value = mem.read(located.paddr, width)?;
+pub fn run(options: &PeekOptions) -> Result<()> {
+    let peeked = read(options)?;
     let mut out = std::io::stdout().lock();
-    if args.json {
-        let object = json!({
-            "paddr": located.paddr.to_string(),
-            "width": width.bits(),
-            "value": width.hex(value),
-            "region": destination.json(),
-            "process": process_json(&located),
-            "pci": register.as_ref().map(Register::json),
-            "device": options.describe(),
-        });
-        writeln!(out, "{object}")?;
+    if options.json {
+        write_sorted_json_line(&mut out, &report(&peeked, options))?;
     } else {
-        for line in subject_lines(register.as_ref(), &located, &destination) {
-            writeln!(out, "{line}")?;
-        }
-        writeln!(
-            out,
-            "{:<10}{}  ({width} read via {})",
-            "value",
-            width.hex(value),
-            options.describe()
-        )?;
-        if value == 0 && placement.kind() == Some(RegionKind::SystemRam) {
-            writeln!(
-                out,
-                "note      zero: if that is unexpected, a kernel with CONFIG_STRICT_DEVMEM reads RAM as zeros"
-            )?;
-        }
+        render_text(&mut out, &peeked, options)?;
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Gather: resolves the subject, checks the alignment, and reads.
+fn read(options: &PeekOptions) -> Result<Peeked> {
+    let width = options.width.unwrap_or(options.subject.default_width());
+    let (reference, register) = options
+        .subject
+        .clone()
+        .into_reference(width.bytes() as u64)?;
+    check_reference_alignment(reference, width)?;
+    let located = locate(reference)?;
+    check_alignment(located.paddr, width)?;
+    let destination = Destination::of(located.paddr);
+    let region = destination.placement.kind();
+    let mem = PhysMem::open(&options.device, false, located.paddr, region)?;
+    let value = mem.read(located.paddr, width)?;
+    Ok(Peeked {
+        located,
+        destination,
+        register,
+        width,
+        value,
+    })
+}
+
+fn report(peeked: &Peeked, options: &PeekOptions) -> PeekJson {
+    PeekJson {
+        paddr: peeked.located.paddr,
+        width: peeked.width.bits(),
+        value: peeked.width.value(peeked.value),
+        region: RegionJson::from(&peeked.destination),
+        process: ProcessJson::of(&peeked.located),
+        pci: peeked.register.as_ref().map(RegisterJson::from),
+        device: options.device.describe(),
+    }
+}
+
+fn render_text(out: &mut impl Write, peeked: &Peeked, options: &PeekOptions) -> Result<()> {
+    let (width, value) = (peeked.width, peeked.value);
+    for line in subject_lines(
+        peeked.register.as_ref(),
+        &peeked.located,
+        &peeked.destination,
+    ) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(
+        out,
+        "{:<10}{}  ({width} read via {})",
+        "value",
+        width.hex(value),
+        options.device.describe()
+    )?;
+    if value == 0 && peeked.destination.placement.kind() == Some(RegionKind::SystemRam) {
+        writeln!(
+            out,
+            "note      zero: if that is unexpected, a kernel with CONFIG_STRICT_DEVMEM reads RAM as zeros"
+        )?;
+    }
     Ok(())
 }

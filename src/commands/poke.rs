@@ -7,35 +7,61 @@
 //! read unless `--read-back`: a read can have side effects); RAM is read before and after.
 //! `--dry-run` goes through every check and opens and maps the device as the write would,
 //! and stops short of the store.
+//!
+//! The steps: [`prepare`] (resolve and check everything, open the device), then either
+//! [`dry_run`] or [`write`], then the report ([`render_written`], [`render_dry_run`]).
 
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use serde_json::{json, Value};
+use serde::Serialize;
 
-use crate::cli::convert::parse_poke_args;
-use crate::cli::PokeArgs;
-use crate::error::{refused, usage, ExitKind, UserError};
-use crate::kernel::addr::{Pfn, VirtAddr};
-use crate::kernel::pagemap::PagemapEntry;
+use crate::error::{ExitKind, UserError};
+use crate::kernel::addr::{Hex, PhysAddr, VirtAddr};
 use crate::physmem::access::PhysMem;
 use crate::physmem::device::DeviceOptions;
 use crate::physmem::policy::{check_config_space_write, check_region_write};
-use crate::physmem::width::{check_alignment, check_value_fits, Width};
-use crate::proc::pin::{PageNow, Pinned};
+use crate::physmem::width::{check_alignment, check_value_fits, Width, WidthValue};
 use crate::proc::target_process::{wait_for_reaction, Reaction};
-use crate::render::subject::{process_json, subject_lines};
+use crate::render::json::write_sorted_json_line;
+use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
 use crate::render::units::format_latency;
 use crate::resolve::destination::Destination;
-use crate::resolve::register::{self, Register};
-use crate::resolve::subject::{
-    check_subject_alignment, locate, Located, Subject, PHYSICAL_WIDTH, PROCESS_WIDTH,
-};
-use crate::resolve::translate::Resolution;
+use crate::resolve::recheck::{check_frame, When};
+use crate::resolve::register::Register;
+use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
 
 /// What the no-argument `poke` writes, unless the variable already holds it (then its NOT).
 pub const DEMO_VALUE: u64 = 0xdead_beef_cafe_f00d;
+
+/// Hidden test hooks: milliseconds to sleep right before the pre-write frame check, and
+/// right after the write (before the target's reaction and the post-write check). Honoured
+/// only when set, so that a test can kill or replace the process, or move its page, inside
+/// the window (demos/stress/races.sh). Each pause announces itself on stderr.
+pub const PAUSE_BEFORE_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS";
+pub const PAUSE_AFTER_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS";
+
+/// What `poke` was asked.
+#[derive(Debug, Clone)]
+pub struct PokeOptions {
+    pub subject: Subject,
+    /// The value to write; `None` for the no-argument form's default ([`default_value`]).
+    pub value: Option<u64>,
+    /// The access width; `None` for the subject's default.
+    pub width: Option<Width>,
+    /// Seconds to wait for a physdemo target to report the change.
+    pub wait: f64,
+    /// Read a device before and after the write too (RAM always is).
+    pub read_back: bool,
+    pub json: bool,
+    /// Write where the policy would refuse.
+    pub force: bool,
+    /// Run every check and write nothing.
+    pub dry_run: bool,
+    pub device: DeviceOptions,
+}
 
 /// The no-argument value: the demo value, or its NOT when the variable already holds it,
 /// cut to the access width.
@@ -48,13 +74,6 @@ pub fn default_value(current: Option<u64>, width: Width) -> u64 {
     }
 }
 
-/// Hidden test hooks: milliseconds to sleep right before the pre-write frame check, and
-/// right after the write (before the target's reaction and the post-write check). Honoured
-/// only when set, so that a test can kill or replace the process, or move its page, inside
-/// the window (demos/stress/races.sh). Each pause announces itself on stderr.
-pub const PAUSE_BEFORE_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS";
-pub const PAUSE_AFTER_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS";
-
 fn test_pause(var: &str, what: &str) {
     let Some(ms) = std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) else {
         return;
@@ -63,27 +82,8 @@ fn test_pause(var: &str, what: &str) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 
-/// Refuses a frame that other mappings share (a file's page cache, shared memory, a
-/// KSM-merged or copy-on-write page): a write there changes every process that maps it.
-fn check_private(entry: PagemapEntry, pid: i32, vaddr: VirtAddr, force: bool) -> Result<()> {
-    if force || (entry.exclusive() && !entry.file_or_shared_anon()) {
-        return Ok(());
-    }
-    let why = if entry.file_or_shared_anon() {
-        "belongs to a file or shared memory"
-    } else {
-        "is mapped more than once (copy-on-write after fork, or merged by KSM)"
-    };
-    Err(refused(format!(
-        "refusing to write: the frame of {vaddr} in pid {pid} {why}, so the write would change every process that maps it"
-    ))
-    .hint("add --force if you mean it, --dry-run to check")
-    .into())
-}
-
 /// Reads the variable through /proc/<pid>/mem (the process's own view), for the default value.
 fn read_through_proc(pid: i32, vaddr: VirtAddr) -> Option<u64> {
-    use std::os::unix::fs::FileExt;
     let mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
     let mut bytes = [0u8; 8];
     mem.read_exact_at(&mut bytes, vaddr.0).ok()?;
@@ -108,90 +108,131 @@ fn describe_accesses(reads: bool, width: Width) -> String {
     }
 }
 
+/// A write that passed every check, with the device open for it.
+struct Plan {
+    located: Located,
+    destination: Destination,
+    register: Option<Register>,
+    width: Width,
+    value: u64,
+    /// Whether the address is RAM (read before and after, and read back to compare).
+    ram: bool,
+    /// Whether the write is read before and after (RAM, or `--read-back`).
+    reads: bool,
+    mem: PhysMem,
+}
+
 /// Runs `physdemo poke`.
-pub fn run(args: &PokeArgs) -> Result<()> {
-    let register_bytes = args.width.unwrap_or(PHYSICAL_WIDTH).bytes() as u64;
-    let (positional, register) = register::resolve_args(&args.pci, &args.args, 1, register_bytes)?;
-    let (subject, positional_value) = parse_poke_args(&positional)?;
-    if positional_value.is_some() && args.value.is_some() {
-        return Err(usage("--value is for the no-argument form only")
-            .hint("give the value as the last argument instead")
-            .into());
+pub fn run(options: &PokeOptions) -> Result<()> {
+    let plan = prepare(options)?;
+    if options.dry_run {
+        let current = dry_run(&plan, options)?;
+        return render_dry_run(&plan, options, current);
     }
-    let width = args.width.unwrap_or(match subject {
-        Subject::Physical(_) => PHYSICAL_WIDTH,
-        _ => PROCESS_WIDTH,
-    });
-    // Refuse what is malformed before resolving or touching anything.
-    if let Some(value) = positional_value.or(args.value) {
+    let written = write(&plan, options)?;
+    render_written(&plan, options, &written)?;
+    check_readback(&plan, &written)
+}
+
+/// Gather: resolves the subject and refuses what is malformed or not allowed before
+/// anything is touched, then opens the device as the write needs it.
+fn prepare(options: &PokeOptions) -> Result<Plan> {
+    let width = options.width.unwrap_or(options.subject.default_width());
+    let (reference, register) = options
+        .subject
+        .clone()
+        .into_reference(width.bytes() as u64)?;
+    if let Some(value) = options.value {
         check_value_fits(value, width)?;
     }
-    check_subject_alignment(subject, width)?;
-    let located = locate(subject)?;
+    check_reference_alignment(reference, width)?;
+    let located = locate(reference)?;
     check_alignment(located.paddr, width)?;
-    let value = match positional_value.or(args.value) {
-        Some(value) => value,
-        None => {
-            let current = located
-                .process
-                .as_ref()
-                .and_then(|r| read_through_proc(r.pid, r.vaddr))
-                .map(|v| v & width.max_value());
-            default_value(current, width)
-        }
-    };
+    let value = options.value.unwrap_or_else(|| {
+        let current = located
+            .process
+            .as_ref()
+            .and_then(|r| read_through_proc(r.pid, r.vaddr))
+            .map(|v| v & width.max_value());
+        default_value(current, width)
+    });
     let destination = Destination::of(located.paddr);
     let placement = &destination.placement;
-    let force = args.write.force;
-    check_config_space_write(located.paddr, destination.config.as_ref(), force)?;
-    check_region_write(located.paddr, width.bytes() as u64, placement, force)?;
-    let options = DeviceOptions::from(&args.device);
+    check_config_space_write(located.paddr, destination.config.as_ref(), options.force)?;
+    check_region_write(
+        located.paddr,
+        width.bytes() as u64,
+        placement,
+        options.force,
+    )?;
     let ram = destination.is_ram(register.as_ref());
-    let reads = ram || args.read_back;
     // From here on a dry run does what the write does, short of the store, so that it ends
     // with the same verdict: the same device opened the same way, the page mapped, the
     // frame checked. It reads only RAM, never a device.
-    let mem = PhysMem::open(&options, true, located.paddr, placement.kind())?;
-    if args.write.dry_run {
-        mem.probe_write(located.paddr, width)?;
-        let current = if ram {
-            Some(mem.read(located.paddr, width)?)
-        } else {
-            None
-        };
-        if let (Some(pin), Some(r)) = (&located.pin, &located.process) {
-            check_frame(pin, r, When::Before, false, None, force)?;
-        }
-        let plan = DryRun {
-            width,
-            value,
-            current,
-            reads,
-        };
-        return report_dry_run(
-            args,
-            register.as_ref(),
-            &located,
-            &destination,
-            &options,
-            &plan,
-        );
-    }
+    let mem = PhysMem::open(&options.device, true, located.paddr, placement.kind())?;
+    Ok(Plan {
+        located,
+        destination,
+        register,
+        width,
+        value,
+        ram,
+        reads: ram || options.read_back,
+        mem,
+    })
+}
 
+/// The checks a write makes, short of the store; returns the current value (read only from
+/// RAM).
+fn dry_run(plan: &Plan, options: &PokeOptions) -> Result<Option<u64>> {
+    let (paddr, width) = (plan.located.paddr, plan.width);
+    plan.mem.probe_write(paddr, width)?;
+    let current = if plan.ram {
+        Some(plan.mem.read(paddr, width)?)
+    } else {
+        None
+    };
+    if let (Some(pin), Some(r)) = (&plan.located.pin, &plan.located.process) {
+        check_frame(pin, r, When::Before, false, options.force)?;
+    }
+    Ok(current)
+}
+
+/// What the write did.
+struct Written {
+    old: Option<u64>,
+    readback: Option<u64>,
+    /// CLOCK_MONOTONIC just before the store.
+    write_ns: u64,
+    /// What a physdemo target did; `None` when there is no target or nothing changed.
+    reaction: Option<Reaction>,
+}
+
+impl Written {
+    fn confirmed_by_target(&self) -> bool {
+        matches!(self.reaction, Some(Reaction::Seen(_)))
+    }
+}
+
+/// The store, with the frame checked right before it and right after it (unless the target
+/// itself reports the value), and the target's reaction.
+fn write(plan: &Plan, options: &PokeOptions) -> Result<Written> {
+    let (located, paddr, width, value) =
+        (&plan.located, plan.located.paddr, plan.width, plan.value);
     test_pause(PAUSE_BEFORE_WRITE_ENV, "before the write");
     let seen_before = located.target.map(|t| t.seen_count);
-    let old = if reads {
-        Some(mem.read(located.paddr, width)?)
+    let old = if plan.reads {
+        Some(plan.mem.read(paddr, width)?)
     } else {
         None
     };
     // The last check before the store: same process, same frame, not shared.
     if let (Some(pin), Some(r)) = (&located.pin, &located.process) {
-        check_frame(pin, r, When::Before, false, None, force)?;
+        check_frame(pin, r, When::Before, false, options.force)?;
     }
-    let write_ns = mem.write(located.paddr, width, value)?;
-    let readback = if reads {
-        Some(mem.read(located.paddr, width)?)
+    let write_ns = plan.mem.write(paddr, width, value)?;
+    let readback = if plan.reads {
+        Some(plan.mem.read(paddr, width)?)
     } else {
         None
     };
@@ -203,117 +244,37 @@ pub fn run(args: &PokeArgs) -> Result<()> {
             t,
             count,
             value,
-            Duration::from_secs_f64(args.wait),
+            Duration::from_secs_f64(options.wait),
         )),
         _ => None,
     };
-    let confirmed_by_target = matches!(reaction, Some(Reaction::Seen(_)));
-    if let (Some(pin), Some(r), false) = (&located.pin, &located.process, confirmed_by_target) {
-        let waited = reaction.is_some();
-        check_frame(pin, r, When::After, waited, None, force).with_context(|| {
-            format!(
-                "the value {} was written to {}",
-                width.hex(value),
-                located.paddr
-            )
-        })?;
+    let written = Written {
+        old,
+        readback,
+        write_ns,
+        reaction,
+    };
+    if let (Some(pin), Some(r), false) = (
+        &located.pin,
+        &located.process,
+        written.confirmed_by_target(),
+    ) {
+        check_frame(pin, r, When::After, reaction.is_some(), options.force)
+            .with_context(|| format!("the value {} was written to {paddr}", width.hex(value)))?;
     }
+    Ok(written)
+}
 
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        let object = json!({
-            "paddr": located.paddr.to_string(),
-            "width": width.bits(),
-            "old": old.map(|v| width.hex(v)),
-            "new": width.hex(value),
-            "readback": readback.map(|v| width.hex(v)),
-            "accesses": accesses(reads),
-            "write_ns": write_ns,
-            "region": destination.json(),
-            "process": process_json(&located),
-            "pci": register.as_ref().map(Register::json),
-            "device": options.describe(),
-            "target_reaction": reaction.map(|r| match r {
-                Reaction::Seen(seen) => json!({
-                    "seen_value": format!("{:#x}", seen.seen_value),
-                    "seen_at_ns": seen.seen_at_ns,
-                    "latency_ns": seen.seen_at_ns.saturating_sub(write_ns),
-                }),
-                Reaction::Silent => Value::Null,
-            }),
-        });
-        writeln!(out, "{object}")?;
-    } else {
-        for line in subject_lines(register.as_ref(), &located, &destination) {
-            writeln!(out, "{line}")?;
-        }
-        if let Some(old) = old {
-            writeln!(out, "{:<10}{}", "old", width.hex(old))?;
-        }
-        writeln!(
-            out,
-            "{:<10}{}  ({width} write via {}{})",
-            "new",
-            width.hex(value),
-            options.describe(),
-            readback.map_or_else(String::new, |v| format!("; read back {}", width.hex(v)))
-        )?;
-        writeln!(out, "{:<10}{}", "accesses", describe_accesses(reads, width))?;
-        writeln!(out, "{:<10}CLOCK_MONOTONIC {write_ns} ns", "written")?;
-        match located.pfn() {
-            Some(pfn) if confirmed_by_target => writeln!(
-                out,
-                "{:<10}{pfn}: the target's own report confirms the write landed in its variable",
-                "frame"
-            )?,
-            Some(pfn) => writeln!(
-                out,
-                "{:<10}still frame {pfn} after the write (pagemap re-checked)",
-                "frame"
-            )?,
-            None => {}
-        }
-        match (located.target, reaction) {
-            (Some(_), Some(Reaction::Seen(seen))) => writeln!(
-                out,
-                "{:<10}saw {:#x} at CLOCK_MONOTONIC {} ns: reacted {} after the write",
-                "target",
-                seen.seen_value,
-                seen.seen_at_ns,
-                format_latency(seen.seen_at_ns.saturating_sub(write_ns))
-            )?,
-            (Some(_), Some(Reaction::Silent)) => writeln!(
-                out,
-                "{:<10}did not report {} within {} s (is it stopped, or was the page moved?)",
-                "target",
-                width.hex(value),
-                args.wait
-            )?,
-            (Some(_), None) => writeln!(
-                out,
-                "{:<10}the variable already held this value, so the target sees no change",
-                "target"
-            )?,
-            _ => {}
-        }
-        match readback {
-            Some(answer) if answer != value && !ram => writeln!(
-                out,
-                "note      a device register need not read back what was written: this one answered {}",
-                width.hex(answer)
-            )?,
-            _ => {}
-        }
-    }
-    out.flush()?;
-    // RAM holds what was stored unless something else stored there at once; a device
-    // answers what it decides (edu's 0x04 answers the inverse), which is no error.
-    match readback {
-        Some(answer) if answer != value && ram => Err(UserError::new(
+/// RAM holds what was stored unless something else stored there at once; a device answers
+/// what it decides (edu's 0x04 answers the inverse), which is no error.
+fn check_readback(plan: &Plan, written: &Written) -> Result<()> {
+    let (width, value) = (plan.width, plan.value);
+    match written.readback {
+        Some(answer) if answer != value && plan.ram => Err(UserError::new(
             ExitKind::Failure,
             format!(
                 "{} read back {} right after {} was written there: something else changed it at once",
-                located.paddr,
+                plan.located.paddr,
                 width.hex(answer),
                 width.hex(value)
             ),
@@ -324,147 +285,237 @@ pub fn run(args: &PokeArgs) -> Result<()> {
     }
 }
 
-/// What a dry run found: the value it would write, the current value (read only from RAM),
-/// and whether the poke would read before and after its write.
-struct DryRun {
-    width: Width,
-    value: u64,
-    current: Option<u64>,
-    reads: bool,
+/// The target's report that it saw the value, in `target_reaction`.
+#[derive(Debug, Serialize)]
+struct ReactionJson {
+    seen_value: Hex,
+    seen_at_ns: u64,
+    latency_ns: u64,
 }
 
-fn report_dry_run(
-    args: &PokeArgs,
-    register: Option<&Register>,
-    located: &Located,
-    destination: &Destination,
-    options: &DeviceOptions,
-    plan: &DryRun,
-) -> Result<()> {
+/// `poke --json` after a write (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct WrittenJson {
+    paddr: PhysAddr,
+    width: u32,
+    old: Option<WidthValue>,
+    new: WidthValue,
+    readback: Option<WidthValue>,
+    accesses: Vec<&'static str>,
+    write_ns: u64,
+    region: RegionJson,
+    process: Option<ProcessJson>,
+    pci: Option<RegisterJson>,
+    device: String,
+    /// `null` when there is no target, it did not react, or nothing changed.
+    target_reaction: Option<ReactionJson>,
+}
+
+fn written_json(plan: &Plan, options: &PokeOptions, written: &Written) -> WrittenJson {
     let width = plan.width;
+    WrittenJson {
+        paddr: plan.located.paddr,
+        width: width.bits(),
+        old: written.old.map(|v| width.value(v)),
+        new: width.value(plan.value),
+        readback: written.readback.map(|v| width.value(v)),
+        accesses: accesses(plan.reads),
+        write_ns: written.write_ns,
+        region: RegionJson::from(&plan.destination),
+        process: ProcessJson::of(&plan.located),
+        pci: plan.register.as_ref().map(RegisterJson::from),
+        device: options.device.describe(),
+        target_reaction: match written.reaction {
+            Some(Reaction::Seen(seen)) => Some(ReactionJson {
+                seen_value: Hex(seen.seen_value),
+                seen_at_ns: seen.seen_at_ns,
+                latency_ns: seen.seen_at_ns.saturating_sub(written.write_ns),
+            }),
+            _ => None,
+        },
+    }
+}
+
+/// Render: the report of a write.
+fn render_written(plan: &Plan, options: &PokeOptions, written: &Written) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    if args.json {
-        let object = json!({
-            "dry_run": true,
-            "paddr": located.paddr.to_string(),
-            "width": width.bits(),
-            "value": width.hex(plan.value),
-            "current": plan.current.map(|v| width.hex(v)),
-            "accesses": if plan.current.is_some() { vec!["read"] } else { vec![] },
-            "would_access": accesses(plan.reads),
-            "region": destination.json(),
-            "process": process_json(located),
-            "device": options.describe(),
-        });
-        writeln!(out, "{object}")?;
+    if options.json {
+        write_sorted_json_line(&mut out, &written_json(plan, options, written))?;
     } else {
-        writeln!(
-            out,
-            "{:<10}would write {} ({width}) to physical {} via {}",
-            "dry run",
-            width.hex(plan.value),
-            located.paddr,
-            options.describe()
-        )?;
-        for line in subject_lines(register, located, destination) {
-            writeln!(out, "{line}")?;
-        }
-        match plan.current {
-            Some(v) => writeln!(out, "{:<10}{}", "current", width.hex(v))?,
-            None => writeln!(
-                out,
-                "{:<10}not read: a dry run reads nothing but RAM",
-                "current"
-            )?,
-        }
-        writeln!(
-            out,
-            "{:<10}{}; the poke would make: {}",
-            "accesses",
-            if plan.current.is_some() {
-                format!("1 read ({width}, the current value)")
-            } else {
-                "none".to_string()
-            },
-            describe_accesses(plan.reads, width)
-        )?;
-        writeln!(out, "nothing was written (--dry-run)")?;
+        render_written_text(&mut out, plan, options, written)?;
     }
     out.flush()?;
     Ok(())
 }
 
-/// When a frame check runs, relative to the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum When {
-    Before,
-    After,
+fn render_written_text(
+    out: &mut impl Write,
+    plan: &Plan,
+    options: &PokeOptions,
+    written: &Written,
+) -> Result<()> {
+    let (width, value, located) = (plan.width, plan.value, &plan.located);
+    for line in subject_lines(plan.register.as_ref(), located, &plan.destination) {
+        writeln!(out, "{line}")?;
+    }
+    if let Some(old) = written.old {
+        writeln!(out, "{:<10}{}", "old", width.hex(old))?;
+    }
+    writeln!(
+        out,
+        "{:<10}{}  ({width} write via {}{})",
+        "new",
+        width.hex(value),
+        options.device.describe(),
+        written
+            .readback
+            .map_or_else(String::new, |v| format!("; read back {}", width.hex(v)))
+    )?;
+    writeln!(
+        out,
+        "{:<10}{}",
+        "accesses",
+        describe_accesses(plan.reads, width)
+    )?;
+    writeln!(
+        out,
+        "{:<10}CLOCK_MONOTONIC {} ns",
+        "written", written.write_ns
+    )?;
+    match located.pfn() {
+        Some(pfn) if written.confirmed_by_target() => writeln!(
+            out,
+            "{:<10}{pfn}: the target's own report confirms the write landed in its variable",
+            "frame"
+        )?,
+        Some(pfn) => writeln!(
+            out,
+            "{:<10}still frame {pfn} after the write (pagemap re-checked)",
+            "frame"
+        )?,
+        None => {}
+    }
+    render_reaction(out, plan, options, written)?;
+    match written.readback {
+        Some(answer) if answer != value && !plan.ram => writeln!(
+            out,
+            "note      a device register need not read back what was written: this one answered {}",
+            width.hex(answer)
+        )?,
+        _ => {}
+    }
+    Ok(())
 }
 
-/// Fails unless the pinned process still lives and its page is still at the frame it was
-/// resolved to (and, before the write, is not shared). After the write, `waited` says a
-/// physdemo target was waited for and did not report the value; `exit_explained` is the
-/// value written when the target exits on seeing it (`--until`).
-fn check_frame(
-    pin: &Pinned,
-    r: &Resolution,
-    when: When,
-    waited: bool,
-    exit_explained: Option<u64>,
-    force: bool,
+/// The `target` line: what a physdemo target did after the write.
+fn render_reaction(
+    out: &mut impl Write,
+    plan: &Plan,
+    options: &PokeOptions,
+    written: &Written,
 ) -> Result<()> {
-    let (pid, vaddr, expected) = (pin.pid, r.vaddr, r.pfn());
-    let show = |p: Option<Pfn>| p.map_or_else(|| "none".to_string(), |p| p.to_string());
-    let now = pin.now();
-    let what = match now {
-        PageNow::Entry(entry) if entry.pfn() == expected => {
-            if when == When::Before {
-                check_private(entry, pid, vaddr, force)?;
-            }
-            return Ok(());
-        }
-        PageNow::Entry(entry) if entry.swapped() => {
-            format!("the page of {vaddr} in pid {pid} was swapped out")
-        }
-        PageNow::Entry(entry) if entry.pfn().is_none() => {
-            format!("the page of {vaddr} in pid {pid} is no longer present (unmapped or discarded)")
-        }
-        PageNow::Entry(entry) => format!(
-            "the page of {vaddr} in pid {pid} moved from frame {} to {}",
-            show(expected),
-            show(entry.pfn())
-        ),
-        PageNow::Exited { reused } => format!(
-            "pid {pid} exited{}",
-            if reused {
-                " (the pid now belongs to another process)"
+    match (plan.located.target, written.reaction) {
+        (Some(_), Some(Reaction::Seen(seen))) => writeln!(
+            out,
+            "{:<10}saw {:#x} at CLOCK_MONOTONIC {} ns: reacted {} after the write",
+            "target",
+            seen.seen_value,
+            seen.seen_at_ns,
+            format_latency(seen.seen_at_ns.saturating_sub(written.write_ns))
+        )?,
+        (Some(_), Some(Reaction::Silent)) => writeln!(
+            out,
+            "{:<10}did not report {} within {} s (is it stopped, or was the page moved?)",
+            "target",
+            plan.width.hex(plan.value),
+            options.wait
+        )?,
+        (Some(_), None) => writeln!(
+            out,
+            "{:<10}the variable already held this value, so the target sees no change",
+            "target"
+        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `poke --dry-run --json` (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct DryRunJson {
+    dry_run: bool,
+    paddr: PhysAddr,
+    width: u32,
+    value: WidthValue,
+    /// The current value: read from RAM only.
+    current: Option<WidthValue>,
+    /// What the dry run itself read.
+    accesses: Vec<&'static str>,
+    /// What the poke would do.
+    would_access: Vec<&'static str>,
+    region: RegionJson,
+    process: Option<ProcessJson>,
+    device: String,
+}
+
+/// Render: the report of a dry run.
+fn render_dry_run(plan: &Plan, options: &PokeOptions, current: Option<u64>) -> Result<()> {
+    let (width, located) = (plan.width, &plan.located);
+    let mut out = std::io::stdout().lock();
+    if options.json {
+        let report = DryRunJson {
+            dry_run: true,
+            paddr: located.paddr,
+            width: width.bits(),
+            value: width.value(plan.value),
+            current: current.map(|v| width.value(v)),
+            accesses: if current.is_some() {
+                vec!["read"]
             } else {
-                ""
-            }
-        ),
-    };
-    let exited = matches!(now, PageNow::Exited { .. });
-    let message = match (when, exited, waited) {
-        (When::Before, _, _) => format!("{what} before the write; nothing was written"),
-        (When::After, true, true) => {
-            format!("{what} right after the write, without reporting the new value")
-        }
-        (When::After, true, false) => {
-            format!("{what} right after the write; whether it saw the value cannot be known")
-        }
-        (When::After, false, _) => format!(
-            "{what} during the write, so the process did not see it (the store went to frame {})",
-            show(expected)
-        ),
-    };
-    let hint = match exit_explained {
-        Some(value) if exited && when == When::After => format!(
-            "it was a physdemo target with --until {value:#x}, which exits as soon as it sees that value: its own output shows whether it did"
-        ),
-        _ => "run the command again (the page migrated, was swapped, or the process exited)"
-            .to_string(),
-    };
-    Err(refused(message).hint(hint).into())
+                vec![]
+            },
+            would_access: accesses(plan.reads),
+            region: RegionJson::from(&plan.destination),
+            process: ProcessJson::of(located),
+            device: options.device.describe(),
+        };
+        write_sorted_json_line(&mut out, &report)?;
+        out.flush()?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<10}would write {} ({width}) to physical {} via {}",
+        "dry run",
+        width.hex(plan.value),
+        located.paddr,
+        options.device.describe()
+    )?;
+    for line in subject_lines(plan.register.as_ref(), located, &plan.destination) {
+        writeln!(out, "{line}")?;
+    }
+    match current {
+        Some(v) => writeln!(out, "{:<10}{}", "current", width.hex(v))?,
+        None => writeln!(
+            out,
+            "{:<10}not read: a dry run reads nothing but RAM",
+            "current"
+        )?,
+    }
+    writeln!(
+        out,
+        "{:<10}{}; the poke would make: {}",
+        "accesses",
+        if current.is_some() {
+            format!("1 read ({width}, the current value)")
+        } else {
+            "none".to_string()
+        },
+        describe_accesses(plan.reads, width)
+    )?;
+    writeln!(out, "nothing was written (--dry-run)")?;
+    out.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]

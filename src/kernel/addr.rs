@@ -9,6 +9,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Serialize, Serializer};
+
 /// An address in some process's virtual address space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VirtAddr(pub u64);
@@ -33,6 +35,12 @@ macro_rules! hex_display {
                 fmt::LowerHex::fmt(&self.0, f)
             }
         }
+        /// In JSON, as in text: a hex string with `0x`.
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
         impl FromStr for $t {
             type Err = ParseNumberError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -42,6 +50,23 @@ macro_rules! hex_display {
     )*};
 }
 hex_display!(VirtAddr, PhysAddr, Pfn);
+
+/// A number shown as lower-case hex with `0x` (`{:#x}`), in text and in JSON: an offset, a
+/// value, a size that users read in hex.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hex(pub u64);
+
+impl fmt::Display for Hex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#x}", self.0)
+    }
+}
+
+impl Serialize for Hex {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// The page geometry of this system: every address split uses it, none hard-codes 4096.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use serde::{Serialize, Serializer};
+
 use crate::error::{usage, UserError};
 use crate::kernel::addr::{PhysAddr, VirtAddr};
 
@@ -51,6 +53,11 @@ impl Width {
         format!("{value:#0digits$x}", digits = self.bits() as usize / 4 + 2)
     }
 
+    /// `value` as an access of this width shows it: `0x00ab` for 16 bits.
+    pub fn value(self, value: u64) -> WidthValue {
+        WidthValue { value, width: self }
+    }
+
     /// Parses `8|16|32|64`, or busybox's letters `b|h|w|l` (byte, half, word, long).
     pub fn parse(text: &str) -> Result<Width, UserError> {
         let by_letter = match text.to_ascii_lowercase().as_str() {
@@ -72,6 +79,26 @@ impl Width {
 impl fmt::Display for Width {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}-bit", self.bits())
+    }
+}
+
+/// A value read or written with a width: shown, in text and in JSON, with as many hex
+/// digits as the width has nibbles ([`Width::hex`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WidthValue {
+    pub value: u64,
+    pub width: Width,
+}
+
+impl fmt::Display for WidthValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.width.hex(self.value))
+    }
+}
+
+impl Serialize for WidthValue {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 

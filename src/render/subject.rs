@@ -1,9 +1,13 @@
 //! How `peek` and `poke` show what they resolved: the device register, the process and its
 //! translation, the physical address, its region, and the PCI function of configuration
-//! space.
+//! space; as text lines ([`subject_lines`]) and as the objects of their `--json`.
 
-use serde_json::{json, Value};
+use serde::Serialize;
 
+use crate::kernel::addr::{Hex, Pfn, VirtAddr};
+use crate::kernel::ecam::ConfigSpace;
+use crate::kernel::iomem::Placement;
+use crate::kernel::pci::Resource;
 use crate::resolve::destination::Destination;
 use crate::resolve::register::Register;
 use crate::resolve::subject::Located;
@@ -53,16 +57,91 @@ pub fn subject_lines(
     lines
 }
 
-/// The `process` object of peek's and poke's `--json`.
-pub fn process_json(located: &Located) -> Value {
-    match &located.process {
-        Some(r) => json!({
-            "pid": r.pid,
-            "command": r.command,
-            "vaddr": r.vaddr.to_string(),
-            "pfn": r.pfn().map(|p| p.to_string()),
-            "target": located.target.is_some(),
-        }),
-        None => Value::Null,
+/// The `process` object of peek's and poke's `--json` (`null` for a physical address).
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessJson {
+    pub pid: i32,
+    pub command: String,
+    pub vaddr: VirtAddr,
+    pub pfn: Option<Pfn>,
+    /// Whether the process is a verified physdemo target.
+    pub target: bool,
+}
+
+impl ProcessJson {
+    pub fn of(located: &Located) -> Option<ProcessJson> {
+        located.process.as_ref().map(|r| ProcessJson {
+            pid: r.pid,
+            command: r.command.clone(),
+            vaddr: r.vaddr,
+            pfn: r.pfn(),
+            target: located.target.is_some(),
+        })
+    }
+}
+
+/// The `region` object: the innermost /proc/iomem region (`name`, `start` and `end` when
+/// there is one) and the PCI function when the address is configuration space.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionJson {
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<Hex>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<Hex>,
+    pub description: String,
+    pub pci_config: Option<String>,
+}
+
+impl From<&Destination> for RegionJson {
+    fn from(destination: &Destination) -> Self {
+        let region = match &destination.placement {
+            Placement::In { region, .. } => Some(region),
+            _ => None,
+        };
+        RegionJson {
+            name: region.map(|r| r.name.clone()),
+            start: region.map(|r| Hex(r.start)),
+            end: region.map(|r| Hex(r.end)),
+            description: destination.placement.describe(),
+            pci_config: destination.config.as_ref().map(ConfigSpace::describe),
+        }
+    }
+}
+
+/// A PCI vendor or device id as sysfs and lspci print it: four hex digits, no `0x`.
+#[derive(Debug, Clone, Copy)]
+pub struct PciId(pub u16);
+
+impl Serialize for PciId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{:04x}", self.0))
+    }
+}
+
+/// The `pci` object: the `--pci` register (`null` without `--pci`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RegisterJson {
+    pub address: String,
+    pub vendor: PciId,
+    pub device: PciId,
+    pub bar: u8,
+    pub bar_start: Option<Hex>,
+    pub bar_size: Option<u64>,
+    pub offset: Hex,
+}
+
+impl From<&Register> for RegisterJson {
+    fn from(register: &Register) -> Self {
+        let resource = register.resource();
+        RegisterJson {
+            address: register.device.address.clone(),
+            vendor: PciId(register.device.vendor),
+            device: PciId(register.device.device),
+            bar: register.bar,
+            bar_start: resource.map(|r| Hex(r.start)),
+            bar_size: resource.map(Resource::size),
+            offset: Hex(register.offset),
+        }
     }
 }

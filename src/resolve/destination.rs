@@ -1,8 +1,6 @@
 //! Where a physical address falls: its /proc/iomem region, and the PCI function whose
 //! configuration space it is, if any.
 
-use serde_json::{json, Value};
-
 use crate::kernel::addr::PhysAddr;
 use crate::kernel::ecam::ConfigSpace;
 use crate::kernel::iomem::{Placement, RegionKind};
@@ -37,22 +35,5 @@ impl Destination {
                 self.placement.kind(),
                 Some(RegionKind::SystemRam | RegionKind::KernelImage)
             )
-    }
-
-    pub fn json(&self) -> Value {
-        let mut object = match &self.placement {
-            Placement::In { region, .. } => json!({
-                "name": region.name,
-                "start": format!("{:#x}", region.start),
-                "end": format!("{:#x}", region.end),
-                "description": self.placement.describe(),
-            }),
-            other => json!({ "name": Value::Null, "description": other.describe() }),
-        };
-        object["pci_config"] = self
-            .config
-            .as_ref()
-            .map_or(Value::Null, |c| Value::String(c.describe()));
-        object
     }
 }

@@ -4,9 +4,11 @@
 //! and `poke` name the running target, a process's variable or a physical address
 //! ([`subject`]); `--pci` names a device register by BAR and offset ([`register`]); and an
 //! address falls in a /proc/iomem region and maybe PCI configuration space
-//! ([`destination`]). Built on [`crate::proc`] and [`crate::kernel`]; used by the commands.
+//! ([`destination`]). Right around a store, [`recheck`] makes sure the page is still the
+//! one resolved. Built on [`crate::proc`] and [`crate::kernel`]; used by the commands.
 
 pub mod destination;
+pub mod recheck;
 pub mod register;
 pub mod subject;
 pub mod translate;

@@ -1,7 +1,7 @@
 //! What `peek` and `poke` name, resolved to a physical address.
 //!
 //! A *subject* is the running physdemo target (no arguments), a process's virtual address
-//! (`<pid> <vaddr>`), or a raw physical address. The first two resolve exactly as `inspect`
+//! (`<pid> <vaddr>`), a raw physical address, or a `--pci` device register. The first two resolve exactly as `inspect`
 //! does ([`crate::resolve::translate::resolve`]: maps, then pagemap) and never take a physical
 //! address from a file or message; the target form also verifies the target's header through
 //! `/proc/<pid>/mem` ([`crate::proc::target_process::the_only_target`]).
@@ -15,23 +15,59 @@ use crate::physmem::width::{check_alignment, check_virtual_alignment, Width};
 use crate::proc::pagemap::PagemapFile;
 use crate::proc::pin::{start_time, Pinned};
 use crate::proc::target_process;
+use crate::resolve::register::{Register, RegisterRef};
 use crate::resolve::translate::{resolve, Resolution};
 
 /// Default width for a process's variable (physdemo targets hold a 64-bit variable).
-pub const PROCESS_WIDTH: Width = Width::W64;
+const PROCESS_WIDTH: Width = Width::W64;
 /// Default width for a raw physical address, as busybox devmem.
-pub const PHYSICAL_WIDTH: Width = Width::W32;
+const PHYSICAL_WIDTH: Width = Width::W32;
 
 /// What the user named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
     /// The one running physdemo target.
     Target,
-    Process {
-        pid: i32,
-        vaddr: VirtAddr,
-    },
+    /// A process's variable: `<pid> <vaddr>`.
+    Process { pid: i32, vaddr: VirtAddr },
+    /// A raw physical address.
     Physical(PhysAddr),
+    /// A device register: `--pci DEVICE --bar N OFFSET`.
+    Register(RegisterRef),
+}
+
+/// Where a subject's physical address comes from: the running target's variable, a
+/// process's virtual address, or the address itself (a `--pci` register, once resolved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reference {
+    Target,
+    Process { pid: i32, vaddr: VirtAddr },
+    Physical(PhysAddr),
+}
+
+impl Subject {
+    /// The subject with a `--pci` register resolved through sysfs (for an access of `len`
+    /// bytes) to its physical address; the register comes along, for the report.
+    pub fn into_reference(self, len: u64) -> Result<(Reference, Option<Register>)> {
+        Ok(match self {
+            Subject::Target => (Reference::Target, None),
+            Subject::Process { pid, vaddr } => (Reference::Process { pid, vaddr }, None),
+            Subject::Physical(paddr) => (Reference::Physical(paddr), None),
+            Subject::Register(named) => {
+                let register = Register::resolve(&named, len)?;
+                (Reference::Physical(register.paddr), Some(register))
+            }
+        })
+    }
+
+    /// The access width when none is given: 32 bits for a physical address (as busybox
+    /// devmem), 64 for a process's variable (a physdemo target holds a 64-bit variable).
+    pub fn default_width(&self) -> Width {
+        match self {
+            Subject::Physical(_) | Subject::Register(_) => PHYSICAL_WIDTH,
+            Subject::Target | Subject::Process { .. } => PROCESS_WIDTH,
+        }
+    }
 }
 
 /// A subject resolved to a physical address.
@@ -49,11 +85,11 @@ impl Located {
     }
 }
 
-/// Resolves a subject to its physical address; a process (and a target) is pinned while it
-/// is verified, so that everything read is of one and the same process.
-pub fn locate(subject: Subject) -> Result<Located> {
-    let (pid, vaddr, mut target) = match subject {
-        Subject::Physical(paddr) => {
+/// Resolves a reference to its physical address; a process (and a target) is pinned while
+/// it is verified, so that everything read is of one and the same process.
+pub fn locate(reference: Reference) -> Result<Located> {
+    let (pid, vaddr, mut target) = match reference {
+        Reference::Physical(paddr) => {
             return Ok(Located {
                 paddr,
                 process: None,
@@ -61,15 +97,15 @@ pub fn locate(subject: Subject) -> Result<Located> {
                 pin: None,
             })
         }
-        Subject::Target => {
+        Reference::Target => {
             let header = target_process::the_only_target()?;
             (header.pid, header.value_addr, Some(header))
         }
-        Subject::Process { pid, vaddr } => (pid, vaddr, None),
+        Reference::Process { pid, vaddr } => (pid, vaddr, None),
     };
     // Everything read between the two start-time reads is of one and the same process.
     let started = start_time(pid);
-    if let Subject::Process { .. } = subject {
+    if let Reference::Process { .. } = reference {
         // A header alone proves nothing: only a process that runs `physdemo target` counts.
         target = target_process::looks_like_target(pid)
             .then(|| target_process::read_header(pid, vaddr).ok().flatten())
@@ -78,8 +114,8 @@ pub fn locate(subject: Subject) -> Result<Located> {
     let resolution = resolve(pid, vaddr)?;
     let paddr = resolution.require_paddr()?;
     let pagemap = PagemapFile::open(pid)?;
-    let still_target = match subject {
-        Subject::Target => {
+    let still_target = match reference {
+        Reference::Target => {
             target_process::looks_like_target(pid)
                 && target_process::read_header(pid, vaddr)
                     .ok()
@@ -118,10 +154,10 @@ pub fn locate(subject: Subject) -> Result<Located> {
 }
 
 /// Refuses a misaligned address before anything is resolved or touched.
-pub fn check_subject_alignment(subject: Subject, width: Width) -> Result<(), UserError> {
-    match subject {
-        Subject::Physical(paddr) => check_alignment(paddr, width),
-        Subject::Process { vaddr, .. } => check_virtual_alignment(vaddr, width),
-        Subject::Target => Ok(()),
+pub fn check_reference_alignment(reference: Reference, width: Width) -> Result<(), UserError> {
+    match reference {
+        Reference::Physical(paddr) => check_alignment(paddr, width),
+        Reference::Process { vaddr, .. } => check_virtual_alignment(vaddr, width),
+        Reference::Target => Ok(()),
     }
 }
