@@ -10,10 +10,11 @@ use anyhow::Result;
 use owo_colors::{OwoColorize, Stream::Stdout};
 use serde::Serialize;
 
-use crate::kernel::addr::{PageTableIndices, VirtAddr};
+use crate::kernel::addr::{Hex, PageTableIndices, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::maps::MappingSummary;
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapJson};
 use crate::proc::target_process;
+use crate::render::json::write_json_line;
 use crate::resolve::translate::{resolve, Resolution};
 
 /// What `inspect` was asked.
@@ -35,8 +36,7 @@ pub fn run(options: &InspectOptions) -> Result<()> {
     let resolution = resolve(pid, vaddr)?;
     let mut out = std::io::stdout().lock();
     if options.json {
-        serde_json::to_writer(&mut out, &InspectJson::from(&resolution))?;
-        writeln!(out)?;
+        write_json_line(&mut out, &InspectJson::from(&resolution))?;
     } else {
         render_human(&resolution, &mut out)?;
     }
@@ -50,14 +50,14 @@ pub fn run(options: &InspectOptions) -> Result<()> {
 pub struct InspectJson {
     pub pid: i32,
     pub command: String,
-    pub vaddr: String,
+    pub vaddr: VirtAddr,
     pub page_size: u64,
-    pub page_offset: String,
+    pub page_offset: Hex,
     pub mapping: MappingSummary,
     pub present: bool,
     pub swapped: bool,
-    pub pfn: Option<String>,
-    pub paddr: Option<String>,
+    pub pfn: Option<Pfn>,
+    pub paddr: Option<PhysAddr>,
     /// `null` where pagemap has no entry (the vsyscall page).
     pub pagemap: Option<PagemapJson>,
     pub kpageflags: Option<Vec<String>>,
@@ -70,14 +70,14 @@ impl From<&Resolution> for InspectJson {
         InspectJson {
             pid: r.pid,
             command: r.command.clone(),
-            vaddr: r.vaddr.to_string(),
+            vaddr: r.vaddr,
             page_size: r.page.bytes(),
-            page_offset: format!("{:#x}", r.page.offset_in_page(r.vaddr.0)),
+            page_offset: Hex(r.page.offset_in_page(r.vaddr.0)),
             mapping: r.mapping.clone(),
             present: r.entry.present(),
             swapped: r.entry.swapped(),
-            pfn: r.pfn().map(|p| p.to_string()),
-            paddr: r.paddr().map(|p| p.to_string()),
+            pfn: r.pfn(),
+            paddr: r.paddr(),
             pagemap: r.pagemap_covered.then(|| r.entry.into()),
             kpageflags: r.frame.map(|f| f.flags.names()),
             kpagecount: r.frame.map(|f| f.map_count),
@@ -110,12 +110,12 @@ pub fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()>
     )?;
     writeln!(
         out,
-        "{}{}-{} {} {} {} {} {}",
+        "{}{:x}-{:x} {} {:x} {} {} {}",
         head(&label("mapping")),
-        m.start.trim_start_matches("0x"),
-        m.end.trim_start_matches("0x"),
+        m.start,
+        m.end,
         m.perms,
-        m.offset.trim_start_matches("0x"),
+        m.offset.0,
         m.device,
         m.inode,
         m.path
@@ -230,7 +230,7 @@ fn explain_missing(r: &Resolution) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::addr::{PageSize, PhysAddr};
+    use crate::kernel::addr::PageSize;
     use crate::kernel::kpageflags::KpageFlags;
     use crate::kernel::pagemap::PagemapEntry;
     use crate::resolve::translate::FrameInfo;
@@ -242,10 +242,10 @@ mod tests {
             vaddr: VirtAddr(0x7f12_3456_7040),
             page: PageSize::new(4096).unwrap(),
             mapping: MappingSummary {
-                start: "0x7f1234567000".into(),
-                end: "0x7f1234568000".into(),
+                start: VirtAddr(0x7f12_3456_7000),
+                end: VirtAddr(0x7f12_3456_8000),
                 perms: "rw-p".into(),
-                offset: "0x0".into(),
+                offset: Hex(0),
                 device: "00:00".into(),
                 inode: 0,
                 path: "[anonymous]".into(),

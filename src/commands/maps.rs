@@ -10,23 +10,25 @@
 use std::io::Write;
 
 use anyhow::Result;
+use procfs::process::MemoryMap;
 use serde::Serialize;
 
 use crate::error::not_found;
-use crate::kernel::addr::PageSize;
+use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr, Word};
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::{describe_path, MappingSummary};
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry};
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
-use crate::proc::process::open_user_process;
+use crate::proc::process::{open_user_process, UserProcess};
+use crate::render::json::{write_json_line, write_sorted_json_line};
 use crate::render::page_list::{push_page_line, NameCache, PAGES_HEADER};
 use crate::render::progress::Progress;
 use crate::render::units::human_bytes;
 use crate::scan::filter::{select_range, FlagFilter, MappingFilter};
 use crate::scan::huge::pmd_mapped_huge_pages;
 use crate::scan::runs::{FrameRun, PageCounts, RunBuilder};
-use crate::scan::{scan_range, FrameWants};
+use crate::scan::{scan_range, Batch, FrameWants};
 
 /// Bytes of `--pages` text gathered before a write. As large as the output buffer, so the
 /// buffer hands it to the kernel directly instead of copying it once more.
@@ -56,37 +58,40 @@ pub struct MappingReport {
     pub runs: Vec<FrameRun>,
 }
 
+/// One physical run in `maps --json`.
 #[derive(Debug, Serialize)]
 struct RunJson {
-    vaddr_start: String,
-    vaddr_end: String,
-    paddr_start: String,
-    paddr_end: String,
+    vaddr_start: VirtAddr,
+    vaddr_end: VirtAddr,
+    paddr_start: PhysAddr,
+    paddr_end: PhysAddr,
     pages: u64,
 }
 
 fn run_json(run: &FrameRun, page: PageSize) -> RunJson {
     let bytes = page.bytes();
     RunJson {
-        vaddr_start: format!("{:#x}", run.first_page * bytes),
-        vaddr_end: format!("{:#x}", (run.first_page + run.pages) * bytes),
-        paddr_start: format!("{:#x}", run.first_pfn * bytes),
-        paddr_end: format!("{:#x}", (run.first_pfn + run.pages) * bytes),
+        vaddr_start: VirtAddr(run.first_page * bytes),
+        vaddr_end: VirtAddr((run.first_page + run.pages) * bytes),
+        paddr_start: PhysAddr(run.first_pfn * bytes),
+        paddr_end: PhysAddr((run.first_pfn + run.pages) * bytes),
         pages: run.pages,
     }
 }
 
+/// One mapping in `maps --json`: the mapping, the part selected, its counts, its runs.
 #[derive(Debug, Serialize)]
 struct MappingJson {
     #[serde(flatten)]
     mapping: MappingSummary,
-    selected_start: String,
-    selected_end: String,
+    selected_start: VirtAddr,
+    selected_end: VirtAddr,
     #[serde(flatten)]
     counts: PageCounts,
     frame_runs: Vec<RunJson>,
 }
 
+/// `maps --json`: one object.
 #[derive(Debug, Serialize)]
 struct MapsJson<'a> {
     pid: i32,
@@ -95,6 +100,44 @@ struct MapsJson<'a> {
     pagemap_scan: bool,
     mappings: Vec<MappingJson>,
     total: PageCounts,
+}
+
+/// `maps --pages --json`: the line before a mapping's pages (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct MappingHeadJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    mapping: &'a MappingSummary,
+    selected_start: VirtAddr,
+    selected_end: VirtAddr,
+    pagemap_covered: bool,
+}
+
+/// `maps --pages --json`: one page (keys in this order).
+#[derive(Serialize)]
+struct PageJson<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    vaddr: VirtAddr,
+    pfn: Option<Pfn>,
+    paddr: Option<PhysAddr>,
+    mapcount: Option<u64>,
+    swap_type: Option<u64>,
+    swap_offset: Option<Hex>,
+    pagemap: Vec<&'static str>,
+    pagemap_raw: Word,
+    kpageflags: &'a [String],
+    kpageflags_raw: Hex,
+}
+
+/// `maps --pages --json`: the last line, the totals (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct PagesTotalJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    pid: i32,
+    pagemap_scan: bool,
+    counts: PageCounts,
 }
 
 /// The human summary of one mapping.
@@ -184,69 +227,37 @@ pub fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> String {
     text
 }
 
-#[derive(Serialize)]
-struct PageJson<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    vaddr: String,
-    pfn: Option<String>,
-    paddr: Option<String>,
-    mapcount: Option<u64>,
-    swap_type: Option<u64>,
-    swap_offset: Option<String>,
-    pagemap: Vec<&'static str>,
-    pagemap_raw: String,
-    kpageflags: &'a [String],
-    kpageflags_raw: String,
-}
-
 /// Runs `physdemo maps`.
 pub fn run(options: &MapsOptions) -> Result<()> {
     let pid = options.pid;
     let process = open_user_process(pid)?;
     let pagemap = PagemapFile::open(pid)?;
     let page = PageSize::of_system();
-    let shift = page.shift();
-
-    let selected: Vec<(usize, u64, u64)> = process
-        .maps
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| {
-            let name = describe_path(&m.pathname);
-            select_range(&options.mappings, m.address.0, m.address.1, &name, page)
-                .map(|(s, e)| (i, s, e))
-        })
-        .collect();
-    if selected.is_empty() {
-        // Nothing to show is "not found" (exit 3), as for `inspect`; one address in no
-        // mapping gets inspect's very words, naming the nearest mappings.
-        if let [MappingFilter::Address(addr)] = options.mappings.as_slice() {
-            process.mapping_of(crate::kernel::addr::VirtAddr(*addr))?;
-        }
-        return Err(not_found(format!(
-            "no mapping of pid {pid} ({}) matches the --mapping filters",
-            process.command
-        ))
-        .hint(format!("see /proc/{pid}/maps for names and ranges"))
-        .into());
-    }
-
-    let need_flags = options.pages || options.flags.needs_frame_flags();
-    let frames = if need_flags || options.pages {
+    let selected = select(&process, options, page)?;
+    let wants = FrameWants {
+        flags: options.pages || options.flags.needs_frame_flags(),
+        counts: options.pages,
+    };
+    let frames = if wants.flags || options.pages {
         Some(FrameInfoReader::open()?)
     } else {
         FrameInfoReader::open().ok()
     };
-    let total_pages: u64 = selected.iter().map(|(_, s, e)| (e - s) >> shift).sum();
+    let scan = Scan {
+        options,
+        pagemap: &pagemap,
+        frames: frames.as_ref(),
+        wants,
+        page,
+    };
+    let total_pages: u64 = selected
+        .iter()
+        .map(|s| (s.end - s.start) >> page.shift())
+        .sum();
     let mut progress = Progress::new(format!("scanning pid {pid}"), total_pages, "pages");
-
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(OUTPUT_CHUNK, stdout.lock());
-    let mut names = NameCache::default();
-    let mut line = Vec::with_capacity(OUTPUT_CHUNK + 4096);
-    let mut total = PageCounts::default();
-    let mut reports = Vec::new();
+    let mut listing = options.pages.then(|| Listing::new(options.json));
     let used_scan = pagemap.has_pagemap_scan();
     if options.pages && !options.json {
         writeln!(
@@ -257,125 +268,19 @@ pub fn run(options: &MapsOptions) -> Result<()> {
         )?;
         writeln!(out, "{PAGES_HEADER}")?;
     }
-
-    for (index, start, end) in selected {
-        let map = &process.maps[index];
-        let summary = MappingSummary::from(map);
-        // One page-table walk per mapping: pagemap is read densely, and PAGEMAP_SCAN (where
-        // the kernel has it) only skips what turns out to be empty (see `Batches`). Huge pages
-        // are told by kpageflags when those are read anyway, else from the runs afterwards.
-        // Pagemap ends at the top of the user address space: a mapping above it (the
-        // vsyscall page) has no entries at all, so it is neither present nor absent.
-        let covered = pagemap.entry_if_covered(start >> shift)?.is_some();
-        let ranges = if covered {
-            vec![(start >> shift, end >> shift)]
-        } else {
-            Vec::new()
-        };
-        let wants = FrameWants {
-            flags: need_flags,
-            counts: options.pages,
-        };
-        let mut counts = PageCounts {
-            pages: (end - start) >> shift,
-            ..PageCounts::default()
-        };
-        let mut populated = 0u64;
-        let mut builder = RunBuilder::default();
-        if options.pages {
-            if options.json {
-                let head = serde_json::json!({
-                    "type": "mapping",
-                    "mapping": &summary,
-                    "selected_start": format!("{start:#x}"),
-                    "selected_end": format!("{end:#x}"),
-                    "pagemap_covered": covered,
-                });
-                write_json_line(&mut out, &head)?;
-            } else {
-                writeln!(
-                    out,
-                    "# {start:x}-{end:x} {} {} {}{}",
-                    summary.perms,
-                    summary.offset,
-                    summary.path,
-                    if covered {
-                        String::new()
-                    } else {
-                        format!("  ({})", outside_pagemap_words(&summary.path))
-                    }
-                )?;
-            }
-        }
-        let mut scanned = 0u64;
-        for (first, last) in ranges {
-            scan_range(&pagemap, frames.as_ref(), wants, first, last, |batch| {
-                for (i, entry) in batch.entries.iter().enumerate() {
-                    if !entry.present() && !entry.swapped() {
-                        continue;
-                    }
-                    populated += 1;
-                    let flags = batch.flags.get(i).copied().unwrap_or(0);
-                    if !options.flags.matches(*entry, KpageFlags(flags)) {
-                        continue;
-                    }
-                    counts.add_entry(*entry);
-                    let vpn = batch.first_page + i as u64;
-                    if entry.present()
-                        && wants.flags
-                        && (KpageFlags(flags).has(KpageFlags::THP)
-                            || KpageFlags(flags).has(KpageFlags::HUGE))
-                    {
-                        counts.huge += 1;
-                    }
-                    if let Some(pfn) = entry.pfn() {
-                        builder.push(vpn, pfn.0);
-                    }
-                    if options.pages {
-                        let count = batch.counts.get(i).copied().unwrap_or(0);
-                        if options.json {
-                            write_page_json(&mut out, page, vpn, *entry, flags, count)?;
-                        } else {
-                            push_page_line(&mut line, &mut names, page, vpn, *entry, flags, count);
-                            if line.len() >= OUTPUT_CHUNK {
-                                out.write_all(&line)?;
-                                line.clear();
-                            }
-                        }
-                    }
-                }
-                progress.advance(batch.entries.len() as u64);
-                scanned += batch.entries.len() as u64;
-                Ok(true)
-            })?;
-            out.write_all(&line)?;
-            line.clear();
-        }
-        progress.advance(counts.pages.saturating_sub(scanned));
-        if covered {
-            counts.not_present = counts.pages.saturating_sub(populated);
-        } else {
-            counts.outside_pagemap = counts.pages;
-        }
-        let runs = builder.into_runs();
-        if !wants.flags {
-            counts.huge = pmd_mapped_huge_pages(&runs, page, frames.as_ref())?;
-        }
-        counts.runs = runs.len() as u64;
-        total.merge(&counts);
-        let report = MappingReport {
-            mapping: summary,
-            start,
-            end,
-            counts,
-            runs,
-        };
+    let mut total = PageCounts::default();
+    let mut reports = Vec::new();
+    for selection in selected {
+        let map = &process.maps[selection.index];
+        let report = scan.mapping(map, &selection, listing.as_mut(), &mut out, &mut progress)?;
+        total.merge(&report.counts);
         if options.pages {
             // The per-page listing was the output; keep only the totals.
         } else if options.json {
             reports.push(report);
         } else {
             render_mapping(&report, page, options.all_runs, &mut out)?;
+            // Only the count of mappings is left to show.
             reports.push(MappingReport {
                 runs: Vec::new(),
                 ..report
@@ -383,36 +288,330 @@ pub fn run(options: &MapsOptions) -> Result<()> {
         }
     }
     progress.finish();
-
-    let mapping_count = if options.pages { 0 } else { reports.len() };
-    if options.json && !options.pages {
-        let json = MapsJson {
-            pid,
-            command: &process.command,
-            page_size: page.bytes(),
-            pagemap_scan: used_scan,
-            mappings: reports
-                .iter()
-                .map(|r| MappingJson {
-                    mapping: r.mapping.clone(),
-                    selected_start: format!("{:#x}", r.start),
-                    selected_end: format!("{:#x}", r.end),
-                    counts: r.counts,
-                    frame_runs: r.runs.iter().map(|run| run_json(run, page)).collect(),
-                })
-                .collect(),
-            total,
-        };
-        write_json_line(&mut out, &json)?;
-    } else if options.json {
-        let tail = serde_json::json!({ "type": "total", "pid": pid, "pagemap_scan": used_scan, "counts": total });
-        write_json_line(&mut out, &tail)?;
-    } else if options.pages {
-        writeln!(out, "# {}", render_total_pages(&total, page))?;
-    } else {
-        writeln!(out, "{}", render_total(mapping_count, &total, page))?;
-    }
+    let header = MapsHeader {
+        pid,
+        command: &process.command,
+        page,
+        used_scan,
+    };
+    render_totals(&mut out, options, &header, &reports, &total)?;
     out.flush()?;
+    Ok(())
+}
+
+/// The part of one mapping a scan reads: the mapping's index in the process's maps, and
+/// the selected byte range.
+struct Selection {
+    index: usize,
+    start: u64,
+    end: u64,
+}
+
+/// Gather: the mappings the `--mapping` filters select (all without filters). Nothing to
+/// show is "not found" (exit 3), as for `inspect`; one address in no mapping gets inspect's
+/// very words, naming the nearest mappings.
+fn select(process: &UserProcess, options: &MapsOptions, page: PageSize) -> Result<Vec<Selection>> {
+    let selected: Vec<Selection> = process
+        .maps
+        .iter()
+        .enumerate()
+        .filter_map(|(index, m)| {
+            let name = describe_path(&m.pathname);
+            select_range(&options.mappings, m.address.0, m.address.1, &name, page)
+                .map(|(start, end)| Selection { index, start, end })
+        })
+        .collect();
+    if !selected.is_empty() {
+        return Ok(selected);
+    }
+    if let [MappingFilter::Address(addr)] = options.mappings.as_slice() {
+        process.mapping_of(VirtAddr(*addr))?;
+    }
+    let pid = process.pid;
+    Err(not_found(format!(
+        "no mapping of pid {pid} ({}) matches the --mapping filters",
+        process.command
+    ))
+    .hint(format!("see /proc/{pid}/maps for names and ranges"))
+    .into())
+}
+
+/// What a scan of one process reads with.
+struct Scan<'a> {
+    options: &'a MapsOptions,
+    pagemap: &'a PagemapFile,
+    frames: Option<&'a FrameInfoReader>,
+    wants: FrameWants,
+    page: PageSize,
+}
+
+/// The counts and runs of one mapping, as its pages go by.
+struct Tally {
+    counts: PageCounts,
+    /// Pages present or swapped, whether or not `--flag` selects them.
+    populated: u64,
+    /// Pages the scan handed over.
+    scanned: u64,
+    builder: RunBuilder,
+}
+
+impl Scan<'_> {
+    /// Reads one mapping (its selected part): counts, runs, and with `--pages` the listing.
+    ///
+    /// One page-table walk per mapping: pagemap is read densely, and PAGEMAP_SCAN (where
+    /// the kernel has it) only skips what turns out to be empty (see [`crate::scan`]). Huge
+    /// pages are told by kpageflags when those are read anyway, else from the runs
+    /// afterwards. Pagemap ends at the top of the user address space: a mapping above it
+    /// (the vsyscall page) has no entries at all, so it is neither present nor absent.
+    fn mapping(
+        &self,
+        map: &MemoryMap,
+        selection: &Selection,
+        mut listing: Option<&mut Listing>,
+        out: &mut impl Write,
+        progress: &mut Progress,
+    ) -> Result<MappingReport> {
+        let (start, end, shift) = (selection.start, selection.end, self.page.shift());
+        let summary = MappingSummary::from(map);
+        let covered = self.pagemap.entry_if_covered(start >> shift)?.is_some();
+        if let Some(listing) = listing.as_deref_mut() {
+            listing.head(out, &summary, start, end, covered)?;
+        }
+        let mut tally = Tally {
+            counts: PageCounts {
+                pages: (end - start) >> shift,
+                ..PageCounts::default()
+            },
+            populated: 0,
+            scanned: 0,
+            builder: RunBuilder::default(),
+        };
+        if covered {
+            let (first, last) = (start >> shift, end >> shift);
+            scan_range(
+                self.pagemap,
+                self.frames,
+                self.wants,
+                first,
+                last,
+                |batch| {
+                    for i in 0..batch.entries.len() {
+                        self.page_of(&mut tally, batch, i, listing.as_deref_mut(), out)?;
+                    }
+                    progress.advance(batch.entries.len() as u64);
+                    tally.scanned += batch.entries.len() as u64;
+                    Ok(true)
+                },
+            )?;
+            if let Some(listing) = listing {
+                listing.flush(out)?;
+            }
+        }
+        progress.advance(tally.counts.pages.saturating_sub(tally.scanned));
+        self.finish(tally, summary, selection, covered)
+    }
+
+    /// Counts page `i` of `batch`, adds it to the runs, and lists it (with `--pages`),
+    /// unless it is absent or `--flag` leaves it out.
+    fn page_of(
+        &self,
+        tally: &mut Tally,
+        batch: &Batch,
+        i: usize,
+        listing: Option<&mut Listing>,
+        out: &mut impl Write,
+    ) -> Result<()> {
+        let entry = batch.entries[i];
+        if !entry.present() && !entry.swapped() {
+            return Ok(());
+        }
+        tally.populated += 1;
+        let flags = batch.flags.get(i).copied().unwrap_or(0);
+        if !self.options.flags.matches(entry, KpageFlags(flags)) {
+            return Ok(());
+        }
+        tally.counts.add_entry(entry);
+        let vpn = batch.first_page + i as u64;
+        let huge =
+            KpageFlags(flags).has(KpageFlags::THP) || KpageFlags(flags).has(KpageFlags::HUGE);
+        if entry.present() && self.wants.flags && huge {
+            tally.counts.huge += 1;
+        }
+        if let Some(pfn) = entry.pfn() {
+            tally.builder.push(vpn, pfn.0);
+        }
+        if let Some(listing) = listing {
+            let count = batch.counts.get(i).copied().unwrap_or(0);
+            listing.page(out, self.page, vpn, entry, flags, count)?;
+        }
+        Ok(())
+    }
+
+    /// The mapping's report, once its pages are counted.
+    fn finish(
+        &self,
+        tally: Tally,
+        summary: MappingSummary,
+        selection: &Selection,
+        covered: bool,
+    ) -> Result<MappingReport> {
+        let mut counts = tally.counts;
+        if covered {
+            counts.not_present = counts.pages.saturating_sub(tally.populated);
+        } else {
+            counts.outside_pagemap = counts.pages;
+        }
+        let runs = tally.builder.into_runs();
+        if !self.wants.flags {
+            counts.huge = pmd_mapped_huge_pages(&runs, self.page, self.frames)?;
+        }
+        counts.runs = runs.len() as u64;
+        Ok(MappingReport {
+            mapping: summary,
+            start: selection.start,
+            end: selection.end,
+            counts,
+            runs,
+        })
+    }
+}
+
+/// The `--pages` listing as it is written: text lines gathered into large writes, or one
+/// JSON object per line.
+struct Listing {
+    json: bool,
+    names: NameCache,
+    line: Vec<u8>,
+}
+
+impl Listing {
+    fn new(json: bool) -> Self {
+        Listing {
+            json,
+            names: NameCache::default(),
+            line: Vec::with_capacity(OUTPUT_CHUNK + 4096),
+        }
+    }
+
+    /// The line before a mapping's pages.
+    fn head(
+        &mut self,
+        out: &mut impl Write,
+        summary: &MappingSummary,
+        start: u64,
+        end: u64,
+        covered: bool,
+    ) -> Result<()> {
+        if self.json {
+            let head = MappingHeadJson {
+                kind: "mapping",
+                mapping: summary,
+                selected_start: VirtAddr(start),
+                selected_end: VirtAddr(end),
+                pagemap_covered: covered,
+            };
+            return write_sorted_json_line(out, &head);
+        }
+        writeln!(
+            out,
+            "# {start:x}-{end:x} {} {} {}{}",
+            summary.perms,
+            summary.offset,
+            summary.path,
+            if covered {
+                String::new()
+            } else {
+                format!("  ({})", outside_pagemap_words(&summary.path))
+            }
+        )?;
+        Ok(())
+    }
+
+    fn page(
+        &mut self,
+        out: &mut impl Write,
+        page: PageSize,
+        vpn: u64,
+        entry: PagemapEntry,
+        flags: u64,
+        count: u64,
+    ) -> Result<()> {
+        if self.json {
+            return write_page_json(out, page, vpn, entry, flags, count);
+        }
+        push_page_line(
+            &mut self.line,
+            &mut self.names,
+            page,
+            vpn,
+            entry,
+            flags,
+            count,
+        );
+        if self.line.len() >= OUTPUT_CHUNK {
+            self.flush(out)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut impl Write) -> Result<()> {
+        out.write_all(&self.line)?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+/// What the totals need to say about the process.
+struct MapsHeader<'a> {
+    pid: i32,
+    command: &'a str,
+    page: PageSize,
+    /// Whether the kernel answered PAGEMAP_SCAN.
+    used_scan: bool,
+}
+
+/// Render: the last line (or, with `--json`, the one object).
+fn render_totals(
+    out: &mut impl Write,
+    options: &MapsOptions,
+    header: &MapsHeader<'_>,
+    reports: &[MappingReport],
+    total: &PageCounts,
+) -> Result<()> {
+    let page = header.page;
+    match (options.json, options.pages) {
+        (true, false) => {
+            let json = MapsJson {
+                pid: header.pid,
+                command: header.command,
+                page_size: page.bytes(),
+                pagemap_scan: header.used_scan,
+                mappings: reports
+                    .iter()
+                    .map(|r| MappingJson {
+                        mapping: r.mapping.clone(),
+                        selected_start: VirtAddr(r.start),
+                        selected_end: VirtAddr(r.end),
+                        counts: r.counts,
+                        frame_runs: r.runs.iter().map(|run| run_json(run, page)).collect(),
+                    })
+                    .collect(),
+                total: *total,
+            };
+            write_json_line(out, &json)?;
+        }
+        (true, true) => {
+            let tail = PagesTotalJson {
+                kind: "total",
+                pid: header.pid,
+                pagemap_scan: header.used_scan,
+                counts: *total,
+            };
+            write_sorted_json_line(out, &tail)?;
+        }
+        (false, true) => writeln!(out, "# {}", render_total_pages(total, page))?,
+        (false, false) => writeln!(out, "{}", render_total(reports.len(), total, page))?,
+    }
     Ok(())
 }
 
@@ -446,27 +645,18 @@ fn write_page_json(
     let pfn = entry.pfn();
     let json = PageJson {
         kind: "page",
-        vaddr: format!("{:#x}", vpn << page.shift()),
-        pfn: pfn.map(|p| format!("{:#x}", p.0)),
-        paddr: pfn.map(|p| format!("{:#x}", p.0 << page.shift())),
+        vaddr: VirtAddr(vpn << page.shift()),
+        pfn,
+        paddr: pfn.map(|p| PhysAddr(p.0 << page.shift())),
         mapcount: pfn.map(|_| count),
         swap_type: entry.swap_type(),
-        swap_offset: entry.swap_offset().map(|o| format!("{o:#x}")),
+        swap_offset: entry.swap_offset().map(Hex),
         pagemap: entry.flag_names(),
-        pagemap_raw: format!("{:#018x}", entry.0),
+        pagemap_raw: Word(entry.0),
         kpageflags: &names,
-        kpageflags_raw: format!("{flags:#x}"),
+        kpageflags_raw: Hex(flags),
     };
     write_json_line(out, &json)
-}
-
-/// One JSON value and a newline; serialised first, so that a closed pipe surfaces as the
-/// io::Error `main` treats as success.
-fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
-    let mut text = serde_json::to_vec(value)?;
-    text.push(b'\n');
-    out.write_all(&text)?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -485,10 +675,10 @@ mod tests {
     fn summarises_a_mapping_with_its_runs() {
         let report = MappingReport {
             mapping: MappingSummary {
-                start: "0x1000".into(),
-                end: "0x5000".into(),
+                start: VirtAddr(0x1000),
+                end: VirtAddr(0x5000),
                 perms: "rw-p".into(),
-                offset: "0x0".into(),
+                offset: Hex(0),
                 device: "00:00".into(),
                 inode: 0,
                 path: "[heap]".into(),
@@ -521,10 +711,10 @@ mod tests {
         );
         let vsyscall = MappingReport {
             mapping: MappingSummary {
-                start: "0xffffffffff600000".into(),
-                end: "0xffffffffff601000".into(),
+                start: VirtAddr(0xffff_ffff_ff60_0000),
+                end: VirtAddr(0xffff_ffff_ff60_1000),
                 perms: "--xp".into(),
-                offset: "0x0".into(),
+                offset: Hex(0),
                 device: "00:00".into(),
                 inode: 0,
                 path: "[vsyscall]".into(),

@@ -2,8 +2,7 @@
 //!
 //! The kernel keeps no reverse map user space can read, so this scans ([`crate::scan`]):
 //! every process's mappings, only their present parts (PAGEMAP_SCAN on 6.7+), pagemap in
-//! large batches. It
-//! stops as soon as the frame's map count from `/proc/kpagecount` is accounted for. Frames of
+//! large batches. It stops as soon as the frame's map count from `/proc/kpagecount` is accounted for. Frames of
 //! anonymous memory cannot be in shared mappings and file or shmem frames cannot be in
 //! private anonymous ones, so those mappings are skipped ([`could_map`], pure and tested).
 
@@ -13,12 +12,13 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::error::not_found;
-use crate::kernel::addr::{PageSize, Pfn, PhysAddr};
+use crate::kernel::addr::{PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::{describe_path, MappingSummary};
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
-use crate::proc::process::open_user_process;
+use crate::proc::process::{open_user_process, UserProcess};
+use crate::render::json::write_json_line;
 use crate::render::progress::Progress;
 use crate::scan::{populated_pages, scan_range, FrameWants};
 
@@ -41,7 +41,7 @@ pub struct OwnerHit {
     pub pid: i32,
     pub command: String,
     /// Virtual address of the page (plus the byte offset, when a physical address was given).
-    pub vaddr: String,
+    pub vaddr: VirtAddr,
     pub pagemap: Vec<&'static str>,
     pub mapping: MappingSummary,
 }
@@ -103,14 +103,35 @@ pub fn render_summary(
     )
 }
 
+/// `owner --json`: one object.
 #[derive(Serialize)]
 struct OwnerJson<'a> {
-    pfn: String,
-    paddr: String,
+    pfn: Pfn,
+    paddr: PhysAddr,
     flags: Vec<String>,
     map_count: u64,
     owners: &'a [OwnerHit],
     processes_scanned: usize,
+    stopped_early: bool,
+}
+
+/// The frame asked about, as the kernel describes it.
+struct Frame {
+    pfn: Pfn,
+    /// The physical address asked about (the frame's start, or with the byte offset).
+    paddr: PhysAddr,
+    flags: KpageFlags,
+    /// How many page-table entries map it (kpagecount).
+    map_count: u64,
+}
+
+/// What the scan found.
+struct Search {
+    hits: Vec<OwnerHit>,
+    /// Processes scanned, of `total`.
+    scanned: usize,
+    total: usize,
+    /// Whether it stopped once the map count was accounted for.
     stopped_early: bool,
 }
 
@@ -123,34 +144,70 @@ pub fn run(options: &OwnerOptions) -> Result<()> {
         open_user_process(pid)?;
         PagemapFile::open(pid)?;
     }
+    let frame = read_frame(options, page)?;
+    let search = search(options, &frame, page)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if options.json {
+        let json = OwnerJson {
+            pfn: frame.pfn,
+            paddr: frame.paddr,
+            flags: frame.flags.names(),
+            map_count: frame.map_count,
+            owners: &search.hits,
+            processes_scanned: search.scanned,
+            stopped_early: search.stopped_early,
+        };
+        write_json_line(&mut out, &json)?;
+    } else {
+        render_text(&mut out, &frame, &search)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Gather: the frame's flags and map count; a frame beyond RAM is not found.
+fn read_frame(options: &OwnerOptions, page: PageSize) -> Result<Frame> {
     let frames = FrameInfoReader::open()?;
     let pfn = options.pfn;
     let paddr = match page.phys_addr(pfn, options.offset) {
         Some(paddr) if frames.frame_exists(pfn)? => paddr,
         paddr => return Err(beyond_ram(pfn, paddr, page).into()),
     };
-    let flags = frames.flags(pfn, 1)?[0];
-    let map_count = frames.map_counts(pfn, 1)?[0];
+    Ok(Frame {
+        pfn,
+        paddr,
+        flags: frames.flags(pfn, 1)?[0],
+        map_count: frames.map_counts(pfn, 1)?[0],
+    })
+}
+
+/// Scans the processes named with --pid, or every process, until the map count is
+/// accounted for (or all of them with `--all`).
+fn search(options: &OwnerOptions, frame: &Frame, page: PageSize) -> Result<Search> {
     let named = !options.pids.is_empty();
     let pids = if named {
         options.pids.clone()
     } else {
         all_pids()?
     };
-    let mut hits: Vec<OwnerHit> = Vec::new();
-    let mut progress = Progress::new(format!("owner of {paddr}"), pids.len() as u64, "processes");
-    let mut scanned = 0;
-    let mut stopped_early = false;
-    let wants = FrameWants {
-        flags: false,
-        counts: false,
+    let mut found = Search {
+        hits: Vec::new(),
+        scanned: 0,
+        total: pids.len(),
+        stopped_early: false,
     };
+    let mut progress = Progress::new(
+        format!("owner of {}", frame.paddr),
+        pids.len() as u64,
+        "processes",
+    );
     for &pid in &pids {
-        if !options.exhaustive && map_count > 0 && hits.len() as u64 >= map_count {
-            stopped_early = true;
+        if !options.exhaustive && accounted_for(frame, &found.hits) {
+            found.stopped_early = true;
             break;
         }
-        scanned += 1;
+        found.scanned += 1;
         progress.advance(1);
         // In a scan of every process, those that exit, kernel threads and zombies have
         // nothing to find; a process named with --pid that fails is an error.
@@ -159,94 +216,110 @@ pub fn run(options: &OwnerOptions) -> Result<()> {
             (Err(err), _) | (_, Err(err)) if named => return Err(err),
             _ => continue,
         };
-        for map in &process.maps {
-            let name = describe_path(&map.pathname);
-            if !could_map(flags, &map.perms.as_str(), &name) {
-                continue;
-            }
-            let Ok(populated) = populated_pages(&pagemap, page, map.address.0, map.address.1, true)
-            else {
-                break;
-            };
-            for (first, last) in populated.ranges {
-                let done = scan_range(&pagemap, None, wants, first, last, |batch| {
-                    for (i, entry) in batch.entries.iter().enumerate() {
-                        if entry.pfn() == Some(pfn) {
-                            let vpn = batch.first_page + i as u64;
-                            hits.push(OwnerHit {
-                                pid,
-                                command: process.command.clone(),
-                                vaddr: format!("{:#x}", (vpn << page.shift()) + options.offset),
-                                pagemap: entry.flag_names(),
-                                mapping: MappingSummary::from(map),
-                            });
-                        }
-                    }
-                    Ok(options.exhaustive || map_count == 0 || (hits.len() as u64) < map_count)
-                });
-                if !matches!(done, Ok(true)) {
-                    break;
-                }
-            }
-        }
+        scan_process(&process, &pagemap, frame, options, page, &mut found.hits);
     }
     progress.finish();
+    Ok(found)
+}
 
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if options.json {
-        let json = OwnerJson {
-            pfn: format!("{:#x}", pfn.0),
-            paddr: paddr.to_string(),
-            flags: flags.names(),
-            map_count,
-            owners: &hits,
-            processes_scanned: scanned,
-            stopped_early,
+/// Whether the frame's map count is accounted for (never, when it is 0).
+fn accounted_for(frame: &Frame, hits: &[OwnerHit]) -> bool {
+    frame.map_count > 0 && hits.len() as u64 >= frame.map_count
+}
+
+/// Adds every page of `process` that maps the frame to `hits`; its mappings that cannot
+/// hold the frame are skipped, and only their present parts are read.
+fn scan_process(
+    process: &UserProcess,
+    pagemap: &PagemapFile,
+    frame: &Frame,
+    options: &OwnerOptions,
+    page: PageSize,
+    hits: &mut Vec<OwnerHit>,
+) {
+    let wants = FrameWants {
+        flags: false,
+        counts: false,
+    };
+    for map in &process.maps {
+        let name = describe_path(&map.pathname);
+        if !could_map(frame.flags, &map.perms.as_str(), &name) {
+            continue;
+        }
+        let Ok(populated) = populated_pages(pagemap, page, map.address.0, map.address.1, true)
+        else {
+            break;
         };
-        // Serialised first, so a closed pipe is an io::Error that main recognises.
-        let mut text = serde_json::to_vec(&json)?;
-        text.push(b'\n');
-        out.write_all(&text)?;
-    } else {
-        let names = flags.names();
-        writeln!(
-            out,
-            "frame {pfn} (physical address {paddr}): map count {map_count}, flags {}",
-            if names.is_empty() {
-                "-".to_string()
-            } else {
-                names.join(",")
+        for (first, last) in populated.ranges {
+            let done = scan_range(pagemap, None, wants, first, last, |batch| {
+                for (i, entry) in batch.entries.iter().enumerate() {
+                    if entry.pfn() == Some(frame.pfn) {
+                        let vpn = batch.first_page + i as u64;
+                        hits.push(OwnerHit {
+                            pid: process.pid,
+                            command: process.command.clone(),
+                            vaddr: VirtAddr((vpn << page.shift()) + options.offset),
+                            pagemap: entry.flag_names(),
+                            mapping: MappingSummary::from(map),
+                        });
+                    }
+                }
+                Ok(options.exhaustive || !accounted_for(frame, hits))
+            });
+            if !matches!(done, Ok(true)) {
+                break;
             }
-        )?;
-        if !hits.is_empty() {
-            writeln!(
-                out,
-                "{:>8}  {:<16} {:<18} mapping",
-                "pid", "command", "vaddr"
-            )?;
         }
-        for hit in &hits {
-            let m = &hit.mapping;
-            writeln!(
-                out,
-                "{:>8}  {:<16} {:<18} {}-{} {} {}",
-                hit.pid,
-                hit.command,
-                hit.vaddr,
-                m.start.trim_start_matches("0x"),
-                m.end.trim_start_matches("0x"),
-                m.perms,
-                m.path
-            )?;
+    }
+}
+
+/// Render: the frame, a table of the mappings found, and whether the count is accounted for.
+fn render_text(out: &mut impl Write, frame: &Frame, search: &Search) -> Result<()> {
+    let names = frame.flags.names();
+    writeln!(
+        out,
+        "frame {} (physical address {}): map count {}, flags {}",
+        frame.pfn,
+        frame.paddr,
+        frame.map_count,
+        if names.is_empty() {
+            "-".to_string()
+        } else {
+            names.join(",")
         }
+    )?;
+    if !search.hits.is_empty() {
         writeln!(
             out,
-            "{}",
-            render_summary(hits.len(), map_count, stopped_early, scanned, pids.len())
+            "{:>8}  {:<16} {:<18} mapping",
+            "pid", "command", "vaddr"
         )?;
     }
-    out.flush()?;
+    for hit in &search.hits {
+        let m = &hit.mapping;
+        writeln!(
+            out,
+            "{:>8}  {:<16} {:<18} {:x}-{:x} {} {}",
+            hit.pid,
+            hit.command,
+            hit.vaddr.to_string(),
+            m.start,
+            m.end,
+            m.perms,
+            m.path
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        render_summary(
+            search.hits.len(),
+            frame.map_count,
+            search.stopped_early,
+            search.scanned,
+            search.total
+        )
+    )?;
     Ok(())
 }
 

@@ -68,6 +68,23 @@ impl Serialize for Hex {
     }
 }
 
+/// A raw 64-bit word as the kernel exports it, shown with all sixteen hex digits
+/// (`{:#018x}`), in text and in JSON: a pagemap entry, say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Word(pub u64);
+
+impl fmt::Display for Word {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#018x}", self.0)
+    }
+}
+
+impl Serialize for Word {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// The page geometry of this system: every address split uses it, none hard-codes 4096.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageSize(u64);

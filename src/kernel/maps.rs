@@ -8,6 +8,8 @@ use procfs::process::{MMapPath, MemoryMap};
 use procfs::FromBufRead;
 use serde::Serialize;
 
+use crate::kernel::addr::{Hex, VirtAddr};
+
 /// Parses the text of a `/proc/<pid>/maps` file with the procfs crate, after making safe
 /// the pathnames that crate cannot take: it slices `/SYSV…` and `[stack:…` names by byte
 /// position and panics on short or malformed ones (found by `fuzz/` target `maps`), and it
@@ -71,10 +73,13 @@ pub fn describe_path(path: &MMapPath) -> String {
 /// A mapping as `--json` and the human report show it.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct MappingSummary {
-    pub start: String,
-    pub end: String,
+    pub start: VirtAddr,
+    /// The end, exclusive.
+    pub end: VirtAddr,
     pub perms: String,
-    pub offset: String,
+    /// The offset into the mapped file.
+    pub offset: Hex,
+    /// The device of the mapped file, `major:minor` in hex as /proc/<pid>/maps shows it.
     pub device: String,
     pub inode: u64,
     pub path: String,
@@ -83,10 +88,10 @@ pub struct MappingSummary {
 impl From<&MemoryMap> for MappingSummary {
     fn from(map: &MemoryMap) -> Self {
         MappingSummary {
-            start: format!("{:#x}", map.address.0),
-            end: format!("{:#x}", map.address.1),
+            start: VirtAddr(map.address.0),
+            end: VirtAddr(map.address.1),
             perms: map.perms.as_str(),
-            offset: format!("{:#x}", map.offset),
+            offset: Hex(map.offset),
             device: format!("{:02x}:{:02x}", map.dev.0, map.dev.1),
             inode: map.inode,
             path: describe_path(&map.pathname),

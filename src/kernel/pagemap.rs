@@ -24,7 +24,7 @@
 
 use serde::Serialize;
 
-use crate::kernel::addr::Pfn;
+use crate::kernel::addr::{Hex, Pfn, Word};
 
 /// One 64-bit pagemap entry, decoded on demand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -109,13 +109,13 @@ impl PagemapEntry {
 /// The decoded entry as `--json` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PagemapJson {
-    pub raw: String,
+    pub raw: Word,
     pub present: bool,
     pub swapped: bool,
-    pub pfn: Option<String>,
+    pub pfn: Option<Pfn>,
     pub pfn_hidden: bool,
     pub swap_type: Option<u64>,
-    pub swap_offset: Option<String>,
+    pub swap_offset: Option<Hex>,
     pub soft_dirty: bool,
     pub exclusive: bool,
     pub uffd_wp: bool,
@@ -126,13 +126,13 @@ pub struct PagemapJson {
 impl From<PagemapEntry> for PagemapJson {
     fn from(entry: PagemapEntry) -> Self {
         PagemapJson {
-            raw: format!("{:#018x}", entry.0),
+            raw: Word(entry.0),
             present: entry.present(),
             swapped: entry.swapped(),
-            pfn: entry.pfn().map(|pfn| pfn.to_string()),
+            pfn: entry.pfn(),
             pfn_hidden: entry.pfn_hidden(),
             swap_type: entry.swap_type(),
-            swap_offset: entry.swap_offset().map(|off| format!("{off:#x}")),
+            swap_offset: entry.swap_offset().map(Hex),
             soft_dirty: entry.soft_dirty(),
             exclusive: entry.exclusive(),
             uffd_wp: entry.uffd_wp(),
@@ -213,8 +213,9 @@ mod tests {
 
     #[test]
     fn json_form_has_hex_strings() {
-        let json = PagemapJson::from(PagemapEntry(0x8100_0000_0000_00ff));
-        assert_eq!(json.pfn.as_deref(), Some("0xff"));
-        assert_eq!(json.raw, "0x81000000000000ff");
+        let json =
+            serde_json::to_value(PagemapJson::from(PagemapEntry(0x8100_0000_0000_00ff))).unwrap();
+        assert_eq!(json["pfn"], "0xff");
+        assert_eq!(json["raw"], "0x81000000000000ff");
     }
 }
