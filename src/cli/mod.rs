@@ -12,6 +12,7 @@ pub mod convert;
 use std::process::ExitCode;
 
 use anyhow::Result;
+use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
@@ -23,6 +24,7 @@ use crate::commands::owner::OwnerOptions;
 use crate::commands::peek::PeekOptions;
 use crate::commands::poke::PokeOptions;
 use crate::commands::target::TargetOptions;
+use crate::error::ExitKind;
 
 pub use args::*;
 
@@ -123,6 +125,57 @@ pub enum Command {
     /// Print the man page (roff) generated from this command line
     #[command(after_help = "Example:\n  physdemo man > /usr/local/share/man/man1/physdemo.1")]
     Man,
+}
+
+/// Parses the process's command line. Help and version are printed, as clap formats them,
+/// and a usage error as one line on stderr; either way the exit code to end with comes
+/// back instead of a [`Cli`].
+pub fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(clap_exit)
+}
+
+/// `physdemo <subcommand> --help` for the subcommand on the command line, if any.
+fn help_command() -> String {
+    let command = Cli::command();
+    let subcommand = std::env::args().skip(1).find(|arg| {
+        command
+            .get_subcommands()
+            .any(|sub| sub.get_name() == arg.as_str())
+    });
+    match subcommand {
+        Some(name) => format!("physdemo {name} --help"),
+        None => "physdemo --help".to_string(),
+    }
+}
+
+/// Help and version print as clap formats them; a usage error becomes one line.
+fn clap_exit(err: clap::Error) -> ExitCode {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(ExitKind::Usage.code())
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            // clap's message runs until the first blank line (then come usage and tips);
+            // its continuation lines (e.g. the missing arguments) join the first.
+            let rendered = err.render().to_string();
+            let message = rendered
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = message.trim_start_matches("error: ");
+            eprintln!("physdemo: error: {first} (see `{}`)", help_command());
+            ExitCode::from(ExitKind::Usage.code())
+        }
+    }
 }
 
 /// Runs one parsed command line.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::kernel::addr::{Hex, PageTableIndices, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::maps::MappingSummary;
-use crate::kernel::pagemap::{outside_pagemap_words, PagemapJson};
+use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry, PagemapJson};
 use crate::proc::target_process;
 use crate::render::json::write_json_line;
 use crate::resolve::translate::{resolve, Resolution};
@@ -94,16 +94,61 @@ fn yes_no(flag: bool) -> &'static str {
     }
 }
 
+/// A report's label, padded to the column where values start.
+fn label(text: &str) -> String {
+    format!("{text:<10}")
+}
+
+/// A label in bold where the terminal allows.
+fn head(text: &str) -> String {
+    label(text)
+        .if_supports_color(Stdout, |t| t.bold())
+        .to_string()
+}
+
 /// The human report: aligned, coloured where the terminal allows.
 pub fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()> {
-    let label = |text: &str| format!("{text:<10}");
-    let head = |text: &str| text.if_supports_color(Stdout, |t| t.bold()).to_string();
+    render_location(r, out)?;
+    if !r.pagemap_covered {
+        // No fake zero entry: pagemap returned nothing for this page.
+        writeln!(
+            out,
+            "{}no entry: {}",
+            head("pagemap"),
+            outside_pagemap_words(&r.mapping.path)
+        )?;
+        writeln!(out, "{}unknown", head("physical"))?;
+        writeln!(out)?;
+        return render_translation(r, out);
+    }
+    render_entry(r.entry, out)?;
+    if let Some(frame) = r.frame {
+        writeln!(out, "{}{}", head("flags"), frame.flags.names().join(" "))?;
+        writeln!(out, "{}{}", head("map count"), frame.map_count)?;
+        if let Some(kind) = frame.flags.huge_kind() {
+            writeln!(out, "{}{kind}", head("huge page"))?;
+        }
+    }
+    match r.paddr() {
+        Some(paddr) => writeln!(
+            out,
+            "{}{}",
+            head("physical"),
+            paddr.if_supports_color(Stdout, |t| t.green().bold().to_string())
+        )?,
+        None => writeln!(out, "{}unknown", head("physical"))?,
+    }
+    writeln!(out)?;
+    render_translation(r, out)
+}
+
+/// The process, the mapping holding the address, and the page.
+fn render_location(r: &Resolution, out: &mut impl Write) -> std::io::Result<()> {
     let m = &r.mapping;
-    let offset = r.page.offset_in_page(r.vaddr.0);
     writeln!(
         out,
         "{}pid {} ({}), virtual address {}",
-        head(&label("process")),
+        head("process"),
         r.pid,
         r.command,
         r.vaddr.if_supports_color(Stdout, |t| t.cyan())
@@ -111,7 +156,7 @@ pub fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()>
     writeln!(
         out,
         "{}{:x}-{:x} {} {:x} {} {} {}",
-        head(&label("mapping")),
+        head("mapping"),
         m.start,
         m.end,
         m.perms,
@@ -123,39 +168,28 @@ pub fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()>
     writeln!(
         out,
         "{}{} bytes; virtual page {:#x}, offset {:#x} in the page",
-        head(&label("page")),
+        head("page"),
         r.page.bytes(),
         r.page.page_index(r.vaddr),
-        offset
-    )?;
-    let e = r.entry;
-    if !r.pagemap_covered {
-        // No fake zero entry: pagemap returned nothing for this page.
-        writeln!(
-            out,
-            "{}no entry: {}",
-            head(&label("pagemap")),
-            outside_pagemap_words(&m.path)
-        )?;
-        writeln!(out, "{}unknown", head(&label("physical")))?;
-        writeln!(out)?;
-        return render_translation(r, out);
-    }
-    writeln!(out, "{}entry {:#018x}", head(&label("pagemap")), e.0)?;
+        r.page.offset_in_page(r.vaddr.0)
+    )
+}
+
+/// The pagemap entry, raw and bit by bit.
+fn render_entry(e: PagemapEntry, out: &mut impl Write) -> std::io::Result<()> {
+    writeln!(out, "{}entry {:#018x}", head("pagemap"), e.0)?;
     let pfn_text = match (e.pfn(), e.pfn_hidden()) {
         (Some(pfn), _) => pfn.to_string(),
         (None, true) => "hidden (run with sudo)".to_string(),
         (None, false) => "none".to_string(),
     };
+    let swapped = match (e.swap_type(), e.swap_offset()) {
+        (Some(t), Some(o)) => format!("yes (type {t}, offset {o:#x})"),
+        _ => "no".to_string(),
+    };
     let rows = [
         ("present", yes_no(e.present()).to_string()),
-        (
-            "swapped",
-            match (e.swap_type(), e.swap_offset()) {
-                (Some(t), Some(o)) => format!("yes (type {t}, offset {o:#x})"),
-                _ => "no".to_string(),
-            },
-        ),
+        ("swapped", swapped),
         ("pfn", pfn_text),
         ("soft-dirty", yes_no(e.soft_dirty()).to_string()),
         ("exclusive", yes_no(e.exclusive()).to_string()),
@@ -169,29 +203,7 @@ pub fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()>
     for (name, value) in rows {
         writeln!(out, "{}  {name:<17}{value}", label(""))?;
     }
-    if let Some(frame) = r.frame {
-        writeln!(
-            out,
-            "{}{}",
-            head(&label("flags")),
-            frame.flags.names().join(" ")
-        )?;
-        writeln!(out, "{}{}", head(&label("map count")), frame.map_count)?;
-        if let Some(kind) = frame.flags.huge_kind() {
-            writeln!(out, "{}{kind}", head(&label("huge page")))?;
-        }
-    }
-    match r.paddr() {
-        Some(paddr) => writeln!(
-            out,
-            "{}{}",
-            head(&label("physical")),
-            paddr.if_supports_color(Stdout, |t| t.green().bold().to_string())
-        )?,
-        None => writeln!(out, "{}unknown", head(&label("physical")))?,
-    }
-    writeln!(out)?;
-    render_translation(r, out)
+    Ok(())
 }
 
 /// The small picture: how the virtual address splits, and how PFN and offset give the physical one.
@@ -232,7 +244,6 @@ mod tests {
     use super::*;
     use crate::kernel::addr::PageSize;
     use crate::kernel::kpageflags::KpageFlags;
-    use crate::kernel::pagemap::PagemapEntry;
     use crate::resolve::translate::FrameInfo;
 
     fn sample(entry: u64) -> Resolution {

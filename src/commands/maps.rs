@@ -179,13 +179,24 @@ pub fn render_mapping(
         )?;
     }
     writeln!(out)?;
+    render_runs(&report.runs, page, all_runs, out)
+}
+
+/// The runs of a mapping, `virtual range -> physical range`: the first [`RUNS_SHOWN`], or
+/// all of them with `--runs`.
+fn render_runs(
+    runs: &[FrameRun],
+    page: PageSize,
+    all_runs: bool,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let shown = if all_runs {
-        report.runs.len()
+        runs.len()
     } else {
-        report.runs.len().min(RUNS_SHOWN)
+        runs.len().min(RUNS_SHOWN)
     };
     let bytes = page.bytes();
-    for run in &report.runs[..shown] {
+    for run in &runs[..shown] {
         writeln!(
             out,
             "    {:x}-{:x} -> {:#x}-{:#x}  {} page{}",
@@ -197,11 +208,11 @@ pub fn render_mapping(
             if run.pages == 1 { "" } else { "s" }
         )?;
     }
-    if shown < report.runs.len() {
+    if shown < runs.len() {
         writeln!(
             out,
             "    ... {} more runs (--runs lists them all)",
-            report.runs.len() - shown
+            runs.len() - shown
         )?;
     }
     Ok(())
@@ -238,7 +249,9 @@ pub fn run(options: &MapsOptions) -> Result<()> {
         flags: options.pages || options.flags.needs_frame_flags(),
         counts: options.pages,
     };
-    let frames = if wants.flags || options.pages {
+    // Frame flags and map counts need root: required when asked for, else best effort
+    // (huge pages are then told from the runs).
+    let frames = if wants.flags {
         Some(FrameInfoReader::open()?)
     } else {
         FrameInfoReader::open().ok()
@@ -250,44 +263,15 @@ pub fn run(options: &MapsOptions) -> Result<()> {
         wants,
         page,
     };
-    let total_pages: u64 = selected
-        .iter()
-        .map(|s| (s.end - s.start) >> page.shift())
-        .sum();
-    let mut progress = Progress::new(format!("scanning pid {pid}"), total_pages, "pages");
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(OUTPUT_CHUNK, stdout.lock());
-    let mut listing = options.pages.then(|| Listing::new(options.json));
     let used_scan = pagemap.has_pagemap_scan();
     if options.pages && !options.json {
-        writeln!(
-            out,
-            "# pid {pid} ({}), page size {}",
-            process.command,
-            page.bytes()
-        )?;
+        let command = &process.command;
+        writeln!(out, "# pid {pid} ({command}), page size {}", page.bytes())?;
         writeln!(out, "{PAGES_HEADER}")?;
     }
-    let mut total = PageCounts::default();
-    let mut reports = Vec::new();
-    for selection in selected {
-        let map = &process.maps[selection.index];
-        let report = scan.mapping(map, &selection, listing.as_mut(), &mut out, &mut progress)?;
-        total.merge(&report.counts);
-        if options.pages {
-            // The per-page listing was the output; keep only the totals.
-        } else if options.json {
-            reports.push(report);
-        } else {
-            render_mapping(&report, page, options.all_runs, &mut out)?;
-            // Only the count of mappings is left to show.
-            reports.push(MappingReport {
-                runs: Vec::new(),
-                ..report
-            });
-        }
-    }
-    progress.finish();
+    let (total, reports) = scan.all(&process, selected, &mut out)?;
     let header = MapsHeader {
         pid,
         command: &process.command,
@@ -356,6 +340,45 @@ struct Tally {
 }
 
 impl Scan<'_> {
+    /// Reads every selected mapping in turn, rendering each as it is done (or listing its
+    /// pages, with `--pages`); returns the totals and the reports left to render.
+    fn all(
+        &self,
+        process: &UserProcess,
+        selected: Vec<Selection>,
+        out: &mut impl Write,
+    ) -> Result<(PageCounts, Vec<MappingReport>)> {
+        let (options, page) = (self.options, self.page);
+        let total_pages: u64 = selected
+            .iter()
+            .map(|s| (s.end - s.start) >> page.shift())
+            .sum();
+        let label = format!("scanning pid {}", process.pid);
+        let mut progress = Progress::new(label, total_pages, "pages");
+        let mut listing = options.pages.then(|| Listing::new(options.json));
+        let mut total = PageCounts::default();
+        let mut reports = Vec::new();
+        for selection in selected {
+            let map = &process.maps[selection.index];
+            let report = self.mapping(map, &selection, listing.as_mut(), out, &mut progress)?;
+            total.merge(&report.counts);
+            if options.pages {
+                // The per-page listing was the output; keep only the totals.
+            } else if options.json {
+                reports.push(report);
+            } else {
+                render_mapping(&report, page, options.all_runs, out)?;
+                // Only the count of mappings is left to show.
+                reports.push(MappingReport {
+                    runs: Vec::new(),
+                    ..report
+                });
+            }
+        }
+        progress.finish();
+        Ok((total, reports))
+    }
+
     /// Reads one mapping (its selected part): counts, runs, and with `--pages` the listing.
     ///
     /// One page-table walk per mapping: pagemap is read densely, and PAGEMAP_SCAN (where

@@ -124,21 +124,7 @@ pub fn locate(reference: Reference) -> Result<Located> {
         }
         _ => true,
     };
-    let start_time = match (started, start_time(pid)) {
-        (Some(before), Some(after)) if before == after && still_target => before,
-        _ => {
-            return Err(not_found(format!(
-                "pid {pid} exited while its address was being resolved{}",
-                if start_time(pid).is_some() {
-                    " (the pid now belongs to another process)"
-                } else {
-                    ""
-                }
-            ))
-            .hint("nothing was written; run the command again")
-            .into())
-        }
-    };
+    let start_time = same_process(pid, started, still_target)?;
     let page_index = resolution.page.page_index(vaddr);
     Ok(Located {
         paddr,
@@ -151,6 +137,24 @@ pub fn locate(reference: Reference) -> Result<Located> {
             page_index,
         }),
     })
+}
+
+/// The start time of `pid`, when it is the one read at `started` (and, for the target
+/// form, the process still is a target): else the process exited while it was resolved.
+fn same_process(pid: i32, started: Option<u64>, still_target: bool) -> Result<u64> {
+    match (started, start_time(pid)) {
+        (Some(before), Some(after)) if before == after && still_target => Ok(before),
+        _ => Err(not_found(format!(
+            "pid {pid} exited while its address was being resolved{}",
+            if start_time(pid).is_some() {
+                " (the pid now belongs to another process)"
+            } else {
+                ""
+            }
+        ))
+        .hint("nothing was written; run the command again")
+        .into()),
+    }
 }
 
 /// Refuses a misaligned address before anything is resolved or touched.
