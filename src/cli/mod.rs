@@ -5,7 +5,7 @@
 //! man page. [`convert`] turns each subcommand's arguments into the command's typed options
 //! (one `TryFrom` per command), and [`run`] hands them to [`crate::commands`].
 
-pub mod args;
+pub(crate) mod args;
 pub mod busybox;
 pub mod convert;
 
@@ -26,7 +26,7 @@ use crate::commands::poke::PokeOptions;
 use crate::commands::target::TargetOptions;
 use crate::error::ExitKind;
 
-pub use args::*;
+pub(crate) use args::*;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,21 +43,21 @@ pub use args::*;
 pub struct Cli {
     /// When to colour output
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
+    pub(crate) color: ColorChoice,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Hold a 64-bit variable on a page of its own and report every change to it
     #[command(
         after_help = "Example:\n  physdemo target\n  physdemo target --where heap --json --until 0xdeadbeef"

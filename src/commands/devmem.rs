@@ -35,15 +35,15 @@ pub fn format_read(value: u64, width: Width) -> String {
 
 /// What `devmem` was asked: the request, and how to reach and guard physical memory.
 #[derive(Debug, Clone)]
-pub struct DevmemOptions {
-    pub request: DevmemRequest,
-    pub force: bool,
-    pub dry_run: bool,
-    pub device: DeviceOptions,
+pub(crate) struct DevmemOptions {
+    pub(crate) request: DevmemRequest,
+    pub(crate) force: bool,
+    pub(crate) dry_run: bool,
+    pub(crate) device: DeviceOptions,
 }
 
 /// Runs `physdemo devmem`.
-pub fn run(options: &DevmemOptions) -> Result<()> {
+pub(crate) fn run(options: &DevmemOptions) -> Result<()> {
     let request = options.request;
     let mut out = std::io::stdout().lock();
     match request.value {

@@ -26,7 +26,7 @@ use crate::resolve::register::{Register, RegisterRef};
 /// The pieces of `[start, start + len)` split at page boundaries, `(address, length)`,
 /// produced one at a time: nothing is stored, whatever the length.
 #[derive(Debug, Clone)]
-pub struct PageChunks {
+pub(crate) struct PageChunks {
     next: u64,
     end: u64,
     page: PageSize,
@@ -51,7 +51,7 @@ impl Iterator for PageChunks {
 }
 
 /// Splits `[start, start + len)` at page boundaries, lazily.
-pub fn page_chunks(start: u64, len: u64, page: PageSize) -> PageChunks {
+pub(crate) fn page_chunks(start: u64, len: u64, page: PageSize) -> PageChunks {
     PageChunks {
         next: start,
         end: start.saturating_add(len),
@@ -62,7 +62,7 @@ pub fn page_chunks(start: u64, len: u64, page: PageSize) -> PageChunks {
 /// Where a dump stopped: the first address that failed, its /proc/iomem region, and, when
 /// the page holding it is shared by several top-level regions (the kernel's read() refuses
 /// such a mixed page whole), the other regions in that page.
-pub fn describe_stop(map: &IomemMap, addr: PhysAddr, page: PageSize) -> String {
+pub(crate) fn describe_stop(map: &IomemMap, addr: PhysAddr, page: PageSize) -> String {
     let mut text = format!("dump stopped at {addr}, in {}", map.place(addr).describe());
     if map.is_hidden() {
         return text;
@@ -113,24 +113,24 @@ fn read_dwords_into(mem: &PhysMem, addr: PhysAddr, out: &mut [u8]) -> Result<(),
 
 /// Where a dump starts: a physical address, or an offset into a `--pci` device's BAR.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DumpFrom {
+pub(crate) enum DumpFrom {
     Physical(PhysAddr),
     Register(RegisterRef),
 }
 
 /// What `dump` was asked.
 #[derive(Debug, Clone)]
-pub struct DumpOptions {
-    pub from: DumpFrom,
+pub(crate) struct DumpOptions {
+    pub(crate) from: DumpFrom,
     /// Bytes to show; the range fits in 64 bits.
-    pub len: u64,
+    pub(crate) len: u64,
     /// Fold identical lines into `*` (everything but `--all`).
-    pub squeeze: bool,
-    pub device: DeviceOptions,
+    pub(crate) squeeze: bool,
+    pub(crate) device: DeviceOptions,
 }
 
 /// Runs `physdemo dump`.
-pub fn run(options: &DumpOptions) -> Result<()> {
+pub(crate) fn run(options: &DumpOptions) -> Result<()> {
     let len = options.len;
     let (paddr, registers) = match &options.from {
         DumpFrom::Physical(paddr) => (*paddr, false),

@@ -19,15 +19,15 @@ use crate::resolve::translate::{resolve, Resolution};
 
 /// What `inspect` was asked.
 #[derive(Debug, Clone)]
-pub struct InspectOptions {
-    pub pid: i32,
+pub(crate) struct InspectOptions {
+    pub(crate) pid: i32,
     /// The address; `None` for a physdemo target's own variable.
-    pub vaddr: Option<VirtAddr>,
-    pub json: bool,
+    pub(crate) vaddr: Option<VirtAddr>,
+    pub(crate) json: bool,
 }
 
 /// Runs `physdemo inspect`.
-pub fn run(options: &InspectOptions) -> Result<()> {
+pub(crate) fn run(options: &InspectOptions) -> Result<()> {
     let pid = options.pid;
     let vaddr = match options.vaddr {
         Some(vaddr) => vaddr,
@@ -47,22 +47,22 @@ pub fn run(options: &InspectOptions) -> Result<()> {
 
 /// `inspect --json`: one object.
 #[derive(Debug, Serialize)]
-pub struct InspectJson {
-    pub pid: i32,
-    pub command: String,
-    pub vaddr: VirtAddr,
-    pub page_size: u64,
-    pub page_offset: Hex,
-    pub mapping: MappingSummary,
-    pub present: bool,
-    pub swapped: bool,
-    pub pfn: Option<Pfn>,
-    pub paddr: Option<PhysAddr>,
+pub(crate) struct InspectJson {
+    pub(crate) pid: i32,
+    pub(crate) command: String,
+    pub(crate) vaddr: VirtAddr,
+    pub(crate) page_size: u64,
+    pub(crate) page_offset: Hex,
+    pub(crate) mapping: MappingSummary,
+    pub(crate) present: bool,
+    pub(crate) swapped: bool,
+    pub(crate) pfn: Option<Pfn>,
+    pub(crate) paddr: Option<PhysAddr>,
     /// `null` where pagemap has no entry (the vsyscall page).
-    pub pagemap: Option<PagemapJson>,
-    pub kpageflags: Option<Vec<String>>,
-    pub kpagecount: Option<u64>,
-    pub huge_page: Option<&'static str>,
+    pub(crate) pagemap: Option<PagemapJson>,
+    pub(crate) kpageflags: Option<Vec<String>>,
+    pub(crate) kpagecount: Option<u64>,
+    pub(crate) huge_page: Option<&'static str>,
 }
 
 impl From<&Resolution> for InspectJson {
@@ -107,7 +107,7 @@ fn head(text: &str) -> String {
 }
 
 /// The human report: aligned, coloured where the terminal allows.
-pub fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()> {
+pub(crate) fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Result<()> {
     render_location(r, out)?;
     if !r.pagemap_covered {
         // No fake zero entry: pagemap returned nothing for this page.

@@ -38,24 +38,24 @@ const RUNS_SHOWN: usize = 8;
 
 /// What `maps` was asked to do.
 #[derive(Debug, Clone)]
-pub struct MapsOptions {
-    pub pid: i32,
-    pub pages: bool,
-    pub all_runs: bool,
-    pub mappings: Vec<MappingFilter>,
-    pub flags: FlagFilter,
-    pub json: bool,
+pub(crate) struct MapsOptions {
+    pub(crate) pid: i32,
+    pub(crate) pages: bool,
+    pub(crate) all_runs: bool,
+    pub(crate) mappings: Vec<MappingFilter>,
+    pub(crate) flags: FlagFilter,
+    pub(crate) json: bool,
 }
 
 /// One mapping's results.
 #[derive(Debug, Clone)]
-pub struct MappingReport {
-    pub mapping: MappingSummary,
+pub(crate) struct MappingReport {
+    pub(crate) mapping: MappingSummary,
     /// The selected part of the mapping (the whole mapping unless an address range clipped it).
-    pub start: u64,
-    pub end: u64,
-    pub counts: PageCounts,
-    pub runs: Vec<FrameRun>,
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) counts: PageCounts,
+    pub(crate) runs: Vec<FrameRun>,
 }
 
 /// One physical run in `maps --json`.
@@ -141,7 +141,7 @@ struct PagesTotalJson {
 }
 
 /// The human summary of one mapping.
-pub fn render_mapping(
+pub(crate) fn render_mapping(
     report: &MappingReport,
     page: PageSize,
     all_runs: bool,
@@ -219,7 +219,7 @@ fn render_runs(
 }
 
 /// The totals line.
-pub fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> String {
+pub(crate) fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> String {
     let mut text = format!(
         "total: {mappings} mappings, {} pages: resident {} ({}), swapped {}, not present {}, \
          huge {}, exclusive {}, runs {}",
@@ -239,7 +239,7 @@ pub fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> String {
 }
 
 /// Runs `physdemo maps`.
-pub fn run(options: &MapsOptions) -> Result<()> {
+pub(crate) fn run(options: &MapsOptions) -> Result<()> {
     let pid = options.pid;
     let process = open_user_process(pid)?;
     let pagemap = PagemapFile::open(pid)?;

@@ -4,10 +4,10 @@
 //! none knows clap.
 
 pub mod devmem;
-pub mod dump;
-pub mod inspect;
-pub mod maps;
-pub mod owner;
-pub mod peek;
-pub mod poke;
-pub mod target;
+pub(crate) mod dump;
+pub(crate) mod inspect;
+pub(crate) mod maps;
+pub(crate) mod owner;
+pub(crate) mod peek;
+pub(crate) mod poke;
+pub(crate) mod target;

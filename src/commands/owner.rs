@@ -24,30 +24,30 @@ use crate::scan::{populated_pages, scan_range, FrameWants};
 
 /// What `owner` was asked.
 #[derive(Debug, Clone)]
-pub struct OwnerOptions {
-    pub pfn: Pfn,
+pub(crate) struct OwnerOptions {
+    pub(crate) pfn: Pfn,
     /// Byte offset within the frame (from a physical address), added to each virtual address.
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// Only these processes; all when empty.
-    pub pids: Vec<i32>,
+    pub(crate) pids: Vec<i32>,
     /// Scan everything even after the map count is accounted for.
-    pub exhaustive: bool,
-    pub json: bool,
+    pub(crate) exhaustive: bool,
+    pub(crate) json: bool,
 }
 
 /// One process mapping the frame.
 #[derive(Debug, Clone, Serialize)]
-pub struct OwnerHit {
-    pub pid: i32,
-    pub command: String,
+pub(crate) struct OwnerHit {
+    pub(crate) pid: i32,
+    pub(crate) command: String,
     /// Virtual address of the page (plus the byte offset, when a physical address was given).
-    pub vaddr: VirtAddr,
-    pub pagemap: Vec<&'static str>,
-    pub mapping: MappingSummary,
+    pub(crate) vaddr: VirtAddr,
+    pub(crate) pagemap: Vec<&'static str>,
+    pub(crate) mapping: MappingSummary,
 }
 
 /// Whether a mapping with these permissions and this name can hold the frame.
-pub fn could_map(flags: KpageFlags, perms: &str, name: &str) -> bool {
+pub(crate) fn could_map(flags: KpageFlags, perms: &str, name: &str) -> bool {
     let shared = perms.as_bytes().get(3) == Some(&b's');
     let private_anon = !shared && (name.starts_with('[') || name.is_empty());
     if flags.has(KpageFlags::ZERO_PAGE) || flags.0 == 0 {
@@ -71,7 +71,7 @@ fn all_pids() -> Result<Vec<i32>> {
 }
 
 /// The report's summary line.
-pub fn render_summary(
+pub(crate) fn render_summary(
     found: usize,
     map_count: u64,
     stopped_early: bool,
@@ -136,7 +136,7 @@ struct Search {
 }
 
 /// Runs `physdemo owner`.
-pub fn run(options: &OwnerOptions) -> Result<()> {
+pub(crate) fn run(options: &OwnerOptions) -> Result<()> {
     let page = PageSize::of_system();
     // A process named with --pid must exist and have a readable address space: the same
     // errors (and exit codes) as `maps` and `inspect` give for it.
@@ -340,13 +340,16 @@ fn beyond_ram(pfn: Pfn, paddr: Option<PhysAddr>, page: PageSize) -> crate::error
 mod tests {
     use super::*;
 
+    /// KPF_MMAP: a frame mapped into some process.
+    const MMAP: u32 = 11;
+
     #[test]
     fn skips_mappings_that_cannot_hold_the_frame() {
-        let anon = KpageFlags(1 << KpageFlags::ANON | 1 << KpageFlags::MMAP);
+        let anon = KpageFlags(1 << KpageFlags::ANON | 1 << MMAP);
         assert!(could_map(anon, "rw-p", "[heap]"));
         assert!(could_map(anon, "rw-p", "/usr/lib/libc.so.6"));
         assert!(!could_map(anon, "rw-s", "/dev/zero (deleted)"));
-        let file = KpageFlags(1 << KpageFlags::MMAP);
+        let file = KpageFlags(1 << MMAP);
         assert!(could_map(file, "r-xp", "/usr/lib/libc.so.6"));
         assert!(could_map(file, "rw-s", "/dev/zero (deleted)"));
         assert!(!could_map(file, "rw-p", "[heap]"));

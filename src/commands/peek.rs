@@ -19,12 +19,12 @@ use crate::resolve::subject::{check_reference_alignment, locate, Located, Subjec
 
 /// What `peek` was asked.
 #[derive(Debug, Clone)]
-pub struct PeekOptions {
-    pub subject: Subject,
+pub(crate) struct PeekOptions {
+    pub(crate) subject: Subject,
     /// The access width; `None` for the subject's default.
-    pub width: Option<Width>,
-    pub json: bool,
-    pub device: DeviceOptions,
+    pub(crate) width: Option<Width>,
+    pub(crate) json: bool,
+    pub(crate) device: DeviceOptions,
 }
 
 /// One value read, and everything about where it was read.
@@ -49,7 +49,7 @@ struct PeekJson {
 }
 
 /// Runs `physdemo peek`.
-pub fn run(options: &PeekOptions) -> Result<()> {
+pub(crate) fn run(options: &PeekOptions) -> Result<()> {
     let peeked = read(options)?;
     let mut out = std::io::stdout().lock();
     if options.json {

@@ -34,38 +34,38 @@ use crate::resolve::register::Register;
 use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
 
 /// What the no-argument `poke` writes, unless the variable already holds it (then its NOT).
-pub const DEMO_VALUE: u64 = 0xdead_beef_cafe_f00d;
+pub(crate) const DEMO_VALUE: u64 = 0xdead_beef_cafe_f00d;
 
 /// Hidden test hooks: milliseconds to sleep right before the pre-write frame check, and
 /// right after the write (before the target's reaction and the post-write check). Honoured
 /// only when set, so that a test can kill or replace the process, or move its page, inside
 /// the window (demos/stress/races.sh). Each pause announces itself on stderr.
-pub const PAUSE_BEFORE_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS";
-pub const PAUSE_AFTER_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS";
+pub(crate) const PAUSE_BEFORE_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS";
+pub(crate) const PAUSE_AFTER_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS";
 
 /// What `poke` was asked.
 #[derive(Debug, Clone)]
-pub struct PokeOptions {
-    pub subject: Subject,
+pub(crate) struct PokeOptions {
+    pub(crate) subject: Subject,
     /// The value to write; `None` for the no-argument form's default ([`default_value`]).
-    pub value: Option<u64>,
+    pub(crate) value: Option<u64>,
     /// The access width; `None` for the subject's default.
-    pub width: Option<Width>,
+    pub(crate) width: Option<Width>,
     /// Seconds to wait for a physdemo target to report the change.
-    pub wait: f64,
+    pub(crate) wait: f64,
     /// Read a device before and after the write too (RAM always is).
-    pub read_back: bool,
-    pub json: bool,
+    pub(crate) read_back: bool,
+    pub(crate) json: bool,
     /// Write where the policy would refuse.
-    pub force: bool,
+    pub(crate) force: bool,
     /// Run every check and write nothing.
-    pub dry_run: bool,
-    pub device: DeviceOptions,
+    pub(crate) dry_run: bool,
+    pub(crate) device: DeviceOptions,
 }
 
 /// The no-argument value: the demo value, or its NOT when the variable already holds it,
 /// cut to the access width.
-pub fn default_value(current: Option<u64>, width: Width) -> u64 {
+pub(crate) fn default_value(current: Option<u64>, width: Width) -> u64 {
     let demo = DEMO_VALUE & width.max_value();
     if current == Some(demo) {
         !demo & width.max_value()
@@ -123,7 +123,7 @@ struct Plan {
 }
 
 /// Runs `physdemo poke`.
-pub fn run(options: &PokeOptions) -> Result<()> {
+pub(crate) fn run(options: &PokeOptions) -> Result<()> {
     let plan = prepare(options)?;
     if options.dry_run {
         let current = dry_run(&plan, options)?;

@@ -32,7 +32,7 @@ const PFN_CHECK_EVERY: Duration = Duration::from_millis(250);
 
 /// Where the variable lives (`--where`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Home {
+pub(crate) enum Home {
     /// A private anonymous mapping of its own (mmap).
     Mmap,
     /// The heap (`[heap]` in /proc/<pid>/maps).
@@ -45,7 +45,7 @@ pub enum Home {
 
 impl Home {
     /// The name `--where` takes and the reports print.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Home::Mmap => "mmap",
             Home::Heap => "heap",
@@ -57,23 +57,23 @@ impl Home {
 
 /// What `target` was asked.
 #[derive(Debug, Clone)]
-pub struct TargetOptions {
+pub(crate) struct TargetOptions {
     /// The variable's initial value.
-    pub value: u64,
-    pub home: Home,
+    pub(crate) value: u64,
+    pub(crate) home: Home,
     /// Busy-poll instead of sleeping `interval` between reads.
-    pub spin: bool,
-    pub interval: Duration,
+    pub(crate) spin: bool,
+    pub(crate) interval: Duration,
     /// Exit once the variable holds this value.
-    pub until: Option<u64>,
-    pub timeout: Option<Duration>,
-    pub json: bool,
+    pub(crate) until: Option<u64>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) json: bool,
 }
 
 /// One line of `target --json`, tagged by its `"event"`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
-pub enum TargetEvent {
+pub(crate) enum TargetEvent {
     /// The variable is in place: where it is, virtually and physically.
     Ready {
         pid: u32,
@@ -120,7 +120,7 @@ impl StopReason {
 }
 
 /// Runs the target until a signal, `--until` or `--timeout`.
-pub fn run(options: &TargetOptions) -> Result<()> {
+pub(crate) fn run(options: &TargetOptions) -> Result<()> {
     let page = PageSize::of_system();
     match options.home {
         Home::Stack => {

@@ -71,7 +71,7 @@ impl Serialize for Hex {
 /// A raw 64-bit word as the kernel exports it, shown with all sixteen hex digits
 /// (`{:#018x}`), in text and in JSON: a pagemap entry, say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Word(pub u64);
+pub(crate) struct Word(pub u64);
 
 impl fmt::Display for Word {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -120,7 +120,7 @@ impl PageSize {
     }
 
     /// `addr` rounded down to its page boundary.
-    pub fn page_base(self, addr: u64) -> u64 {
+    pub(crate) fn page_base(self, addr: u64) -> u64 {
         addr & !(self.0 - 1)
     }
 
@@ -246,17 +246,17 @@ pub fn parse_u64(text: &str) -> Result<u64, ParseNumberError> {
 /// The x86-64 four-level page-table walk of a virtual address: which entry of each level
 /// holds it (`Documentation/arch/x86/x86_64/mm.rst`: 9 bits per level above a 12-bit offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageTableIndices {
-    pub pgd: u64,
-    pub pud: u64,
-    pub pmd: u64,
-    pub pte: u64,
-    pub offset: u64,
+pub(crate) struct PageTableIndices {
+    pub(crate) pgd: u64,
+    pub(crate) pud: u64,
+    pub(crate) pmd: u64,
+    pub(crate) pte: u64,
+    pub(crate) offset: u64,
 }
 
 impl PageTableIndices {
     /// Splits `addr` for 4 KiB pages with four levels; `None` for any other page size.
-    pub fn x86_64(addr: VirtAddr, page: PageSize) -> Option<Self> {
+    pub(crate) fn x86_64(addr: VirtAddr, page: PageSize) -> Option<Self> {
         (page.bytes() == 4096).then_some(PageTableIndices {
             pgd: (addr.0 >> 39) & 0x1ff,
             pud: (addr.0 >> 30) & 0x1ff,

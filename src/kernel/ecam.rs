@@ -176,7 +176,7 @@ pub fn parse_mcfg(bytes: &[u8]) -> Result<Vec<EcamWindow>, String> {
 }
 
 /// Whether a /proc/iomem range of this name is PCI configuration space.
-pub fn is_config_space_name(name: &str) -> bool {
+pub(crate) fn is_config_space_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     lower.starts_with("pci mmconfig") || lower.starts_with("pci ecam")
 }
@@ -185,7 +185,7 @@ pub fn is_config_space_name(name: &str) -> bool {
 /// `start..=end` describes; `None` for other names, for a bare `PCI ECAM`, which does not
 /// name its buses, and for a range whose size does not match its buses (the zeros a user
 /// without root reads, say).
-pub fn window_of_iomem_region(name: &str, start: u64, end: u64) -> Option<EcamWindow> {
+pub(crate) fn window_of_iomem_region(name: &str, start: u64, end: u64) -> Option<EcamWindow> {
     let rest = name
         .strip_prefix("PCI MMCONFIG ")
         .or_else(|| name.strip_prefix("PCI ECAM "))?;
@@ -208,16 +208,16 @@ pub fn window_of_iomem_region(name: &str, start: u64, end: u64) -> Option<EcamWi
 
 /// An address found in PCI configuration space.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigSpace {
-    pub window: EcamWindow,
-    pub address: ConfigAddress,
+pub(crate) struct ConfigSpace {
+    pub(crate) window: EcamWindow,
+    pub(crate) address: ConfigAddress,
     /// The function's vendor and device ids, when sysfs lists it.
-    pub ids: Option<(u16, u16)>,
+    pub(crate) ids: Option<(u16, u16)>,
 }
 
 impl ConfigSpace {
     /// `PCI configuration space (ECAM) of 0000:00:01.0 (1234:11e8), register 0x3c`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "PCI configuration space (ECAM) of {}{}, register {:#x}",
             self.address,
@@ -229,7 +229,10 @@ impl ConfigSpace {
 }
 
 /// The first window holding `addr`, decoded.
-pub fn locate(windows: &[EcamWindow], addr: PhysAddr) -> Option<(EcamWindow, ConfigAddress)> {
+pub(crate) fn locate(
+    windows: &[EcamWindow],
+    addr: PhysAddr,
+) -> Option<(EcamWindow, ConfigAddress)> {
     windows
         .iter()
         .find_map(|w| Some((w.clone(), w.decode(addr.0)?)))

@@ -39,7 +39,7 @@ pub enum RegionKind {
 
 impl RegionKind {
     /// Classifies an iomem range by its name.
-    pub fn of_name(name: &str) -> RegionKind {
+    pub(crate) fn of_name(name: &str) -> RegionKind {
         let lower = name.to_ascii_lowercase();
         if lower == "system ram" {
             RegionKind::SystemRam
@@ -62,7 +62,7 @@ impl RegionKind {
     }
 
     /// What a region of this kind is, for the write policy's refusals.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             RegionKind::SystemRam => "System RAM",
             RegionKind::KernelImage => "the kernel's own image",
@@ -86,7 +86,7 @@ pub struct Region {
 }
 
 impl Region {
-    pub fn kind(&self) -> RegionKind {
+    pub(crate) fn kind(&self) -> RegionKind {
         RegionKind::of_name(&self.name)
     }
 
@@ -212,7 +212,7 @@ impl IomemMap {
     }
 
     /// True when every range reads as zero, as it does for a reader without root.
-    pub fn is_hidden(&self) -> bool {
+    pub(crate) fn is_hidden(&self) -> bool {
         !self.regions.is_empty() && self.regions.iter().all(|r| r.start == 0 && r.end == 0)
     }
 
@@ -258,7 +258,7 @@ impl Placement {
         }
     }
 
-    pub fn kind(&self) -> Option<RegionKind> {
+    pub(crate) fn kind(&self) -> Option<RegionKind> {
         match self {
             Placement::In { region, .. } => Some(region.kind()),
             _ => None,

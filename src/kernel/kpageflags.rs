@@ -53,19 +53,12 @@ pub const KPAGEFLAG_NAMES: &[(u32, &str)] = &[
 pub struct KpageFlags(pub u64);
 
 impl KpageFlags {
-    pub const MMAP: u32 = 11;
-    pub const ANON: u32 = 12;
-    pub const SWAPBACKED: u32 = 14;
-    pub const COMPOUND_HEAD: u32 = 15;
-    pub const COMPOUND_TAIL: u32 = 16;
-    pub const HUGE: u32 = 17;
-    pub const NOPAGE: u32 = 20;
-    pub const KSM: u32 = 21;
-    pub const THP: u32 = 22;
-    pub const ZERO_PAGE: u32 = 24;
-    pub const MLOCKED: u32 = 33;
+    pub(crate) const ANON: u32 = 12;
+    pub(crate) const HUGE: u32 = 17;
+    pub(crate) const THP: u32 = 22;
+    pub(crate) const ZERO_PAGE: u32 = 24;
 
-    pub fn has(self, bit: u32) -> bool {
+    pub(crate) fn has(self, bit: u32) -> bool {
         self.0 & (1 << bit) != 0
     }
 

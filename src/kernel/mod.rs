@@ -14,4 +14,4 @@ pub mod kpageflags;
 pub mod maps;
 pub mod pagemap;
 pub mod pci;
-pub mod target_header;
+pub(crate) mod target_header;

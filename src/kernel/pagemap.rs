@@ -34,8 +34,6 @@ const PFN_MASK: u64 = (1 << 55) - 1;
 const SWAP_TYPE_BITS: u32 = 5;
 
 impl PagemapEntry {
-    pub const SIZE: u64 = 8;
-
     fn bit(self, n: u32) -> bool {
         self.0 & (1 << n) != 0
     }
@@ -48,27 +46,27 @@ impl PagemapEntry {
         self.bit(62)
     }
     /// Bit 61: a file page or shared anonymous page.
-    pub fn file_or_shared_anon(self) -> bool {
+    pub(crate) fn file_or_shared_anon(self) -> bool {
         self.bit(61)
     }
     /// Bit 58: the PTE is a guard region (MADV_GUARD_INSTALL).
-    pub fn guard_region(self) -> bool {
+    pub(crate) fn guard_region(self) -> bool {
         self.bit(58)
     }
     /// Bit 57: the PTE is write-protected by userfaultfd.
-    pub fn uffd_wp(self) -> bool {
+    pub(crate) fn uffd_wp(self) -> bool {
         self.bit(57)
     }
     /// Bit 56: the page is mapped by this process only.
-    pub fn exclusive(self) -> bool {
+    pub(crate) fn exclusive(self) -> bool {
         self.bit(56)
     }
     /// Bit 55: the PTE is soft-dirty (written since the last clear_refs).
-    pub fn soft_dirty(self) -> bool {
+    pub(crate) fn soft_dirty(self) -> bool {
         self.bit(55)
     }
     /// The raw PFN field (bits 0-54) when present, else `None`. Zero means "hidden".
-    pub fn raw_pfn(self) -> Option<Pfn> {
+    pub(crate) fn raw_pfn(self) -> Option<Pfn> {
         (self.present() && !self.swapped()).then_some(Pfn(self.0 & PFN_MASK))
     }
     /// The frame, when the page is present and the kernel showed us the PFN.
@@ -76,16 +74,16 @@ impl PagemapEntry {
         self.raw_pfn().filter(|pfn| pfn.0 != 0)
     }
     /// Present but the PFN reads as zero: the reader lacks CAP_SYS_ADMIN.
-    pub fn pfn_hidden(self) -> bool {
+    pub(crate) fn pfn_hidden(self) -> bool {
         self.raw_pfn() == Some(Pfn(0))
     }
     /// Swap type (bits 0-4) when swapped.
-    pub fn swap_type(self) -> Option<u64> {
+    pub(crate) fn swap_type(self) -> Option<u64> {
         self.swapped()
             .then_some(self.0 & ((1 << SWAP_TYPE_BITS) - 1))
     }
     /// Swap offset (bits 5-54) when swapped.
-    pub fn swap_offset(self) -> Option<u64> {
+    pub(crate) fn swap_offset(self) -> Option<u64> {
         self.swapped()
             .then_some((self.0 & PFN_MASK) >> SWAP_TYPE_BITS)
     }
@@ -109,18 +107,18 @@ impl PagemapEntry {
 /// The decoded entry as `--json` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PagemapJson {
-    pub raw: Word,
-    pub present: bool,
-    pub swapped: bool,
-    pub pfn: Option<Pfn>,
-    pub pfn_hidden: bool,
-    pub swap_type: Option<u64>,
-    pub swap_offset: Option<Hex>,
-    pub soft_dirty: bool,
-    pub exclusive: bool,
-    pub uffd_wp: bool,
-    pub guard_region: bool,
-    pub file_or_shared_anon: bool,
+    pub(crate) raw: Word,
+    pub(crate) present: bool,
+    pub(crate) swapped: bool,
+    pub(crate) pfn: Option<Pfn>,
+    pub(crate) pfn_hidden: bool,
+    pub(crate) swap_type: Option<u64>,
+    pub(crate) swap_offset: Option<Hex>,
+    pub(crate) soft_dirty: bool,
+    pub(crate) exclusive: bool,
+    pub(crate) uffd_wp: bool,
+    pub(crate) guard_region: bool,
+    pub(crate) file_or_shared_anon: bool,
 }
 
 impl From<PagemapEntry> for PagemapJson {
@@ -143,17 +141,15 @@ impl From<PagemapEntry> for PagemapJson {
 }
 
 /// `PAGE_IS_*` categories of the PAGEMAP_SCAN ioctl (`include/uapi/linux/fs.h`, Linux 6.7+).
-pub mod scan_category {
-    pub const FILE: u64 = 1 << 2;
-    pub const PRESENT: u64 = 1 << 3;
-    pub const SWAPPED: u64 = 1 << 4;
-    pub const PFNZERO: u64 = 1 << 5;
-    pub const HUGE: u64 = 1 << 6;
-    pub const SOFT_DIRTY: u64 = 1 << 7;
+pub(crate) mod scan_category {
+    pub(crate) const FILE: u64 = 1 << 2;
+    pub(crate) const PRESENT: u64 = 1 << 3;
+    pub(crate) const SWAPPED: u64 = 1 << 4;
+    pub(crate) const HUGE: u64 = 1 << 6;
 }
 
 /// Why a mapping has no pagemap entries, in the words the reports use.
-pub fn outside_pagemap_words(path: &str) -> &'static str {
+pub(crate) fn outside_pagemap_words(path: &str) -> &'static str {
     if path == "[vsyscall]" {
         "the vsyscall page, which the kernel maps above the user address space that pagemap covers"
     } else {

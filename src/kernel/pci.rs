@@ -13,15 +13,15 @@ use crate::error::{not_found, unsupported, usage, UserError};
 use crate::kernel::addr::PhysAddr;
 
 /// Resource flags from the kernel's include/linux/ioport.h.
-pub const IORESOURCE_IO: u64 = 0x0000_0100;
-pub const IORESOURCE_MEM: u64 = 0x0000_0200;
-pub const IORESOURCE_PREFETCH: u64 = 0x0000_2000;
-pub const IORESOURCE_MEM_64: u64 = 0x0010_0000;
-pub const IORESOURCE_DISABLED: u64 = 0x1000_0000;
-pub const IORESOURCE_UNSET: u64 = 0x2000_0000;
+pub(crate) const IORESOURCE_IO: u64 = 0x0000_0100;
+pub(crate) const IORESOURCE_MEM: u64 = 0x0000_0200;
+pub(crate) const IORESOURCE_PREFETCH: u64 = 0x0000_2000;
+pub(crate) const IORESOURCE_MEM_64: u64 = 0x0010_0000;
+pub(crate) const IORESOURCE_DISABLED: u64 = 0x1000_0000;
+pub(crate) const IORESOURCE_UNSET: u64 = 0x2000_0000;
 
 /// A PCI function has at most six BARs (resource lines 0-5; 6 is the ROM).
-pub const BAR_COUNT: u8 = 6;
+pub(crate) const BAR_COUNT: u8 = 6;
 
 /// One line of a sysfs `resource` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ impl Resource {
 }
 
 /// A byte count in the largest binary unit that divides it: `1 MiB`, `4 KiB`, `24 bytes`.
-pub fn format_size(bytes: u64) -> String {
+pub(crate) fn format_size(bytes: u64) -> String {
     for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
         if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
             return format!("{} {unit}", bytes >> shift);
@@ -247,12 +247,12 @@ pub fn locate_in_bar(
 
 /// A PCI device found in sysfs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PciDevice {
+pub(crate) struct PciDevice {
     /// Its address, as sysfs names it: `0000:00:04.0`.
-    pub address: String,
-    pub vendor: u16,
-    pub device: u16,
-    pub resources: Vec<Resource>,
+    pub(crate) address: String,
+    pub(crate) vendor: u16,
+    pub(crate) device: u16,
+    pub(crate) resources: Vec<Resource>,
 }
 
 #[cfg(test)]

@@ -10,19 +10,19 @@ use crate::sys::target_page::{layout, TARGET_MAGIC};
 
 /// What a verified target's header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TargetHeader {
-    pub pid: i32,
+pub(crate) struct TargetHeader {
+    pub(crate) pid: i32,
     /// Where the watched variable lives in the target.
-    pub value_addr: VirtAddr,
+    pub(crate) value_addr: VirtAddr,
     /// The last value the target noticed, when (CLOCK_MONOTONIC ns), and how many changes.
-    pub seen_value: u64,
-    pub seen_at_ns: u64,
-    pub seen_count: u64,
+    pub(crate) seen_value: u64,
+    pub(crate) seen_at_ns: u64,
+    pub(crate) seen_count: u64,
 }
 
 /// Decodes a header from the first bytes of a page at `page_addr` of process `pid`;
 /// `None` unless every self-check passes.
-pub fn decode_header(bytes: &[u8], pid: i32, page_addr: u64) -> Option<TargetHeader> {
+pub(crate) fn decode_header(bytes: &[u8], pid: i32, page_addr: u64) -> Option<TargetHeader> {
     let word = |offset: usize| -> Option<u64> {
         let raw = bytes.get(offset..offset + 8)?;
         Some(u64::from_ne_bytes(raw.try_into().ok()?))

@@ -28,13 +28,13 @@ fn is_root() -> bool {
 /// A read that stopped partway: how many bytes arrived before the first address that
 /// failed, and why it failed.
 #[derive(Debug)]
-pub struct PartialRead {
-    pub read: usize,
-    pub error: anyhow::Error,
+pub(crate) struct PartialRead {
+    pub(crate) read: usize,
+    pub(crate) error: anyhow::Error,
 }
 
 /// An open physical-memory device.
-pub struct PhysMem {
+pub(crate) struct PhysMem {
     file: File,
     options: DeviceOptions,
     page: PageSize,
@@ -45,7 +45,7 @@ pub struct PhysMem {
 impl PhysMem {
     /// Opens the device, read-write only when `writable`. `region` (what /proc/iomem says
     /// the address is) only sharpens error messages.
-    pub fn open(
+    pub(crate) fn open(
         options: &DeviceOptions,
         writable: bool,
         addr: PhysAddr,
@@ -88,7 +88,7 @@ impl PhysMem {
 
     /// Refuses a range of /dev/mem the CPU cannot address (beyond its physical address
     /// bits), before anything is read. A stand-in file is not checked.
-    pub fn check_reachable(&self, addr: PhysAddr, len: u64) -> Result<(), UserError> {
+    pub(crate) fn check_reachable(&self, addr: PhysAddr, len: u64) -> Result<(), UserError> {
         if self.options.path != Path::new(DEV_MEM) {
             return Ok(());
         }
@@ -133,7 +133,7 @@ impl PhysMem {
     }
 
     /// One read of `width` at `addr` (which must be aligned).
-    pub fn read(&self, addr: PhysAddr, width: Width) -> Result<u64> {
+    pub(crate) fn read(&self, addr: PhysAddr, width: Width) -> Result<u64> {
         check_alignment(addr, width)?;
         match self.options.method {
             AccessMethod::Mmap => {
@@ -151,7 +151,7 @@ impl PhysMem {
 
     /// One write of `value` (which must fit) with `width` at `addr` (which must be
     /// aligned). Returns the CLOCK_MONOTONIC time taken just before the store.
-    pub fn write(&self, addr: PhysAddr, width: Width, value: u64) -> Result<u64> {
+    pub(crate) fn write(&self, addr: PhysAddr, width: Width, value: u64) -> Result<u64> {
         check_alignment(addr, width)?;
         check_value_fits(value, width)?;
         if !self.writable {
@@ -184,7 +184,7 @@ impl PhysMem {
     /// mmap, the page is mapped (the kernel's STRICT_DEVMEM and PAT checks run) and unmapped
     /// untouched; with pread/pwrite, a zero-byte `pwrite` (its range check runs, nothing is
     /// transferred). What `--dry-run` does instead of the write.
-    pub fn probe_write(&self, addr: PhysAddr, width: Width) -> Result<()> {
+    pub(crate) fn probe_write(&self, addr: PhysAddr, width: Width) -> Result<()> {
         check_alignment(addr, width)?;
         match self.options.method {
             AccessMethod::Mmap => self.map(addr, width.bytes() as u64).map(|_| ()),
@@ -196,18 +196,10 @@ impl PhysMem {
         }
     }
 
-    /// `len` bytes from `addr` on (any start, any length), mapping every page touched.
-    pub fn read_bytes(&self, addr: PhysAddr, len: usize) -> Result<Vec<u8>> {
-        let mut bytes = vec![0u8; len];
-        self.read_into(addr, &mut bytes)
-            .map_err(|stop| stop.error)?;
-        Ok(bytes)
-    }
-
     /// Fills `out` from `addr` on (any start, any length), mapping every page touched. On
     /// failure, says how many bytes arrived before the first address that failed (with
     /// mmap none do: one mapping covers them all).
-    pub fn read_into(&self, addr: PhysAddr, out: &mut [u8]) -> Result<(), PartialRead> {
+    pub(crate) fn read_into(&self, addr: PhysAddr, out: &mut [u8]) -> Result<(), PartialRead> {
         if out.is_empty() {
             return Ok(());
         }
@@ -254,10 +246,6 @@ impl PhysMem {
         .hint("check the address against /proc/iomem")
         .into()
     }
-
-    pub fn options(&self) -> &DeviceOptions {
-        &self.options
-    }
 }
 
 #[cfg(test)]
@@ -292,7 +280,9 @@ mod tests {
             // little-endian layout, as a byte range
             mem.write(PhysAddr(0x2000), Width::W32, 0x4443_4241)
                 .unwrap();
-            assert_eq!(mem.read_bytes(PhysAddr(0x2000), 4).unwrap(), b"ABCD");
+            let mut abcd = [0u8; 4];
+            mem.read_into(PhysAddr(0x2000), &mut abcd).unwrap();
+            assert_eq!(&abcd, b"ABCD");
             assert_eq!(mem.read(PhysAddr(0x2002), Width::W8).unwrap(), 0x43);
             // misaligned and too-big are refused before any access
             assert!(mem.read(PhysAddr(0x1001), Width::W16).is_err());
@@ -309,7 +299,8 @@ mod tests {
             .unwrap();
         mem.write(PhysAddr(0x2000), Width::W64, 0x100f_0e0d_0c0b_0a09)
             .unwrap();
-        let bytes = mem.read_bytes(PhysAddr(0x1ffb), 10).unwrap();
+        let mut bytes = [0u8; 10];
+        mem.read_into(PhysAddr(0x1ffb), &mut bytes).unwrap();
         assert_eq!(bytes, [4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
         std::fs::remove_file(&options.path).unwrap();
     }

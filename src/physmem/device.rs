@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use crate::error::{usage, UserError};
 
 /// The real device.
-pub const DEV_MEM: &str = "/dev/mem";
+pub(crate) const DEV_MEM: &str = "/dev/mem";
 
 /// How `poke`, `peek`, `dump` and `devmem` reach physical memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccessMethod {
+pub(crate) enum AccessMethod {
     /// mmap the page MAP_SHARED and do one volatile load/store of the exact width
     Mmap,
     /// pread/pwrite on the device (the kernel copies bytes; reaches RAM only)
@@ -21,15 +21,15 @@ pub enum AccessMethod {
 
 /// Where and how to reach physical memory.
 #[derive(Debug, Clone)]
-pub struct DeviceOptions {
-    pub path: PathBuf,
+pub(crate) struct DeviceOptions {
+    pub(crate) path: PathBuf,
     /// Open without O_SYNC (a cached mapping).
-    pub cached: bool,
-    pub method: AccessMethod,
+    pub(crate) cached: bool,
+    pub(crate) method: AccessMethod,
 }
 
 impl DeviceOptions {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let method = match self.method {
             AccessMethod::Mmap => "mmap",
             AccessMethod::Rw => "pread/pwrite",
@@ -41,7 +41,7 @@ impl DeviceOptions {
 
 /// What the device path turned out to be, for [`device_problem`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeviceKind {
+pub(crate) enum DeviceKind {
     Regular,
     Directory,
     Block,
@@ -54,7 +54,7 @@ pub enum DeviceKind {
 }
 
 impl DeviceKind {
-    pub fn of(meta: &std::fs::Metadata) -> DeviceKind {
+    pub(crate) fn of(meta: &std::fs::Metadata) -> DeviceKind {
         use std::os::unix::fs::FileTypeExt;
         let file_type = meta.file_type();
         if file_type.is_file() {
@@ -77,7 +77,7 @@ impl DeviceKind {
 /// Why a device of this kind cannot stand for physical memory, or `None` when it can:
 /// /dev/mem itself (char 1:1, `drivers/char/mem.c`), or a regular file or block device
 /// standing in for it in tests. Everything else is named, so the user sees what it is.
-pub fn device_problem(device: &Path, kind: DeviceKind) -> Option<UserError> {
+pub(crate) fn device_problem(device: &Path, kind: DeviceKind) -> Option<UserError> {
     let device = device.display();
     let message = match kind {
         DeviceKind::Regular | DeviceKind::Block | DeviceKind::Char { major: 1, minor: 1 } => {

@@ -10,7 +10,7 @@ use crate::physmem::device::DEV_MEM;
 
 /// What went wrong, in the terms [`explain`] needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     Open { writable: bool },
     Map,
     Read,
@@ -19,15 +19,15 @@ pub enum Step {
 
 /// The circumstances of a failure, for [`explain`].
 #[derive(Debug, Clone)]
-pub struct FailureContext<'a> {
-    pub device: &'a Path,
-    pub addr: PhysAddr,
-    pub region: Option<RegionKind>,
-    pub is_root: bool,
+pub(crate) struct FailureContext<'a> {
+    pub(crate) device: &'a Path,
+    pub(crate) addr: PhysAddr,
+    pub(crate) region: Option<RegionKind>,
+    pub(crate) is_root: bool,
 }
 
 /// Turns an OS error from /dev/mem into one sentence and a fix.
-pub fn explain(step: Step, err: &io::Error, ctx: &FailureContext<'_>) -> UserError {
+pub(crate) fn explain(step: Step, err: &io::Error, ctx: &FailureContext<'_>) -> UserError {
     let device = ctx.device.display();
     let addr = ctx.addr;
     let errno = err.raw_os_error();
@@ -117,7 +117,7 @@ fn strict_devmem(ctx: &FailureContext<'_>) -> UserError {
 }
 
 /// The message and exit code of a bus error during an access.
-pub fn sigbus_message(addr: PhysAddr, device: &Path) -> String {
+pub(crate) fn sigbus_message(addr: PhysAddr, device: &Path) -> String {
     format!(
         "physdemo: error: bus error (SIGBUS) accessing {addr} through {}: nothing answered there (beyond the end of the device file, or beyond physical memory) (check the address against /proc/iomem)",
         device.display()
@@ -125,7 +125,7 @@ pub fn sigbus_message(addr: PhysAddr, device: &Path) -> String {
 }
 
 /// The exit code after a SIGBUS: nothing backs the address.
-pub const SIGBUS_EXIT: ExitKind = ExitKind::NotFound;
+pub(crate) const SIGBUS_EXIT: ExitKind = ExitKind::NotFound;
 #[cfg(test)]
 mod tests {
     use super::*;

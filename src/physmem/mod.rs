@@ -15,9 +15,9 @@
 //! is injectable (`--device`, `PHYSDEMO_DEVICE`) so tests run against a regular file standing
 //! in for /dev/mem, and a second kind of memory device belongs there too.
 
-pub mod access;
-pub mod device;
-pub mod explain;
+pub(crate) mod access;
+pub(crate) mod device;
+pub(crate) mod explain;
 pub mod policy;
-pub mod reach;
+pub(crate) mod reach;
 pub mod width;

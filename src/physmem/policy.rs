@@ -69,7 +69,7 @@ pub fn check_region_write(
 }
 
 /// No write into PCI configuration space without `--force`.
-pub fn check_config_space_write(
+pub(crate) fn check_config_space_write(
     addr: PhysAddr,
     space: Option<&ConfigSpace>,
     force: bool,

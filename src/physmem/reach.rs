@@ -6,7 +6,7 @@ use crate::kernel::addr::PhysAddr;
 
 /// Parses the CPU's physical address width from /proc/cpuinfo text ("address sizes : 46
 /// bits physical, 48 bits virtual").
-pub fn physical_address_bits(cpuinfo: &str) -> Option<u32> {
+pub(crate) fn physical_address_bits(cpuinfo: &str) -> Option<u32> {
     cpuinfo
         .lines()
         .find(|line| line.starts_with("address sizes"))?
@@ -19,7 +19,11 @@ pub fn physical_address_bits(cpuinfo: &str) -> Option<u32> {
 }
 
 /// Refuses an address the CPU cannot even express (beyond its physical address bits).
-pub fn check_addressable(addr: PhysAddr, len: u64, bits: Option<u32>) -> Result<(), UserError> {
+pub(crate) fn check_addressable(
+    addr: PhysAddr,
+    len: u64,
+    bits: Option<u32>,
+) -> Result<(), UserError> {
     let Some(bits) = bits.filter(|&b| b < 64) else {
         return Ok(());
     };
@@ -48,7 +52,7 @@ pub fn check_addressable(addr: PhysAddr, len: u64, bits: Option<u32>) -> Result<
 }
 
 /// The CPU's physical address width from /proc/cpuinfo, if it says.
-pub fn cpu_physical_address_bits() -> Option<u32> {
+pub(crate) fn cpu_physical_address_bits() -> Option<u32> {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|text| physical_address_bits(&text))

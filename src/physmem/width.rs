@@ -39,7 +39,7 @@ impl Width {
         }
     }
 
-    pub fn bytes(self) -> usize {
+    pub(crate) fn bytes(self) -> usize {
         self.bits() as usize / 8
     }
 
@@ -54,7 +54,7 @@ impl Width {
     }
 
     /// `value` as an access of this width shows it: `0x00ab` for 16 bits.
-    pub fn value(self, value: u64) -> WidthValue {
+    pub(crate) fn value(self, value: u64) -> WidthValue {
         WidthValue { value, width: self }
     }
 
@@ -85,9 +85,9 @@ impl fmt::Display for Width {
 /// A value read or written with a width: shown, in text and in JSON, with as many hex
 /// digits as the width has nibbles ([`Width::hex`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WidthValue {
-    pub value: u64,
-    pub width: Width,
+pub(crate) struct WidthValue {
+    pub(crate) value: u64,
+    pub(crate) width: Width,
 }
 
 impl fmt::Display for WidthValue {
@@ -123,7 +123,7 @@ pub fn check_alignment(addr: PhysAddr, width: Width) -> Result<(), UserError> {
 /// As [`check_alignment`], for a process's virtual address, before it is resolved: it
 /// shares its offset in the page with the physical address it maps to, so one is aligned
 /// exactly when the other is.
-pub fn check_virtual_alignment(addr: VirtAddr, width: Width) -> Result<(), UserError> {
+pub(crate) fn check_virtual_alignment(addr: VirtAddr, width: Width) -> Result<(), UserError> {
     check_alignment(PhysAddr(addr.0), width)
 }
 
@@ -145,7 +145,7 @@ pub fn check_value_fits(value: u64, width: Width) -> Result<(), UserError> {
 }
 
 /// The bytes a store of `value` with `width` puts in memory (this machine's byte order).
-pub fn encode_native(value: u64, width: Width) -> Vec<u8> {
+pub(crate) fn encode_native(value: u64, width: Width) -> Vec<u8> {
     match width {
         Width::W8 => vec![value as u8],
         Width::W16 => (value as u16).to_ne_bytes().to_vec(),
@@ -155,7 +155,7 @@ pub fn encode_native(value: u64, width: Width) -> Vec<u8> {
 }
 
 /// The value a load of `bytes.len()` bytes (1, 2, 4 or 8) reads (this machine's byte order).
-pub fn decode_native(bytes: &[u8]) -> u64 {
+pub(crate) fn decode_native(bytes: &[u8]) -> u64 {
     match bytes.len() {
         1 => u64::from(bytes[0]),
         2 => u64::from(u16::from_ne_bytes([bytes[0], bytes[1]])),

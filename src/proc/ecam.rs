@@ -7,11 +7,11 @@ use crate::kernel::ecam::{locate, parse_mcfg, window_of_iomem_region, ConfigSpac
 use crate::kernel::iomem::IomemMap;
 
 /// The environment variable that replaces `/sys/firmware/acpi/tables/MCFG` (for tests).
-pub const MCFG_ENV: &str = "PHYSDEMO_MCFG";
+pub(crate) const MCFG_ENV: &str = "PHYSDEMO_MCFG";
 const MCFG_PATH: &str = "/sys/firmware/acpi/tables/MCFG";
 
 /// The ECAM windows of this machine: the MCFG table's (when readable) and /proc/iomem's.
-pub fn system_windows(map: Option<&IomemMap>) -> Vec<EcamWindow> {
+pub(crate) fn system_windows(map: Option<&IomemMap>) -> Vec<EcamWindow> {
     let path = std::env::var_os(MCFG_ENV).unwrap_or_else(|| MCFG_PATH.into());
     let mut windows = std::fs::read(path)
         .ok()
@@ -28,7 +28,7 @@ pub fn system_windows(map: Option<&IomemMap>) -> Vec<EcamWindow> {
 }
 
 /// Whether `addr` is PCI configuration space on this machine, and whose.
-pub fn find_in_system(addr: PhysAddr) -> Option<ConfigSpace> {
+pub(crate) fn find_in_system(addr: PhysAddr) -> Option<ConfigSpace> {
     let map = crate::proc::iomem::read_system_map().ok();
     let (window, address) = locate(&system_windows(map.as_ref()), addr)?;
     let ids = crate::proc::pci::ids_of(&address.to_string());

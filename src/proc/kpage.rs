@@ -10,13 +10,13 @@ use crate::kernel::kpageflags::KpageFlags;
 use crate::proc::words::read_words;
 
 /// Reads flags and map counts for runs of frames (needs CAP_SYS_ADMIN).
-pub struct FrameInfoReader {
+pub(crate) struct FrameInfoReader {
     flags: File,
     counts: File,
 }
 
 impl FrameInfoReader {
-    pub fn open() -> Result<Self> {
+    pub(crate) fn open() -> Result<Self> {
         Ok(FrameInfoReader {
             flags: open_root_only("/proc/kpageflags")?,
             counts: open_root_only("/proc/kpagecount")?,
@@ -24,21 +24,21 @@ impl FrameInfoReader {
     }
 
     /// Flags of `count` frames from `first`. Frames past the end of RAM read as 0.
-    pub fn flags(&self, first: Pfn, count: usize) -> Result<Vec<KpageFlags>> {
+    pub(crate) fn flags(&self, first: Pfn, count: usize) -> Result<Vec<KpageFlags>> {
         let mut words = vec![0u64; count];
         read_words(&self.flags, first.0, &mut words, "/proc/kpageflags")?;
         Ok(words.into_iter().map(KpageFlags).collect())
     }
 
     /// How many page-table entries map each of `count` frames from `first`.
-    pub fn map_counts(&self, first: Pfn, count: usize) -> Result<Vec<u64>> {
+    pub(crate) fn map_counts(&self, first: Pfn, count: usize) -> Result<Vec<u64>> {
         let mut words = vec![0u64; count];
         read_words(&self.counts, first.0, &mut words, "/proc/kpagecount")?;
         Ok(words)
     }
 
     /// Whether `pfn` is within the frames the kernel describes (below the end of RAM).
-    pub fn frame_exists(&self, pfn: Pfn) -> Result<bool> {
+    pub(crate) fn frame_exists(&self, pfn: Pfn) -> Result<bool> {
         let mut word = [0u64; 1];
         Ok(read_words(&self.flags, pfn.0, &mut word, "/proc/kpageflags")? == 1)
     }

@@ -7,12 +7,12 @@
 //! ([`pin`]); physdemo targets seen from outside ([`target_process`]); the physical address
 //! map ([`iomem`]), PCI configuration space windows ([`ecam`]) and PCI devices ([`pci`]).
 
-pub mod ecam;
-pub mod iomem;
-pub mod kpage;
-pub mod pagemap;
-pub mod pci;
-pub mod pin;
-pub mod process;
-pub mod target_process;
-pub mod words;
+pub(crate) mod ecam;
+pub(crate) mod iomem;
+pub(crate) mod kpage;
+pub(crate) mod pagemap;
+pub(crate) mod pci;
+pub(crate) mod pin;
+pub(crate) mod process;
+pub(crate) mod target_process;
+pub(crate) mod words;

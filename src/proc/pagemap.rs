@@ -14,13 +14,13 @@ use crate::proc::words::read_words;
 use crate::sys::pagemap_scan::{pagemap_scan, PageRegion};
 
 /// An open `/proc/<pid>/pagemap`, read with positioned reads.
-pub struct PagemapFile {
+pub(crate) struct PagemapFile {
     file: File,
     pid: i32,
 }
 
 impl PagemapFile {
-    pub fn open(pid: i32) -> Result<Self> {
+    pub(crate) fn open(pid: i32) -> Result<Self> {
         let path = format!("/proc/{pid}/pagemap");
         let file = File::open(&path).map_err(|err| match err.kind() {
             std::io::ErrorKind::NotFound => anyhow::Error::new(
@@ -37,14 +37,14 @@ impl PagemapFile {
     }
 
     /// The entry for virtual page number `page_index` (one 8-byte read at the right offset).
-    pub fn entry(&self, page_index: u64) -> Result<PagemapEntry> {
+    pub(crate) fn entry(&self, page_index: u64) -> Result<PagemapEntry> {
         Ok(self.entries(page_index, 1)?[0])
     }
 
     /// The entry for `page_index`, or `None` where pagemap has no entry at all: it covers
     /// only the user address space (up to the task size; a read past it returns no bytes),
     /// not the vsyscall page the kernel maps above it (`fs/proc/task_mmu.c`, pagemap_read).
-    pub fn entry_if_covered(&self, page_index: u64) -> Result<Option<PagemapEntry>> {
+    pub(crate) fn entry_if_covered(&self, page_index: u64) -> Result<Option<PagemapEntry>> {
         let mut word = [0u64; 1];
         let got = read_words(
             &self.file,
@@ -57,7 +57,7 @@ impl PagemapFile {
 
     /// The entries for `count` consecutive pages from `first_index`, in batched reads;
     /// entries past the end of the address space read as 0 (not present).
-    pub fn entries(&self, first_index: u64, count: usize) -> Result<Vec<PagemapEntry>> {
+    pub(crate) fn entries(&self, first_index: u64, count: usize) -> Result<Vec<PagemapEntry>> {
         let mut words = vec![0u64; count];
         read_words(
             &self.file,
@@ -70,7 +70,7 @@ impl PagemapFile {
 }
 
 /// Set to 1 to never use PAGEMAP_SCAN (for comparisons and for testing the fallback).
-pub const NO_SCAN_ENV: &str = "PHYSDEMO_NO_PAGEMAP_SCAN";
+pub(crate) const NO_SCAN_ENV: &str = "PHYSDEMO_NO_PAGEMAP_SCAN";
 
 impl PagemapFile {
     /// The regions of `[start, end)` (byte addresses) holding present or swapped pages, each
@@ -79,12 +79,16 @@ impl PagemapFile {
     /// `PHYSDEMO_NO_PAGEMAP_SCAN=1`: read the whole range instead. A range above the user
     /// address space (`[vsyscall]`) fails with EFAULT and is read the plain way too.
     /// Whether this kernel answers PAGEMAP_SCAN (Linux 6.7+) and it was not turned off.
-    pub fn has_pagemap_scan(&self) -> bool {
+    pub(crate) fn has_pagemap_scan(&self) -> bool {
         let page = crate::kernel::addr::PageSize::of_system().bytes();
         matches!(self.populated_regions(0, page), Ok(Some(_)))
     }
 
-    pub fn populated_regions(&self, start: u64, end: u64) -> Result<Option<Vec<PageRegion>>> {
+    pub(crate) fn populated_regions(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<Vec<PageRegion>>> {
         if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
             return Ok(None);
         }

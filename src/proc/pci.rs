@@ -10,7 +10,7 @@ use crate::error::not_found;
 use crate::kernel::pci::{parse_id, parse_resource, PciDevice, Selector};
 
 /// The environment variable that replaces `/sys/bus/pci/devices` (for tests).
-pub const SYSFS_ENV: &str = "PHYSDEMO_PCI_SYSFS";
+pub(crate) const SYSFS_ENV: &str = "PHYSDEMO_PCI_SYSFS";
 const SYSFS_PCI: &str = "/sys/bus/pci/devices";
 
 fn sysfs_root() -> PathBuf {
@@ -25,7 +25,7 @@ fn read_id(dir: &std::path::Path, name: &str) -> Option<u16> {
 
 /// The vendor and device ids of the function sysfs names `address` (`0000:00:01.0`), if
 /// it lists one.
-pub fn ids_of(address: &str) -> Option<(u16, u16)> {
+pub(crate) fn ids_of(address: &str) -> Option<(u16, u16)> {
     let dir = sysfs_root().join(address);
     Some((read_id(&dir, "vendor")?, read_id(&dir, "device")?))
 }
@@ -56,7 +56,7 @@ fn device_list_hint() -> String {
 }
 
 /// Finds the device `selector` names in sysfs and reads its resources.
-pub fn find_device(selector: &Selector) -> Result<PciDevice> {
+pub(crate) fn find_device(selector: &Selector) -> Result<PciDevice> {
     let root = sysfs_root();
     let address = match selector {
         Selector::Address(address) => {

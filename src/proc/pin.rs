@@ -9,16 +9,16 @@ use crate::proc::pagemap::PagemapFile;
 /// while it was known to be that process. An open pagemap reads the address space it was
 /// opened on for as long as that lives, never a successor's: once the process exits, reads
 /// return nothing.
-pub struct Pinned {
-    pub pid: i32,
-    pub start_time: u64,
-    pub pagemap: PagemapFile,
-    pub page_index: u64,
+pub(crate) struct Pinned {
+    pub(crate) pid: i32,
+    pub(crate) start_time: u64,
+    pub(crate) pagemap: PagemapFile,
+    pub(crate) page_index: u64,
 }
 
 /// What became of the pinned page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageNow {
+pub(crate) enum PageNow {
     /// The process has exited; `reused` when its pid already names another process.
     Exited { reused: bool },
     /// The page's pagemap entry now.
@@ -26,7 +26,7 @@ pub enum PageNow {
 }
 
 /// The start time of `pid` in clock ticks since boot; `None` when there is no such process.
-pub fn start_time(pid: i32) -> Option<u64> {
+pub(crate) fn start_time(pid: i32) -> Option<u64> {
     procfs::process::Process::new(pid)
         .and_then(|p| p.stat())
         .ok()
@@ -35,7 +35,7 @@ pub fn start_time(pid: i32) -> Option<u64> {
 
 impl Pinned {
     /// The process and its page as they are now.
-    pub fn now(&self) -> PageNow {
+    pub(crate) fn now(&self) -> PageNow {
         match self.pagemap.entry(self.page_index) {
             Ok(entry) if start_time(self.pid) == Some(self.start_time) => PageNow::Entry(entry),
             _ => PageNow::Exited {

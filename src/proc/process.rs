@@ -16,7 +16,7 @@ use crate::kernel::maps::{describe_path, parse_maps};
 const PF_KTHREAD: u32 = 0x0020_0000;
 
 /// Checks a pid from the command line before anything is opened.
-pub fn validate_pid(pid: i64) -> Result<i32> {
+pub(crate) fn validate_pid(pid: i64) -> Result<i32> {
     match i32::try_from(pid) {
         Ok(pid) if pid > 0 => Ok(pid),
         _ if pid == 0 => Err(usage("pid 0 is not a process")
@@ -29,14 +29,14 @@ pub fn validate_pid(pid: i64) -> Result<i32> {
 }
 
 /// A live process with a user address space.
-pub struct UserProcess {
-    pub pid: i32,
-    pub command: String,
-    pub maps: Vec<MemoryMap>,
+pub(crate) struct UserProcess {
+    pub(crate) pid: i32,
+    pub(crate) command: String,
+    pub(crate) maps: Vec<MemoryMap>,
 }
 
 /// Opens `pid` and reads its maps, explaining why not when it has none.
-pub fn open_user_process(pid: i32) -> Result<UserProcess> {
+pub(crate) fn open_user_process(pid: i32) -> Result<UserProcess> {
     let process = Process::new(pid).map_err(|err| proc_error(pid, err))?;
     let stat = process.stat().map_err(|err| proc_error(pid, err))?;
     let command = stat.comm.clone();
@@ -86,7 +86,7 @@ fn proc_error(pid: i32, err: ProcError) -> anyhow::Error {
 
 impl UserProcess {
     /// The mapping holding `addr`, or an error naming the nearest mappings either side.
-    pub fn mapping_of(&self, addr: VirtAddr) -> Result<&MemoryMap> {
+    pub(crate) fn mapping_of(&self, addr: VirtAddr) -> Result<&MemoryMap> {
         if let Some(map) = self
             .maps
             .iter()
@@ -119,7 +119,7 @@ impl UserProcess {
 }
 
 /// The process's command line, as a user would read it in `ps`.
-pub fn command_line(pid: i32) -> Result<Vec<String>> {
+pub(crate) fn command_line(pid: i32) -> Result<Vec<String>> {
     Process::new(pid)
         .and_then(|p| p.cmdline())
         .map_err(|err| proc_error(pid, err))

@@ -22,7 +22,7 @@ use crate::proc::process::{command_line, open_user_process};
 use crate::sys::target_page::layout;
 
 /// Whether `pid` runs physdemo with the `target` subcommand (cheap check, no memory read).
-pub fn looks_like_target(pid: i32) -> bool {
+pub(crate) fn looks_like_target(pid: i32) -> bool {
     let exe_is_physdemo = std::fs::read_link(format!("/proc/{pid}/exe"))
         .ok()
         .and_then(|exe| exe.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -32,7 +32,7 @@ pub fn looks_like_target(pid: i32) -> bool {
 }
 
 /// Re-reads the header of a target whose variable is at `value_addr`.
-pub fn read_header(pid: i32, value_addr: VirtAddr) -> Result<Option<TargetHeader>> {
+pub(crate) fn read_header(pid: i32, value_addr: VirtAddr) -> Result<Option<TargetHeader>> {
     let page_addr = value_addr
         .0
         .checked_sub(layout::VALUE as u64)
@@ -62,7 +62,7 @@ fn open_mem(pid: i32) -> Result<File> {
 /// Whether `pid` runs the very program this process runs: the same file (device and
 /// inode), or one with identical contents (a copy, or the build a rebuild replaced). A
 /// program merely *named* physdemo, with a forged header, is not a target.
-pub fn runs_our_executable(pid: i32) -> bool {
+pub(crate) fn runs_our_executable(pid: i32) -> bool {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     let (Ok(ours), Ok(theirs)) = (
@@ -94,7 +94,7 @@ pub fn runs_our_executable(pid: i32) -> bool {
 }
 
 /// Finds and verifies the target variable of `pid`.
-pub fn locate(pid: i32) -> Result<TargetHeader> {
+pub(crate) fn locate(pid: i32) -> Result<TargetHeader> {
     if !looks_like_target(pid) {
         open_user_process(pid)?; // a clearer error when the pid is gone or a kernel thread
         return Err(not_found(format!("pid {pid} is not a physdemo target"))
@@ -172,7 +172,7 @@ fn hidden_target_pids() -> Vec<i32> {
 }
 
 /// Every process that looks like a physdemo target (by executable and command line).
-pub fn candidate_pids() -> Vec<i32> {
+pub(crate) fn candidate_pids() -> Vec<i32> {
     let mut pids: Vec<i32> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
@@ -185,7 +185,7 @@ pub fn candidate_pids() -> Vec<i32> {
 }
 
 /// The one running target, verified; an error listing them when there are several.
-pub fn the_only_target() -> Result<TargetHeader> {
+pub(crate) fn the_only_target() -> Result<TargetHeader> {
     let mut rejected = None;
     let found: Vec<TargetHeader> = candidate_pids()
         .into_iter()
@@ -235,7 +235,7 @@ pub fn the_only_target() -> Result<TargetHeader> {
 }
 /// What the target did after the write.
 #[derive(Debug, Clone, Copy)]
-pub enum Reaction {
+pub(crate) enum Reaction {
     /// It reported the new value (header as read then).
     Seen(TargetHeader),
     /// It did not report the value in time, or exited first.
@@ -245,7 +245,7 @@ pub enum Reaction {
 /// Polls the target's header until it reports `value` as a change newer than
 /// `seen_before`, or `wait` passes, or the target exits. `/proc/<pid>/mem` is opened once
 /// and read in a tight loop: a target with `--until` exits within microseconds of reporting.
-pub fn wait_for_reaction(
+pub(crate) fn wait_for_reaction(
     target: TargetHeader,
     seen_before: u64,
     value: u64,

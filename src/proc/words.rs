@@ -11,12 +11,12 @@ use std::os::unix::fs::FileExt;
 use anyhow::{Context, Result};
 
 /// Words per `pread`: 64 Ki words is 512 KiB, enough to amortise the syscall.
-pub const BATCH_WORDS: usize = 64 * 1024;
+pub(crate) const BATCH_WORDS: usize = 64 * 1024;
 
 /// Fills `out` with the words from index `first` on. Words past the end of the file read as 0
 /// and the count actually read is returned. The kernel writes native-endian words straight
 /// into `out` (viewed as bytes): no staging buffer, no copy.
-pub fn read_words(file: &File, first: u64, out: &mut [u64], what: &str) -> Result<usize> {
+pub(crate) fn read_words(file: &File, first: u64, out: &mut [u64], what: &str) -> Result<usize> {
     let mut done = 0;
     while done < out.len() {
         let want = (out.len() - done).min(BATCH_WORDS);

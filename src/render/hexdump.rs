@@ -7,7 +7,7 @@ use std::io::Write;
 const PER_LINE: usize = 16;
 
 /// One `hexdump -C` line for up to sixteen bytes at `addr`.
-pub fn format_line(addr: u64, bytes: &[u8]) -> String {
+pub(crate) fn format_line(addr: u64, bytes: &[u8]) -> String {
     let mut line = format!("{addr:08x} ");
     for i in 0..PER_LINE {
         if i % 8 == 0 {
@@ -31,7 +31,7 @@ pub fn format_line(addr: u64, bytes: &[u8]) -> String {
 }
 
 /// Streams bytes into `hexdump -C` lines, folding repeats into `*`.
-pub struct HexDumper {
+pub(crate) struct HexDumper {
     start: u64,
     next_addr: u64,
     pending: Vec<u8>,
@@ -41,7 +41,7 @@ pub struct HexDumper {
 }
 
 impl HexDumper {
-    pub fn new(start: u64, squeeze: bool) -> Self {
+    pub(crate) fn new(start: u64, squeeze: bool) -> Self {
         HexDumper {
             start,
             next_addr: start,
@@ -53,7 +53,7 @@ impl HexDumper {
     }
 
     /// Adds bytes that follow the ones already pushed.
-    pub fn push(&mut self, mut bytes: &[u8], out: &mut impl Write) -> std::io::Result<()> {
+    pub(crate) fn push(&mut self, mut bytes: &[u8], out: &mut impl Write) -> std::io::Result<()> {
         while !bytes.is_empty() {
             let take = (PER_LINE - self.pending.len()).min(bytes.len());
             self.pending.extend_from_slice(&bytes[..take]);
@@ -86,7 +86,7 @@ impl HexDumper {
 
     /// Prints the last partial line and the end address; nothing at all when no byte came,
     /// as `hexdump -C -n 0`.
-    pub fn finish(mut self, out: &mut impl Write) -> std::io::Result<()> {
+    pub(crate) fn finish(mut self, out: &mut impl Write) -> std::io::Result<()> {
         if !self.pending.is_empty() {
             self.emit(out)?;
         }

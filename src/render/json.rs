@@ -13,7 +13,7 @@ use serde::Serialize;
 
 /// One JSON value and a newline; serialised first, so that a closed pipe surfaces as the
 /// io::Error `main` treats as success.
-pub fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
+pub(crate) fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
     let mut text = serde_json::to_vec(value)?;
     text.push(b'\n');
     out.write_all(&text)?;
@@ -22,6 +22,6 @@ pub fn write_json_line(out: &mut impl Write, value: &impl Serialize) -> Result<(
 
 /// As [`write_json_line`], with every object's keys in alphabetical order: the value goes
 /// through `serde_json::Value`, whose map is sorted (serde_json without `preserve_order`).
-pub fn write_sorted_json_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
+pub(crate) fn write_sorted_json_line(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
     write_json_line(out, &serde_json::to_value(value)?)
 }

@@ -3,9 +3,9 @@
 //! progress bar ([`progress`]) and JSON lines ([`json`]). Pure functions of their input,
 //! except the progress bar, which draws on stderr.
 
-pub mod hexdump;
-pub mod json;
-pub mod page_list;
-pub mod progress;
-pub mod subject;
-pub mod units;
+pub(crate) mod hexdump;
+pub(crate) mod json;
+pub(crate) mod page_list;
+pub(crate) mod progress;
+pub(crate) mod subject;
+pub(crate) mod units;

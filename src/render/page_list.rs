@@ -8,7 +8,7 @@ use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::pagemap::PagemapEntry;
 
 /// Appends `0x` and the lowercase hex digits of `value`.
-pub fn push_hex(buf: &mut Vec<u8>, value: u64) {
+pub(crate) fn push_hex(buf: &mut Vec<u8>, value: u64) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let digits = (64 - value.leading_zeros()).div_ceil(4).max(1) as usize;
     let mut text = [b'0'; 18];
@@ -36,7 +36,7 @@ fn push_dec(buf: &mut Vec<u8>, mut value: u64) {
 
 /// Text of the flag columns, cached per distinct flags word (a scan sees few).
 #[derive(Default)]
-pub struct NameCache {
+pub(crate) struct NameCache {
     kpage: HashMap<u64, String>,
     pagemap: HashMap<u64, String>,
     last_kpage: Option<(u64, String)>,
@@ -98,11 +98,11 @@ impl NameCache {
 }
 
 /// The header of `--pages` text output.
-pub const PAGES_HEADER: &str = "# vaddr\tpfn\tpaddr\tmapcount\tpagemap\tkpageflags";
+pub(crate) const PAGES_HEADER: &str = "# vaddr\tpfn\tpaddr\tmapcount\tpagemap\tkpageflags";
 
 /// One `--pages` text line: vaddr, PFN, paddr, map count, pagemap bits, kpageflags names,
 /// tab-separated. A swapped page shows `swap:TYPE:OFFSET` for its PFN and `-` for the rest.
-pub fn push_page_line(
+pub(crate) fn push_page_line(
     buf: &mut Vec<u8>,
     names: &mut NameCache,
     page: PageSize,

@@ -13,7 +13,7 @@ const SHOW_AFTER: Duration = Duration::from_millis(300);
 const REDRAW_EVERY: Duration = Duration::from_millis(100);
 
 /// One line of progress: `label [#####.....]  42% 123/456 unit`.
-pub fn render(label: &str, done: u64, total: u64, unit: &str) -> String {
+pub(crate) fn render(label: &str, done: u64, total: u64, unit: &str) -> String {
     let fraction = if total == 0 {
         1.0
     } else {
@@ -29,7 +29,7 @@ pub fn render(label: &str, done: u64, total: u64, unit: &str) -> String {
 }
 
 /// A progress bar that is a no-op unless stderr is a terminal.
-pub struct Progress {
+pub(crate) struct Progress {
     label: String,
     unit: &'static str,
     total: u64,
@@ -40,7 +40,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(label: impl Into<String>, total: u64, unit: &'static str) -> Self {
+    pub(crate) fn new(label: impl Into<String>, total: u64, unit: &'static str) -> Self {
         Progress {
             label: label.into(),
             unit,
@@ -53,7 +53,7 @@ impl Progress {
     }
 
     /// Records `n` more units done and redraws if it is time.
-    pub fn advance(&mut self, n: u64) {
+    pub(crate) fn advance(&mut self, n: u64) {
         self.done = self.done.saturating_add(n);
         if !self.enabled {
             return;
@@ -76,7 +76,7 @@ impl Progress {
     }
 
     /// Erases the bar (if one was drawn).
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if self.last_draw.take().is_some() {
             let mut err = std::io::stderr().lock();
             let _ = write!(err, "\r\x1b[K");

@@ -15,7 +15,7 @@ use crate::resolve::subject::Located;
 /// The report's first lines: the device register (with `--pci`), the process and its
 /// translation (for a process), the physical address, its /proc/iomem region, and the PCI
 /// function when the address is configuration space.
-pub fn subject_lines(
+pub(crate) fn subject_lines(
     register: Option<&Register>,
     located: &Located,
     destination: &Destination,
@@ -59,17 +59,17 @@ pub fn subject_lines(
 
 /// The `process` object of peek's and poke's `--json` (`null` for a physical address).
 #[derive(Debug, Clone, Serialize)]
-pub struct ProcessJson {
-    pub pid: i32,
-    pub command: String,
-    pub vaddr: VirtAddr,
-    pub pfn: Option<Pfn>,
+pub(crate) struct ProcessJson {
+    pub(crate) pid: i32,
+    pub(crate) command: String,
+    pub(crate) vaddr: VirtAddr,
+    pub(crate) pfn: Option<Pfn>,
     /// Whether the process is a verified physdemo target.
-    pub target: bool,
+    pub(crate) target: bool,
 }
 
 impl ProcessJson {
-    pub fn of(located: &Located) -> Option<ProcessJson> {
+    pub(crate) fn of(located: &Located) -> Option<ProcessJson> {
         located.process.as_ref().map(|r| ProcessJson {
             pid: r.pid,
             command: r.command.clone(),
@@ -83,14 +83,14 @@ impl ProcessJson {
 /// The `region` object: the innermost /proc/iomem region (`name`, `start` and `end` when
 /// there is one) and the PCI function when the address is configuration space.
 #[derive(Debug, Clone, Serialize)]
-pub struct RegionJson {
-    pub name: Option<String>,
+pub(crate) struct RegionJson {
+    pub(crate) name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub start: Option<Hex>,
+    pub(crate) start: Option<Hex>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub end: Option<Hex>,
-    pub description: String,
-    pub pci_config: Option<String>,
+    pub(crate) end: Option<Hex>,
+    pub(crate) description: String,
+    pub(crate) pci_config: Option<String>,
 }
 
 impl From<&Destination> for RegionJson {
@@ -111,7 +111,7 @@ impl From<&Destination> for RegionJson {
 
 /// A PCI vendor or device id as sysfs and lspci print it: four hex digits, no `0x`.
 #[derive(Debug, Clone, Copy)]
-pub struct PciId(pub u16);
+pub(crate) struct PciId(pub u16);
 
 impl Serialize for PciId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -121,14 +121,14 @@ impl Serialize for PciId {
 
 /// The `pci` object: the `--pci` register (`null` without `--pci`).
 #[derive(Debug, Clone, Serialize)]
-pub struct RegisterJson {
-    pub address: String,
-    pub vendor: PciId,
-    pub device: PciId,
-    pub bar: u8,
-    pub bar_start: Option<Hex>,
-    pub bar_size: Option<u64>,
-    pub offset: Hex,
+pub(crate) struct RegisterJson {
+    pub(crate) address: String,
+    pub(crate) vendor: PciId,
+    pub(crate) device: PciId,
+    pub(crate) bar: u8,
+    pub(crate) bar_start: Option<Hex>,
+    pub(crate) bar_size: Option<u64>,
+    pub(crate) offset: Hex,
 }
 
 impl From<&Register> for RegisterJson {

@@ -1,7 +1,7 @@
 //! Quantities as people read them: bytes in binary units, latencies in ns/µs/ms.
 
 /// Formats a byte count as `4.0 GiB`, `12 KiB`.
-pub fn human_bytes(bytes: u64) -> String {
+pub(crate) fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
@@ -17,7 +17,7 @@ pub fn human_bytes(bytes: u64) -> String {
 }
 
 /// A latency in the unit that reads best: ns, µs or ms.
-pub fn format_latency(ns: u64) -> String {
+pub(crate) fn format_latency(ns: u64) -> String {
     if ns < 1_000 {
         format!("{ns} ns")
     } else if ns < 1_000_000 {

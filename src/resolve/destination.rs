@@ -10,14 +10,14 @@ use crate::resolve::register::Register;
 
 /// Where an address falls: its /proc/iomem region, and the PCI function whose
 /// configuration space it is, if any.
-pub struct Destination {
-    pub placement: Placement,
-    pub config: Option<ConfigSpace>,
+pub(crate) struct Destination {
+    pub(crate) placement: Placement,
+    pub(crate) config: Option<ConfigSpace>,
 }
 
 impl Destination {
     /// Places `paddr` in this machine's /proc/iomem and ECAM windows.
-    pub fn of(paddr: PhysAddr) -> Destination {
+    pub(crate) fn of(paddr: PhysAddr) -> Destination {
         Destination {
             placement: place_in_system_map(paddr),
             config: find_in_system(paddr),
@@ -28,7 +28,7 @@ impl Destination {
     /// unless told otherwise: RAM (System RAM, the kernel's image). A device register may
     /// act on a read (a read-to-clear status, a FIFO), and so may anything /proc/iomem
     /// does not call RAM; a `--pci` register is a device whatever the map says.
-    pub fn is_ram(&self, register: Option<&Register>) -> bool {
+    pub(crate) fn is_ram(&self, register: Option<&Register>) -> bool {
         register.is_none()
             && self.config.is_none()
             && matches!(

@@ -7,8 +7,8 @@
 //! ([`destination`]). Right around a store, [`recheck`] makes sure the page is still the
 //! one resolved. Built on [`crate::proc`] and [`crate::kernel`]; used by the commands.
 
-pub mod destination;
-pub mod recheck;
+pub(crate) mod destination;
+pub(crate) mod recheck;
 pub mod register;
 pub mod subject;
-pub mod translate;
+pub(crate) mod translate;

@@ -12,7 +12,7 @@ use crate::resolve::translate::Resolution;
 
 /// When a frame check runs, relative to the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
+pub(crate) enum When {
     Before,
     After,
 }
@@ -68,7 +68,7 @@ fn page_change(now: PageNow, pid: i32, vaddr: VirtAddr, expected: Option<Pfn>) -
 /// Fails unless the pinned process still lives and its page is still at the frame it was
 /// resolved to (and, before the write, is not shared). After the write, `waited` says a
 /// physdemo target was waited for and did not report the value.
-pub fn check_frame(
+pub(crate) fn check_frame(
     pin: &Pinned,
     r: &Resolution,
     when: When,

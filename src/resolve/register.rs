@@ -17,17 +17,17 @@ pub struct RegisterRef {
 
 /// A register (or range) of a device, resolved to a physical address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Register {
-    pub device: PciDevice,
-    pub bar: u8,
-    pub offset: u64,
-    pub paddr: PhysAddr,
+pub(crate) struct Register {
+    pub(crate) device: PciDevice,
+    pub(crate) bar: u8,
+    pub(crate) offset: u64,
+    pub(crate) paddr: PhysAddr,
 }
 
 impl Register {
     /// Resolves `len` bytes at the register `named`: the device in sysfs, then the offset
     /// into its BAR.
-    pub fn resolve(named: &RegisterRef, len: u64) -> Result<Register> {
+    pub(crate) fn resolve(named: &RegisterRef, len: u64) -> Result<Register> {
         let device = find_device(&named.selector)?;
         let paddr = locate_in_bar(
             &device.resources,
@@ -45,12 +45,12 @@ impl Register {
     }
 
     /// The BAR's line of the device's sysfs `resource` file.
-    pub fn resource(&self) -> Option<&Resource> {
+    pub(crate) fn resource(&self) -> Option<&Resource> {
         self.device.resources.get(usize::from(self.bar))
     }
 
     /// `pci 0000:00:04.0 (1234:11e8) BAR0 [0xfea00000-0xfeafffff], 1 MiB, ... + 0x4`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "pci {} ({:04x}:{:04x}) BAR{} {} + {:#x}",
             self.device.address,

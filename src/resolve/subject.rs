@@ -39,7 +39,7 @@ pub enum Subject {
 /// Where a subject's physical address comes from: the running target's variable, a
 /// process's virtual address, or the address itself (a `--pci` register, once resolved).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reference {
+pub(crate) enum Reference {
     Target,
     Process { pid: i32, vaddr: VirtAddr },
     Physical(PhysAddr),
@@ -48,7 +48,7 @@ pub enum Reference {
 impl Subject {
     /// The subject with a `--pci` register resolved through sysfs (for an access of `len`
     /// bytes) to its physical address; the register comes along, for the report.
-    pub fn into_reference(self, len: u64) -> Result<(Reference, Option<Register>)> {
+    pub(crate) fn into_reference(self, len: u64) -> Result<(Reference, Option<Register>)> {
         Ok(match self {
             Subject::Target => (Reference::Target, None),
             Subject::Process { pid, vaddr } => (Reference::Process { pid, vaddr }, None),
@@ -62,7 +62,7 @@ impl Subject {
 
     /// The access width when none is given: 32 bits for a physical address (as busybox
     /// devmem), 64 for a process's variable (a physdemo target holds a 64-bit variable).
-    pub fn default_width(&self) -> Width {
+    pub(crate) fn default_width(&self) -> Width {
         match self {
             Subject::Physical(_) | Subject::Register(_) => PHYSICAL_WIDTH,
             Subject::Target | Subject::Process { .. } => PROCESS_WIDTH,
@@ -71,23 +71,23 @@ impl Subject {
 }
 
 /// A subject resolved to a physical address.
-pub struct Located {
-    pub paddr: PhysAddr,
-    pub process: Option<Resolution>,
-    pub target: Option<TargetHeader>,
+pub(crate) struct Located {
+    pub(crate) paddr: PhysAddr,
+    pub(crate) process: Option<Resolution>,
+    pub(crate) target: Option<TargetHeader>,
     /// The process, pinned while it was verified (for the `<pid> <vaddr>` and target forms).
-    pub pin: Option<Pinned>,
+    pub(crate) pin: Option<Pinned>,
 }
 
 impl Located {
-    pub fn pfn(&self) -> Option<Pfn> {
+    pub(crate) fn pfn(&self) -> Option<Pfn> {
         self.process.as_ref().and_then(Resolution::pfn)
     }
 }
 
 /// Resolves a reference to its physical address; a process (and a target) is pinned while
 /// it is verified, so that everything read is of one and the same process.
-pub fn locate(reference: Reference) -> Result<Located> {
+pub(crate) fn locate(reference: Reference) -> Result<Located> {
     let (pid, vaddr, mut target) = match reference {
         Reference::Physical(paddr) => {
             return Ok(Located {
@@ -158,7 +158,10 @@ fn same_process(pid: i32, started: Option<u64>, still_target: bool) -> Result<u6
 }
 
 /// Refuses a misaligned address before anything is resolved or touched.
-pub fn check_reference_alignment(reference: Reference, width: Width) -> Result<(), UserError> {
+pub(crate) fn check_reference_alignment(
+    reference: Reference,
+    width: Width,
+) -> Result<(), UserError> {
     match reference {
         Reference::Physical(paddr) => check_alignment(paddr, width),
         Reference::Process { vaddr, .. } => check_virtual_alignment(vaddr, width),

@@ -18,39 +18,39 @@ use crate::proc::process::open_user_process;
 
 /// Everything known about one virtual address of one process.
 #[derive(Debug, Clone)]
-pub struct Resolution {
-    pub pid: i32,
-    pub command: String,
-    pub vaddr: VirtAddr,
-    pub page: PageSize,
-    pub mapping: MappingSummary,
+pub(crate) struct Resolution {
+    pub(crate) pid: i32,
+    pub(crate) command: String,
+    pub(crate) vaddr: VirtAddr,
+    pub(crate) page: PageSize,
+    pub(crate) mapping: MappingSummary,
     /// The pagemap entry; all zero when pagemap has none (see `pagemap_covered`).
-    pub entry: PagemapEntry,
+    pub(crate) entry: PagemapEntry,
     /// False when pagemap has no entry for the address at all: it lies above the user
     /// address space pagemap covers (the vsyscall page).
-    pub pagemap_covered: bool,
-    pub frame: Option<FrameInfo>,
+    pub(crate) pagemap_covered: bool,
+    pub(crate) frame: Option<FrameInfo>,
 }
 
 /// What the kernel says about the physical frame.
 #[derive(Debug, Clone, Copy)]
-pub struct FrameInfo {
-    pub flags: KpageFlags,
-    pub map_count: u64,
+pub(crate) struct FrameInfo {
+    pub(crate) flags: KpageFlags,
+    pub(crate) map_count: u64,
 }
 
 impl Resolution {
-    pub fn pfn(&self) -> Option<Pfn> {
+    pub(crate) fn pfn(&self) -> Option<Pfn> {
         self.entry.pfn()
     }
 
-    pub fn paddr(&self) -> Option<PhysAddr> {
+    pub(crate) fn paddr(&self) -> Option<PhysAddr> {
         let offset = self.page.offset_in_page(self.vaddr.0);
         self.pfn().and_then(|pfn| self.page.phys_addr(pfn, offset))
     }
 
     /// The physical address, or the error a user needs to see when there is none.
-    pub fn require_paddr(&self) -> Result<PhysAddr, UserError> {
+    pub(crate) fn require_paddr(&self) -> Result<PhysAddr, UserError> {
         if let Some(paddr) = self.paddr() {
             return Ok(paddr);
         }
@@ -84,7 +84,7 @@ impl Resolution {
 }
 
 /// Resolves `vaddr` in `pid`: mapping, pagemap entry, frame flags and map count.
-pub fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
+pub(crate) fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
     let process = open_user_process(pid)?;
     let mapping = MappingSummary::from(process.mapping_of(vaddr)?);
     let page = PageSize::of_system();

@@ -40,7 +40,7 @@ impl MappingFilter {
     }
 
     /// The part of the mapping `[start, end)` named `name` this filter selects.
-    pub fn select(&self, start: u64, end: u64, name: &str) -> Option<(u64, u64)> {
+    pub(crate) fn select(&self, start: u64, end: u64, name: &str) -> Option<(u64, u64)> {
         match self {
             MappingFilter::Name(want) => {
                 (name == want || name.contains(want.as_str())).then_some((start, end))
@@ -56,7 +56,7 @@ impl MappingFilter {
 
 /// The range of a mapping that any of `filters` selects (all of it when there are none),
 /// widened to whole pages.
-pub fn select_range(
+pub(crate) fn select_range(
     filters: &[MappingFilter],
     start: u64,
     end: u64,
@@ -151,19 +151,15 @@ impl FlagFilter {
         Ok(FlagFilter { terms })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
     /// Whether testing this filter needs /proc/kpageflags.
-    pub fn needs_frame_flags(&self) -> bool {
+    pub(crate) fn needs_frame_flags(&self) -> bool {
         self.terms
             .iter()
             .any(|t| matches!(t.kind, FlagKind::Kpage(_)))
     }
 
     /// Whether a present or swapped page passes; `flags` is 0 when not read.
-    pub fn matches(&self, entry: PagemapEntry, flags: KpageFlags) -> bool {
+    pub(crate) fn matches(&self, entry: PagemapEntry, flags: KpageFlags) -> bool {
         if !entry.present() && !entry.swapped() {
             return self.terms.is_empty();
         }

@@ -13,7 +13,7 @@ use crate::scan::runs::FrameRun;
 /// pages of 4 KiB) backed by equally aligned, consecutive frames; one kpageflags read per
 /// such candidate confirms it, so the summary needs no second page-table walk. (This is
 /// what PAGEMAP_SCAN's PAGE_IS_HUGE counts too: huge pages mapped by PTEs are not included.)
-pub fn pmd_mapped_huge_pages(
+pub(crate) fn pmd_mapped_huge_pages(
     runs: &[FrameRun],
     page: PageSize,
     frames: Option<&FrameInfoReader>,
@@ -41,7 +41,7 @@ fn pages_per_pmd(page: PageSize) -> u64 {
 
 /// The first frame of every PMD-aligned, PMD-sized stretch of `runs` whose frames are
 /// PMD-aligned too: the only places a PMD-mapped huge page can be.
-pub fn pmd_candidates(runs: &[FrameRun], page: PageSize) -> Vec<u64> {
+pub(crate) fn pmd_candidates(runs: &[FrameRun], page: PageSize) -> Vec<u64> {
     let per_pmd = pages_per_pmd(page);
     let mut heads = Vec::new();
     for run in runs.iter().filter(|r| r.pages >= per_pmd) {

@@ -10,8 +10,8 @@
 //! tested on literals; [`huge`] counts PMD-mapped huge pages from the runs.
 
 pub mod filter;
-pub mod huge;
-pub mod runs;
+pub(crate) mod huge;
+pub(crate) mod runs;
 
 use anyhow::Result;
 
@@ -22,42 +22,42 @@ use crate::proc::pagemap::PagemapFile;
 use crate::scan::runs::{runs_of, FrameRun, SpanPlan};
 
 /// Pages per pagemap batch: 64 Ki entries, 512 KiB.
-pub const BATCH_PAGES: u64 = 64 * 1024;
+pub(crate) const BATCH_PAGES: u64 = 64 * 1024;
 /// Frames between two runs still read in one `pread` of kpageflags/kpagecount.
 const SPAN_GAP: u64 = 4;
 /// Threads reading kpageflags/kpagecount, the slowest stage of a `--pages` scan.
 const FRAME_WORKERS: usize = 2;
 
 /// One batch of consecutive pages, with the frame words read for them (0 where none).
-pub struct Batch {
-    pub first_page: u64,
-    pub entries: Vec<PagemapEntry>,
+pub(crate) struct Batch {
+    pub(crate) first_page: u64,
+    pub(crate) entries: Vec<PagemapEntry>,
     /// kpageflags per page, or empty when not read.
-    pub flags: Vec<u64>,
+    pub(crate) flags: Vec<u64>,
     /// Map count per page, or empty when not read.
-    pub counts: Vec<u64>,
+    pub(crate) counts: Vec<u64>,
 }
 
 /// What to read besides pagemap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameWants {
-    pub flags: bool,
-    pub counts: bool,
+pub(crate) struct FrameWants {
+    pub(crate) flags: bool,
+    pub(crate) counts: bool,
 }
 
 /// The parts of a mapping worth reading.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Populated {
+pub(crate) struct Populated {
     /// Virtual page number ranges `[first, end)`.
-    pub ranges: Vec<(u64, u64)>,
+    pub(crate) ranges: Vec<(u64, u64)>,
     /// Present pages in huge pages, when PAGEMAP_SCAN said; `None` without PAGEMAP_SCAN.
-    pub huge: Option<u64>,
+    pub(crate) huge: Option<u64>,
 }
 
 /// The virtual page ranges worth reading in `[start, end)` (byte addresses), and the number of
 /// present huge pages when PAGEMAP_SCAN told us; `None` for that means the kernel has no
 /// PAGEMAP_SCAN and the whole range is returned.
-pub fn populated_pages(
+pub(crate) fn populated_pages(
     pagemap: &PagemapFile,
     page: PageSize,
     start: u64,
@@ -100,7 +100,7 @@ pub fn populated_pages(
 /// pagemap, [`FRAME_WORKERS`] threads take turns reading the frames' kpageflags/kpagecount
 /// (the kernel's slowest part), and the caller's thread visits (formats) the batches in
 /// order, so the kernel's work and ours overlap.
-pub fn scan_range(
+pub(crate) fn scan_range(
     pagemap: &PagemapFile,
     frames: Option<&FrameInfoReader>,
     wants: FrameWants,

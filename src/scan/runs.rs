@@ -13,13 +13,13 @@ use crate::kernel::pagemap::PagemapEntry;
 
 /// Consecutive virtual pages mapped to consecutive physical frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FrameRun {
+pub(crate) struct FrameRun {
     /// Virtual page number (virtual address / page size) of the first page.
-    pub first_page: u64,
+    pub(crate) first_page: u64,
     /// Frame number of the first page.
-    pub first_pfn: u64,
+    pub(crate) first_pfn: u64,
     /// Number of pages in the run (at least 1).
-    pub pages: u64,
+    pub(crate) pages: u64,
 }
 
 impl FrameRun {
@@ -31,13 +31,13 @@ impl FrameRun {
 
 /// Builds runs from pages pushed in increasing virtual order (across batches too).
 #[derive(Debug, Default)]
-pub struct RunBuilder {
+pub(crate) struct RunBuilder {
     runs: Vec<FrameRun>,
 }
 
 impl RunBuilder {
     /// Adds virtual page `page` backed by frame `pfn`.
-    pub fn push(&mut self, page: u64, pfn: u64) {
+    pub(crate) fn push(&mut self, page: u64, pfn: u64) {
         match self.runs.last_mut() {
             Some(last) if last.continues(page, pfn) => last.pages += 1,
             _ => self.runs.push(FrameRun {
@@ -48,18 +48,14 @@ impl RunBuilder {
         }
     }
 
-    pub fn runs(&self) -> &[FrameRun] {
-        &self.runs
-    }
-
-    pub fn into_runs(self) -> Vec<FrameRun> {
+    pub(crate) fn into_runs(self) -> Vec<FrameRun> {
         self.runs
     }
 }
 
 /// The runs of the entries for pages `first_page..`, counting only entries that have a
 /// visible frame and satisfy `keep`.
-pub fn runs_of(
+pub(crate) fn runs_of(
     first_page: u64,
     entries: &[PagemapEntry],
     keep: impl Fn(PagemapEntry) -> bool,
@@ -77,31 +73,31 @@ pub fn runs_of(
 
 /// Page counts of a range of virtual pages (a mapping, or the totals).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct PageCounts {
+pub(crate) struct PageCounts {
     /// Virtual pages in the range.
-    pub pages: u64,
+    pub(crate) pages: u64,
     /// Present in RAM (with or without a visible PFN).
-    pub resident: u64,
+    pub(crate) resident: u64,
     /// In swap.
-    pub swapped: u64,
+    pub(crate) swapped: u64,
     /// Neither: never touched, or dropped.
-    pub not_present: u64,
+    pub(crate) not_present: u64,
     /// Present but the PFN was hidden (reader without CAP_SYS_ADMIN).
-    pub pfn_hidden: u64,
+    pub(crate) pfn_hidden: u64,
     /// Present pages backed by a huge page (THP or hugetlbfs), when known.
-    pub huge: u64,
+    pub(crate) huge: u64,
     /// Present pages mapped by this process only (pagemap bit 56).
-    pub exclusive: u64,
+    pub(crate) exclusive: u64,
     /// Contiguous physical runs.
-    pub runs: u64,
+    pub(crate) runs: u64,
     /// Pages pagemap has no entry for (the vsyscall page, above the user address space):
     /// neither present nor not present as far as pagemap can tell.
-    pub outside_pagemap: u64,
+    pub(crate) outside_pagemap: u64,
 }
 
 impl PageCounts {
     /// Counts one page by its pagemap entry (not `pages`, `huge` or `runs`).
-    pub fn add_entry(&mut self, entry: PagemapEntry) {
+    pub(crate) fn add_entry(&mut self, entry: PagemapEntry) {
         if entry.present() {
             self.resident += 1;
             self.pfn_hidden += u64::from(entry.pfn_hidden());
@@ -112,7 +108,7 @@ impl PageCounts {
     }
 
     /// Adds another range's counts to this one.
-    pub fn merge(&mut self, other: &PageCounts) {
+    pub(crate) fn merge(&mut self, other: &PageCounts) {
         self.pages += other.pages;
         self.resident += other.resident;
         self.swapped += other.swapped;
@@ -123,32 +119,27 @@ impl PageCounts {
         self.runs += other.runs;
         self.outside_pagemap += other.outside_pagemap;
     }
-
-    /// Sets `not_present` from the pages neither resident nor swapped.
-    pub fn settle_not_present(&mut self) {
-        self.not_present = self.pages.saturating_sub(self.resident + self.swapped);
-    }
 }
 
 /// One read of a per-frame file: frames `[first, first + len)` land at `offset` in a flat
 /// buffer of [`SpanPlan::total`] words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    pub first: u64,
-    pub len: u64,
-    pub offset: usize,
+pub(crate) struct Span {
+    pub(crate) first: u64,
+    pub(crate) len: u64,
+    pub(crate) offset: usize,
 }
 
 /// The batched reads that cover a set of runs: runs sorted by frame, merged when they
 /// overlap or lie at most `max_gap` frames apart (reading a few unneeded frames is cheaper
 /// than another system call).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SpanPlan {
-    pub spans: Vec<Span>,
+pub(crate) struct SpanPlan {
+    pub(crate) spans: Vec<Span>,
 }
 
 impl SpanPlan {
-    pub fn for_runs(runs: &[FrameRun], max_gap: u64) -> Self {
+    pub(crate) fn for_runs(runs: &[FrameRun], max_gap: u64) -> Self {
         let mut sorted: Vec<(u64, u64)> = runs
             .iter()
             .map(|run| (run.first_pfn, run.first_pfn + run.pages))
@@ -178,14 +169,14 @@ impl SpanPlan {
     }
 
     /// Words in the flat buffer.
-    pub fn total(&self) -> usize {
+    pub(crate) fn total(&self) -> usize {
         self.spans
             .last()
             .map_or(0, |span| span.offset + span.len as usize)
     }
 
     /// Where frame `pfn` is in the flat buffer, if a span covers it.
-    pub fn locate(&self, pfn: u64) -> Option<usize> {
+    pub(crate) fn locate(&self, pfn: u64) -> Option<usize> {
         let after = self.spans.partition_point(|span| span.first <= pfn);
         let span = self.spans.get(after.checked_sub(1)?)?;
         (pfn < span.first + span.len).then(|| span.offset + (pfn - span.first) as usize)
@@ -193,7 +184,13 @@ impl SpanPlan {
 
     /// Spreads the flat buffer back onto pages: `out[page - first_page]` gets the word of
     /// that page's frame, for every page of `runs` (which must be within `out`).
-    pub fn scatter(&self, runs: &[FrameRun], flat: &[u64], first_page: u64, out: &mut [u64]) {
+    pub(crate) fn scatter(
+        &self,
+        runs: &[FrameRun],
+        flat: &[u64],
+        first_page: u64,
+        out: &mut [u64],
+    ) {
         for run in runs {
             let (Some(src), Some(dst)) = (
                 self.locate(run.first_pfn),
@@ -273,8 +270,9 @@ mod tests {
         builder.push(7, 70);
         builder.push(8, 71);
         builder.push(9, 72);
-        assert_eq!(builder.runs().len(), 1);
-        assert_eq!(builder.runs()[0].pages, 3);
+        let runs = builder.into_runs();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].pages, 3);
         // A present page whose PFN reads as 0 (no CAP_SYS_ADMIN) has no frame to group.
         assert!(runs_of(0, &entries(&[P, P]), |_| true).is_empty());
         // The filter keeps only exclusive pages.
@@ -293,7 +291,8 @@ mod tests {
         for entry in entries(&[P | EXCL | 1, P | 2, SWAP | 3 << 5, 0, P, 0]) {
             counts.add_entry(entry);
         }
-        counts.settle_not_present();
+        // What is neither resident nor swapped is not present.
+        counts.not_present = counts.pages - counts.resident - counts.swapped;
         assert_eq!(
             (
                 counts.resident,

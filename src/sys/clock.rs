@@ -2,7 +2,7 @@
 
 /// The CLOCK_MONOTONIC time in nanoseconds: the clock target and poke both print, so the
 /// reaction latency is the difference of the two.
-pub fn monotonic_ns() -> u64 {
+pub(crate) fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

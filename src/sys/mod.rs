@@ -14,8 +14,8 @@
 
 #![allow(unsafe_code)]
 
-pub mod clock;
-pub mod pagemap_scan;
-pub mod phys_window;
-pub mod sigbus;
-pub mod target_page;
+pub(crate) mod clock;
+pub(crate) mod pagemap_scan;
+pub(crate) mod phys_window;
+pub(crate) mod sigbus;
+pub(crate) mod target_page;

@@ -6,10 +6,10 @@ use std::io;
 /// the virtual range `[start, end)` whose pages all share `categories` (`PAGE_IS_*` bits).
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PageRegion {
-    pub start: u64,
-    pub end: u64,
-    pub categories: u64,
+pub(crate) struct PageRegion {
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    pub(crate) categories: u64,
 }
 
 /// `struct pm_scan_arg` of the PAGEMAP_SCAN ioctl (Linux 6.7+).
@@ -38,7 +38,7 @@ const PAGEMAP_SCAN: u64 =
 /// categories, each labelled with its `report` categories. Returns how many regions were
 /// filled and where the walk stopped (`end` unless `out` filled up first). Kernels before
 /// 6.7 fail with ENOTTY (or EINVAL); callers fall back to reading pagemap.
-pub fn pagemap_scan(
+pub(crate) fn pagemap_scan(
     pagemap: &std::fs::File,
     start: u64,
     end: u64,

@@ -7,7 +7,7 @@ use std::io;
 /// page-aligned file offset. Accesses are volatile and bounds- and alignment-checked, so
 /// each [`PhysWindow::read`] or [`PhysWindow::write`] is exactly one load or store of the
 /// requested width. The mapping is removed on drop.
-pub struct PhysWindow {
+pub(crate) struct PhysWindow {
     base: *mut u8,
     len: usize,
 }
@@ -15,7 +15,12 @@ pub struct PhysWindow {
 impl PhysWindow {
     /// Maps `len` bytes of `file` at `offset` (which must be page-aligned), read-only or
     /// read-write.
-    pub fn map(file: &std::fs::File, offset: u64, len: usize, writable: bool) -> io::Result<Self> {
+    pub(crate) fn map(
+        file: &std::fs::File,
+        offset: u64,
+        len: usize,
+        writable: bool,
+    ) -> io::Result<Self> {
         use std::os::fd::AsRawFd;
         let offset = libc::off_t::try_from(offset)
             .map_err(|_| io::Error::from_raw_os_error(libc::EOVERFLOW))?;
@@ -45,14 +50,6 @@ impl PhysWindow {
         })
     }
 
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// Checks that `width` bytes at `at` are inside the window and naturally aligned.
     fn check(&self, at: usize, width: usize) -> io::Result<()> {
         let fits = matches!(width, 1 | 2 | 4 | 8)
@@ -72,7 +69,7 @@ impl PhysWindow {
     }
 
     /// One volatile load of `width` bytes (1, 2, 4 or 8) at byte `at` of the window.
-    pub fn read(&self, at: usize, width: usize) -> io::Result<u64> {
+    pub(crate) fn read(&self, at: usize, width: usize) -> io::Result<u64> {
         self.check(at, width)?;
         // SAFETY: in bounds and aligned (checked above); the mapping lives as long as self.
         let value = unsafe {
@@ -89,7 +86,7 @@ impl PhysWindow {
 
     /// One volatile store of the low `width` bytes of `value` at byte `at` of the window.
     /// The window must have been mapped writable.
-    pub fn write(&self, at: usize, width: usize, value: u64) -> io::Result<()> {
+    pub(crate) fn write(&self, at: usize, width: usize, value: u64) -> io::Result<()> {
         self.check(at, width)?;
         // SAFETY: in bounds and aligned (checked above); a read-only mapping would fault,
         // which callers prevent by mapping writable for writes.
@@ -106,7 +103,7 @@ impl PhysWindow {
     }
 
     /// Copies `out.len()` bytes starting at `at` with volatile byte loads.
-    pub fn read_bytes(&self, at: usize, out: &mut [u8]) -> io::Result<()> {
+    pub(crate) fn read_bytes(&self, at: usize, out: &mut [u8]) -> io::Result<()> {
         if at.checked_add(out.len()).map_or(true, |end| end > self.len) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,

@@ -30,13 +30,13 @@ extern "C" fn on_sigbus(_signal: libc::c_int) {
 /// While alive, a bus error (SIGBUS: a physical access nothing answers, or a file mapping
 /// past its end) prints a preformatted line on stderr and exits with a chosen code instead
 /// of dumping core. The previous disposition is restored on drop. One at a time.
-pub struct SigbusGuard {
+pub(crate) struct SigbusGuard {
     previous: libc::sigaction,
 }
 
 impl SigbusGuard {
     /// Installs the handler with `message` (a newline is added; cut to 1 KiB) and `exit_code`.
-    pub fn install(message: &str, exit_code: u8) -> io::Result<Self> {
+    pub(crate) fn install(message: &str, exit_code: u8) -> io::Result<Self> {
         if GUARD_ACTIVE.swap(true, Ordering::SeqCst) {
             return Err(io::Error::other("a SIGBUS guard is already installed"));
         }
@@ -54,8 +54,10 @@ impl SigbusGuard {
         }
         BUS_MESSAGE_LEN.store(text.len(), Ordering::SeqCst);
         BUS_EXIT_CODE.store(i32::from(exit_code), Ordering::SeqCst);
-        // SAFETY: zeroed sigaction structs are valid; we fill the handler and mask.
+        // SAFETY: all-zero bytes are a valid sigaction (no handler, empty flags); the
+        // handler and mask are filled in below.
         let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: as above; sigaction overwrites it with the previous disposition.
         let mut previous: libc::sigaction = unsafe { std::mem::zeroed() };
         action.sa_sigaction = on_sigbus as *const () as libc::sighandler_t;
         // SAFETY: sigemptyset on a struct we own; sigaction with valid pointers.

@@ -12,12 +12,12 @@ use std::ptr::{addr_of, addr_of_mut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Marks a target page: the ASCII bytes "PHYSDEMO" as a little-endian word.
-pub const TARGET_MAGIC: u64 = u64::from_le_bytes(*b"PHYSDEMO");
+pub(crate) const TARGET_MAGIC: u64 = u64::from_le_bytes(*b"PHYSDEMO");
 
 /// The layout of a target's page. The header lets another process (inspect, poke) verify
 /// through `/proc/<pid>/mem` that a page really is a live target's, and see its reaction.
 #[repr(C, align(4096))]
-pub struct TargetPage {
+pub(crate) struct TargetPage {
     magic: u64,
     pid: u64,
     /// The virtual address of `value` in the target: a copy elsewhere cannot pass for it.
@@ -33,24 +33,24 @@ pub struct TargetPage {
 }
 
 /// Byte offsets of the header fields, for readers of /proc/<pid>/mem.
-pub mod layout {
+pub(crate) mod layout {
     use super::*;
-    pub const MAGIC: usize = offset_of!(TargetPage, magic);
-    pub const PID: usize = offset_of!(TargetPage, pid);
-    pub const VALUE_ADDR: usize = offset_of!(TargetPage, value_addr);
-    pub const SEEN_VALUE: usize = offset_of!(TargetPage, seen_value);
-    pub const SEEN_AT_NS: usize = offset_of!(TargetPage, seen_at_ns);
-    pub const SEEN_COUNT: usize = offset_of!(TargetPage, seen_count);
-    pub const VALUE: usize = offset_of!(TargetPage, value);
-    pub const HEADER_LEN: usize = VALUE + 8;
-    pub const PAGE_LEN: usize = std::mem::size_of::<TargetPage>();
+    pub(crate) const MAGIC: usize = offset_of!(TargetPage, magic);
+    pub(crate) const PID: usize = offset_of!(TargetPage, pid);
+    pub(crate) const VALUE_ADDR: usize = offset_of!(TargetPage, value_addr);
+    pub(crate) const SEEN_VALUE: usize = offset_of!(TargetPage, seen_value);
+    pub(crate) const SEEN_AT_NS: usize = offset_of!(TargetPage, seen_at_ns);
+    pub(crate) const SEEN_COUNT: usize = offset_of!(TargetPage, seen_count);
+    pub(crate) const VALUE: usize = offset_of!(TargetPage, value);
+    pub(crate) const HEADER_LEN: usize = VALUE + 8;
+    pub(crate) const PAGE_LEN: usize = std::mem::size_of::<TargetPage>();
 }
 
 const _: () = assert!(layout::PAGE_LEN == 4096);
 
 impl TargetPage {
     /// A page with a non-zero word, so a `static` of it lands in `.data`, not `.bss`.
-    pub const INITIAL: TargetPage = TargetPage {
+    pub(crate) const INITIAL: TargetPage = TargetPage {
         magic: 0,
         pid: 0,
         value_addr: 0,
@@ -80,7 +80,7 @@ enum Owner {
 }
 
 /// A target page, accessed only through volatile reads and writes.
-pub struct TargetCell<'a> {
+pub(crate) struct TargetCell<'a> {
     page: *mut TargetPage,
     /// Bytes from `page` that locking and advice cover (see [`TargetCell::cover_up_to`]).
     extent: usize,
@@ -90,7 +90,7 @@ pub struct TargetCell<'a> {
 
 impl TargetCell<'static> {
     /// A fresh private anonymous mapping of one page (`page_len` bytes, the system page size).
-    pub fn in_anonymous_mapping(page_len: usize) -> io::Result<Self> {
+    pub(crate) fn in_anonymous_mapping(page_len: usize) -> io::Result<Self> {
         let len = page_len.max(layout::PAGE_LEN);
         // SAFETY: a new anonymous mapping; no existing memory is affected.
         let ptr = unsafe {
@@ -115,7 +115,7 @@ impl TargetCell<'static> {
     }
 
     /// A page-aligned heap allocation (glibc serves it from `[heap]`).
-    pub fn on_heap() -> Self {
+    pub(crate) fn on_heap() -> Self {
         let page = Box::into_raw(Box::new(TargetPage::INITIAL));
         TargetCell {
             page,
@@ -126,7 +126,7 @@ impl TargetCell<'static> {
     }
 
     /// The page in the binary's writable data (`.data`); available once per process.
-    pub fn in_static_data() -> Option<Self> {
+    pub(crate) fn in_static_data() -> Option<Self> {
         if STATIC_TAKEN.swap(true, Ordering::SeqCst) {
             return None;
         }
@@ -141,7 +141,7 @@ impl TargetCell<'static> {
 
 impl<'a> TargetCell<'a> {
     /// A page in the caller's stack frame, which must outlive the cell.
-    pub fn on_stack(page: &'a mut TargetPage) -> Self {
+    pub(crate) fn on_stack(page: &'a mut TargetPage) -> Self {
         TargetCell {
             page,
             extent: layout::PAGE_LEN,
@@ -155,25 +155,25 @@ impl<'a> TargetCell<'a> {
     /// mlock and madvise split a mapping at the range they cover, and /proc/<pid>/maps
     /// labels only the part holding the initial stack pointer `[stack]`; covering up to
     /// the stack's top keeps the page inside the part that is labelled.
-    pub fn cover_up_to(&mut self, end: u64) {
+    pub(crate) fn cover_up_to(&mut self, end: u64) {
         if end > self.page_addr() {
             self.extent = (end - self.page_addr()) as usize;
         }
     }
 
     /// The virtual address of the watched variable.
-    pub fn value_addr(&self) -> u64 {
+    pub(crate) fn value_addr(&self) -> u64 {
         // SAFETY: computing a field address of a live page, no access.
         unsafe { addr_of!((*self.page).value) as u64 }
     }
 
     /// The start of the page.
-    pub fn page_addr(&self) -> u64 {
+    pub(crate) fn page_addr(&self) -> u64 {
         self.page as u64
     }
 
     /// Writes the header and the initial value, which also makes the page resident.
-    pub fn initialise(&self, pid: u32, initial: u64) {
+    pub(crate) fn initialise(&self, pid: u32, initial: u64) {
         let value_addr = self.value_addr();
         // SAFETY: `page` is valid for writes for the cell's lifetime; volatile because the
         // memory is shared with writers outside this program's view.
@@ -189,19 +189,20 @@ impl<'a> TargetCell<'a> {
     }
 
     /// Reads the watched variable (one volatile 64-bit load).
-    pub fn read(&self) -> u64 {
+    pub(crate) fn read(&self) -> u64 {
         // SAFETY: valid, aligned, and read volatile as it may change under us.
         unsafe { addr_of!((*self.page).value).read_volatile() }
     }
 
-    /// Writes the watched variable (one volatile 64-bit store).
-    pub fn write(&self, value: u64) {
+    /// Writes the watched variable (one volatile 64-bit store), as a poke would.
+    #[cfg(test)]
+    pub(crate) fn write(&self, value: u64) {
         // SAFETY: valid and aligned for writes.
         unsafe { addr_of_mut!((*self.page).value).write_volatile(value) }
     }
 
     /// Records in the header that the watcher saw `value` at `at_ns`, for poke to read.
-    pub fn publish_seen(&self, value: u64, at_ns: u64) {
+    pub(crate) fn publish_seen(&self, value: u64, at_ns: u64) {
         // SAFETY: valid and aligned for reads and writes.
         unsafe {
             let count = addr_of!((*self.page).seen_count).read_volatile();
@@ -212,7 +213,7 @@ impl<'a> TargetCell<'a> {
     }
 
     /// Keeps the page ordinary: no transparent huge page, not merged by KSM. Best effort.
-    pub fn keep_ordinary(&self) {
+    pub(crate) fn keep_ordinary(&self) {
         let (addr, len) = (self.page.cast::<libc::c_void>(), self.extent);
         // SAFETY: advice on a range we own; errors (e.g. EINVAL without KSM) are harmless.
         unsafe {
@@ -222,7 +223,7 @@ impl<'a> TargetCell<'a> {
     }
 
     /// Locks the page in RAM so it is never swapped out.
-    pub fn lock(&self) -> io::Result<()> {
+    pub(crate) fn lock(&self) -> io::Result<()> {
         // SAFETY: mlock of a range we own.
         let rc = unsafe { libc::mlock(self.page.cast(), self.extent) };
         if rc == 0 {
@@ -260,7 +261,8 @@ mod tests {
         cell.write(7);
         assert_eq!(cell.read(), 7);
         cell.publish_seen(7, 99);
-        // SAFETY (test): reading the header we just wrote.
+        // SAFETY: the page is live and 4096-byte aligned; its first 8 words are the header
+        // just written, and nothing writes them while the slice is read.
         let header = unsafe { std::slice::from_raw_parts(cell.page as *const u64, 8) };
         assert_eq!(header[..6], [TARGET_MAGIC, 42, cell.value_addr(), 7, 99, 1]);
     }
