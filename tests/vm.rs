@@ -112,28 +112,46 @@ fn every_end_to_end_script_passes_in_the_vm() {
     assert!(failures.is_empty(), "failed in the VM: {failures:?}");
 }
 
-/// Host files an end-to-end script needs in the guest: demos/e2e/kmod.sh needs the
-/// physdemo_buf module, which demos/kmod/build builds (cached) and whose path it prints.
+/// Host files an end-to-end script needs in the guest (a list for PHYSDEMO_VM_FILES):
+/// demos/e2e/kmod.sh needs the physdemo_buf module and demos/e2e/physmem.sh the
+/// physdemo_mem module, which demos/kmod/build builds (cached, printing their paths);
+/// physmem.sh also needs its static test program, from demos/kmod/torture/build.
 fn files_for(script: &Path) -> Result<Option<String>, String> {
     let skipping = std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1");
-    if skipping || script.file_name() != Some("kmod.sh".as_ref()) {
+    let builds: &[&str] = match script.file_name().and_then(|name| name.to_str()) {
+        _ if skipping => &[],
+        Some("kmod.sh") => &["demos/kmod/build"],
+        Some("physmem.sh") => &["demos/kmod/build", "demos/kmod/torture/build"],
+        _ => &[],
+    };
+    if builds.is_empty() {
         return Ok(None);
     }
-    let build = Command::new(repo().join("demos/kmod/build"))
+    let mut files = Vec::new();
+    for build in builds {
+        files.push(built_paths(build)?);
+    }
+    Ok(Some(files.join(" ")))
+}
+
+/// Runs a build script that prints the paths it built; they, whitespace-separated.
+fn built_paths(build: &str) -> Result<String, String> {
+    let out = Command::new(repo().join(build))
         .output()
-        .map_err(|err| format!("could not run demos/kmod/build: {err}"))?;
-    let stderr = String::from_utf8_lossy(&build.stderr);
+        .map_err(|err| format!("could not run {build}: {err}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
     eprint!("{stderr}");
-    if !build.status.success() {
+    if !out.status.success() {
         return Err(format!(
-            "the kernel module did not build (demos/kmod/build exit {:?}): {}",
-            build.status.code(),
+            "{build} failed (exit {:?}): {}",
+            out.status.code(),
             stderr.trim()
         ));
     }
-    Ok(Some(
-        String::from_utf8_lossy(&build.stdout).trim().to_string(),
-    ))
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" "))
 }
 
 /// The stress helper (demos/stress/memhog.c, built static and cached by demos/stress/build),
