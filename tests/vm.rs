@@ -100,7 +100,15 @@ fn every_end_to_end_script_passes_in_the_vm() {
     for script in &scripts {
         // The project's modules (demos/e2e/kmod.sh uses physdemo_buf.ko) are in every VM
         // under /lib/modules/$(uname -r)/extra: demos/vm/run builds and adds them.
-        let Some(out) = vm_run(script, &[]) else {
+        let run = match files_for(script) {
+            Ok(Some(files)) => vm_run_with_files(script, &[], &files),
+            Ok(None) => vm_run(script, &[]),
+            Err(why) => {
+                failures.push(format!("{}: {why}", script.display()));
+                continue;
+            }
+        };
+        let Some(out) = run else {
             return;
         };
         let text = String::from_utf8_lossy(&out.stdout);
@@ -110,6 +118,32 @@ fn every_end_to_end_script_passes_in_the_vm() {
         }
     }
     assert!(failures.is_empty(), "failed in the VM: {failures:?}");
+}
+
+/// Host files an end-to-end script needs in the guest, for PHYSDEMO_VM_FILES (the modules
+/// are in every VM already): demos/e2e/physmem.sh needs its static test program, which
+/// demos/kmod/torture/build builds (cached) and whose path it prints.
+fn files_for(script: &Path) -> Result<Option<String>, String> {
+    let skipping = std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1");
+    if skipping || script.file_name() != Some("physmem.sh".as_ref()) {
+        return Ok(None);
+    }
+    let build = "demos/kmod/torture/build";
+    let out = Command::new(repo().join(build))
+        .output()
+        .map_err(|err| format!("could not run {build}: {err}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    if !out.status.success() {
+        return Err(format!(
+            "{build} failed (exit {:?}): {}",
+            out.status.code(),
+            stderr.trim()
+        ));
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    ))
 }
 
 /// The stress helper (demos/stress/memhog.c, built static and cached by demos/stress/build),
