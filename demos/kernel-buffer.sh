@@ -12,13 +12,13 @@
 #
 # Usage: demos/kernel-buffer.sh [VALUE [MODULE]]   (as root, physdemo on PATH)
 #   VALUE   what to poke (default 0x0123456789abcdef)
-#   MODULE  physdemo_buf.ko (default /files/physdemo_buf.ko, where the host
-#           wrapper demos/kernel-buffer puts it in the VM)
+#   MODULE  physdemo_buf.ko (default /lib/modules/$(uname -r)/extra/physdemo_buf.ko,
+#           where demos/vm/run puts the project's modules in every VM run)
 # Exit status 0 only when the module saw exactly VALUE.
 set -eu
 
 value="${1:-0x0123456789abcdef}"
-ko="${2:-/files/physdemo_buf.ko}"
+ko="${2:-/lib/modules/$(uname -r)/extra/physdemo_buf.ko}"
 file=/sys/kernel/debug/physdemo_buf
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 [ -n "${NO_COLOR:-}" ] && say() { printf '\n==> %s\n' "$*"; }

@@ -7,8 +7,9 @@
 # module stores (written to its file) is what peek reads; rmmod removes the
 # file and a second load/unload works.
 #
-# Needs the module at /files/physdemo_buf.ko (or $1). On the host:
-#   PHYSDEMO_VM_FILES="$(demos/kmod/build)" demos/vm/run demos/e2e/kmod.sh
+# Uses the module at /lib/modules/$(uname -r)/extra/physdemo_buf.ko (or $1),
+# where demos/vm/run puts the project's modules in every VM run. On the host:
+#   demos/vm/run demos/e2e/kmod.sh
 # (tests/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
 # values, then "kmod: N passed, N failed"; exit 0 only when all passed.
 set -eu
@@ -16,13 +17,13 @@ passed=0 failed=0
 ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
 bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
 json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
-ko="${1:-/files/physdemo_buf.ko}"
+ko="${1:-/lib/modules/$(uname -r)/extra/physdemo_buf.ko}"
 file=/sys/kernel/debug/physdemo_buf
 field() { sed -n "s/^$1=//p" "$file"; }
 peek64() { physdemo peek "$1" --width 64 --json | json_field value; }
 
 if [ ! -f "$ko" ]; then
-  bad "no module at $ko: build it with demos/kmod/build and pass it with PHYSDEMO_VM_FILES"
+  bad "no module at $ko: demos/vm/run adds it (demos/kmod/build builds it)"
   echo "kmod: $passed passed, $failed failed"
   exit 1
 fi

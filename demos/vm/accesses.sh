@@ -8,7 +8,8 @@
 # run touches nothing, peek and devmem read once, and a write refused for
 # PCI configuration space (ECAM) never reaches it.
 #
-# Usage (on the host): PHYSDEMO_VM_TRACE=FILE demos/vm/run demos/vm/accesses.sh
+# Usage (on the host): PHYSDEMO_VM_TRACE=memory_region_ops_read,memory_region_ops_write
+#   PHYSDEMO_VM_TRACE_LOG=FILE demos/vm/run demos/vm/accesses.sh
 # Prints one "step N: COMMAND (exit RC)" line per step, then
 # "accesses: N passed, N failed" (a check per step: its exit code).
 set -u

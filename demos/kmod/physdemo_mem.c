@@ -1,0 +1,798 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * physdemo_mem: /dev/physmem, physdemo's own door to physical memory.
+ *
+ * For kernels where /dev/mem is locked for RAM (CONFIG_STRICT_DEVMEM, x86
+ * PAT): a misc device, root only (mode 0600, CAP_SYS_RAWIO checked at open),
+ * modelled on drivers/char/mem.c. It is not a way around kernel lockdown:
+ * under lockdown it refuses at open exactly as /dev/mem does and says so,
+ * once, in the kernel log.
+ *
+ * read()/write() at an offset = a physical address. The whole access must lie
+ * either in System RAM or in one device range, else nothing is accessed:
+ *
+ *   System RAM   every page pfn_valid() and page_is_ram(). Copied one page
+ *                at most per step through a temporary kernel mapping
+ *                (kmap_local_page) and a bounce buffer, so that a page the
+ *                kernel maps read-only or not at all fails with EIO instead
+ *                of an oops. Within a page the copy uses the widest naturally
+ *                aligned stores, so an aligned 8-byte write is one store.
+ *   device       a single IORESOURCE_MEM resource of /proc/iomem that is
+ *                neither RAM, nor a bridge window, nor firmware's (Reserved,
+ *                ACPI, ...): a top-level one (HPET, IOAPIC, a ROM) or, inside
+ *                a bridge window, a PCI BAR or a range a driver claimed
+ *                (busy). Accessed through ioremap() (uncached), and only as
+ *                ONE access of 1, 2, 4 or 8 bytes at an address aligned to
+ *                that size: readb/readw/readl/readq or writeb/.../writeq,
+ *                nothing else. Registers have side effects; other lengths
+ *                and misaligned accesses fail with EINVAL, so `dd` of a
+ *                device range fails rather than touching it byte by byte.
+ *
+ * mmap(): MAP_SHARED only; RAM mapped write-back, a device range uncached,
+ * by one remap_pfn_range() over the whole mapping. Whole pages must lie in
+ * RAM or in one device resource.
+ *
+ * Errors. Every refusal comes before anything is read or written, but for
+ * EFAULT from a user buffer found bad only after a register was read.
+ *
+ *   open    EPERM     no CAP_SYS_RAWIO
+ *           (lockdown's errno, EPERM)  kernel lockdown forbids /dev/mem too
+ *           ENOMEM    no memory for the per-file state
+ *   read/   EINVAL    negative offset, or offset + length overflows (VFS);
+ *   write             a device access that is not 1/2/4/8 bytes, aligned
+ *           ENXIO     not all RAM and not inside one device range: a hole,
+ *                     Reserved/ACPI/firmware memory, beyond the end of
+ *                     physical memory, or crossing from one to another
+ *           EPERM     a driver marked the range exclusive
+ *                     (IORESOURCE_EXCLUSIVE)
+ *           EIO       the kernel maps that RAM page read-only or not at all
+ *                     (its own text, secret memory, ...)
+ *           EFAULT    the user buffer is not accessible
+ *           ENOMEM    ioremap() or the bounce buffer failed
+ *           A read or write that fails after some pages were done returns
+ *           the bytes done; a pending signal also ends it early that way.
+ *   lseek   EINVAL    SEEK_END/SEEK_DATA/SEEK_HOLE, a negative result
+ *   mmap    EINVAL    not MAP_SHARED, offset or length overflows
+ *           ENXIO, EPERM  as for read/write, over the whole pages mapped
+ *           (remap_pfn_range's errno, e.g. EINVAL for a PAT conflict)
+ *   ioctl   see physdemo_mem.h and physmem_pin() below; ENOTTY unknown.
+ *
+ * Pinning (PHYSMEM_IOC_PIN): pin_user_pages_remote() on the target's mm
+ * with FOLL_WRITE (the frame returned is the process's own: copy-on-write,
+ * KSM and zero pages are replaced first, as a write by the process would)
+ * and without FOLL_LONGTERM (a pin lasts for one poke; a long-term pin would
+ * first migrate a ZONE_MOVABLE or CMA page, moving the very page the caller
+ * asked about). The access check is the one a ptrace attach needs
+ * (mm_access() with PTRACE_MODE_ATTACH_REALCREDS), rebuilt here because
+ * neither mm_access() nor ptrace_may_access() is exported to modules: same
+ * thread group, or same uid/gid on all three ids, or CAP_SYS_PTRACE over the
+ * target's user namespace; and a non-dumpable mm needs CAP_SYS_PTRACE over
+ * its user namespace. The LSM ptrace hook (Yama, SELinux) cannot be called
+ * from a module and is not consulted; the file already lets its holder write
+ * any RAM, so a pin gives nothing beyond the frame number. At most
+ * PHYSMEM_MAX_PINS pins per open file; all are released when it is closed,
+ * and each page is marked dirty when unpinned (it may have been written
+ * behind the kernel's back).
+ *
+ * Build: against the VM kernel (demos/kmod/build, or by hand with
+ * make -C "$(demos/kernel/build --print-dir)" M=DIR modules, with this file,
+ * physdemo_mem.h and a Kbuild in DIR). Tests: demos/e2e/physmem.sh.
+ */
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/highmem.h>
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/overflow.h>
+#include <linux/pid.h>
+#include <linux/sched/coredump.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/security.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/user_namespace.h>
+
+#include "physdemo_mem.h"
+
+#ifndef readq
+#error "physdemo_mem needs readq/writeq: an 8-byte register access must be one access"
+#endif
+
+/* What an access may touch; a negative errno when neither. */
+enum physmem_kind {
+	PHYSMEM_RAM = 1,
+	PHYSMEM_DEVICE = 2,
+};
+
+struct physmem_pinned {
+	struct page *page;
+	u64 handle;
+};
+
+/* Per open file: the pins it holds. */
+struct physmem_file {
+	struct mutex lock;		/* protects everything below */
+	unsigned int pins;		/* slots in use or reserved */
+	u64 last_handle;
+	struct physmem_pinned pinned[PHYSMEM_MAX_PINS];
+};
+
+static inline unsigned long size_inside_page(unsigned long start,
+					     unsigned long size)
+{
+	unsigned long sz;
+
+	sz = PAGE_SIZE - (start & (PAGE_SIZE - 1));
+
+	return min(sz, size);
+}
+
+static inline bool should_stop_iteration(void)
+{
+	if (need_resched())
+		cond_resched();
+	return signal_pending(current);
+}
+
+/* Is every page of [start, start + size) System RAM with a struct page? */
+static bool physmem_all_ram(phys_addr_t start, u64 size)
+{
+	unsigned long pfn = PHYS_PFN(start);
+	unsigned long last = PHYS_PFN(start + size - 1);
+
+	for (; pfn <= last; pfn++) {
+		if (!pfn_valid(pfn) || !page_is_ram(pfn))
+			return false;
+		if (!(pfn & 1023))
+			cond_resched();
+	}
+	return true;
+}
+
+struct physmem_span {
+	u64 start;
+	u64 end;
+	bool device;
+};
+
+/*
+ * walk_iomem_res_desc() callback: it hands over (a copy of, clipped to the
+ * walk) the first resource that matches, outermost first. The span is a
+ * device range when that one resource holds all of it and is a device's.
+ */
+static int physmem_one_device(struct resource *res, void *arg)
+{
+	struct physmem_span *span = arg;
+
+	span->device = res->start == span->start && res->end >= span->end &&
+		       res->desc == IORES_DESC_NONE &&
+		       !(res->flags & (IORESOURCE_SYSRAM | IORESOURCE_WINDOW |
+				       IORESOURCE_DISABLED | IORESOURCE_UNSET));
+	return 1;
+}
+
+/* Is [span->start, span->end] inside one device resource matching @flags? */
+static bool physmem_in_device(struct physmem_span *span, unsigned long flags)
+{
+	/* The walk wants start < end: one byte more, which the check ignores. */
+	walk_iomem_res_desc(IORES_DESC_NONE, flags, span->start, span->end + 1,
+			    span, physmem_one_device);
+	return span->device;
+}
+
+/*
+ * Classify [start, start + size): PHYSMEM_RAM, PHYSMEM_DEVICE, or -ENXIO /
+ * -EPERM (see the table at the top). The resource tree is only read through
+ * the kernel's locked helpers (region_intersects, walk_iomem_res_desc).
+ */
+static int physmem_classify(phys_addr_t start, u64 size)
+{
+	struct physmem_span span = { .start = start, .end = start + size - 1 };
+
+	if (!size || span.end < span.start || span.end == U64_MAX)
+		return -ENXIO;
+
+	switch (region_intersects(start, size, IORESOURCE_SYSTEM_RAM,
+				  IORES_DESC_NONE)) {
+	case REGION_INTERSECTS:
+		/* RAM, but perhaps with holes no resource describes. */
+		return physmem_all_ram(start, size) ? PHYSMEM_RAM : -ENXIO;
+	case REGION_MIXED:
+		return -ENXIO;
+	}
+
+	if (region_intersects(start, size, IORESOURCE_MEM,
+			      IORES_DESC_RESERVED) != REGION_DISJOINT)
+		return -ENXIO;
+	if (region_intersects(start, size, IORESOURCE_MEM | IORESOURCE_EXCLUSIVE,
+			      IORES_DESC_NONE) != REGION_DISJOINT)
+		return -EPERM;
+
+	/*
+	 * A top-level range that is no bridge window (HPET, IOAPIC, a ROM) or,
+	 * inside a window, a PCI BAR or a range a driver claimed (busy).
+	 */
+	if (physmem_in_device(&span, IORESOURCE_MEM) ||
+	    physmem_in_device(&span, IORESOURCE_MEM | IORESOURCE_SIZEALIGN) ||
+	    physmem_in_device(&span, IORESOURCE_MEM | IORESOURCE_BUSY))
+		return PHYSMEM_DEVICE;
+	return -ENXIO;
+}
+
+/* A register access: 1, 2, 4 or 8 bytes at an address aligned to that. */
+static bool physmem_register_access(phys_addr_t p, size_t count)
+{
+	return (count == 1 || count == 2 || count == 4 || count == 8) &&
+	       IS_ALIGNED(p, count);
+}
+
+/*
+ * Store @size bytes at the kernel address @dst, as copy_to_kernel_nofault()
+ * does (it is not exported): a fault fails with -EFAULT instead of an oops.
+ * @src has the same alignment as @dst; each store is the widest one that the
+ * alignment and the remaining size allow.
+ */
+static long physmem_store_nofault(void *dst, const void *src, size_t size)
+{
+	pagefault_disable();
+	while (size) {
+		unsigned long at = (unsigned long)dst;
+		size_t step;
+
+		if (size >= 8 && IS_ALIGNED(at, 8)) {
+			__put_kernel_nofault(dst, src, u64, fault);
+			step = 8;
+		} else if (size >= 4 && IS_ALIGNED(at, 4)) {
+			__put_kernel_nofault(dst, src, u32, fault);
+			step = 4;
+		} else if (size >= 2 && IS_ALIGNED(at, 2)) {
+			__put_kernel_nofault(dst, src, u16, fault);
+			step = 2;
+		} else {
+			__put_kernel_nofault(dst, src, u8, fault);
+			step = 1;
+		}
+		dst += step;
+		src += step;
+		size -= step;
+	}
+	pagefault_enable();
+	return 0;
+fault:
+	pagefault_enable();
+	return -EFAULT;
+}
+
+static ssize_t physmem_read_ram(phys_addr_t p, char __user *buf,
+				size_t count)
+{
+	ssize_t done = 0;
+	char *bounce;
+
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (count > 0) {
+		unsigned long sz = size_inside_page(p, count);
+		unsigned long off = offset_in_page(p);
+		unsigned long pfn = PHYS_PFN(p);
+		ssize_t err = 0;
+		void *kaddr;
+
+		if (!pfn_valid(pfn)) {
+			err = -ENXIO;
+		} else {
+			kaddr = kmap_local_page(pfn_to_page(pfn));
+			if (copy_from_kernel_nofault(bounce + off, kaddr + off, sz))
+				err = -EIO;
+			kunmap_local(kaddr);
+		}
+		if (!err && copy_to_user(buf, bounce + off, sz))
+			err = -EFAULT;
+		if (err) {
+			kfree(bounce);
+			return done ? done : err;
+		}
+
+		buf += sz;
+		p += sz;
+		count -= sz;
+		done += sz;
+		if (should_stop_iteration())
+			break;
+	}
+	kfree(bounce);
+	return done;
+}
+
+static ssize_t physmem_write_ram(phys_addr_t p, const char __user *buf,
+				 size_t count)
+{
+	ssize_t done = 0;
+	char *bounce;
+
+	bounce = kmalloc(PAGE_SIZE, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+
+	while (count > 0) {
+		unsigned long sz = size_inside_page(p, count);
+		unsigned long off = offset_in_page(p);
+		unsigned long pfn = PHYS_PFN(p);
+		ssize_t err = 0;
+		void *kaddr;
+
+		if (copy_from_user(bounce + off, buf, sz)) {
+			err = -EFAULT;
+		} else if (!pfn_valid(pfn)) {
+			err = -ENXIO;
+		} else {
+			kaddr = kmap_local_page(pfn_to_page(pfn));
+			if (physmem_store_nofault(kaddr + off, bounce + off, sz))
+				err = -EIO;
+			kunmap_local(kaddr);
+		}
+		if (err) {
+			kfree(bounce);
+			return done ? done : err;
+		}
+
+		buf += sz;
+		p += sz;
+		count -= sz;
+		done += sz;
+		if (should_stop_iteration())
+			break;
+	}
+	kfree(bounce);
+	return done;
+}
+
+/* Exactly one read of @count bytes (checked by the caller) at @p. */
+static ssize_t physmem_read_device(phys_addr_t p, char __user *buf,
+				   size_t count)
+{
+	union {
+		u8 b;
+		u16 w;
+		u32 l;
+		u64 q;
+	} value;
+	void __iomem *reg;
+
+	reg = ioremap(p, count);
+	if (!reg)
+		return -ENOMEM;
+	switch (count) {
+	case 1:
+		value.b = readb(reg);
+		break;
+	case 2:
+		value.w = readw(reg);
+		break;
+	case 4:
+		value.l = readl(reg);
+		break;
+	default:
+		value.q = readq(reg);
+		break;
+	}
+	iounmap(reg);
+	/* The register was read; if the buffer is gone, say so all the same. */
+	if (copy_to_user(buf, &value, count))
+		return -EFAULT;
+	return count;
+}
+
+/* Exactly one write of @count bytes (checked by the caller) at @p. */
+static ssize_t physmem_write_device(phys_addr_t p, const char __user *buf,
+				    size_t count)
+{
+	union {
+		u8 b;
+		u16 w;
+		u32 l;
+		u64 q;
+	} value;
+	void __iomem *reg;
+
+	if (copy_from_user(&value, buf, count))
+		return -EFAULT;
+	reg = ioremap(p, count);
+	if (!reg)
+		return -ENOMEM;
+	switch (count) {
+	case 1:
+		writeb(value.b, reg);
+		break;
+	case 2:
+		writew(value.w, reg);
+		break;
+	case 4:
+		writel(value.l, reg);
+		break;
+	default:
+		writeq(value.q, reg);
+		break;
+	}
+	iounmap(reg);
+	return count;
+}
+
+static ssize_t physmem_read(struct file *file, char __user *buf,
+			    size_t count, loff_t *ppos)
+{
+	phys_addr_t p = *ppos;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	ret = physmem_classify(p, count);
+	if (ret == PHYSMEM_RAM)
+		ret = physmem_read_ram(p, buf, count);
+	else if (ret == PHYSMEM_DEVICE && !physmem_register_access(p, count))
+		ret = -EINVAL;
+	else if (ret == PHYSMEM_DEVICE)
+		ret = physmem_read_device(p, buf, count);
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+static ssize_t physmem_write(struct file *file, const char __user *buf,
+			     size_t count, loff_t *ppos)
+{
+	phys_addr_t p = *ppos;
+	ssize_t ret;
+
+	if (!count)
+		return 0;
+	ret = physmem_classify(p, count);
+	if (ret == PHYSMEM_RAM)
+		ret = physmem_write_ram(p, buf, count);
+	else if (ret == PHYSMEM_DEVICE && !physmem_register_access(p, count))
+		ret = -EINVAL;
+	else if (ret == PHYSMEM_DEVICE)
+		ret = physmem_write_device(p, buf, count);
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+/* SEEK_SET and SEEK_CUR to any offset in 0..LLONG_MAX; nothing else. */
+static loff_t physmem_lseek(struct file *file, loff_t offset, int orig)
+{
+	loff_t ret;
+
+	inode_lock(file_inode(file));
+	switch (orig) {
+	case SEEK_CUR:
+		if (check_add_overflow(offset, file->f_pos, &offset)) {
+			ret = -EINVAL;
+			break;
+		}
+		fallthrough;
+	case SEEK_SET:
+		if (offset < 0) {
+			ret = -EINVAL;
+			break;
+		}
+		file->f_pos = offset;
+		ret = offset;
+		break;
+	default:
+		ret = -EINVAL;
+	}
+	inode_unlock(file_inode(file));
+	return ret;
+}
+
+/*
+ * Not NULL: a VMA without vm_ops counts as anonymous memory. No .access:
+ * ptrace and /proc/PID/mem would touch registers with widths of their own.
+ */
+static const struct vm_operations_struct physmem_vm_ops;
+
+static int physmem_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	size_t size = vma->vm_end - vma->vm_start;
+	phys_addr_t start = (phys_addr_t)vma->vm_pgoff << PAGE_SHIFT;
+	int kind;
+
+	/* Does it even fit in phys_addr_t, without wrapping around? */
+	if (start >> PAGE_SHIFT != vma->vm_pgoff)
+		return -EINVAL;
+	if (start + (phys_addr_t)size - 1 < start)
+		return -EINVAL;
+	/* A private copy of physical memory would be a lie. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+
+	kind = physmem_classify(start, size);
+	if (kind < 0)
+		return kind;
+	if (kind == PHYSMEM_DEVICE)
+		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	vma->vm_ops = &physmem_vm_ops;
+
+	/* Remap-pfn-range will mark the range VM_IO */
+	return remap_pfn_range(vma, vma->vm_start, vma->vm_pgoff, size,
+			       vma->vm_page_prot);
+}
+
+static int physmem_open(struct inode *inode, struct file *file)
+{
+	struct physmem_file *pf;
+	int rc;
+
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+
+	rc = security_locked_down(LOCKDOWN_DEV_MEM);
+	if (rc) {
+		pr_notice_once("physdemo_mem: /dev/physmem refused (errno %d): the kernel is locked down, and /dev/physmem allows no more than /dev/mem\n",
+			       -rc);
+		return rc;
+	}
+
+	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+	if (!pf)
+		return -ENOMEM;
+	mutex_init(&pf->lock);
+	file->private_data = pf;
+	return 0;
+}
+
+/* Drop one pin; the page may have been written behind the kernel's back. */
+static void physmem_release_pin(struct physmem_pinned *pinned)
+{
+	unpin_user_pages_dirty_lock(&pinned->page, 1, true);
+	pinned->page = NULL;
+	pinned->handle = 0;
+}
+
+static int physmem_release(struct inode *inode, struct file *file)
+{
+	struct physmem_file *pf = file->private_data;
+	int i;
+
+	for (i = 0; i < PHYSMEM_MAX_PINS; i++)
+		if (pf->pinned[i].page)
+			physmem_release_pin(&pf->pinned[i]);
+	mutex_destroy(&pf->lock);
+	kfree(pf);
+	return 0;
+}
+
+/*
+ * The ptrace attach check of kernel/ptrace.c __ptrace_may_access() for
+ * PTRACE_MODE_ATTACH_REALCREDS, less the LSM hook (not exported).
+ */
+static bool physmem_may_attach(struct task_struct *task,
+			       struct mm_struct *mm)
+{
+	const struct cred *cred = current_cred(), *tcred;
+	bool allowed;
+
+	if (same_thread_group(task, current))
+		return true;
+
+	rcu_read_lock();
+	tcred = __task_cred(task);
+	allowed = (uid_eq(cred->uid, tcred->euid) &&
+		   uid_eq(cred->uid, tcred->suid) &&
+		   uid_eq(cred->uid, tcred->uid) &&
+		   gid_eq(cred->gid, tcred->egid) &&
+		   gid_eq(cred->gid, tcred->sgid) &&
+		   gid_eq(cred->gid, tcred->gid)) ||
+		  ns_capable(tcred->user_ns, CAP_SYS_PTRACE);
+	rcu_read_unlock();
+	if (!allowed)
+		return false;
+
+	return get_dumpable(mm) == SUID_DUMP_USER ||
+	       ns_capable(mm->user_ns, CAP_SYS_PTRACE);
+}
+
+/*
+ * mm_access(task, PTRACE_MODE_ATTACH_REALCREDS), which is not exported:
+ * the task's mm with a reference, checked under exec_update_lock so that an
+ * exec cannot change the credentials between the check and the use.
+ */
+static struct mm_struct *physmem_task_mm(struct task_struct *task)
+{
+	struct mm_struct *mm;
+	int err;
+
+	if (task->flags & PF_KTHREAD)
+		return ERR_PTR(-EPERM);
+
+	err = down_read_killable(&task->signal->exec_update_lock);
+	if (err)
+		return ERR_PTR(err);
+
+	mm = get_task_mm(task);
+	if (!mm) {
+		mm = ERR_PTR(-ESRCH);
+	} else if (mm != current->mm && !physmem_may_attach(task, mm)) {
+		mmput(mm);
+		mm = ERR_PTR(-EACCES);
+	}
+	up_read(&task->signal->exec_update_lock);
+	return mm;
+}
+
+/* Pin one page of another process (or of the caller) for writing. */
+static struct page *physmem_pin_page(pid_t nr, unsigned long vaddr)
+{
+	struct task_struct *task;
+	struct mm_struct *mm;
+	struct page *page;
+	struct pid *pid;
+	long got;
+
+	pid = find_get_pid(nr);
+	task = get_pid_task(pid, PIDTYPE_PID);
+	put_pid(pid);
+	if (!task)
+		return ERR_PTR(-ESRCH);
+	mm = physmem_task_mm(task);
+	put_task_struct(task);
+	if (IS_ERR(mm))
+		return ERR_CAST(mm);
+
+	if (mmap_read_lock_killable(mm)) {
+		mmput(mm);
+		return ERR_PTR(-EINTR);
+	}
+	got = pin_user_pages_remote(mm, vaddr & PAGE_MASK, 1, FOLL_WRITE,
+				    &page, NULL, NULL);
+	mmap_read_unlock(mm);
+	mmput(mm);
+
+	if (got < 0)
+		return ERR_PTR(got);
+	if (got != 1)
+		return ERR_PTR(-EFAULT);
+	/* FOLL_WRITE never returns the shared zero page; make sure of it. */
+	if (is_zero_pfn(page_to_pfn(page))) {
+		unpin_user_page(page);
+		return ERR_PTR(-EFAULT);
+	}
+	return page;
+}
+
+/* Take the pin out of @pf's table: 0, or -ENOENT for an unknown handle. */
+static int physmem_unpin_handle(struct physmem_file *pf, u64 handle)
+{
+	int i, err = -ENOENT;
+
+	mutex_lock(&pf->lock);
+	for (i = 0; i < PHYSMEM_MAX_PINS; i++) {
+		if (handle && pf->pinned[i].page &&
+		    pf->pinned[i].handle == handle) {
+			physmem_release_pin(&pf->pinned[i]);
+			pf->pins--;
+			err = 0;
+			break;
+		}
+	}
+	mutex_unlock(&pf->lock);
+	return err;
+}
+
+/*
+ * PHYSMEM_IOC_PIN. Errors: EFAULT (the argument, or nothing writable is
+ * mapped at vaddr: no mapping, read-only, VM_IO/PFNMAP such as a mapping of
+ * /dev/physmem itself), EINVAL (pid <= 0, flags != 0), ESRCH (no such
+ * process, or it has exited), EPERM (a kernel thread), EACCES (the ptrace
+ * attach check), ENOSPC (this file holds PHYSMEM_MAX_PINS pins), EINTR
+ * (a fatal signal), ENOMEM, EHWPOISON: pin_user_pages_remote()'s own errno.
+ */
+static long physmem_pin(struct physmem_file *pf, void __user *arg)
+{
+	struct physmem_pin req;
+	struct page *page;
+	int i;
+
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	if (req.pid <= 0 || req.flags)
+		return -EINVAL;
+
+	/* Reserve a slot first: a full table must not fault pages in. */
+	mutex_lock(&pf->lock);
+	if (pf->pins >= PHYSMEM_MAX_PINS) {
+		mutex_unlock(&pf->lock);
+		return -ENOSPC;
+	}
+	pf->pins++;
+	mutex_unlock(&pf->lock);
+
+	page = physmem_pin_page(req.pid, req.vaddr);
+	if (IS_ERR(page)) {
+		mutex_lock(&pf->lock);
+		pf->pins--;
+		mutex_unlock(&pf->lock);
+		return PTR_ERR(page);
+	}
+
+	mutex_lock(&pf->lock);
+	for (i = 0; i < PHYSMEM_MAX_PINS; i++)
+		if (!pf->pinned[i].page)
+			break;
+	/* The reservation guarantees a free slot. */
+	pf->pinned[i].page = page;
+	pf->pinned[i].handle = ++pf->last_handle;
+	req.handle = pf->pinned[i].handle;
+	mutex_unlock(&pf->lock);
+
+	req.pfn = page_to_pfn(page);
+	if (copy_to_user(arg, &req, sizeof(req))) {
+		physmem_unpin_handle(pf, req.handle);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long physmem_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
+{
+	struct physmem_file *pf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct physmem_unpin unpin;
+	struct physmem_info info = {
+		.magic = PHYSMEM_MAGIC,
+		.abi_version = PHYSMEM_ABI_VERSION,
+		.max_pins = PHYSMEM_MAX_PINS,
+		.page_size = PAGE_SIZE,
+	};
+
+	switch (cmd) {
+	case PHYSMEM_IOC_INFO:
+		mutex_lock(&pf->lock);
+		info.pins = pf->pins;
+		mutex_unlock(&pf->lock);
+		return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	case PHYSMEM_IOC_PIN:
+		return physmem_pin(pf, uarg);
+	case PHYSMEM_IOC_UNPIN:
+		if (copy_from_user(&unpin, uarg, sizeof(unpin)))
+			return -EFAULT;
+		return physmem_unpin_handle(pf, unpin.handle);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations physmem_fops = {
+	.owner		= THIS_MODULE,
+	.llseek		= physmem_lseek,
+	.read		= physmem_read,
+	.write		= physmem_write,
+	.mmap		= physmem_mmap,
+	.open		= physmem_open,
+	.release	= physmem_release,
+	.unlocked_ioctl	= physmem_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice physmem_dev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "physmem",
+	.fops	= &physmem_fops,
+	.mode	= 0600,
+};
+
+module_misc_device(physmem_dev);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("physdemo: /dev/physmem, physical memory for root where /dev/mem is locked");

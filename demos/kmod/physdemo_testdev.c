@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * physdemo_testdev: QEMU's pc-testdev scratch memory as a platform device.
+ *
+ * The source material's third setup is a platform device with known physical
+ * register addresses. QEMU's `-device pc-testdev` (demos/vm/run attaches it to
+ * every VM) has one: a 64 KiB MMIO region, "pc-testdev-iomem", at the fixed
+ * physical address 0xff000000, which reads back what was written. No firmware
+ * table describes it, so the kernel does not know it is there and the range
+ * is in no region of /proc/iomem.
+ *
+ * This module registers a platform device "physdemo-testdev" with that MEM
+ * resource and a platform driver that binds to it and claims the range
+ * (request_mem_region, as a driver claims its registers). /proc/iomem then
+ * lists both, the device's resource and, nested in it, the driver's busy
+ * claim:
+ *
+ *   ff000000-ff00ffff : physdemo-testdev
+ *     ff000000-ff00ffff : physdemo-testdev
+ *
+ * The driver never touches the device itself: every access to it comes from
+ * user space, so QEMU's trace of the region shows only those. With
+ * CONFIG_IO_STRICT_DEVMEM the claim closes the range to /dev/mem (EPERM);
+ * unloading the module opens it again.
+ *
+ * Loading fails with EBUSY (and a log line) when something else already holds
+ * the range, and with ENODEV when the driver could not bind. demos/vm/initramfs
+ * loads it at boot; build: demos/kmod/build.
+ */
+#include <linux/err.h>
+#include <linux/ioport.h>
+#include <linux/kernel.h>
+#include <linux/module.h>
+#include <linux/platform_device.h>
+
+#define TESTDEV_NAME	"physdemo-testdev"
+#define TESTDEV_BASE	0xff000000
+#define TESTDEV_SIZE	0x10000
+
+static struct resource testdev_resources[] = {
+	DEFINE_RES_MEM(TESTDEV_BASE, TESTDEV_SIZE),
+};
+
+static struct platform_device *testdev_pdev;
+
+static int __init testdev_probe(struct platform_device *pdev)
+{
+	struct resource *res;
+
+	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	if (!res)
+		return -ENODEV;
+	if (!devm_request_mem_region(&pdev->dev, res->start,
+				     resource_size(res), dev_name(&pdev->dev))) {
+		dev_err(&pdev->dev, "%pR is already claimed\n", res);
+		return -EBUSY;
+	}
+	dev_info(&pdev->dev, "claimed %pR (QEMU pc-testdev scratch memory)\n",
+		 res);
+	return 0;
+}
+
+static struct platform_driver testdev_driver = {
+	.driver = {
+		.name = TESTDEV_NAME,
+	},
+};
+
+static int __init physdemo_testdev_init(void)
+{
+	/*
+	 * Adds the device (inserting its resource into iomem_resource: EBUSY
+	 * if that range overlaps another) and binds the driver to it at once;
+	 * ENODEV if the probe failed.
+	 */
+	testdev_pdev = platform_create_bundle(&testdev_driver, testdev_probe,
+					      testdev_resources,
+					      ARRAY_SIZE(testdev_resources),
+					      NULL, 0);
+	return PTR_ERR_OR_ZERO(testdev_pdev);
+}
+
+static void __exit physdemo_testdev_exit(void)
+{
+	platform_device_unregister(testdev_pdev);
+	platform_driver_unregister(&testdev_driver);
+}
+
+module_init(physdemo_testdev_init);
+module_exit(physdemo_testdev_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("physdemo: QEMU pc-testdev memory at 0xff000000 as a platform device");
