@@ -10,7 +10,7 @@
 # Uses the module at /lib/modules/$(uname -r)/extra/physdemo_buf.ko (or $1),
 # where demos/vm/run puts the project's modules in every VM run. On the host:
 #   demos/vm/run demos/e2e/kmod.sh
-# (tests/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
+# (tests/it/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
 # values, then "kmod: N passed, N failed"; exit 0 only when all passed.
 set -eu
 passed=0 failed=0

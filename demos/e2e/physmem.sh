@@ -21,7 +21,7 @@
 # /files/physmem_torture. On the host:
 #   PHYSDEMO_VM_FILES="$(demos/kmod/build) $(demos/kmod/torture/build)" \
 #     demos/vm/run demos/e2e/physmem.sh
-# (tests/vm.rs does exactly that). Prints "ok"/"FAIL" lines with the exact
+# (tests/it/vm.rs does exactly that). Prints "ok"/"FAIL" lines with the exact
 # values, then "physmem: N passed, N failed"; exit 0 only when all passed.
 set -u
 . "$(dirname "$0")/../lib.sh"

@@ -13,7 +13,7 @@
 #   errors (exit 4), not "add --force" or "no target";
 # - a misaligned process address is "not aligned" (exit 2) before resolving.
 # Which device accesses each command really makes is checked from QEMU's own
-# trace by demos/vm/accesses.sh (tests/vm.rs).
+# trace by demos/vm/accesses.sh (tests/it/vm.rs).
 #
 # Usage (on the host): demos/vm/run demos/e2e/promises-write.sh
 # Prints "ok"/"FAIL" lines with the exact values, then "promises-write: N

@@ -6,7 +6,7 @@
 #
 # Usage (on the host): PHYSDEMO_VM_FILES="$(demos/stress/build)" \
 #                        demos/vm/run demos/stress/migrate.sh
-#   (tests/vm.rs does exactly that). PHYSDEMO_STRESS_POKES (default 400, about 3 min under TCG; pass it
+#   (tests/it/vm.rs does exactly that). PHYSDEMO_STRESS_POKES (default 400, about 3 min under TCG; pass it
 #   with PHYSDEMO_VM_ENV=PHYSDEMO_STRESS_POKES) sets the number of pokes, half
 #   by `<pid> <vaddr>`, half with no arguments (`--value`).
 #
@@ -27,7 +27,7 @@ MEMHOG=/files/memhog
 work=/run/stress
 mkdir -p "$work"
 if [ ! -x "$MEMHOG" ]; then
-  bad "no $MEMHOG: run through tests/vm.rs, or PHYSDEMO_VM_FILES=\"\$(demos/stress/build)\""
+  bad "no $MEMHOG: run through tests/it/vm.rs, or PHYSDEMO_VM_FILES=\"\$(demos/stress/build)\""
   echo "migrate: $passed passed, $failed failed"; exit 1
 fi
 echo "compact_unevictable_allowed=$(cat /proc/sys/vm/compact_unevictable_allowed) (1: mlocked pages may migrate)"

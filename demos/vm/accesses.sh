@@ -3,7 +3,7 @@
 # device's liveness register (BAR0 + 4) in a fixed order, each step fenced by
 # a busybox read of the identification register (BAR0 + 0), so that QEMU's
 # trace of the device's accesses (demos/vm/run with PHYSDEMO_VM_TRACE) splits
-# into one segment per step. tests/vm.rs checks the segments: a poke of a
+# into one segment per step. tests/it/vm.rs checks the segments: a poke of a
 # device is exactly one write, --read-back adds a read before and after, a dry
 # run touches nothing, peek and devmem read once, and a write refused for
 # PCI configuration space (ECAM) never reaches it.

@@ -254,20 +254,23 @@ mod tests {
     use crate::error::ExitKind;
     use std::path::PathBuf;
 
-    fn scratch_device(name: &str, len: usize) -> DeviceOptions {
-        let path = std::env::temp_dir().join(format!("physdemo-{name}-{}", std::process::id()));
-        std::fs::write(&path, vec![0u8; len]).unwrap();
-        DeviceOptions {
-            path,
+    /// A file of `len` zero bytes standing in for /dev/mem (removed when the first value
+    /// is dropped), and the options that open it.
+    fn scratch_device(len: usize) -> (tempfile::NamedTempFile, DeviceOptions) {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        file.as_file().set_len(len as u64).unwrap();
+        let options = DeviceOptions {
+            path: file.path().to_path_buf(),
             cached: false,
             method: AccessMethod::Mmap,
-        }
+        };
+        (file, options)
     }
 
     #[test]
     fn reads_back_every_width_through_both_methods() {
         for method in [AccessMethod::Mmap, AccessMethod::Rw] {
-            let mut options = scratch_device(&format!("widths-{method:?}"), 3 * 4096);
+            let (_file, mut options) = scratch_device(3 * 4096);
             options.method = method;
             let mem = PhysMem::open(&options, true, PhysAddr(0), None).unwrap();
             for (i, width) in Width::ALL.into_iter().enumerate() {
@@ -287,13 +290,12 @@ mod tests {
             // misaligned and too-big are refused before any access
             assert!(mem.read(PhysAddr(0x1001), Width::W16).is_err());
             assert!(mem.write(PhysAddr(0x1000), Width::W8, 0x100).is_err());
-            std::fs::remove_file(&options.path).unwrap();
         }
     }
 
     #[test]
     fn a_byte_range_may_cross_pages() {
-        let options = scratch_device("crossing", 3 * 4096);
+        let (_file, options) = scratch_device(3 * 4096);
         let mem = PhysMem::open(&options, true, PhysAddr(0), None).unwrap();
         mem.write(PhysAddr(0x1ff8), Width::W64, 0x0807_0605_0403_0201)
             .unwrap();
@@ -302,7 +304,6 @@ mod tests {
         let mut bytes = [0u8; 10];
         mem.read_into(PhysAddr(0x1ffb), &mut bytes).unwrap();
         assert_eq!(bytes, [4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
-        std::fs::remove_file(&options.path).unwrap();
     }
 
     #[test]

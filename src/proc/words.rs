@@ -55,15 +55,12 @@ mod tests {
 
     #[test]
     fn reads_words_at_an_index_and_zero_fills_past_the_end() {
-        let path = std::env::temp_dir().join(format!("physdemo-u64file-{}", std::process::id()));
-        let mut file = File::create(&path).unwrap();
+        let mut file = tempfile::tempfile().unwrap();
         for word in [10u64, 11, 12, 13] {
             file.write_all(&word.to_ne_bytes()).unwrap();
         }
-        let file = File::open(&path).unwrap();
         let mut out = [u64::MAX; 4];
         assert_eq!(read_words(&file, 2, &mut out, "test").unwrap(), 2);
         assert_eq!(out, [12, 13, 0, 0]);
-        std::fs::remove_file(path).unwrap();
     }
 }

@@ -134,14 +134,7 @@ mod tests {
     #[test]
     fn a_physical_window_reads_and_writes_every_width_of_a_file() {
         use std::io::Write;
-        let path = std::env::temp_dir().join(format!("physdemo-window-{}", std::process::id()));
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
+        let mut file = tempfile::tempfile().unwrap();
         file.write_all(&[0u8; 8192]).unwrap();
         let window = PhysWindow::map(&file, 4096, 4096, true).unwrap();
         window.write(8, 8, 0x1122_3344_5566_7788).unwrap();
@@ -160,8 +153,8 @@ mod tests {
         assert!(window.write(0, 3, 0).is_err());
         assert!(window.read_bytes(4095, &mut bytes).is_err());
         drop(window);
-        let on_disk = std::fs::read(&path).unwrap();
-        assert_eq!(on_disk[4096 + 8..4096 + 11], [0x88, 0xab, 0x66]);
-        std::fs::remove_file(&path).unwrap();
+        let mut on_disk = [0u8; 3];
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut on_disk, 4096 + 8).unwrap();
+        assert_eq!(on_disk, [0x88, 0xab, 0x66]);
     }
 }

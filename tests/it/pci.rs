@@ -8,13 +8,10 @@
 //! its one-line message and exit code; the real device is tested in the VM
 //! (demos/e2e/edu.sh).
 
-mod common;
-
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const RESOURCE: &str = "\
@@ -36,12 +33,16 @@ const IOMEM: &str = "\
 
 /// A scratch sysfs tree, device file and iomem map, removed on drop.
 struct Fake {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl Fake {
     fn new(name: &str) -> Fake {
-        let dir = std::env::temp_dir().join(format!("physdemo-pci-{name}-{}", std::process::id()));
+        let scratch = tempfile::Builder::new()
+            .prefix(&format!("physdemo-pci-{name}-"))
+            .tempdir()
+            .expect("a scratch directory");
+        let dir = scratch.path();
         let device = dir.join("sys/0000:00:04.0");
         std::fs::create_dir_all(&device).unwrap();
         std::fs::write(device.join("vendor"), "0x1234\n").unwrap();
@@ -58,30 +59,24 @@ impl Fake {
         // The "identification register" at BAR0 + 0.
         mem.write_all_at(&0x0100_00edu32.to_le_bytes(), 0x10000)
             .unwrap();
-        Fake { dir }
+        Fake { dir: scratch }
     }
 
     fn run(&self, args: &[&str]) -> Output {
         physdemo()
             .args(args)
-            .env("PHYSDEMO_PCI_SYSFS", self.dir.join("sys"))
-            .env("PHYSDEMO_DEVICE", self.dir.join("mem"))
-            .env("PHYSDEMO_IOMEM", self.dir.join("iomem"))
+            .env("PHYSDEMO_PCI_SYSFS", self.dir.path().join("sys"))
+            .env("PHYSDEMO_DEVICE", self.dir.path().join("mem"))
+            .env("PHYSDEMO_IOMEM", self.dir.path().join("iomem"))
             .output()
             .expect("running physdemo")
     }
 
     fn word(&self, offset: u64) -> u32 {
-        let file = std::fs::File::open(self.dir.join("mem")).unwrap();
+        let file = std::fs::File::open(self.dir.path().join("mem")).unwrap();
         let mut bytes = [0u8; 4];
         file.read_exact_at(&mut bytes, offset).unwrap();
         u32::from_le_bytes(bytes)
-    }
-}
-
-impl Drop for Fake {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -9,12 +9,10 @@
 //! crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_IOMEM`, `PHYSDEMO_MCFG`), so nothing real
 //! is ever touched.
 
-mod common;
-
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use common::{physdemo, VM_MCFG};
+use crate::common::{physdemo, VM_MCFG};
 
 const IOMEM: &str = "\
 00000000-00000fff : Reserved
@@ -272,8 +270,11 @@ impl Drop for Sleeper {
 
 #[test]
 fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
-    let dir = std::env::temp_dir().join(format!("physdemo-bad-input-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = tempfile::Builder::new()
+        .prefix("physdemo-bad-input-")
+        .tempdir()
+        .expect("a scratch directory");
+    let dir = scratch.path();
     let device: PathBuf = dir.join("mem");
     std::fs::File::create(&device)
         .unwrap()
@@ -345,7 +346,6 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
             ));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     eprintln!("{tried} bad command lines tried");
     assert_eq!(
         tried, FLOOR,

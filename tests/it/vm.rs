@@ -447,8 +447,12 @@ fn the_vm_knobs_give_two_numa_nodes_ram_above_4_gib_and_kaslr() {
 
 #[test]
 fn a_device_register_gets_exactly_the_accesses_asked_for_as_qemu_traces_them() {
-    let trace = std::env::temp_dir().join(format!("physdemo-trace-{}.log", std::process::id()));
-    let trace_path = trace.to_str().expect("a UTF-8 temp path");
+    let trace = tempfile::Builder::new()
+        .prefix("physdemo-trace-")
+        .suffix(".log")
+        .tempfile()
+        .expect("a trace file");
+    let trace_path = trace.path().to_str().expect("a UTF-8 temp path");
     let Some(out) = vm_run_with_env(
         &repo().join("demos/vm/accesses.sh"),
         &[],
@@ -467,8 +471,7 @@ fn a_device_register_gets_exactly_the_accesses_asked_for_as_qemu_traces_them() {
         out.status.success(),
         "demos/vm/accesses.sh failed in the VM"
     );
-    let log = std::fs::read_to_string(&trace).expect("QEMU wrote the trace");
-    let _ = std::fs::remove_file(&trace);
+    let log = std::fs::read_to_string(trace.path()).expect("QEMU wrote the trace");
     let hex_after = |key: &str| -> u64 {
         let rest = text.split(key).nth(1).expect(key);
         let word = rest.split([' ', ',', '\n']).next().unwrap();

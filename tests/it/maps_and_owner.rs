@@ -7,13 +7,11 @@
 //! builds it when missing and fails naming the prerequisite if it cannot.
 //! PHYSDEMO_SKIP_PAGE_TYPES=1 skips that one comparison with a loud message.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use common::{independent_pfn, page_size, physdemo, require_root, stderr_of, stdout_of};
+use crate::common::{independent_pfn, page_size, physdemo, require_root, stderr_of, stdout_of};
 use physdemo::kernel::kpageflags::KPAGEFLAG_NAMES;
 use serde_json::Value;
 
@@ -440,7 +438,7 @@ fn owner_says_the_same_for_every_frame_beyond_ram() {
     require_root();
     for pfn in ["0xfffffffffffff", "0xffffffffffffffff"] {
         let out = physdemo().args(["owner", "--pfn", pfn]).output().unwrap();
-        common::assert_exit(&out, 3, "is beyond the end of RAM");
+        crate::common::assert_exit(&out, 3, "is beyond the end of RAM");
         assert!(
             stderr_of(&out).contains("see /proc/iomem"),
             "{}",
@@ -462,14 +460,14 @@ fn maps_and_inspect_give_one_meaning_to_an_address_in_no_mapping() {
         .args(["inspect", &pid, "0xffffffffffffffff"])
         .output()
         .unwrap();
-    common::assert_exit(&maps, 3, "is in no mapping of pid");
-    common::assert_exit(&inspect, 3, "is in no mapping of pid");
+    crate::common::assert_exit(&maps, 3, "is in no mapping of pid");
+    crate::common::assert_exit(&inspect, 3, "is in no mapping of pid");
     assert_eq!(stderr_of(&maps), stderr_of(&inspect));
     let by_name = physdemo()
         .args(["maps", &pid, "--mapping", "[no such mapping]"])
         .output()
         .unwrap();
-    common::assert_exit(&by_name, 3, "matches the --mapping filters");
+    crate::common::assert_exit(&by_name, 3, "matches the --mapping filters");
 }
 
 #[test]
@@ -492,7 +490,7 @@ fn the_vsyscall_page_is_outside_pagemap_and_every_report_says_so() {
 
     let addr = format!("{start:#x}");
     let inspect = physdemo().args(["inspect", &pid, &addr]).output().unwrap();
-    common::assert_exit(
+    crate::common::assert_exit(
         &inspect,
         3,
         "has no pagemap entry: it is in the vsyscall page",

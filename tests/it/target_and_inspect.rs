@@ -4,14 +4,12 @@
 //! every watch-loop event against the exact value written through /proc/<pid>/mem, and
 //! every bad input against its one-line message and exit code.
 
-mod common;
-
 use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn inspect_json(pid: i32, vaddr: u64) -> Value {

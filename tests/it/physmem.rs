@@ -7,19 +7,17 @@
 //! against a real target: the physical address comes from the real pagemap, the write goes
 //! to a sparse file big enough to hold that offset.
 
-mod common;
-
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// A scratch device file (and iomem map) that is removed on drop.
 struct Scratch {
-    dir: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 const IOMEM: &str = "\
@@ -32,16 +30,18 @@ const IOMEM: &str = "\
 
 impl Scratch {
     fn new(name: &str, len: u64) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("physdemo-it-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = std::fs::File::create(dir.join("mem")).unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("physdemo-it-{name}-"))
+            .tempdir()
+            .expect("a scratch directory");
+        let file = std::fs::File::create(dir.path().join("mem")).unwrap();
         file.set_len(len).unwrap();
-        std::fs::write(dir.join("iomem"), IOMEM).unwrap();
+        std::fs::write(dir.path().join("iomem"), IOMEM).unwrap();
         Scratch { dir }
     }
 
     fn device(&self) -> PathBuf {
-        self.dir.join("mem")
+        self.dir.path().join("mem")
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -55,8 +55,8 @@ impl Scratch {
         command
             .args(args)
             .env("PHYSDEMO_DEVICE", self.device())
-            .env("PHYSDEMO_IOMEM", self.dir.join("iomem"))
-            .env("PHYSDEMO_MCFG", self.dir.join("mcfg"));
+            .env("PHYSDEMO_IOMEM", self.dir.path().join("iomem"))
+            .env("PHYSDEMO_MCFG", self.dir.path().join("mcfg"));
         command
     }
 
@@ -73,12 +73,6 @@ impl Scratch {
             .open(self.device())
             .unwrap();
         file.write_all_at(bytes, offset).unwrap();
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -228,7 +222,7 @@ fn dump_of_any_length_streams_in_bounded_memory() {
             env!("CARGO_BIN_EXE_physdemo"),
         ])
         .env("PHYSDEMO_DEVICE", s.device())
-        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
+        .env("PHYSDEMO_IOMEM", s.dir.path().join("iomem"))
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -289,7 +283,7 @@ fn a_dump_that_fails_midway_names_the_first_address_that_failed_and_its_region()
 fn a_malformed_iomem_is_one_line_for_poke_and_one_region_line_for_peek() {
     let s = Scratch::new("bad-iomem", 0x20000);
     std::fs::write(
-        s.dir.join("iomem"),
+        s.dir.path().join("iomem"),
         "00000000-00000fff : Reserved\ngarbage\n",
     )
     .unwrap();
@@ -364,7 +358,7 @@ fn dry_run_shows_the_write_and_changes_nothing() {
         "Kernel code",
     );
     // a dry run ends with the verdict of the real write: without a device, both fail alike
-    let missing = s.dir.join("no-such-mem");
+    let missing = s.dir.path().join("no-such-mem");
     for dry_run in [true, false] {
         for args in [
             &["poke", "0x1000", "5"][..],
@@ -460,9 +454,9 @@ fn pci_configuration_space_is_refused_and_named() {
     let config_byte = ["poke", "0xb000803c", "0x5a", "--width", "8"];
     let named = "is PCI configuration space (ECAM) of 0000:00:01.0";
     // from the MCFG table alone (a map that says nothing of it)
-    std::fs::write(s.dir.join("mcfg"), VM_MCFG).unwrap();
+    std::fs::write(s.dir.path().join("mcfg"), VM_MCFG).unwrap();
     std::fs::write(
-        s.dir.join("iomem"),
+        s.dir.path().join("iomem"),
         "00001000-0000ffff : System RAM\nb0000000-bfffffff : pnp 00:04\n",
     )
     .unwrap();
@@ -476,9 +470,9 @@ fn pci_configuration_space_is_refused_and_named() {
     let peek = stdout_of(&s.run(&["peek", "0x1000"]));
     assert!(!peek.contains("config "), "{peek}");
     // from /proc/iomem alone, as the VM shows it
-    std::fs::remove_file(s.dir.join("mcfg")).unwrap();
+    std::fs::remove_file(s.dir.path().join("mcfg")).unwrap();
     std::fs::write(
-        s.dir.join("iomem"),
+        s.dir.path().join("iomem"),
         "b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]\n  b0000000-bfffffff : Reserved\n    b0000000-bfffffff : pnp 00:04\n",
     )
     .unwrap();
@@ -519,11 +513,11 @@ fn bad_input_is_one_line_and_a_usage_exit() {
 #[test]
 fn a_missing_device_is_the_config_devmem_error() {
     let s = Scratch::new("missing", 0x20000);
-    let missing = s.dir.join("no-such-mem");
+    let missing = s.dir.path().join("no-such-mem");
     let out = physdemo()
         .args(["poke", "0x1000", "0xab", "--width", "8", "--device"])
         .arg(&missing)
-        .env("PHYSDEMO_IOMEM", s.dir.join("iomem"))
+        .env("PHYSDEMO_IOMEM", s.dir.path().join("iomem"))
         .output()
         .unwrap();
     assert_exit(&out, 5, "CONFIG_DEVMEM");
@@ -594,7 +588,7 @@ fn poke_resolves_a_real_process_exactly_as_inspect_does() {
     // A crafted map that calls the target's frame System RAM.
     let s = Scratch::new("process", 0x1000);
     std::fs::write(
-        s.dir.join("iomem"),
+        s.dir.path().join("iomem"),
         format!("00001000-{:08x} : System RAM\n", paddr | 0xffff_ffff),
     )
     .unwrap();
@@ -696,7 +690,7 @@ fn assert_shared_frame_refused(pid: u32, vaddr: u64, why: &str) {
     let paddr = independent_pfn(pid as i32, vaddr) * page_size() + vaddr % page_size();
     let s = Scratch::new(&format!("shared-{pid}"), 0x1000);
     std::fs::write(
-        s.dir.join("iomem"),
+        s.dir.path().join("iomem"),
         format!("00001000-{:08x} : System RAM\n", paddr | 0xffff_ffff),
     )
     .unwrap();
@@ -767,19 +761,23 @@ fn a_dry_run_refuses_a_shared_frame_exactly_as_the_write_does() {
     assert_shared_frame_refused(parent, vaddr, "is mapped more than once");
 }
 
-/// Runs this physdemo as user nobody (uid and gid 65534), from a copy anyone may execute.
-fn as_nobody(args: &[&str]) -> Output {
-    let dir = std::env::temp_dir().join(format!("physdemo-nobody-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let copy = dir.join("physdemo");
-    if !copy.exists() {
-        std::fs::copy(env!("CARGO_BIN_EXE_physdemo"), &copy).unwrap();
-    }
+/// A copy of this physdemo anyone may execute, in a scratch directory removed on drop.
+fn copy_for_nobody() -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("physdemo-nobody-")
+        .tempdir()
+        .expect("a scratch directory");
+    std::fs::copy(env!("CARGO_BIN_EXE_physdemo"), dir.path().join("physdemo")).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// Runs the copy in `dir` as user nobody (uid and gid 65534).
+fn as_nobody(dir: &tempfile::TempDir, args: &[&str]) -> Output {
     std::process::Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(&copy)
+        .arg(dir.path().join("physdemo"))
         .args(args)
         .env_remove("PHYSDEMO_IOMEM")
         .env_remove("PHYSDEMO_DEVICE")
@@ -790,8 +788,9 @@ fn as_nobody(args: &[&str]) -> Output {
 #[test]
 fn without_root_a_hidden_map_and_an_unreadable_target_are_permission_errors() {
     require_root();
+    let copy = copy_for_nobody();
     // /proc/iomem reads as zeros without root: a permission problem, not one --force solves
-    let out = as_nobody(&["poke", "0x1000", "1"]);
+    let out = as_nobody(&copy, &["poke", "0x1000", "1"]);
     assert_exit(
         &out,
         4,
@@ -804,14 +803,14 @@ fn without_root_a_hidden_map_and_an_unreadable_target_are_permission_errors() {
     );
     assert!(!stderr_of(&out).contains("--force"), "{}", stderr_of(&out));
     assert_exit(
-        &as_nobody(&["devmem", "0x1000", "32", "1"]),
+        &as_nobody(&copy, &["devmem", "0x1000", "32", "1"]),
         4,
         "run as root",
     );
     // a root-owned target exists but cannot be read: say so, not "no target"
     let target = Target::start(&["--timeout", "60"]);
     for args in [&["poke", "--dry-run"][..], &["peek"]] {
-        let out = as_nobody(args);
+        let out = as_nobody(&copy, args);
         assert_exit(&out, 4, "as another user: ");
         // other tests' targets may be running too
         assert!(
@@ -821,7 +820,4 @@ fn without_root_a_hidden_map_and_an_unreadable_target_are_permission_errors() {
         );
     }
     drop(target);
-    let _ = std::fs::remove_dir_all(
-        std::env::temp_dir().join(format!("physdemo-nobody-{}", std::process::id())),
-    );
 }

@@ -3,7 +3,6 @@
 //! Following hyperfine's `tests/common.rs`, tests run the binary exactly as a user would.
 //! [`Target`] starts `physdemo target --json`, waits for its "ready" line and kills it on
 //! drop; [`independent_pfn`] reads pagemap with plain std I/O, separately from the crate.
-#![allow(dead_code)]
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
@@ -24,7 +23,7 @@ pub const VM_MCFG: [u8; 60] = [
 
 pub fn physdemo() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_physdemo"));
-    cmd.env_remove("NO_COLOR").env("PHYSDEMO_TEST", "1");
+    cmd.env_remove("NO_COLOR");
     cmd
 }
 

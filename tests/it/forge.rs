@@ -7,13 +7,11 @@
 //! refuse both, and with a real target beside the forger, pick the real one. Writes go to a
 //! scratch file standing in for /dev/mem (`PHYSDEMO_DEVICE`), with `--dry-run` besides.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-use common::*;
+use crate::common::*;
 
 const FORGER: &str = r#"
 import mmap, os, struct, sys, time
@@ -64,10 +62,12 @@ fn python() -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("physdemo-forge-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A scratch directory, removed when dropped (even when the test fails).
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("physdemo-forge-")
+        .tempdir()
+        .expect("a scratch directory")
 }
 
 fn poke_no_args(dir: &Path) -> Output {
@@ -97,23 +97,24 @@ fn assert_refused(out: &Output, needle: &str) {
 #[test]
 fn forged_headers_are_never_taken_for_a_target() {
     require_root();
-    let dir = scratch();
+    let scratch = scratch();
+    let dir = scratch.path();
     // 1. A process that is not physdemo at all.
     {
         let _forger = Forger::start(&python());
-        assert_refused(&poke_no_args(&dir), "no running physdemo target found");
+        assert_refused(&poke_no_args(dir), "no running physdemo target found");
     }
     // 2. A copy of another program, named physdemo, with `target` in its command line.
     let fake = dir.join("physdemo");
     std::fs::copy(python(), &fake).expect("copying python3");
     {
         let forger = Forger::start(&fake);
-        let out = poke_no_args(&dir);
+        let out = poke_no_args(dir);
         assert_refused(&out, "runs another executable than this physdemo");
         assert!(stderr_of(&out).contains(&forger.child.id().to_string()));
         // 3. A real target beside it: the real one is chosen.
         let target = Target::start(&[]);
-        let out = poke_no_args(&dir);
+        let out = poke_no_args(dir);
         assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
         assert!(
             stdout_of(&out).contains(&format!("physdemo target pid {} ", target.pid())),
@@ -121,5 +122,4 @@ fn forged_headers_are_never_taken_for_a_target() {
             stdout_of(&out)
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
