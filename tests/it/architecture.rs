@@ -1,6 +1,7 @@
-//! The layers ARCHITECTURE.md describes, checked against the source: which layer may use
-//! which, `unsafe` only in `src/sys/`, clap only in `src/cli/`, no `json!`, no function
-//! over 60 lines in `src/commands/`, and a `//!` paragraph opening every file.
+//! What ARCHITECTURE.md claims, checked against the tree: which layer may use which,
+//! `unsafe` only in `src/sys/`, clap only in `src/cli/`, no `json!`, no function over 60
+//! lines in `src/commands/`, a `//!` paragraph opening every file, and every `PHYSDEMO_*`
+//! variable the project mentions in its table.
 //!
 //! A layer is a top-level module of `src/` (`error.rs` is one on its own). A use is any
 //! `crate::LAYER` path outside comments and `#[cfg(test)]` code.
@@ -200,4 +201,54 @@ fn every_file_opens_with_a_paragraph_saying_what_it_is_for() {
         .map(|(p, _)| p.display().to_string())
         .collect();
     assert!(bare.is_empty(), "no //! paragraph: {bare:?}");
+}
+
+/// The `PHYSDEMO_*` names a file of the project mentions (the C headers' include guards are
+/// no variables).
+fn physdemo_variables(dir: &Path, found: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir)
+        .expect("reading a directory")
+        .flatten()
+    {
+        let path = entry.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with('.') || name == "target" || name == "seeds" {
+            continue;
+        }
+        if path.is_dir() {
+            physdemo_variables(&path, found);
+            continue;
+        }
+        if name.ends_with(".c") || name.ends_with(".h") || name.ends_with(".md") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // not text
+        };
+        for (at, _) in text.match_indices("PHYSDEMO_") {
+            let word: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if word.len() > "PHYSDEMO_".len() {
+                found.insert(word.trim_end_matches('_').to_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn every_physdemo_variable_is_in_the_table_of_architecture_md() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut found = BTreeSet::new();
+    for dir in ["src", "tests", "demos", ".ci", "fuzz"] {
+        physdemo_variables(&repo.join(dir), &mut found);
+    }
+    assert!(found.len() > 20, "only {found:?}");
+    let doc = std::fs::read_to_string(repo.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|name| !doc.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in ARCHITECTURE.md: {missing:?}");
 }
