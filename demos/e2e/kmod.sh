@@ -11,28 +11,23 @@
 # where demos/vm/run puts the project's modules in every VM run. On the host:
 #   demos/vm/run demos/e2e/kmod.sh
 # (tests/it/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
-# values, then "kmod: N passed, N failed"; exit 0 only when all passed.
+# values, then "kmod: N passed, N failed"; exit 0 only when all 13 passed.
 set -eu
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+. "$(dirname "$0")/../lib.sh"
 ko="${1:-/lib/modules/$(uname -r)/extra/physdemo_buf.ko}"
 file=/sys/kernel/debug/physdemo_buf
-field() { sed -n "s/^$1=//p" "$file"; }
 peek64() { physdemo peek "$1" --width 64 --json | json_field value; }
 
 if [ ! -f "$ko" ]; then
   bad "no module at $ko: demos/vm/run adds it (demos/kmod/build builds it)"
-  echo "kmod: $passed passed, $failed failed"
-  exit 1
+  summary kmod 13; exit 1
 fi
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
 
 if insmod "$ko" && [ -r "$file" ]; then ok "insmod $ko created $file"; else
-  bad "insmod $ko did not create $file"; echo "kmod: $passed passed, $failed failed"; exit 1
+  bad "insmod $ko did not create $file"; summary kmod 13; exit 1
 fi
-vaddr="$(field vaddr)" paddr="$(field paddr)" value="$(field value)"
+vaddr="$(key_value vaddr "$file")" paddr="$(key_value paddr "$file")" value="$(key_value value "$file")"
 if [ "$value" = 0xfeedfacecafebeef ]; then ok "the module stored $value"; else bad "initial value '$value'"; fi
 # Direct map with nokaslr: vaddr = paddr + 0xffff888000000000.
 if [ $((vaddr - 0xffff888000000000)) -eq $((paddr)) ]; then
@@ -48,7 +43,7 @@ if [ "$seen" = "$value" ]; then ok "peek $paddr = $seen = the module's value"; e
 
 for v in 0x0123456789abcdef 0xffffffffffffffff 0x0000000000000000 0x8000000000000001; do
   if out="$(physdemo poke "$paddr" "$v" --width 64 --json)"; then
-    now="$(field value)"
+    now="$(key_value value "$file")"
     if [ "$now" = "$v" ]; then
       ok "poke $v --width 64: the module reads exactly $now (readback $(echo "$out" | json_field readback))"
     else
@@ -62,7 +57,7 @@ done
 # A 32-bit poke of the upper half: x86 is little-endian, so it is at paddr + 4.
 physdemo poke "$paddr" 0x0011223344556677 --width 64 >/dev/null
 physdemo poke "$(printf '%#x' $((paddr + 4)))" 0xcafef00d --width 32 >/dev/null
-now="$(field value)"
+now="$(key_value value "$file")"
 if [ "$now" = 0xcafef00d44556677 ]; then ok "poke 0xcafef00d --width 32 at paddr+4: the module reads $now"; else bad "upper-half poke: the module reads $now"; fi
 
 # The other direction: the kernel stores (WRITE_ONCE), /dev/mem reads.
@@ -75,10 +70,9 @@ if rmmod physdemo_buf && [ ! -e "$file" ] && ! grep -q '^physdemo_buf ' /proc/mo
 else
   bad "rmmod left the module or $file behind"
 fi
-if insmod "$ko" && [ "$(field value)" = 0xfeedfacecafebeef ] && rmmod physdemo_buf; then
+if insmod "$ko" && [ "$(key_value value "$file")" = 0xfeedfacecafebeef ] && rmmod physdemo_buf; then
   ok "a second load starts from 0xfeedfacecafebeef again and unloads"
 else
   bad "a second load/unload failed"
 fi
-echo "kmod: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary kmod 13

@@ -16,11 +16,11 @@
 # with an offset-dependent pattern (memhog canary) and a tmpfs file of the same
 # pattern's digest. The target's "moved" events count the migrations of its
 # page. Prints "ok"/"FAIL" lines, a "stress:" summary with the counts, then
-# "migrate: N passed, N failed"; exit 0 only when all passed.
+# "migrate: N passed, N failed"; exit 0 only when all passed and at least the
+# 5 checks every run makes did (a 6th counts the target's page migrations,
+# when there were any).
 set -u
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+. "$(dirname "$0")/../lib.sh"
 POKES="${PHYSDEMO_STRESS_POKES:-400}"
 CANARY_MIB="${PHYSDEMO_STRESS_CANARY_MIB:-64}"
 MEMHOG=/files/memhog
@@ -28,7 +28,7 @@ work=/run/stress
 mkdir -p "$work"
 if [ ! -x "$MEMHOG" ]; then
   bad "no $MEMHOG: run through tests/it/vm.rs, or PHYSDEMO_VM_FILES=\"\$(demos/stress/build)\""
-  echo "migrate: $passed passed, $failed failed"; exit 1
+  summary migrate 5; exit 1
 fi
 echo "compact_unevictable_allowed=$(cat /proc/sys/vm/compact_unevictable_allowed) (1: mlocked pages may migrate)"
 echo 1 > /proc/sys/vm/compact_unevictable_allowed
@@ -45,14 +45,9 @@ tmpfs_sum="$(md5sum < /stress/canary)"
 "$MEMHOG" hold 700 > "$work/hold.out" &
 hold_pid=$!
 for _ in $(seq 100); do grep -q held "$work/hold.out" && break; sleep 0.1; done
-physdemo target --json > "$work/target.out" &
-tpid=$!
-for _ in $(seq 100); do [ -s "$work/target.out" ] && break; sleep 0.1; done
+start_target_to "$work/target.out" || bad "the target did not start"
 kill "$hold_pid"; wait "$hold_pid" 2>/dev/null
-ready="$(head -n 1 "$work/target.out")"
-pid="$(echo "$ready" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')"
-vaddr="$(echo "$ready" | sed -n 's/.*"vaddr":"\([^"]*\)".*/\1/p')"
-echo "target pid $pid, variable $vaddr, $(echo "$ready" | sed -n 's/.*"paddr":"\([^"]*\)".*/physical \1/p')"
+echo "target pid $pid, variable $vaddr, $(head -n 1 "$tout" | sed -n 's/.*"paddr":"\([^"]*\)".*/physical \1/p')"
 for _ in $(seq 100); do grep -q '^ready' "$work/canary.out" && break; sleep 0.1; done
 
 # Migration pressure, in the background for the whole run.
@@ -122,5 +117,4 @@ canary_bad="$(sed -n 's/^canary: .* \([0-9]*\) words corrupted$/\1/p' "$work/can
 sed 's/^[^ ]* /    refused: /' "$work/refused" | sort | uniq -c | sort -rn | head -n 5
 corruptions=$(( ${canary_bad:-1} + stray + refused_seen ))
 echo "stress: $POKES pokes tried, $landed landed, $refused refused, $unclear unclear, $moves page moves, $corruptions corruptions, ${elapsed}s"
-echo "migrate: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary migrate 5

@@ -12,26 +12,18 @@
 #
 # Usage (on the host): PHYSDEMO_VM_FILES="$(demos/stress/build)" \
 #                        demos/vm/run demos/stress/races.sh
-# Prints "ok"/"FAIL" lines, a "races:" summary, "races: N passed, N failed".
+# Prints "ok"/"FAIL" lines, a "races:" summary, "races: N passed, N failed";
+# exit 0 only when all passed and at least the 16 checks every run makes did
+# (18 when compaction moved the page in the window).
 set -u
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+. "$(dirname "$0")/../lib.sh"
 MEMHOG=/files/memhog
 w=/run/races
 mkdir -p "$w"
-[ -x "$MEMHOG" ] || { bad "no $MEMHOG (PHYSDEMO_VM_FILES=\"\$(demos/stress/build)\")"; echo "races: $passed passed, $failed failed"; exit 1; }
-wait_for() { # wait_for FILE PATTERN: up to 20 s
-  for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "    (timed out waiting for '$2' in $1)"; return 1
-}
-field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
-start_target() { # start_target NAME ARGS...: sets pid, vaddr
+[ -x "$MEMHOG" ] || { bad "no $MEMHOG (PHYSDEMO_VM_FILES=\"\$(demos/stress/build)\")"; summary races 16; exit 1; }
+named_target() { # named_target NAME ARGS...: a target whose output is $w/NAME.out
   local name=$1; shift
-  physdemo target --json "$@" > "$w/$name.out" &
-  tpid=$!
-  wait_for "$w/$name.out" ready
-  pid="$(field pid < "$w/$name.out")"; vaddr="$(field vaddr < "$w/$name.out")"
+  start_target_to "$w/$name.out" "$@"
 }
 # expect NAME RC PATTERN: the poke's exit code and its one error line
 expect() {
@@ -57,7 +49,7 @@ races=0
 
 # 1. The target exits between resolve and write (both forms).
 for form in explicit discovered; do
-  start_target exit-$form
+  named_target exit-$form
   if [ $form = explicit ]; then args=("$pid" "$vaddr" 0xabad1dea); else args=(--value 0xabad1dea); fi
   poke_bg exit-$form "$PAUSE=3000" -- "${args[@]}"
   wait_for "$w/exit-$form.err" "test hook: pausing"
@@ -71,18 +63,18 @@ done
 echo 0 > /proc/sys/kernel/randomize_va_space
 echo 600 > /proc/sys/kernel/pid_max
 until [ "$(sh -c 'echo $$')" -gt 400 ]; do :; done
-start_target reuse-a
+named_target reuse-a
 poke_bg reuse "$PAUSE=20000" -- "$pid" "$vaddr" 0xabad1dea
 wait_for "$w/reuse.err" "test hook: pausing"
-old_pid=$pid old_vaddr=$vaddr old_paddr="$(field paddr < "$w/reuse-a.out")"
+old_pid=$pid old_vaddr=$vaddr old_paddr="$(json_field paddr < "$w/reuse-a.out")"
 kill -9 "$tpid"; wait "$tpid" 2>/dev/null
 # Cycle pids (one fork each) until the next one is the old target's.
 n=0 last=0
 until [ "$last" -eq $((old_pid - 1)) ] || [ $n -gt 3000 ]; do
   : & last=$!; wait "$last"; n=$((n + 1))
 done
-start_target reuse-b
-echo "    pid $old_pid reused after $n forks: new target at $vaddr, physical $(field paddr < "$w/reuse-b.out") (old: $old_vaddr, $old_paddr)"
+named_target reuse-b
+echo "    pid $old_pid reused after $n forks: new target at $vaddr, physical $(json_field paddr < "$w/reuse-b.out") (old: $old_vaddr, $old_paddr)"
 if [ "$pid" = "$old_pid" ]; then
   wait "$poke"
   expect reuse 6 "pid $old_pid exited (the pid now belongs to another process) before the write; nothing was written"
@@ -108,7 +100,7 @@ races=$((races + 1))
 kill "$vpid"; wait "$vpid" 2>/dev/null
 
 # 4. The target exits right after the write, before it noticed (it polls once a second).
-start_target after --interval-us 1000000
+named_target after --interval-us 1000000
 poke_bg after "$AFTER=3000" -- "$pid" "$vaddr" 0xabad1dea
 wait_for "$w/after.err" "test hook: pausing"
 kill -9 "$tpid"; wait "$tpid" 2>/dev/null; wait "$poke"
@@ -121,7 +113,7 @@ moved=no
 for try in 1 2 3 4 5; do
   "$MEMHOG" hold 700 > "$w/hold.out" & hold=$!
   wait_for "$w/hold.out" held
-  start_target move-$try
+  named_target move-$try
   kill "$hold"; wait "$hold" 2>/dev/null
   poke_bg move-$try "$PAUSE=2000" -- "$pid" "$vaddr" 0xabad1dea
   wait_for "$w/move-$try.err" "test hook: pausing"
@@ -167,7 +159,7 @@ forge_case forge-named-physdemo /run/forge/physdemo self 3 "runs another executa
 forge_case forge-elsewhere /run/forge/physdemo elsewhere 3 "no running physdemo target found"
 forge_case forge-shared /run/forge/physdemo shared 3 "no running physdemo target found"
 # A real target beside a forger: the no-argument poke must not pick the forger.
-start_target real
+named_target real
 /run/forge/physdemo forge self target > "$w/both.forger" & fpid=$!
 wait_for "$w/both.forger" ready
 physdemo poke --value 0xabad1dea > "$w/both.out" 2>&1; rc=$?
@@ -182,5 +174,4 @@ forged=$((forged + 1))
 kill "$tpid"; wait "$tpid" 2>/dev/null
 
 echo "races: $races races provoked and refused, $forged forged targets refused, move race provoked: $moved"
-echo "races: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary races 16

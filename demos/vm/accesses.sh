@@ -15,14 +15,9 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-bdf=""
-for dir in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$dir/vendor")" = 0x1234 ] && [ "$(cat "$dir/device")" = 0x11e8 ]; then
-    bdf="$(basename "$dir")"; break
-  fi
-done
-[ -n "$bdf" ] || die "no edu device (1234:11e8) in /sys/bus/pci/devices"
-bar0="$(head -n 1 "/sys/bus/pci/devices/$bdf/resource" | cut -d' ' -f1)"
+edu="$(edu_dir)"
+[ -n "$edu" ] || die "no edu device (1234:11e8) in /sys/bus/pci/devices"
+bdf="$(basename "$edu")" bar0="$(bar_start "$edu")"
 live="$(printf '%#x' $((bar0 + 4)))"
 # edu's configuration space byte 0x3c through ECAM (PCI MMCONFIG in /proc/iomem)
 ecam=$((0x$(grep 'PCI MMCONFIG' /proc/iomem | head -n 1 | sed 's/^ *//; s/-.*//')))
