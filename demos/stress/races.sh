@@ -1,7 +1,7 @@
 #!/bin/bash
 # demos/stress/races.sh: inside the VM, the races of a poke by <pid> <vaddr> or
 # by discovery, made deterministic with poke's hidden test pauses
-# (PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS / _AFTER_WRITE_MS, src/poke.rs): in the
+# (PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS / _AFTER_WRITE_MS, src/commands/poke.rs): in the
 # window the target exits, its pid is reused by a new target at the very same
 # address, its page is discarded (no swap here: MADV_DONTNEED makes it not
 # present), or compaction moves it. Each must be refused with one clear line,
