@@ -4,14 +4,21 @@
 //! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
 //! entries ([`pagemap`]), kpageflags ([`kpageflags`]), `/proc/<pid>/maps` ([`maps`]),
 //! `/proc/iomem` ([`iomem`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI
-//! resources ([`pci`]), and the header of a physdemo target's page ([`target_header`]).
+//! resources ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what
+//! decides whether /dev/mem opens: the kernel's build configuration ([`config`]), lockdown
+//! and capabilities ([`security`]), x86 PAT ([`pat`]), loaded modules and device numbers
+//! ([`modules`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
+pub mod config;
 pub mod ecam;
 pub mod iomem;
 pub mod kpageflags;
 pub mod maps;
+pub mod modules;
 pub mod pagemap;
+pub mod pat;
 pub mod pci;
+pub mod security;
 pub(crate) mod target_header;
