@@ -74,7 +74,7 @@ pub(crate) enum MethodArg {
     Rw,
 }
 
-/// Options shared by every command that opens /dev/mem.
+/// Options shared by every command that opens a memory device (/dev/mem, /dev/physmem).
 #[derive(Debug, Args)]
 pub(crate) struct DeviceArgs {
     /// Open /dev/mem without O_SYNC: a write-back mapping, for device memory another mapping holds write-back (under x86 PAT no mapping of RAM above 1 MiB is allowed, cached or not: use --method rw)
@@ -85,15 +85,10 @@ pub(crate) struct DeviceArgs {
     #[arg(long, value_enum, default_value_t = MethodArg::Mmap)]
     pub(crate) method: MethodArg,
 
-    /// A file standing in for /dev/mem (for tests)
-    #[arg(
-        long,
-        hide = true,
-        env = "PHYSDEMO_DEVICE",
-        default_value = "/dev/mem",
-        value_name = "PATH"
-    )]
-    pub(crate) device: std::path::PathBuf,
+    /// The global `--device` ([`crate::cli::Cli`]), copied here by [`crate::cli::run`] so
+    /// that one conversion makes the command's device options.
+    #[arg(skip)]
+    pub(crate) device: Option<std::path::PathBuf>,
 }
 
 /// A PCI device's register instead of a physical address: the first argument becomes an

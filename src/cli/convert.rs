@@ -97,7 +97,7 @@ impl From<MethodArg> for AccessMethod {
 impl From<&DeviceArgs> for DeviceOptions {
     fn from(args: &DeviceArgs) -> Self {
         DeviceOptions {
-            path: args.device.clone(),
+            chosen: args.device.clone(),
             cached: args.cached,
             method: args.method.into(),
         }

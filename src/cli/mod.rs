@@ -45,6 +45,10 @@ pub struct Cli {
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub(crate) color: ColorChoice,
 
+    /// The memory device for poke, peek, dump and devmem, used alone: /dev/mem, /dev/physmem (physdemo_mem), or a regular file standing in for /dev/mem (tests) [default: /dev/mem, and /dev/physmem where /dev/mem refuses]
+    #[arg(long, global = true, env = "PHYSDEMO_DEVICE", value_name = "PATH")]
+    pub(crate) device: Option<std::path::PathBuf>,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -127,6 +131,19 @@ pub(crate) enum Command {
     Man,
 }
 
+impl Command {
+    /// The device options of a command that opens a memory device.
+    fn device_args(&mut self) -> Option<&mut DeviceArgs> {
+        match self {
+            Command::Poke(args) => Some(&mut args.device),
+            Command::Peek(args) => Some(&mut args.device),
+            Command::Dump(args) => Some(&mut args.device),
+            Command::Devmem(args) => Some(&mut args.device),
+            _ => None,
+        }
+    }
+}
+
 /// Parses the process's command line. Help and version are printed, as clap formats them,
 /// and a usage error as one line on stderr; either way the exit code to end with comes
 /// back instead of a [`Cli`].
@@ -185,7 +202,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         ColorChoice::Never => owo_colors::set_override(false),
         ColorChoice::Auto => {}
     }
-    match cli.command {
+    let mut command = cli.command;
+    if let Some(device_args) = command.device_args() {
+        device_args.device = cli.device;
+    }
+    match command {
         Command::Target(args) => commands::target::run(&TargetOptions::try_from(&args)?)?,
         Command::Inspect(args) => commands::inspect::run(&InspectOptions::try_from(&args)?)?,
         Command::Maps(args) => commands::maps::run(&MapsOptions::try_from(&args)?)?,

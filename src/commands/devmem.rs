@@ -19,6 +19,7 @@ use crate::physmem::policy::{check_config_space_write, check_region_write};
 use crate::physmem::width::Width;
 use crate::proc::ecam::find_in_system;
 use crate::proc::iomem::place_in_system_map;
+use crate::render::device::DeviceUsed;
 
 /// One parsed devmem command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,46 +47,58 @@ pub(crate) struct DevmemOptions {
 pub(crate) fn run(options: &DevmemOptions) -> Result<()> {
     let request = options.request;
     let mut out = std::io::stdout().lock();
-    match request.value {
-        None => writeln!(out, "{}", format_read(read(options)?, request.width))?,
+    let used = match request.value {
+        None => {
+            let (value, used) = read(options)?;
+            writeln!(out, "{}", format_read(value, request.width))?;
+            used
+        }
         Some(value) => {
-            if let Some(dry_run) = write(options, value)? {
+            let (dry_run, used) = write(options, value)?;
+            if let Some(dry_run) = dry_run {
                 writeln!(out, "{dry_run}")?;
             }
+            used
         }
-    }
+    };
     out.flush()?;
+    // stdout is busybox's; that /dev/mem was gone around goes to stderr.
+    if let Some(note) = used.note() {
+        eprintln!("{note}");
+    }
     Ok(())
 }
 
-/// One read; what the address is only sharpens error messages (PAT and RAM, say).
-fn read(options: &DevmemOptions) -> Result<u64> {
+/// One read, and the device it went through.
+fn read(options: &DevmemOptions) -> Result<(u64, DeviceUsed)> {
     let DevmemRequest { addr, width, .. } = options.request;
-    let region = place_in_system_map(addr).kind();
-    let mem = PhysMem::open(&options.device, false, addr, region)?;
-    mem.read(addr, width)
+    let mem = PhysMem::open(&options.device, false, addr)?;
+    let value = mem.read(addr, width)?;
+    Ok((value, DeviceUsed::of(&mem)))
 }
 
 /// One write after the policy's checks; with `--dry-run`, the same checks, the device opened
 /// and mapped as the write would (the same verdict), no store, and the line saying so.
-fn write(options: &DevmemOptions, value: u64) -> Result<Option<String>> {
+fn write(options: &DevmemOptions, value: u64) -> Result<(Option<String>, DeviceUsed)> {
     let DevmemRequest { addr, width, .. } = options.request;
     let placement = place_in_system_map(addr);
     let config = find_in_system(addr);
     check_config_space_write(addr, config.as_ref(), options.force)?;
     check_region_write(addr, width.bytes() as u64, &placement, options.force)?;
-    let mem = PhysMem::open(&options.device, true, addr, placement.kind())?;
+    let mem = PhysMem::open(&options.device, true, addr)?;
     if !options.dry_run {
         mem.write(addr, width, value)?;
-        return Ok(None);
+        return Ok((None, DeviceUsed::of(&mem)));
     }
     mem.probe_write(addr, width)?;
-    Ok(Some(format!(
+    let used = DeviceUsed::of(&mem);
+    let line = format!(
         "dry run: would write {} ({width}) to {addr} in {} via {}; nothing was written",
         format_read(value, width),
         placement.describe(),
-        options.device.describe()
-    )))
+        used.device
+    );
+    Ok((Some(line), used))
 }
 
 #[cfg(test)]

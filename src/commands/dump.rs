@@ -20,6 +20,7 @@ use crate::physmem::access::{PartialRead, PhysMem};
 use crate::physmem::device::DeviceOptions;
 use crate::physmem::width::{encode_native, Width};
 use crate::proc::iomem::{place_in_system_map, read_system_map};
+use crate::render::device::DeviceUsed;
 use crate::render::hexdump::HexDumper;
 use crate::resolve::register::{Register, RegisterRef};
 
@@ -137,7 +138,7 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
         DumpFrom::Register(named) => (Register::resolve(named, len)?.paddr, true),
     };
     let placement = place_in_system_map(paddr);
-    let mem = PhysMem::open(&options.device, false, paddr, placement.kind())?;
+    let mem = PhysMem::open(&options.device, false, paddr)?;
     // The whole range, not just its start, must be addressable: refuse before printing.
     mem.check_reachable(paddr, len)?;
     // Device registers often answer only whole-word reads (edu gives zeros to byte reads):
@@ -149,7 +150,12 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
         check_register_range(paddr, len)?;
     }
     let mut out = std::io::stdout().lock();
-    stream(&mem, paddr, len, as_words, options.squeeze, &mut out)
+    stream(&mem, paddr, len, as_words, options.squeeze, &mut out)?;
+    // stdout is hexdump's; that /dev/mem was gone around goes to stderr.
+    if let Some(note) = DeviceUsed::of(&mem).note() {
+        eprintln!("{note}");
+    }
+    Ok(())
 }
 
 /// Reads the range page by page into `hexdump -C` lines. A read that stops midway leaves

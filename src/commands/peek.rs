@@ -7,10 +7,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::kernel::addr::PhysAddr;
-use crate::kernel::iomem::RegionKind;
 use crate::physmem::access::PhysMem;
 use crate::physmem::device::DeviceOptions;
 use crate::physmem::width::{check_alignment, Width, WidthValue};
+use crate::render::device::DeviceUsed;
 use crate::render::json::write_sorted_json_line;
 use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
 use crate::resolve::destination::Destination;
@@ -34,6 +34,7 @@ struct Peeked {
     register: Option<Register>,
     width: Width,
     value: u64,
+    used: DeviceUsed,
 }
 
 /// `peek --json` (keys sorted on output).
@@ -46,6 +47,8 @@ struct PeekJson {
     process: Option<ProcessJson>,
     pci: Option<RegisterJson>,
     device: String,
+    /// Why /dev/physmem was used instead of /dev/mem (`null` when it was not).
+    detour: Option<String>,
 }
 
 /// Runs `physdemo peek`.
@@ -53,9 +56,9 @@ pub(crate) fn run(options: &PeekOptions) -> Result<()> {
     let peeked = read(options)?;
     let mut out = std::io::stdout().lock();
     if options.json {
-        write_sorted_json_line(&mut out, &report(&peeked, options))?;
+        write_sorted_json_line(&mut out, &report(&peeked))?;
     } else {
-        render_text(&mut out, &peeked, options)?;
+        render_text(&mut out, &peeked)?;
     }
     out.flush()?;
     Ok(())
@@ -72,8 +75,7 @@ fn read(options: &PeekOptions) -> Result<Peeked> {
     let located = locate(reference)?;
     check_alignment(located.paddr, width)?;
     let destination = Destination::of(located.paddr);
-    let region = destination.placement.kind();
-    let mem = PhysMem::open(&options.device, false, located.paddr, region)?;
+    let mem = PhysMem::open(&options.device, false, located.paddr)?;
     let value = mem.read(located.paddr, width)?;
     Ok(Peeked {
         located,
@@ -81,10 +83,11 @@ fn read(options: &PeekOptions) -> Result<Peeked> {
         register,
         width,
         value,
+        used: DeviceUsed::of(&mem),
     })
 }
 
-fn report(peeked: &Peeked, options: &PeekOptions) -> PeekJson {
+fn report(peeked: &Peeked) -> PeekJson {
     PeekJson {
         paddr: peeked.located.paddr,
         width: peeked.width.bits(),
@@ -92,11 +95,12 @@ fn report(peeked: &Peeked, options: &PeekOptions) -> PeekJson {
         region: RegionJson::from(&peeked.destination),
         process: ProcessJson::of(&peeked.located),
         pci: peeked.register.as_ref().map(RegisterJson::from),
-        device: options.device.describe(),
+        device: peeked.used.device.clone(),
+        detour: peeked.used.detour.clone(),
     }
 }
 
-fn render_text(out: &mut impl Write, peeked: &Peeked, options: &PeekOptions) -> Result<()> {
+fn render_text(out: &mut impl Write, peeked: &Peeked) -> Result<()> {
     let (width, value) = (peeked.width, peeked.value);
     for line in subject_lines(
         peeked.register.as_ref(),
@@ -110,13 +114,10 @@ fn render_text(out: &mut impl Write, peeked: &Peeked, options: &PeekOptions) -> 
         "{:<10}{}  ({width} read via {})",
         "value",
         width.hex(value),
-        options.device.describe()
+        peeked.used.device
     )?;
-    if value == 0 && peeked.destination.placement.kind() == Some(RegionKind::SystemRam) {
-        writeln!(
-            out,
-            "note      zero: if that is unexpected, a kernel with CONFIG_STRICT_DEVMEM reads RAM as zeros"
-        )?;
+    if let Some(via) = peeked.used.via_line() {
+        writeln!(out, "{via}")?;
     }
     Ok(())
 }

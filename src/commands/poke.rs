@@ -25,6 +25,7 @@ use crate::physmem::device::DeviceOptions;
 use crate::physmem::policy::{check_config_space_write, check_region_write};
 use crate::physmem::width::{check_alignment, check_value_fits, Width, WidthValue};
 use crate::proc::target_process::{wait_for_reaction, Reaction};
+use crate::render::device::DeviceUsed;
 use crate::render::json::write_sorted_json_line;
 use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
 use crate::render::units::format_latency;
@@ -169,7 +170,7 @@ fn prepare(options: &PokeOptions) -> Result<Plan> {
     // From here on a dry run does what the write does, short of the store, so that it ends
     // with the same verdict: the same device opened the same way, the page mapped, the
     // frame checked. It reads only RAM, never a device.
-    let mem = PhysMem::open(&options.device, true, located.paddr, placement.kind())?;
+    let mem = PhysMem::open(&options.device, true, located.paddr)?;
     Ok(Plan {
         located,
         destination,
@@ -307,12 +308,15 @@ struct WrittenJson {
     process: Option<ProcessJson>,
     pci: Option<RegisterJson>,
     device: String,
+    /// Why /dev/physmem was used instead of /dev/mem (`null` when it was not).
+    detour: Option<String>,
     /// `null` when there is no target, it did not react, or nothing changed.
     target_reaction: Option<ReactionJson>,
 }
 
-fn written_json(plan: &Plan, options: &PokeOptions, written: &Written) -> WrittenJson {
+fn written_json(plan: &Plan, written: &Written) -> WrittenJson {
     let width = plan.width;
+    let used = DeviceUsed::of(&plan.mem);
     WrittenJson {
         paddr: plan.located.paddr,
         width: width.bits(),
@@ -324,7 +328,8 @@ fn written_json(plan: &Plan, options: &PokeOptions, written: &Written) -> Writte
         region: RegionJson::from(&plan.destination),
         process: ProcessJson::of(&plan.located),
         pci: plan.register.as_ref().map(RegisterJson::from),
-        device: options.device.describe(),
+        device: used.device,
+        detour: used.detour,
         target_reaction: match written.reaction {
             Some(Reaction::Seen(seen)) => Some(ReactionJson {
                 seen_value: Hex(seen.seen_value),
@@ -340,7 +345,7 @@ fn written_json(plan: &Plan, options: &PokeOptions, written: &Written) -> Writte
 fn render_written(plan: &Plan, options: &PokeOptions, written: &Written) -> Result<()> {
     let mut out = std::io::stdout().lock();
     if options.json {
-        write_sorted_json_line(&mut out, &written_json(plan, options, written))?;
+        write_sorted_json_line(&mut out, &written_json(plan, written))?;
     } else {
         render_written_text(&mut out, plan, options, written)?;
     }
@@ -355,6 +360,7 @@ fn render_written_text(
     written: &Written,
 ) -> Result<()> {
     let (width, value, located) = (plan.width, plan.value, &plan.located);
+    let used = DeviceUsed::of(&plan.mem);
     for line in subject_lines(plan.register.as_ref(), located, &plan.destination) {
         writeln!(out, "{line}")?;
     }
@@ -366,11 +372,14 @@ fn render_written_text(
         "{:<10}{}  ({width} write via {}{})",
         "new",
         width.hex(value),
-        options.device.describe(),
+        used.device,
         written
             .readback
             .map_or_else(String::new, |v| format!("; read back {}", width.hex(v)))
     )?;
+    if let Some(via) = used.via_line() {
+        writeln!(out, "{via}")?;
+    }
     writeln!(
         out,
         "{:<10}{}",
@@ -382,7 +391,22 @@ fn render_written_text(
         "{:<10}CLOCK_MONOTONIC {} ns",
         "written", written.write_ns
     )?;
-    match located.pfn() {
+    render_frame(out, plan, written)?;
+    render_reaction(out, plan, options, written)?;
+    match written.readback {
+        Some(answer) if answer != value && !plan.ram => writeln!(
+            out,
+            "note      a device register need not read back what was written: this one answered {}",
+            width.hex(answer)
+        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The `frame` line: the frame the write went to, as the target or pagemap confirms it.
+fn render_frame(out: &mut impl Write, plan: &Plan, written: &Written) -> Result<()> {
+    match plan.located.pfn() {
         Some(pfn) if written.confirmed_by_target() => writeln!(
             out,
             "{:<10}{pfn}: the target's own report confirms the write landed in its variable",
@@ -394,15 +418,6 @@ fn render_written_text(
             "frame"
         )?,
         None => {}
-    }
-    render_reaction(out, plan, options, written)?;
-    match written.readback {
-        Some(answer) if answer != value && !plan.ram => writeln!(
-            out,
-            "note      a device register need not read back what was written: this one answered {}",
-            width.hex(answer)
-        )?,
-        _ => {}
     }
     Ok(())
 }
@@ -456,30 +471,38 @@ struct DryRunJson {
     region: RegionJson,
     process: Option<ProcessJson>,
     device: String,
+    /// Why /dev/physmem was used instead of /dev/mem (`null` when it was not).
+    detour: Option<String>,
+}
+
+fn dry_run_json(plan: &Plan, current: Option<u64>, used: DeviceUsed) -> DryRunJson {
+    let width = plan.width;
+    DryRunJson {
+        dry_run: true,
+        paddr: plan.located.paddr,
+        width: width.bits(),
+        value: width.value(plan.value),
+        current: current.map(|v| width.value(v)),
+        accesses: if current.is_some() {
+            vec!["read"]
+        } else {
+            vec![]
+        },
+        would_access: accesses(plan.reads),
+        region: RegionJson::from(&plan.destination),
+        process: ProcessJson::of(&plan.located),
+        device: used.device,
+        detour: used.detour,
+    }
 }
 
 /// Render: the report of a dry run.
 fn render_dry_run(plan: &Plan, options: &PokeOptions, current: Option<u64>) -> Result<()> {
     let (width, located) = (plan.width, &plan.located);
+    let used = DeviceUsed::of(&plan.mem);
     let mut out = std::io::stdout().lock();
     if options.json {
-        let report = DryRunJson {
-            dry_run: true,
-            paddr: located.paddr,
-            width: width.bits(),
-            value: width.value(plan.value),
-            current: current.map(|v| width.value(v)),
-            accesses: if current.is_some() {
-                vec!["read"]
-            } else {
-                vec![]
-            },
-            would_access: accesses(plan.reads),
-            region: RegionJson::from(&plan.destination),
-            process: ProcessJson::of(located),
-            device: options.device.describe(),
-        };
-        write_sorted_json_line(&mut out, &report)?;
+        write_sorted_json_line(&mut out, &dry_run_json(plan, current, used))?;
         out.flush()?;
         return Ok(());
     }
@@ -489,10 +512,13 @@ fn render_dry_run(plan: &Plan, options: &PokeOptions, current: Option<u64>) -> R
         "dry run",
         width.hex(plan.value),
         located.paddr,
-        options.device.describe()
+        used.device
     )?;
     for line in subject_lines(plan.register.as_ref(), located, &plan.destination) {
         writeln!(out, "{line}")?;
+    }
+    if let Some(via) = used.via_line() {
+        writeln!(out, "{via}")?;
     }
     match current {
         Some(v) => writeln!(out, "{:<10}{}", "current", width.hex(v))?,

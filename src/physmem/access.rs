@@ -1,29 +1,51 @@
 //! An open physical-memory device and its accesses: one volatile load or store of a width
 //! (mmap), or one `pread`/`pwrite` (rw), or a byte range; each failure explained.
+//!
+//! physdemo uses whichever door is open. Without `--device` it opens /dev/mem; where the
+//! kernel refuses there (EPERM of an access: CONFIG_STRICT_DEVMEM or IO_STRICT_DEVMEM;
+//! EINVAL mapping RAM: x86 PAT; no /dev/mem, or EPERM at open) and physdemo_mem's
+//! /dev/physmem exists, it goes through /dev/physmem instead. A refused access did
+//! nothing, so it is made again there, and from then on every access of this [`PhysMem`]
+//! goes through /dev/physmem. [`PhysMem::describe`] and [`PhysMem::detour`] say which device
+//! was used and why, for the reports. Under lockdown /dev/physmem refuses too, and the
+//! error names lockdown.
+//!
+//! No lie from the kernel is passed on: under STRICT_DEVMEM a read() of /dev/mem shows RAM
+//! below 1 MiB as zeros and a write() there is dropped while reporting success. Before such
+//! an access physdemo finds out whether STRICT_DEVMEM is on (a read() of a page of its own,
+//! [`crate::physmem::probe`]), and when it is, goes through /dev/physmem or refuses, naming
+//! the cause and the way around it ([`crate::physmem::explain::hidden_low_ram`]).
 
+use std::cell::{OnceCell, RefCell};
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::error::{not_found, usage, UserError};
 use crate::kernel::addr::{PageSize, PhysAddr};
-use crate::kernel::iomem::RegionKind;
-use crate::physmem::device::{device_problem, AccessMethod, DeviceKind, DeviceOptions, DEV_MEM};
-use crate::physmem::explain::{explain, sigbus_message, FailureContext, Step, SIGBUS_EXIT};
+use crate::kernel::iomem::{IomemMap, Placement, RegionKind};
+use crate::kernel::security::Capability;
+use crate::physmem::device::{
+    identify, AccessMethod, DeviceKind, DeviceOptions, FileKind, DEV_MEM, DEV_PHYSMEM,
+};
+use crate::physmem::explain::{
+    errno_name, explain, hidden_low_ram, sigbus_message, FailureContext, PhysmemWay, Step,
+    SIGBUS_EXIT,
+};
+use crate::physmem::probe::{OwnPage, Seen};
 use crate::physmem::reach::{check_addressable, cpu_physical_address_bits};
 use crate::physmem::width::{
     check_alignment, check_value_fits, decode_native, encode_native, Width,
 };
+use crate::proc::iomem::read_system_map;
+use crate::proc::module::{installed_module_file, physmem_dev_number};
+use crate::proc::security::{is_root, lockdown, own_capabilities, Lockdown};
 use crate::sys::clock::monotonic_ns;
 use crate::sys::phys_window::PhysWindow;
 use crate::sys::sigbus::SigbusGuard;
-
-fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
 
 /// A read that stopped partway: how many bytes arrived before the first address that
 /// failed, and why it failed.
@@ -33,80 +55,389 @@ pub(crate) struct PartialRead {
     pub(crate) error: anyhow::Error,
 }
 
-/// An open physical-memory device.
-pub(crate) struct PhysMem {
+/// The end of the first megabyte: below it, STRICT_DEVMEM shows RAM to read() as zeros
+/// (`devmem_is_allowed()` in arch/x86/mm/init.c answers 2 for those frames).
+const LOW_MEMORY_END: u64 = 0x10_0000;
+
+/// An open memory device: the file, what it is, and its path.
+struct Door {
     file: File,
+    kind: DeviceKind,
+    path: PathBuf,
+}
+
+/// An open physical-memory device: /dev/mem, /dev/physmem or a stand-in file, and what
+/// this process learned about it.
+pub(crate) struct PhysMem {
     options: DeviceOptions,
     page: PageSize,
     writable: bool,
-    region: Option<RegionKind>,
+    door: RefCell<Door>,
+    /// Why the accesses went through /dev/physmem instead of /dev/mem, once they did.
+    detour: RefCell<Option<String>>,
+    /// /proc/iomem, read once when a failure or a low-memory access needs it.
+    map: OnceCell<Option<IomemMap>>,
+    /// Whether /dev/mem's read() hides RAM (CONFIG_STRICT_DEVMEM), probed once when
+    /// needed; `None` inside: the probe could not tell.
+    strict_devmem: OnceCell<Option<bool>>,
+}
+
+/// Why a device did not open.
+enum OpenFailure {
+    /// It is not a memory device (a directory, /dev/port, ...): said before opening.
+    NotMemory(UserError),
+    /// The kernel's error from open(2).
+    Os(DeviceKind, io::Error),
+}
+
+/// Opens `path` as a memory device, after saying what it is: a directory, /dev/port or
+/// /dev/zero would otherwise fail obscurely (ENODEV on mmap) or answer wrongly (read()).
+fn open_door(path: &Path, writable: bool, cached: bool) -> Result<Door, OpenFailure> {
+    let kind = match std::fs::metadata(path) {
+        Ok(meta) => {
+            let file_kind = FileKind::of(&meta);
+            let physmem = match file_kind {
+                FileKind::Char { major: 1, minor: 1 } => None,
+                FileKind::Char { .. } => physmem_dev_number(),
+                _ => None,
+            };
+            identify(path, file_kind, physmem).map_err(OpenFailure::NotMemory)?
+        }
+        Err(_) if path == Path::new(DEV_PHYSMEM) => DeviceKind::PhysMem,
+        Err(_) if path == Path::new(DEV_MEM) => DeviceKind::DevMem,
+        Err(_) => DeviceKind::StandIn,
+    };
+    let mut open = OpenOptions::new();
+    open.read(true).write(writable);
+    if !cached && kind != DeviceKind::PhysMem {
+        open.custom_flags(libc::O_SYNC);
+    }
+    let file = open.open(path).map_err(|err| OpenFailure::Os(kind, err))?;
+    Ok(Door {
+        file,
+        kind,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Whether /dev/physmem is there and is physdemo_mem's device.
+fn physmem_present() -> bool {
+    std::fs::metadata(DEV_PHYSMEM).is_ok_and(|meta| {
+        matches!(
+            identify(
+                Path::new(DEV_PHYSMEM),
+                FileKind::of(&meta),
+                physmem_dev_number()
+            ),
+            Ok(DeviceKind::PhysMem)
+        )
+    })
+}
+
+/// How a user gets /dev/physmem, for hints.
+fn physmem_way() -> PhysmemWay {
+    if physmem_present() {
+        PhysmemWay::Loaded
+    } else if let Some(path) = installed_module_file() {
+        PhysmemWay::Installed(path)
+    } else {
+        PhysmemWay::Build
+    }
+}
+
+/// Explains an OS error of `step` at `addr` through the device at `path`.
+fn explain_at(
+    step: Step,
+    err: &io::Error,
+    path: &Path,
+    kind: DeviceKind,
+    addr: PhysAddr,
+    placement: &Placement,
+) -> UserError {
+    let lockdown = match lockdown() {
+        Lockdown::Mode(mode) => Some(mode),
+        Lockdown::Unknown(_) => None,
+    };
+    explain(
+        step,
+        err,
+        &FailureContext {
+            device: path,
+            kind,
+            addr,
+            placement,
+            is_root: is_root(),
+            rawio: own_capabilities().has(Capability::SysRawio),
+            lockdown,
+            physmem: physmem_way(),
+        },
+    )
 }
 
 impl PhysMem {
-    /// Opens the device, read-write only when `writable`. `region` (what /proc/iomem says
-    /// the address is) only sharpens error messages.
-    pub(crate) fn open(
-        options: &DeviceOptions,
-        writable: bool,
-        addr: PhysAddr,
-        region: Option<RegionKind>,
-    ) -> Result<PhysMem> {
-        // Say what the device is before opening it: a directory, /dev/port or /dev/zero
-        // would otherwise fail obscurely (ENODEV on mmap) or answer wrongly (read()).
-        if let Ok(meta) = std::fs::metadata(&options.path) {
-            if let Some(problem) = device_problem(&options.path, DeviceKind::of(&meta)) {
-                return Err(problem.into());
+    /// Opens the device, read-write only when `writable`: the chosen one, or /dev/mem (and
+    /// /dev/physmem when /dev/mem is missing or refuses to open). `addr` only sharpens
+    /// error messages and is checked against the CPU's address bits.
+    pub(crate) fn open(options: &DeviceOptions, writable: bool, addr: PhysAddr) -> Result<PhysMem> {
+        let first = options.first_path();
+        let (door, detour) = match open_door(first, writable, options.cached) {
+            Ok(door) => (door, None),
+            Err(OpenFailure::NotMemory(problem)) => return Err(problem.into()),
+            Err(OpenFailure::Os(kind, err)) => {
+                let step = Step::Open { writable };
+                let refused = matches!(err.raw_os_error(), Some(libc::ENOENT | libc::EPERM));
+                if !(options.may_detour() && refused && physmem_present()) {
+                    let placement = Placement::Unreadable(String::new());
+                    return Err(explain_at(step, &err, first, kind, addr, &placement).into());
+                }
+                let reason = format!(
+                    "{} could not be opened ({})",
+                    first.display(),
+                    errno_name(err.raw_os_error().unwrap_or(0))
+                );
+                match open_door(Path::new(DEV_PHYSMEM), writable, options.cached) {
+                    Ok(door) => (door, Some(reason)),
+                    Err(OpenFailure::NotMemory(problem)) => return Err(problem.into()),
+                    Err(OpenFailure::Os(kind, err)) => {
+                        let placement = Placement::Unreadable(String::new());
+                        return Err(anyhow::Error::new(explain_at(
+                            step,
+                            &err,
+                            Path::new(DEV_PHYSMEM),
+                            kind,
+                            addr,
+                            &placement,
+                        ))
+                        .context(reason));
+                    }
+                }
             }
-        }
-        let mut open = OpenOptions::new();
-        open.read(true).write(writable);
-        if !options.cached {
-            open.custom_flags(libc::O_SYNC);
-        }
-        let file = open.open(&options.path).map_err(|err| {
-            explain(
-                Step::Open { writable },
-                &err,
-                &FailureContext {
-                    device: &options.path,
-                    addr,
-                    region,
-                    is_root: is_root(),
-                },
-            )
-        })?;
+        };
         let mem = PhysMem {
-            file,
             options: options.clone(),
             page: PageSize::of_system(),
             writable,
-            region,
+            door: RefCell::new(door),
+            detour: RefCell::new(detour),
+            map: OnceCell::new(),
+            strict_devmem: OnceCell::new(),
         };
         mem.check_reachable(addr, 1)?;
         Ok(mem)
     }
 
-    /// Refuses a range of /dev/mem the CPU cannot address (beyond its physical address
-    /// bits), before anything is read. A stand-in file is not checked.
+    /// The device the accesses went through, as reports name it: `/dev/mem mmap, O_SYNC`,
+    /// `/dev/physmem (physdemo_mem) mmap`.
+    pub(crate) fn describe(&self) -> String {
+        let door = self.door.borrow();
+        door.kind
+            .describe(&door.path, self.options.method, self.options.cached)
+    }
+
+    /// Why the accesses went through /dev/physmem instead of /dev/mem, when they did.
+    pub(crate) fn detour(&self) -> Option<String> {
+        self.detour.borrow().clone()
+    }
+
+    /// Which kind of device the accesses go through now.
+    pub(crate) fn kind(&self) -> DeviceKind {
+        self.door.borrow().kind
+    }
+
+    /// Refuses a range the CPU cannot address (beyond its physical address bits), before
+    /// anything is read. A stand-in file is not checked.
     pub(crate) fn check_reachable(&self, addr: PhysAddr, len: u64) -> Result<(), UserError> {
-        if self.options.path != Path::new(DEV_MEM) {
+        if self.kind() == DeviceKind::StandIn {
             return Ok(());
         }
         check_addressable(addr, len, cpu_physical_address_bits())
     }
 
+    /// /proc/iomem, read once when needed.
+    fn system_map(&self) -> Option<&IomemMap> {
+        self.map
+            .get_or_init(|| read_system_map().ok().filter(|map| !map.is_hidden()))
+            .as_ref()
+    }
+
+    fn placement(&self, addr: PhysAddr) -> Placement {
+        match self.system_map() {
+            Some(map) => map.place(addr),
+            None => Placement::Unreadable("/proc/iomem could not be read".to_string()),
+        }
+    }
+
+    /// Whether the page at `base` holds any System RAM (what `devmem_is_allowed()` asks:
+    /// `region_intersects(..., IORESOURCE_SYSTEM_RAM)`); true when the map is unknown.
+    fn page_touches_ram(&self, base: u64) -> bool {
+        let Some(map) = self.system_map() else {
+            return true;
+        };
+        let last = base + self.page.bytes() - 1;
+        map.regions
+            .iter()
+            .any(|r| r.kind() == RegionKind::SystemRam && r.start <= last && base <= r.end)
+    }
+
     fn fail(&self, step: Step, addr: PhysAddr, err: &io::Error) -> anyhow::Error {
-        explain(
+        let door = self.door.borrow();
+        explain_at(
             step,
             err,
-            &FailureContext {
-                device: &self.options.path,
-                addr,
-                region: self.region,
-                is_root: is_root(),
-            },
+            &door.path,
+            door.kind,
+            addr,
+            &self.placement(addr),
         )
         .into()
+    }
+
+    /// Why /dev/mem's `err` for `step` at `addr` is a refusal /dev/physmem may get past,
+    /// or `None`: EPERM of an access (STRICT_DEVMEM, IO_STRICT_DEVMEM), EINVAL mapping RAM
+    /// (PAT). Only for /dev/mem opened without `--device`.
+    fn refusal(&self, step: Step, addr: PhysAddr, err: &io::Error) -> Option<String> {
+        if self.kind() != DeviceKind::DevMem || !self.options.may_detour() {
+            return None;
+        }
+        let ram = self.page_touches_ram(self.page.page_base(addr.0));
+        let cause = match (step, err.raw_os_error()?) {
+            (Step::Map | Step::Read | Step::Write, libc::EPERM) if ram => {
+                let _ = self.strict_devmem.set(Some(true));
+                "CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem"
+            }
+            (Step::Map | Step::Read | Step::Write, libc::EPERM) => {
+                "CONFIG_IO_STRICT_DEVMEM closes device ranges a driver has claimed"
+            }
+            (Step::Map, libc::EINVAL) if ram => {
+                "x86 PAT keeps System RAM above 1 MiB out of /dev/mem's mappings"
+            }
+            _ => return None,
+        };
+        Some(format!(
+            "/dev/mem refused {addr} ({}): {cause}",
+            errno_name(err.raw_os_error().unwrap_or(0))
+        ))
+    }
+
+    /// Goes through /dev/physmem from now on, for `reason`; false when it is not there.
+    fn take_detour(&self, reason: String) -> Result<bool> {
+        if !physmem_present() {
+            return Ok(false);
+        }
+        let door = match open_door(Path::new(DEV_PHYSMEM), self.writable, self.options.cached) {
+            Ok(door) => door,
+            Err(OpenFailure::NotMemory(problem)) => return Err(problem.into()),
+            Err(OpenFailure::Os(kind, err)) => {
+                let step = Step::Open {
+                    writable: self.writable,
+                };
+                let placement = Placement::Unreadable(String::new());
+                let path = Path::new(DEV_PHYSMEM);
+                return Err(anyhow::Error::new(explain_at(
+                    step,
+                    &err,
+                    path,
+                    kind,
+                    PhysAddr(0),
+                    &placement,
+                ))
+                .context(reason));
+            }
+        };
+        *self.door.borrow_mut() = door;
+        *self.detour.borrow_mut() = Some(reason);
+        Ok(true)
+    }
+
+    /// Runs `op` on the open device; where /dev/mem refuses it (see [`PhysMem::refusal`])
+    /// and /dev/physmem is there, runs it again through /dev/physmem.
+    fn attempt<T>(
+        &self,
+        step: Step,
+        addr: PhysAddr,
+        mut op: impl FnMut(&File) -> io::Result<T>,
+    ) -> Result<T> {
+        let err = match op(&self.door.borrow().file) {
+            Ok(value) => return Ok(value),
+            Err(err) => err,
+        };
+        match self.refusal(step, addr, &err) {
+            Some(reason) if self.take_detour(reason.clone())? => {
+                op(&self.door.borrow().file).map_err(|err| self.fail(step, addr, &err))
+            }
+            _ => Err(self.fail(step, addr, &err)),
+        }
+    }
+
+    /// Whether /dev/mem's read() hides RAM (CONFIG_STRICT_DEVMEM), found once by reading a
+    /// page of physdemo's own through it: EPERM says yes, its own bytes say no. `None` when
+    /// the probe could not tell (pagemap hides the frame, the page moved).
+    fn strict_devmem(&self) -> Option<bool> {
+        *self.strict_devmem.get_or_init(|| {
+            let own = OwnPage::new().ok()?;
+            for _ in 0..3 {
+                let seen = own.read_through(&self.door.borrow().file);
+                match seen {
+                    Seen::Refused(libc::EPERM) | Seen::Zeros => return Some(true),
+                    Seen::Exact => return Some(false),
+                    Seen::Other if !own.still_there() => continue,
+                    Seen::Other | Seen::Refused(_) => return None,
+                }
+            }
+            None
+        })
+    }
+
+    /// Before a read() or write() of `[addr, addr + len)` through /dev/mem: refuses (or goes
+    /// through /dev/physmem) when a page below 1 MiB holds RAM and STRICT_DEVMEM is on, or
+    /// may be (the kernel would show zeros, or drop the write).
+    fn check_low_memory(&self, write: bool, addr: PhysAddr, len: u64) -> Result<()> {
+        if self.kind() != DeviceKind::DevMem || addr.0 >= LOW_MEMORY_END {
+            return Ok(());
+        }
+        let end = addr.0.saturating_add(len.max(1)).min(LOW_MEMORY_END);
+        let mut base = self.page.page_base(addr.0);
+        let mut hidden = None;
+        while base < end {
+            if self.page_touches_ram(base) {
+                hidden = Some(PhysAddr(base.max(addr.0)));
+                break;
+            }
+            base += self.page.bytes();
+        }
+        let Some(at) = hidden else {
+            return Ok(());
+        };
+        if self.strict_devmem() == Some(false) {
+            return Ok(());
+        }
+        let reason = format!(
+            "/dev/mem's {} RAM below 1 MiB under CONFIG_STRICT_DEVMEM",
+            if write {
+                "write() drops writes to"
+            } else {
+                "read() shows zeros for"
+            }
+        );
+        if self.options.may_detour() && self.take_detour(reason)? {
+            return Ok(());
+        }
+        let door = self.door.borrow();
+        let placement = self.placement(at);
+        Err(hidden_low_ram(
+            write,
+            &FailureContext {
+                device: &door.path,
+                kind: door.kind,
+                addr: at,
+                placement: &placement,
+                is_root: is_root(),
+                rawio: true,
+                lockdown: None,
+                physmem: physmem_way(),
+            },
+        )
+        .into())
     }
 
     /// Maps the pages holding `[addr, addr + len)`; returns the window and `addr`'s offset in it.
@@ -119,14 +450,15 @@ impl PhysMem {
             .map(|end| self.page.page_base(end))
             .ok_or_else(|| usage(format!("{addr} + {len} bytes overflows 64 bits")))?;
         let span = usize::try_from(end - base).context("range too large to map")?;
-        let window = PhysWindow::map(&self.file, base, span, self.writable)
-            .map_err(|err| self.fail(Step::Map, addr, &err))?;
+        let window = self.attempt(Step::Map, addr, |file| {
+            PhysWindow::map(file, base, span, self.writable)
+        })?;
         Ok((window, (addr.0 - base) as usize))
     }
 
     fn guard(&self, addr: PhysAddr) -> Result<SigbusGuard> {
         SigbusGuard::install(
-            &sigbus_message(addr, &self.options.path),
+            &sigbus_message(addr, &self.door.borrow().path),
             SIGBUS_EXIT.code(),
         )
         .context("installing the SIGBUS handler")
@@ -166,12 +498,14 @@ impl PhysMem {
                 Ok(at_ns)
             }
             AccessMethod::Rw => {
+                self.check_low_memory(true, addr, width.bytes() as u64)?;
                 let bytes = encode_native(value, width);
-                let at_ns = monotonic_ns();
-                let written = self
-                    .file
-                    .write_at(&bytes, addr.0)
-                    .map_err(|err| self.fail(Step::Write, addr, &err))?;
+                let mut at_ns = 0;
+                let written = self.attempt(Step::Write, addr, |file| {
+                    at_ns = monotonic_ns();
+                    file.write_at(&bytes, addr.0)
+                });
+                let written = written?;
                 if written != width.bytes() {
                     return Err(self.beyond_end(addr));
                 }
@@ -183,16 +517,17 @@ impl PhysMem {
     /// Everything a write of `width` at `addr` asks of the kernel short of the store: with
     /// mmap, the page is mapped (the kernel's STRICT_DEVMEM and PAT checks run) and unmapped
     /// untouched; with pread/pwrite, a zero-byte `pwrite` (its range check runs, nothing is
-    /// transferred). What `--dry-run` does instead of the write.
+    /// transferred), and the low-memory refusal a write would meet. What `--dry-run` does
+    /// instead of the write.
     pub(crate) fn probe_write(&self, addr: PhysAddr, width: Width) -> Result<()> {
         check_alignment(addr, width)?;
         match self.options.method {
             AccessMethod::Mmap => self.map(addr, width.bytes() as u64).map(|_| ()),
-            AccessMethod::Rw => self
-                .file
-                .write_at(&[], addr.0)
-                .map(|_| ())
-                .map_err(|err| self.fail(Step::Write, addr, &err)),
+            AccessMethod::Rw => {
+                self.check_low_memory(true, addr, width.bytes() as u64)?;
+                self.attempt(Step::Write, addr, |file| file.write_at(&[], addr.0))
+                    .map(|_| ())
+            }
         }
     }
 
@@ -225,13 +560,18 @@ impl PhysMem {
         while done < out.len() {
             // A failure names the first byte not read, not the start of the request.
             let at = PhysAddr(addr.0 + done as u64);
-            let error = match self.file.read_at(&mut out[done..], at.0) {
+            let rest = &mut out[done..];
+            let len = rest.len() as u64;
+            let read = self
+                .check_low_memory(false, at, len)
+                .and_then(|()| self.attempt(Step::Read, at, |file| file.read_at(rest, at.0)));
+            let error = match read {
                 Ok(0) => self.beyond_end(at),
                 Ok(n) => {
                     done += n;
                     continue;
                 }
-                Err(err) => self.fail(Step::Read, at, &err),
+                Err(error) => error,
             };
             return Err(PartialRead { read: done, error });
         }
@@ -241,7 +581,7 @@ impl PhysMem {
     fn beyond_end(&self, addr: PhysAddr) -> anyhow::Error {
         not_found(format!(
             "{addr} is beyond the end of {}",
-            self.options.path.display()
+            self.door.borrow().path.display()
         ))
         .hint("check the address against /proc/iomem")
         .into()
@@ -252,7 +592,6 @@ impl PhysMem {
 mod tests {
     use super::*;
     use crate::error::ExitKind;
-    use std::path::PathBuf;
 
     /// A file of `len` zero bytes standing in for /dev/mem (removed when the first value
     /// is dropped), and the options that open it.
@@ -260,7 +599,7 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         file.as_file().set_len(len as u64).unwrap();
         let options = DeviceOptions {
-            path: file.path().to_path_buf(),
+            chosen: Some(file.path().to_path_buf()),
             cached: false,
             method: AccessMethod::Mmap,
         };
@@ -272,7 +611,7 @@ mod tests {
         for method in [AccessMethod::Mmap, AccessMethod::Rw] {
             let (_file, mut options) = scratch_device(3 * 4096);
             options.method = method;
-            let mem = PhysMem::open(&options, true, PhysAddr(0), None).unwrap();
+            let mem = PhysMem::open(&options, true, PhysAddr(0)).unwrap();
             for (i, width) in Width::ALL.into_iter().enumerate() {
                 let addr = PhysAddr(0x1000 + 16 * i as u64);
                 let value = width.max_value() - 1;
@@ -290,13 +629,20 @@ mod tests {
             // misaligned and too-big are refused before any access
             assert!(mem.read(PhysAddr(0x1001), Width::W16).is_err());
             assert!(mem.write(PhysAddr(0x1000), Width::W8, 0x100).is_err());
+            // a stand-in is neither /dev/mem nor /dev/physmem: no detour, no probe
+            assert_eq!(mem.kind(), DeviceKind::StandIn);
+            assert_eq!(mem.detour(), None);
+            assert!(mem.describe().ends_with(match method {
+                AccessMethod::Mmap => " mmap, O_SYNC",
+                AccessMethod::Rw => " pread/pwrite, O_SYNC",
+            }));
         }
     }
 
     #[test]
     fn a_byte_range_may_cross_pages() {
         let (_file, options) = scratch_device(3 * 4096);
-        let mem = PhysMem::open(&options, true, PhysAddr(0), None).unwrap();
+        let mem = PhysMem::open(&options, true, PhysAddr(0)).unwrap();
         mem.write(PhysAddr(0x1ff8), Width::W64, 0x0807_0605_0403_0201)
             .unwrap();
         mem.write(PhysAddr(0x2000), Width::W64, 0x100f_0e0d_0c0b_0a09)
@@ -309,13 +655,11 @@ mod tests {
     #[test]
     fn a_missing_device_is_the_config_devmem_error() {
         let options = DeviceOptions {
-            path: PathBuf::from("/nonexistent/physdemo-mem"),
+            chosen: Some(PathBuf::from("/nonexistent/physdemo-mem")),
             cached: false,
             method: AccessMethod::Mmap,
         };
-        let err = PhysMem::open(&options, false, PhysAddr(0), None)
-            .err()
-            .unwrap();
+        let err = PhysMem::open(&options, false, PhysAddr(0)).err().unwrap();
         assert_eq!(crate::error::exit_kind_of(&err), ExitKind::Unsupported);
         assert!(err.to_string().contains("CONFIG_DEVMEM"));
     }

@@ -1,4 +1,5 @@
-//! Reading and writing physical memory through `/dev/mem`, one checked access at a time.
+//! Reading and writing physical memory through `/dev/mem` or physdemo_mem's `/dev/physmem`,
+//! one checked access at a time.
 //!
 //! Each access opens nothing new: an [`access::PhysMem`] holds the open device (read-only for
 //! reads, read-write for writes; `O_SYNC` unless `--cached`), and every read or write maps
@@ -11,13 +12,16 @@
 //! The pure checks ([`width`]: width parsing, alignment, value fits; [`reach`]: the CPU's
 //! physical address bits; [`policy`]: where a write may go) and the translation of kernel
 //! errors into sentences a user can act on ([`explain`]) are separate functions with no
-//! I/O. [`device`] says which file stands for physical memory and how it is opened: the path
-//! is injectable (`--device`, `PHYSDEMO_DEVICE`) so tests run against a regular file standing
-//! in for /dev/mem, and a second kind of memory device belongs there too.
+//! I/O. [`device`] says which file stands for physical memory and how it is opened: /dev/mem,
+//! /dev/physmem, or (`--device`, `PHYSDEMO_DEVICE`) a regular file standing in for /dev/mem
+//! in tests. Without `--device`, [`access`] goes through /dev/physmem where /dev/mem refuses,
+//! and never passes off the zeros or dropped writes STRICT_DEVMEM gives read() and write()
+//! below 1 MiB; [`probe`] reads a page of physdemo's own to find out what a device allows.
 
 pub(crate) mod access;
 pub(crate) mod device;
 pub(crate) mod explain;
 pub mod policy;
+pub(crate) mod probe;
 pub(crate) mod reach;
 pub mod width;

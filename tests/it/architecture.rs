@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("sys", &[]),
     ("kernel", &["error", "sys"]),
     ("proc", &["error", "kernel", "sys"]),
-    ("physmem", &["error", "kernel", "sys"]),
+    ("physmem", &["error", "kernel", "proc", "sys"]),
     ("scan", &["error", "kernel", "proc"]),
     ("resolve", &["error", "kernel", "physmem", "proc"]),
     ("render", &["error", "kernel", "physmem", "resolve"]),
