@@ -217,6 +217,13 @@ fn parse_width_arg(text: &str) -> Result<Width, String> {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct DoctorArgs {
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct MapsArgs {
     /// Process id
     pub(crate) pid: i64,

@@ -9,11 +9,12 @@ use std::time::Duration;
 use anyhow::{Error, Result};
 
 use crate::cli::args::{
-    DeviceArgs, DevmemArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs, PciArgs,
-    PeekArgs, PokeArgs, TargetArgs, WhereArg,
+    DeviceArgs, DevmemArgs, DoctorArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs,
+    PciArgs, PeekArgs, PokeArgs, TargetArgs, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
+use crate::commands::doctor::DoctorOptions;
 use crate::commands::dump::{DumpFrom, DumpOptions};
 use crate::commands::inspect::InspectOptions;
 use crate::commands::maps::MapsOptions;
@@ -267,6 +268,14 @@ impl TryFrom<&DevmemArgs> for DevmemOptions {
             dry_run: args.write.dry_run,
             device: (&args.device).into(),
         })
+    }
+}
+
+impl TryFrom<&DoctorArgs> for DoctorOptions {
+    type Error = Error;
+
+    fn try_from(args: &DoctorArgs) -> Result<Self> {
+        Ok(DoctorOptions { json: args.json })
     }
 }
 

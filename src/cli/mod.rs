@@ -17,6 +17,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::commands;
 use crate::commands::devmem::DevmemOptions;
+use crate::commands::doctor::DoctorOptions;
 use crate::commands::dump::DumpOptions;
 use crate::commands::inspect::InspectOptions;
 use crate::commands::maps::MapsOptions;
@@ -117,6 +118,12 @@ pub(crate) enum Command {
     )]
     Owner(OwnerArgs),
 
+    /// What this machine lets physdemo do to physical memory, and why: each line measured
+    #[command(
+        after_help = "Measures, on this machine: /dev/mem (present, opens; RAM by read() and by mapping, probed on a\npage of physdemo's own; RAM below 1 MiB; device ranges, mapped and never read), STRICT_DEVMEM and\nIO_STRICT_DEVMEM (from the probes, and the kernel's config when /proc/config.gz or\n/boot/config-<release> is there), PAT (and the cache type a mapping gets, from debugfs),\nlockdown, /dev/port, /dev/physmem and the physdemo_mem module, whether pagemap shows frame\nnumbers, kpageflags and kpagecount; then the one next step. Nothing is written. Exit 0 when it\ncould answer.\n\nExamples:\n  sudo physdemo doctor\n  sudo physdemo doctor --json"
+    )]
+    Doctor(DoctorArgs),
+
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  physdemo completions bash > /etc/bash_completion.d/physdemo"
@@ -215,6 +222,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Peek(args) => commands::peek::run(&PeekOptions::try_from(&args)?)?,
         Command::Dump(args) => commands::dump::run(&DumpOptions::try_from(&args)?)?,
         Command::Devmem(args) => commands::devmem::run(&DevmemOptions::try_from(&args)?)?,
+        Command::Doctor(args) => commands::doctor::run(&DoctorOptions::try_from(&args)?)?,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

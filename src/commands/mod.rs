@@ -4,6 +4,7 @@
 //! none knows clap.
 
 pub mod devmem;
+pub(crate) mod doctor;
 pub(crate) mod dump;
 pub(crate) mod inspect;
 pub(crate) mod maps;

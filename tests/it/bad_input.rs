@@ -217,6 +217,18 @@ const CASES: &[(&str, i32, &str)] = &[
         "is the zero device",
     ),
     ("PHYSDEMO_DEVICE=/dev/zero devmem 0x1000", 2, "(char 1:5)"),
+    (
+        "peek 0x1000 --device /dev/tty",
+        2,
+        "is a character device, not /dev/mem: physdemo knows only /dev/mem's and /dev/physmem's layout",
+    ),
+    (
+        "--device {dir} poke 0x1000 1",
+        2,
+        "is a directory, not a memory device",
+    ),
+    ("doctor now", 2, "unexpected argument 'now'"),
+    ("doctor --json --pages", 2, "unexpected argument '--pages'"),
     ("peek _4096", 2, "`_` may only stand between two digits"),
     ("peek 4096_", 2, "`_` may only stand between two digits"),
     ("peek 1__0_2_4", 2, "`_` may only stand between two digits"),

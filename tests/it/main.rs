@@ -5,13 +5,14 @@
 //! Host tests (this machine has no /dev/mem: a file stands in for it, crafted copies for
 //! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`pci`] (`--pci`),
-//! [`forge`] (forged targets), [`bad_input`] (every bad command line), and
-//! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
+//! [`forge`] (forged targets), [`doctor`] (this host's report), [`bad_input`] (every bad
+//! command line), and [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
 //! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those).
 
 mod architecture;
 mod bad_input;
 mod common;
+mod doctor;
 mod forge;
 mod maps_and_owner;
 mod pci;

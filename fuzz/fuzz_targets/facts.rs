@@ -1,0 +1,39 @@
+//! Fuzz target: the texts that decide whether a memory device opens: a kernel config,
+//! /sys/kernel/security/lockdown, a /proc/<pid>/status CapEff line, /proc/cpuinfo and
+//! /proc/cmdline words, debugfs's pat_memtype_list, /proc/modules and a sysfs `dev` file.
+//! No decoder panics; a lockdown level found is one that is in brackets in the text; every
+//! PAT reservation is a non-empty range that covers itself; a module found is the one asked
+//! for; a parsed device number prints back as the text it came from.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use physdemo::kernel::config::KernelConfig;
+use physdemo::kernel::modules::{find_module, parse_dev_number};
+use physdemo::kernel::pat::{cmdline_has, cpu_has_pat, parse_memtype_list};
+use physdemo::kernel::security::{parse_cap_eff, parse_lockdown};
+
+fuzz_target!(|data: &[u8]| {
+    let config = KernelConfig::parse(data);
+    for name in ["DEVMEM", "STRICT_DEVMEM", "X86_PAT"] {
+        let setting = config.get(name);
+        let _ = (setting.is_on(), setting.to_string());
+    }
+    if let Some(mode) = parse_lockdown(data) {
+        let text = String::from_utf8_lossy(data);
+        assert!(text.contains(&format!("[{mode}]")), "{mode} not bracketed");
+    }
+    let _ = parse_cap_eff(data).map(|caps| caps.0);
+    let _ = (cpu_has_pat(data), cmdline_has(data, "nopat"));
+    for memtype in parse_memtype_list(data) {
+        assert!(memtype.start < memtype.end && !memtype.cache.is_empty());
+        assert!(memtype.covers(memtype.start, memtype.end));
+    }
+    if let Some(module) = find_module(data, "physdemo_mem") {
+        assert_eq!(module.name, "physdemo_mem");
+    }
+    if let Some((major, minor)) = parse_dev_number(data) {
+        let text = std::str::from_utf8(data).unwrap().trim();
+        let (a, b) = text.split_once(':').unwrap();
+        assert_eq!((a.parse::<u32>().ok(), b.parse::<u32>().ok()), (Some(major), Some(minor)));
+    }
+});
