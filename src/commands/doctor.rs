@@ -76,6 +76,10 @@ struct PrivilegesJson {
 #[derive(Debug, Serialize)]
 struct LowRamJson {
     paddr: PhysAddr,
+    /// The first 8-byte word that is not zero in the mapping, and its value (`null` when
+    /// the mapping showed none).
+    word_at: Option<PhysAddr>,
+    word: Option<Hex>,
     /// `"data"` (not all zeros), `"zeros"`, or the errno of the mapping.
     mmap: String,
     /// `"same"` (what the mapping shows), `"zeros"` (where the mapping shows data),
@@ -337,14 +341,21 @@ fn probe_low_ram(file: &File, map: &IomemMap) -> Option<LowRamJson> {
             Err(err) => {
                 return Some(LowRamJson {
                     paddr: PhysAddr(page),
+                    word_at: None,
+                    word: None,
                     mmap: errno_code(&err),
                     read: seen_code(None),
                 })
             }
         };
-        if mapped.iter().all(|&b| b == 0) {
+        let Some((offset, word)) = mapped
+            .chunks(8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
+            .enumerate()
+            .find(|&(_, w)| w != 0)
+        else {
             continue;
-        }
+        };
         let read = match read_page(file, PhysAddr(page)) {
             Ok(bytes) if bytes == mapped => "same".into(),
             Ok(bytes) if bytes.iter().all(|&b| b == 0) => "zeros".into(),
@@ -353,12 +364,16 @@ fn probe_low_ram(file: &File, map: &IomemMap) -> Option<LowRamJson> {
         };
         return Some(LowRamJson {
             paddr: PhysAddr(page),
+            word_at: Some(PhysAddr(page + 8 * offset as u64)),
+            word: Some(Hex(word)),
             mmap: "data".into(),
             read,
         });
     }
     Some(LowRamJson {
         paddr: PhysAddr(first),
+        word_at: None,
+        word: None,
         mmap: "zeros".into(),
         read: seen_code(None),
     })
@@ -837,7 +852,12 @@ fn dev_mem_lines(mem: &DevMemJson) -> Vec<(&'static str, String)> {
 fn low_ram_words(low: &LowRamJson) -> String {
     match (low.mmap.as_str(), low.read.as_str()) {
         ("data", "same") => format!("{}: read() shows what a mapping shows", low.paddr),
-        ("data", "zeros") => format!("{}: a mapping shows data, read() shows zeros: the kernel hides RAM below 1 MiB from read() (STRICT_DEVMEM)", low.paddr),
+        ("data", "zeros") => format!(
+            "{}: a mapping shows data ({} at {}), read() shows zeros: the kernel hides RAM below 1 MiB from read() (STRICT_DEVMEM)",
+            low.paddr,
+            low.word.map_or_else(String::new, |w| w.to_string()),
+            low.word_at.map_or_else(String::new, |a| a.to_string())
+        ),
         ("data", read) => format!("{}: a mapping shows data, read() {read}", low.paddr),
         ("zeros", _) => format!("{} and the pages after it map as zeros: nothing to compare", low.paddr),
         (errno, _) => format!("{}: mapping refused ({errno})", low.paddr),
@@ -1067,6 +1087,8 @@ mod tests {
         let mut distro = machine("ok", ("EPERM", "EPERM"), None, Some("none"), true);
         distro.dev_mem.low_ram = Some(LowRamJson {
             paddr: PhysAddr(0x9e000),
+            word_at: Some(PhysAddr(0x9e010)),
+            word: Some(Hex(0xf000_ff53)),
             mmap: "data".into(),
             read: "zeros".into(),
         });
@@ -1078,7 +1100,7 @@ mod tests {
             "physdemo doctor: what this machine lets physdemo do, measured (Linux 6.1.192-physdemo-distro, root)",
             "/dev/mem          present (char 1:1), opens read-only",
             "  RAM read()      refused (EPERM)",
-            "  low RAM         0x9e000: a mapping shows data, read() shows zeros: the kernel hides RAM below 1 MiB from read() (STRICT_DEVMEM)",
+            "  low RAM         0x9e000: a mapping shows data (0xf000ff53 at 0x9e010), read() shows zeros: the kernel hides RAM below 1 MiB from read() (STRICT_DEVMEM)",
             "  devices         IOAPIC 0 [0xfec00000-0xfec003ff] refused (EPERM) (each mapped and unmapped, never read)",
             "/dev/physmem      absent; physdemo_mem not loaded; /lib/modules/6.1.192-physdemo-distro/extra/physdemo_mem.ko is there",
             "next step         load physdemo_mem: insmod",

@@ -411,6 +411,8 @@ impl PhysMem {
         if self.strict_devmem() == Some(false) {
             return Ok(());
         }
+        // A poke reads before it writes: its refusal is the write's, whichever comes first.
+        let write = write || self.writable;
         let reason = format!(
             "/dev/mem's {} RAM below 1 MiB under CONFIG_STRICT_DEVMEM",
             if write {

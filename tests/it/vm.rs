@@ -568,3 +568,64 @@ fn with_pat_on_only_method_rw_reaches_ram_and_physdemo_says_so() {
         .lines()
         .any(|l| l.starts_with("pat: ") && l.ends_with(" passed, 0 failed")));
 }
+
+/// Runs `demos/vm/doors.sh MODE` in the VM `env` describes; asserts it passed and returns
+/// its output.
+fn doors_run(mode: &str, env: &[(&str, &str)]) -> Option<String> {
+    let out = vm_run_with_env(&repo().join("demos/vm/doors.sh"), &[mode], env)?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demos/vm/doors.sh {mode} failed in the VM"
+    );
+    assert!(!text.contains("FAIL"), "doors.sh {mode} printed FAIL lines");
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with(&format!("doors-{mode}: ")) && l.ends_with(" passed, 0 failed")));
+    Some(text)
+}
+
+#[test]
+fn where_dev_mem_is_locked_physdemo_names_why_and_goes_through_dev_physmem() {
+    let Some(text) = doors_run("distro", &[("PHYSDEMO_VM_KERNEL", "distro")]) else {
+        return;
+    };
+    // The refusals, each with its cause and way around, before the module is loaded.
+    assert!(text.contains("it is System RAM above 1 MiB, and CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem (load physdemo_mem (insmod /lib/modules/6.1."));
+    assert!(text.contains("under CONFIG_STRICT_DEVMEM the kernel shows RAM below 1 MiB to read() as zeros, whatever it holds"));
+    assert!(text.contains(
+        "is claimed by 'physdemo-testdev' [0xff000000-0xff00ffff], inside physdemo-testdev"
+    ));
+    // The doctor's report of the distro VM, measured.
+    for line in [
+        "|   RAM read()      refused (EPERM)",
+        "| STRICT_DEVMEM     on: measured: /dev/mem refuses RAM above 1 MiB (EPERM) and its read() shows RAM below 1 MiB as zeros; the config says y",
+        "| lockdown          none (/sys/kernel/security/lockdown: [none] integrity confidentiality)",
+        "| next step         load physdemo_mem: insmod /lib/modules/",
+    ] {
+        assert!(text.lines().any(|l| l.trim_start().starts_with(line)), "no {line:?}");
+    }
+    // Through /dev/physmem: the exact value, the kmalloc buffer, edu.
+    assert!(text
+        .contains("ok   - poke through /dev/physmem: the target saw exactly 0xc0ffee0123456789"));
+    assert!(text.contains("the module saw 0x1357924680acebdf"));
+    assert!(text.contains("ok   - demos/edu.sh through --device /dev/physmem: ident 0x010000ed"));
+}
+
+#[test]
+fn under_lockdown_every_door_is_closed_and_physdemo_names_lockdown() {
+    let Some(text) = doors_run(
+        "lockdown",
+        &[
+            ("PHYSDEMO_VM_KERNEL", "distro"),
+            ("PHYSDEMO_VM_APPEND", "lockdown=integrity"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(text.contains("| lockdown          integrity (/sys/kernel/security/lockdown: none [integrity] confidentiality)"));
+    assert!(text.contains("physdemo: error: the kernel refused to open /dev/mem (EPERM): kernel lockdown is in force (integrity, /sys/kernel/security/lockdown)"));
+    assert!(
+        text.contains("the kernel is locked down, and /dev/physmem allows no more than /dev/mem")
+    );
+}

@@ -1,0 +1,255 @@
+#!/bin/sh
+# demos/vm/doors.sh: inside the distro VM, what physdemo does where /dev/mem is
+# locked, checked against busybox and the kernel's own files:
+#
+#   distro    (PHYSDEMO_VM_KERNEL=distro): `physdemo doctor` reports
+#             STRICT_DEVMEM, IO_STRICT_DEVMEM, PAT and the low-RAM zeros as busybox
+#             devmem and dd meet them; without physdemo_mem, a peek or poke of a
+#             target's variable is refused with EPERM and the message naming
+#             STRICT_DEVMEM and the module to load, the target unchanged; read()
+#             and write() of RAM below 1 MiB are refused, never shown as zeros or
+#             passed off as written; a claimed device range names its driver.
+#             With physdemo_mem loaded: the doctor says /dev/physmem reaches RAM;
+#             inspect's physical address is pagemap's (read by dd); poke goes
+#             through /dev/physmem and says so, the target sees the exact value;
+#             peek --method rw, dump and devmem too; low RAM reads what busybox
+#             devmem's mapping shows; edu answers through --device /dev/physmem
+#             (demos/edu.sh); the kmalloc buffer is rewritten (demos/kernel-buffer.sh);
+#             busybox devmem still fails; the kernel log stays clean.
+#   lockdown  (PHYSDEMO_VM_KERNEL=distro PHYSDEMO_VM_APPEND=lockdown=integrity):
+#             the doctor names lockdown; peek is refused (EPERM) naming lockdown
+#             and its mode; busybox devmem cannot open /dev/mem; the unsigned
+#             physdemo_mem is refused, the signed one loads and then refuses at
+#             open by itself (its one kernel log line), and physdemo says so.
+#
+# Usage (host): demos/vm/run demos/vm/doors.sh MODE, in the VM MODE names
+# (tests/it/vm.rs runs both). Prints "ok"/"FAIL" lines with the exact values,
+# then "doors-MODE: N passed, N failed"; exit 0 only when all passed.
+set -u
+. "$(dirname "$0")/../lib.sh"
+
+mode="${1:-}"
+extra="/lib/modules/$(uname -r)/extra"
+case "$mode" in
+  distro) min=33 ;;
+  lockdown) min=13 ;;
+  *) die "usage: doors.sh distro|lockdown (got '$mode')" ;;
+esac
+case "$(uname -r)" in
+  *-physdemo-distro) ;;
+  *) die "kernel $(uname -r) is not the distro flavour: run with PHYSDEMO_VM_KERNEL=distro" ;;
+esac
+EPERM="Operation not permitted"
+
+# obj_field OBJECT NAME: NAME's value in the first flat object "OBJECT":{...} of the JSON on stdin
+obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
+# one_error RC WORDS...: the last `pd` exited RC with one physdemo: error line holding every WORDS
+one_error() {
+  _want="$1"; shift
+  [ "$rc" -eq "$_want" ] && [ -z "$out" ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || return 1
+  case "$err" in "physdemo: error: "*) ;; *) return 1 ;; esac
+  for _w in "$@"; do case "$err" in *"$_w"*) ;; *) return 1 ;; esac; done
+}
+next_step() { sed -n 's/.*"next_step":"\(.*\)"}$/\1/p'; }
+kernel_log_bad() { dmesg | grep -E 'BUG|Oops|WARNING|general protection'; }
+# pagemap_paddr PID VADDR: the physical address, from pagemap read by dd (not physdemo)
+pagemap_paddr() {
+  _e="$(dd if="/proc/$1/pagemap" bs=8 skip=$(($2 / 4096)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')"
+  printf '0x%x' $(( ((0x$_e) & 0x7fffffffffffff) * 4096 + ($2 % 4096) ))
+}
+
+start_target --timeout 250 || die "physdemo target did not start"
+initial="$(json_field value <"$tout")"
+paddr="$(physdemo inspect "$pid" "$vaddr" --json | json_field paddr)"
+echo "    target pid $pid, variable $vaddr -> physical $paddr, value $initial"
+
+# --- lockdown: every door closed, and said so ------------------------------------
+if [ "$mode" = lockdown ]; then
+  doc="$(physdemo doctor --json)"
+  physdemo doctor | sed 's/^/    | /'
+  state="$(cat /sys/kernel/security/lockdown)"
+  if [ "$(echo "$doc" | obj_field lockdown mode)" = integrity ] && [ "$state" = "none [integrity] confidentiality" ]; then
+    ok "doctor: lockdown integrity, as /sys/kernel/security/lockdown says: $state"
+  else bad "doctor lockdown '$(echo "$doc" | obj_field lockdown mode)', the file: '$state'"; fi
+  via_devmem="$(devmem "$paddr" 64 2>&1)" via_dd="$(dd if=/dev/port bs=1 count=1 2>&1 >/dev/null)"
+  if [ "$(echo "$doc" | obj_field dev_mem open)" = EPERM ] && [ "$(echo "$doc" | json_field dev_port)" = EPERM ] &&
+     echo "$via_devmem" | grep -q "can't open '/dev/mem': $EPERM" && echo "$via_dd" | grep -q "$EPERM"; then
+    ok "doctor: /dev/mem and /dev/port refuse to open (EPERM), as busybox devmem and dd meet them"
+  else bad "doctor: /dev/mem '$(echo "$doc" | obj_field dev_mem open)', /dev/port '$(echo "$doc" | json_field dev_port)'; devmem: $via_devmem; dd: $via_dd"; fi
+  step="$(echo "$doc" | next_step)"
+  case "$step" in "lockdown (integrity) closes /dev/mem, /dev/port and /dev/physmem to root too"*) ok "doctor's next step: $step..." ;; *) bad "doctor's next step: '$step'" ;; esac
+  pd peek "$pid" "$vaddr"
+  if one_error 4 "the kernel refused to open /dev/mem (EPERM): kernel lockdown is in force (integrity, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port and /dev/physmem to everyone, root included" "Secure Boot"; then
+    ok "peek: exit 4, $err"
+  else bad "peek under lockdown: exit $rc: $out $err"; fi
+  pd poke "$pid" "$vaddr" 0x0badc0de
+  if one_error 4 "kernel lockdown is in force (integrity" && ! grep -q '"event":"change"' "$tout"; then ok "poke: exit 4 (lockdown), the target saw no change"
+  else bad "poke under lockdown: exit $rc: $err"; fi
+  if out="$(insmod "$extra/unsigned/physdemo_mem.ko" 2>&1)"; then bad "the unsigned physdemo_mem loaded under lockdown"; rmmod physdemo_mem
+  else case "$out" in *"$EPERM"*) ok "the unsigned physdemo_mem is refused: $out" ;; *) bad "unsigned physdemo_mem: '$out'" ;; esac; fi
+  if insmod "$extra/physdemo_mem.ko" && [ -c /dev/physmem ]; then ok "the signed physdemo_mem loads: /dev/physmem is there"
+  else bad "the signed physdemo_mem did not load"; fi
+  if out="$(dd if=/dev/physmem bs=8 count=1 skip=$((paddr / 8)) 2>&1 >/dev/null)"; then bad "dd read /dev/physmem under lockdown"
+  else case "$out" in *"$EPERM"*) ok "/dev/physmem refuses to open by itself: $out" ;; *) bad "dd of /dev/physmem: '$out'" ;; esac; fi
+  line="$(dmesg | grep 'physdemo_mem: /dev/physmem refused')"
+  case "$line" in *"the kernel is locked down, and /dev/physmem allows no more than /dev/mem"*) ok "physdemo_mem said so once: ${line#*] }" ;;
+    *) bad "no physdemo_mem lockdown line in the kernel log: '$line'" ;; esac
+  pd peek "$pid" "$vaddr"
+  if one_error 4 "/dev/mem could not be opened (EPERM): the kernel refused to open /dev/physmem (EPERM): kernel lockdown is in force (integrity"; then
+    ok "peek with /dev/physmem there: exit 4, $err"
+  else bad "peek with the module under lockdown: exit $rc: $err"; fi
+  doc="$(physdemo doctor --json)"
+  if [ "$(echo "$doc" | obj_field physmem present)" = true ] && [ "$(echo "$doc" | obj_field physmem open)" = EPERM ]; then
+    ok "doctor: /dev/physmem present, open refused (EPERM)"
+  else bad "doctor physmem: $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/')"; fi
+  rmmod physdemo_mem && ok "rmmod physdemo_mem" || bad "rmmod physdemo_mem"
+  stop_target
+  if [ -z "$(kernel_log_bad)" ]; then ok "the kernel log has no BUG, Oops, WARNING or general protection"
+  else bad "the kernel log:"; kernel_log_bad | sed 's/^/    | /'; fi
+  summary "doors-$mode" "$min"; exit $?
+fi
+
+# --- without physdemo_mem: the doctor, and every refusal named ------------------
+doc="$(physdemo doctor --json)"
+physdemo doctor | sed 's/^/    | /'
+s1="$(echo "$doc" | obj_field dev_mem ram_read)" s2="$(echo "$doc" | obj_field dev_mem ram_mmap)"
+via_dd="$(dd if=/dev/mem bs=8 skip=$((paddr / 8)) count=1 2>&1 >/dev/null)"
+via_devmem="$(devmem "$paddr" 64 2>&1)"
+case "$s1 $s2 $via_dd $via_devmem" in
+  "EPERM EPERM "*"$EPERM"*"$EPERM"*) ok "doctor: RAM read() $s1, mmap $s2, as dd and busybox devmem meet them at $paddr" ;;
+  *) bad "doctor: RAM read() '$s1', mmap '$s2'; dd: '$via_dd'; devmem: '$via_devmem'" ;;
+esac
+low="$(echo "$doc" | obj_field low_ram word_at)" low_word="$(echo "$doc" | obj_field low_ram word)"
+low_read="$(echo "$doc" | obj_field low_ram read)"
+low_real="$(devmem "$low" 64 | lower)"
+low_dd="$(dd if=/dev/mem bs=8 skip=$((low / 8)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')"
+if [ "$low_read" = zeros ] && [ "$(norm_hex "$low_real")" = "$(norm_hex "$low_word")" ] && [ -n "$(norm_hex "$low_word")" ] &&
+   [ "$low_dd" = 0000000000000000 ]; then
+  ok "doctor: low RAM $low read() shows zeros; its mapping $low_word = busybox devmem (mmap) $low_real, dd (read) 0x$low_dd"
+else bad "doctor low RAM '$low' = '$low_word' read '$low_read'; devmem '$low_real', dd '$low_dd'"; fi
+for v in strict_devmem io_strict_devmem; do
+  on="$(echo "$doc" | obj_field "$v" on)"
+  if [ "$on" = true ]; then ok "doctor: $v on ($(echo "$doc" | obj_field "$v" why))"; else bad "doctor: $v '$on'"; fi
+done
+if echo "$doc" | grep -q '"name":"physdemo-testdev","start":"0xff000000","end":"0xff00ffff","map":"EPERM"' &&
+   echo "$doc" | grep -q '"name":"0000:00:01.0","start":"0xfea00000","end":"0xfeafffff","map":"ok"'; then
+  ok "doctor: the claimed physdemo-testdev range refuses a mapping (EPERM), edu's BAR0 maps"
+else bad "doctor devices: $(echo "$doc" | sed 's/.*"devices":\(\[[^]]*\]\).*/\1/')"; fi
+pat_o_sync="$(echo "$doc" | obj_field mapping o_sync)"
+if [ "$(echo "$doc" | obj_field pat on)" = true ] && [ "$pat_o_sync" = uncached-minus ]; then
+  ok "doctor: PAT on; a /dev/mem mapping with O_SYNC is $pat_o_sync in pat_memtype_list ($(echo "$doc" | obj_field mapping region), cached: $(echo "$doc" | obj_field mapping cached))"
+else bad "doctor PAT: $(echo "$doc" | sed 's/.*"pat":\({[^}]*}\).*/\1/')"; fi
+[ "$(echo "$doc" | obj_field lockdown mode)" = none ] && ok "doctor: lockdown none" || bad "doctor lockdown: $(echo "$doc" | obj_field lockdown mode)"
+step="$(echo "$doc" | next_step)"
+if [ "$step" = "load physdemo_mem: insmod $extra/physdemo_mem.ko; physdemo then goes through /dev/physmem wherever /dev/mem refuses (STRICT_DEVMEM)" ]; then
+  ok "doctor's next step: $step"
+else bad "doctor's next step: '$step'"; fi
+
+pd peek "$pid" "$vaddr"
+if one_error 5 "the kernel refused $paddr through /dev/mem (EPERM): it is System RAM above 1 MiB, and CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem" "insmod $extra/physdemo_mem.ko"; then
+  ok "peek of the target: exit 5, $err"
+else bad "peek of the target: exit $rc, out '$out', err '$err'"; fi
+pd poke "$pid" "$vaddr" 0x0badc0de
+if one_error 5 "CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem" && ! grep -q '"event":"change"' "$tout"; then
+  ok "poke of the target: exit 5 (STRICT_DEVMEM), the target saw no change"
+else bad "poke of the target: exit $rc: $err; target: $(grep change "$tout")"; fi
+for method in rw mmap; do
+  pd poke "$paddr" 0x1 --width 64 --method "$method" --dry-run
+  if one_error 5 "CONFIG_STRICT_DEVMEM"; then ok "poke --dry-run --method $method of RAM: the real poke's refusal (exit 5)"
+  else bad "poke --dry-run --method $method: exit $rc: $out $err"; fi
+done
+
+# Low RAM under STRICT_DEVMEM: read() shows zeros, write() is dropped; never passed off.
+pd peek "$low" --width 64 --method rw
+if one_error 5 "not reading $low with read() on /dev/mem: under CONFIG_STRICT_DEVMEM the kernel shows RAM below 1 MiB to read() as zeros" "--method mmap"; then
+  ok "peek --method rw of low RAM $low: refused, not shown as 0 ($err)"
+else bad "peek --method rw $low: exit $rc: out '$out' err '$err'"; fi
+pd poke "$low" 0x5a5a5a5a5a5a5a5a --width 64 --method rw
+if one_error 5 "not writing $low with write() on /dev/mem: under CONFIG_STRICT_DEVMEM the kernel drops a write() to RAM below 1 MiB and still reports success" "nothing was written" &&
+   [ "$(devmem "$low" 64 | lower)" = "$low_real" ]; then
+  ok "poke --method rw of low RAM: refused (nothing written), busybox devmem still reads $low_real"
+else bad "poke --method rw $low: exit $rc: $err; now $(devmem "$low" 64)"; fi
+pd dump "$low" 16 --method rw
+if one_error 5 "dump stopped at $low" "shows RAM below 1 MiB to read() as zeros"; then ok "dump --method rw of low RAM: refused, not a line of zeros"
+else bad "dump --method rw $low: exit $rc: $out $err"; fi
+pd peek "$low" --width 64
+want="$low_real"
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     $want  (64-bit read via /dev/mem mmap, O_SYNC)$"; then
+  ok "peek (mmap) of low RAM $low: $want, what busybox devmem's mapping shows"
+else bad "peek $low: exit $rc: $out $err (want $want)"; fi
+
+# IO_STRICT_DEVMEM: the driver that claimed the range is named.
+pd devmem 0xff000004 32
+if one_error 5 "CONFIG_IO_STRICT_DEVMEM closes device ranges a driver has claimed, and 0xff000004 is claimed by 'physdemo-testdev' [0xff000000-0xff00ffff], inside physdemo-testdev" "iomem=relaxed"; then
+  ok "devmem 0xff000004: $err"
+else bad "devmem 0xff000004: exit $rc: $out $err"; fi
+pd peek 0xfec00000
+if one_error 5 "0xfec00000 is claimed by 'IOAPIC 0' [0xfec00000-0xfec003ff]"; then ok "peek of the IOAPIC names IOAPIC 0 as the claimant"
+else bad "peek 0xfec00000: exit $rc: $err"; fi
+
+# --- physdemo_mem loaded: the same, through /dev/physmem ----------------------
+if insmod "$extra/physdemo_mem.ko" && [ -c /dev/physmem ]; then ok "insmod $extra/physdemo_mem.ko (signed): /dev/physmem"
+else bad "insmod physdemo_mem failed"; summary "doors-$mode" "$min"; exit 1; fi
+doc="$(physdemo doctor --json)"
+if [ "$(echo "$doc" | obj_field physmem ram_read)" = exact ] && [ "$(echo "$doc" | obj_field physmem ram_mmap)" = exact ] &&
+   [ "$(echo "$doc" | next_step)" = "none: /dev/physmem reaches RAM by read() and by mapping, and physdemo goes through it wherever /dev/mem refuses (STRICT_DEVMEM)" ]; then
+  ok "doctor: /dev/physmem reads physdemo's page exactly by read() and mmap; next step: none"
+else bad "doctor with the module: physmem $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/'), next step '$(echo "$doc" | next_step)'"; fi
+
+by_dd="$(pagemap_paddr "$pid" "$vaddr")"
+if [ "$by_dd" = "$paddr" ]; then ok "inspect's physical address $paddr = pagemap read by dd ($by_dd)"; else bad "inspect $paddr, dd of pagemap $by_dd"; fi
+V=0xc0ffee0123456789
+pd poke "$pid" "$vaddr" "$V"
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^new       $V  (64-bit write via /dev/physmem (physdemo_mem) mmap; read back $V)$" &&
+   echo "$out" | grep -q "^via       /dev/physmem (physdemo_mem) mmap, because /dev/mem refused $paddr (EPERM): CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem$" &&
+   echo "$out" | grep -q "^target    saw $V at" && wait_for "$tout" "\"new\":\"$V\"" 50; then
+  ok "poke through /dev/physmem: the target saw exactly $V, and poke said which door and why"
+else bad "poke with the module: exit $rc: $out $err"; fi
+W=0x123456789abcdef0
+json="$(physdemo poke "$pid" "$vaddr" "$W" --json)"
+if [ "$(echo "$json" | json_field device)" = "/dev/physmem (physdemo_mem) mmap" ] &&
+   echo "$json" | grep -q "\"detour\":\"/dev/mem refused $paddr (EPERM): CONFIG_STRICT_DEVMEM" &&
+   wait_for "$tout" "\"new\":\"$W\"" 50; then
+  ok "poke --json: device /dev/physmem (physdemo_mem) mmap, detour named; the target saw $W"
+else bad "poke --json: $json"; fi
+got="$(physdemo peek "$pid" "$vaddr" --method rw --json | json_field value)"
+[ "$got" = "$W" ] && ok "peek --method rw through /dev/physmem: $got" || bad "peek --method rw: '$got', want $W"
+if out="$(devmem "$paddr" 64 2>&1)"; then bad "busybox devmem read $paddr with STRICT_DEVMEM: $out"
+else case "$out" in *"$EPERM"*) ok "busybox devmem of $paddr still fails: $out" ;; *) bad "busybox devmem: '$out'" ;; esac; fi
+page="$(printf '%#x' $((paddr & ~4095)))"
+pd dump "$page" 0x48
+if [ "$rc" -eq 0 ] && echo "$out" | head -n 1 | grep -q "|PHYSDEMO" &&
+   [ "$err" = "physdemo: note: via /dev/physmem (physdemo_mem) mmap, because /dev/mem refused $page (EPERM): CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem" ]; then
+  ok "dump of the target's page through /dev/physmem: its PHYSDEMO header, the note on stderr"
+else bad "dump $page: exit $rc: $out / $err"; fi
+got="$(physdemo peek "$low" --width 64 --method rw --json | json_field value)"
+if [ "$got" = "$want" ]; then ok "peek --method rw of low RAM $low through /dev/physmem: $got, busybox devmem's value"
+else bad "peek --method rw $low with the module: '$got', want $want"; fi
+
+pd devmem 0xff000004 32 0x5a5a1234
+pd2="$err"
+pd devmem 0xff000004 32
+if [ "$rc" -eq 0 ] && [ "$out" = 0x5A5A1234 ] &&
+   [ "$pd2" = "physdemo: note: via /dev/physmem (physdemo_mem) mmap, because /dev/mem refused 0xff000004 (EPERM): CONFIG_IO_STRICT_DEVMEM closes device ranges a driver has claimed" ]; then
+  ok "devmem write and read of 0xff000004 (claimed by physdemo-testdev) through /dev/physmem: $out"
+else bad "devmem 0xff000004 with the module: $out / $pd2 / $err"; fi
+pd peek "$pid" "$vaddr" --device /dev/mem
+if one_error 5 "CONFIG_STRICT_DEVMEM" "without --device (and PHYSDEMO_DEVICE) physdemo goes through /dev/physmem, which is loaded"; then
+  ok "peek --device /dev/mem uses /dev/mem alone: refused, and says /dev/physmem is loaded"
+else bad "peek --device /dev/mem: exit $rc: $err"; fi
+
+log="$(mktemp)"
+if PHYSDEMO_DEVICE=/dev/physmem sh /demos/edu.sh 7 >"$log" 2>&1 && grep -q '(32-bit read via /dev/physmem (physdemo_mem) mmap)' "$log" &&
+   grep -q "^edu version 1.0, magic 0xed$" "$log" && grep -q "the device is alive$" "$log"; then
+  ok "demos/edu.sh through --device /dev/physmem: ident 0x010000ed, liveness inverse, 7! by the device"
+else bad "demos/edu.sh through /dev/physmem:"; sed 's/^/    | /' "$log"; fi
+if sh /demos/kernel-buffer.sh 0x1357924680acebdf >"$log" 2>&1 && grep -q "^via       /dev/physmem (physdemo_mem) mmap, because /dev/mem refused" "$log" &&
+   grep -q "the kernel saw exactly 0x1357924680acebdf in its kmalloc buffer" "$log"; then
+  ok "demos/kernel-buffer.sh: the kmalloc buffer rewritten through /dev/physmem, the module saw 0x1357924680acebdf"
+else bad "demos/kernel-buffer.sh:"; sed 's/^/    | /' "$log"; fi
+rm -f "$log"
+stop_target
+if rmmod physdemo_mem && [ ! -e /dev/physmem ]; then ok "rmmod physdemo_mem"; else bad "rmmod physdemo_mem"; fi
+if [ -z "$(kernel_log_bad)" ]; then ok "the kernel log has no BUG, Oops, WARNING or general protection"
+else bad "the kernel log:"; kernel_log_bad | sed 's/^/    | /'; fi
+summary "doors-$mode" "$min"
