@@ -8,6 +8,10 @@
 # returns EINVAL): so --cached cannot help, only --method rw (pread/pwrite)
 # reaches RAM. Below 1 MiB and for device memory, mmap still works.
 #
+# With physdemo_mem loaded, physdemo goes through /dev/physmem where /dev/mem's
+# mapping of RAM is refused for PAT, and says so; the doctor reports read()
+# open, mapping EINVAL, PAT on, and /dev/physmem reading its page exactly.
+#
 # Usage (on the host): PHYSDEMO_VM_PAT=on demos/vm/run demos/vm/pat.sh
 # Prints "ok"/"FAIL" lines with the exact values, then "pat: N passed, N
 # failed"; exit 0 only when all passed.
@@ -61,4 +65,28 @@ if [ "$rc" -eq 0 ]; then ok "peek $low (RAM below 1 MiB) maps under PAT"; else b
 pd peek --pci 1234:11e8 0x0
 if [ "$rc" -eq 0 ] && echo "$out" | grep -q '^value     0x010000ed '; then ok "peek --pci edu's ID register maps under PAT: 0x010000ed"; else bad "peek --pci: exit $rc: $out $err"; fi
 
-summary pat 12
+# physdemo_mem: the way around PAT for RAM, taken and named.
+obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
+insmod "/lib/modules/$(uname -r)/extra/physdemo_mem.ko" || bad "insmod physdemo_mem"
+start_target --timeout 60 || die "the target did not start"
+paddr="$(physdemo inspect "$pid" "$vaddr" --json | json_field paddr)"
+pd peek "$paddr" --width 64
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     0x1122334455667788  (64-bit read via /dev/physmem (physdemo_mem) mmap)$" &&
+   echo "$out" | grep -q "^via       /dev/physmem (physdemo_mem) mmap, because /dev/mem refused $paddr (EINVAL): x86 PAT keeps System RAM above 1 MiB out of /dev/mem's mappings$"; then
+  ok "with physdemo_mem, peek goes through /dev/physmem and says PAT refused /dev/mem's mapping"
+else bad "peek with physdemo_mem: exit $rc: $out $err"; fi
+V=0x0ddba11cafe0f00d
+pd poke "$pid" "$vaddr" "$V"
+if [ "$rc" -eq 0 ] && wait_for "$tout" "\"new\":\"0xddba11cafe0f00d\"" 50 && echo "$out" | grep -q "^via       /dev/physmem (physdemo_mem) mmap"; then
+  ok "poke through /dev/physmem under PAT: the target saw exactly $V"
+else bad "poke with physdemo_mem: exit $rc: $out $err"; fi
+doc="$(physdemo doctor --json)"
+physdemo doctor | sed 's/^/    | /'
+got="$(echo "$doc" | obj_field dev_mem ram_read) $(echo "$doc" | obj_field dev_mem ram_mmap) $(echo "$doc" | obj_field pat on) $(echo "$doc" | obj_field physmem ram_mmap)"
+if [ "$got" = "exact EINVAL true exact" ]; then
+  ok "doctor: /dev/mem read() exact, mapping EINVAL, PAT on, /dev/physmem maps its page exactly"
+else bad "doctor under PAT: '$got'"; fi
+stop_target
+rmmod physdemo_mem || bad "rmmod physdemo_mem"
+
+summary pat 15

@@ -564,6 +564,11 @@ fn with_pat_on_only_method_rw_reaches_ram_and_physdemo_says_so() {
     assert!(out.status.success(), "demos/vm/pat.sh failed in the VM");
     assert!(!text.contains("FAIL"));
     assert!(text.contains("the target saw exactly 0xc0ffee0123456789"));
+    // With physdemo_mem, the way around PAT for RAM is taken and named.
+    assert!(text.contains("ok   - with physdemo_mem, peek goes through /dev/physmem and says PAT refused /dev/mem's mapping"));
+    assert!(text.contains(
+        "ok   - poke through /dev/physmem under PAT: the target saw exactly 0x0ddba11cafe0f00d"
+    ));
     assert!(text
         .lines()
         .any(|l| l.starts_with("pat: ") && l.ends_with(" passed, 0 failed")));
