@@ -634,3 +634,39 @@ fn under_lockdown_every_door_is_closed_and_physdemo_names_lockdown() {
         text.contains("the kernel is locked down, and /dev/physmem allows no more than /dev/mem")
     );
 }
+
+#[test]
+fn physdemo_mem_survives_hostile_use_in_the_distro_vm_too() {
+    let script = repo().join("demos/e2e/physmem.sh");
+    let files = match files_for(&script) {
+        Ok(Some(files)) => files,
+        Ok(None) => return, // PHYSDEMO_SKIP_VM=1
+        Err(why) => panic!("{why}"),
+    };
+    let Some(out) = vm_run_with_env(
+        &script,
+        &[],
+        &[
+            ("PHYSDEMO_VM_KERNEL", "distro"),
+            ("PHYSDEMO_VM_FILES", files.as_str()),
+        ],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demos/e2e/physmem.sh failed in the distro VM"
+    );
+    assert!(!text.contains("FAIL"), "physmem.sh printed FAIL lines");
+    // STRICT_DEVMEM was met, and RAM was checked against the target's own memory and the
+    // module's other path instead of /dev/mem.
+    assert!(text.contains("/dev/mem refuses RAM: STRICT_DEVMEM"));
+    assert!(text.contains("= /dev/physmem's mmap (/dev/mem: EPERM, STRICT_DEVMEM), byte for byte"));
+    assert!(text.contains(
+        "ok   - the kernel log has no BUG, Oops, WARNING or general protection after everything"
+    ));
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("physmem: ") && l.ends_with(" passed, 0 failed")));
+}
