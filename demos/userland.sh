@@ -5,7 +5,8 @@
 #   2. `physdemo inspect` walks /proc/PID/maps and /proc/PID/pagemap to the
 #      variable's physical address;
 #   3. `physdemo poke` writes a new value to that physical address through
-#      /dev/mem, and the target reports the change it did not make itself.
+#      /dev/mem (or physdemo_mem's /dev/physmem where /dev/mem is locked: poke
+#      says which), and the target reports the change it did not make itself.
 #
 # Usage: demos/userland.sh [VALUE]      (as root; physdemo on PATH)
 # Runs unchanged on a host whose /dev/mem allows RAM access and inside the
@@ -42,7 +43,8 @@ say "Step 2: find its physical address. The virtual address $vaddr means nothing
     times the page size plus the offset is the physical address."
 physdemo inspect "$pid" "$vaddr"
 
-say "Step 3: write $value to that physical address through /dev/mem. Nothing here
+say "Step 3: write $value to that physical address through /dev/mem (or, where the
+    kernel locks /dev/mem, physdemo_mem's /dev/physmem: poke says which). Nothing here
     touches the target's virtual memory: the write goes to RAM by its physical address."
 physdemo poke "$pid" "$vaddr" "$value"
 

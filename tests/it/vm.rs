@@ -670,3 +670,42 @@ fn physdemo_mem_survives_hostile_use_in_the_distro_vm_too() {
         .lines()
         .any(|l| l.starts_with("physmem: ") && l.ends_with(" passed, 0 failed")));
 }
+
+#[test]
+fn the_locked_demo_completes_through_dev_physmem_and_lockdown_closes_every_door() {
+    let script = repo().join("demos/locked.sh");
+    let Some(out) = vm_run_with_env(
+        &script,
+        &["distro", "0xfeedc0dedeadf00d"],
+        &[("PHYSDEMO_VM_KERNEL", "distro")],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/locked.sh distro failed");
+    // busybox devmem and physdemo meet STRICT_DEVMEM, physdemo explains, the doctor says why.
+    assert!(text.contains("devmem: mmap: Operation not permitted"));
+    assert!(
+        text.contains("CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem (load physdemo_mem (insmod")
+    );
+    assert!(text.contains("next step         load physdemo_mem: insmod /lib/modules/"));
+    // The userland demo through /dev/physmem: the target saw the exact value.
+    assert!(text.contains("changed 0x1122334455667788 -> 0xfeedc0dedeadf00d"));
+    assert!(text.contains("via       /dev/physmem (physdemo_mem) mmap, because /dev/mem refused"));
+    let Some(out) = vm_run_with_env(
+        &script,
+        &["lockdown"],
+        &[
+            ("PHYSDEMO_VM_KERNEL", "distro"),
+            ("PHYSDEMO_VM_APPEND", "lockdown=integrity"),
+        ],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/locked.sh lockdown failed");
+    assert!(text.contains("lockdown          integrity (/sys/kernel/security/lockdown: none [integrity] confidentiality)"));
+    assert!(text.contains("devmem: can't open '/dev/mem': Operation not permitted"));
+    assert!(text.contains("unsigned/physdemo_mem.ko': Operation not permitted"));
+    assert!(text.contains("dd: can't open '/dev/physmem': Operation not permitted"));
+}
