@@ -136,7 +136,9 @@ fn physmem_present() -> bool {
 
 /// How a user gets /dev/physmem, for hints.
 fn physmem_way() -> PhysmemWay {
-    if physmem_present() {
+    if !Path::new("/proc/modules").exists() {
+        PhysmemWay::NoModules
+    } else if physmem_present() {
         PhysmemWay::Loaded
     } else if let Some(path) = installed_module_file() {
         PhysmemWay::Installed(path)

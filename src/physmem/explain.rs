@@ -36,6 +36,8 @@ pub(crate) enum PhysmemWay {
     Installed(PathBuf),
     /// Neither: build it first.
     Build,
+    /// This kernel loads no modules (no /proc/modules): physdemo_mem cannot help.
+    NoModules,
 }
 
 impl PhysmemWay {
@@ -50,6 +52,7 @@ impl PhysmemWay {
                 path.display()
             ),
             PhysmemWay::Build => "build and load physdemo_mem (demos/kmod/build --host, then insmod the physdemo_mem.ko it prints) and physdemo goes through /dev/physmem".to_string(),
+            PhysmemWay::NoModules => "this kernel loads no modules (no /proc/modules), so physdemo_mem's /dev/physmem cannot help here".to_string(),
         }
     }
 }
@@ -508,6 +511,13 @@ ff000000-ff00ffff : physdemo-testdev\n  ff000000-ff00ffff : physdemo-testdev\n";
         assert!(user.to_string().contains("run as root"), "{user}");
         let mut p = ctx(DeviceKind::PhysMem, 0x1000, &nowhere);
         p.physmem = PhysmemWay::Build;
+        let mut host = ctx(DeviceKind::DevMem, 0x1000, &nowhere);
+        host.physmem = PhysmemWay::NoModules;
+        let no_devmem = explain(Step::Open { writable: false }, &errno(libc::ENOENT), &host);
+        assert_eq!(
+            no_devmem.to_string(),
+            "/dev/mem does not exist: this kernel was built without CONFIG_DEVMEM (this kernel loads no modules (no /proc/modules), so physdemo_mem's /dev/physmem cannot help here; or use the project's VM: demos/vm/run SCRIPT)"
+        );
         let gone = explain(Step::Open { writable: true }, &errno(libc::ENOENT), &p);
         assert!(gone.to_string().contains("/dev/physmem does not exist: the physdemo_mem module is not loaded (build and load physdemo_mem (demos/kmod/build --host"), "{gone}");
     }
