@@ -1460,12 +1460,26 @@ static void test_pin_holds_against_compaction(int fd)
 		bad("compaction moved %" PRIu64 " pinned pages", moved_pinned);
 }
 
-/* Fill all free memory but 8 MiB, 4 KiB page by page, in a child. */
-static void churn_memory(void)
+/*
+ * Fill all free memory but 8 MiB, 4 KiB page by page, in a child running on
+ * CPU @cpu (modulo the CPUs online): a freed page waits on the per-CPU free
+ * list of the CPU that freed it, which only allocations on that CPU take, so
+ * successive fills go round the CPUs. First, compaction drains every CPU's LRU
+ * batches (lru_add_drain_all()), which hold a page faulted in on an idle CPU.
+ */
+static void churn_memory(int cpu)
 {
-	pid_t child = fork();
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t one;
+	pid_t child;
+
+	write_file("/proc/sys/vm/compact_memory", "1");
+	child = fork();
 
 	if (child == 0) {
+		CPU_ZERO(&one);
+		CPU_SET(cpu % (cpus > 0 ? cpus : 1), &one);
+		sched_setaffinity(0, sizeof(one), &one);
 		size_t len = (size_t)(meminfo_mib("MemFree") - 8) << 20;
 		char *p;
 
@@ -1508,7 +1522,7 @@ static void test_pin_holds_after_exit(int fd)
 	stop_child(control);
 	/* Up to 6 fills: a freed frame is not always the next one handed out. */
 	for (i = 1; i <= 6; i++) {
-		churn_memory();
+		churn_memory(i - 1);
 		if (pread(fd, seen, PAGE, control_pfn * PAGE) == PAGE && memcmp(seen, pattern, PAGE))
 			break;
 	}
@@ -1516,8 +1530,9 @@ static void test_pin_holds_after_exit(int fd)
 		ok("the unpinned control frame %#" PRIx64 " of the other killed process was freed and reused (pattern gone after %zu fills of memory)",
 		   control_pfn, i);
 	else
-		bad("the unpinned control frame %#" PRIx64 " still holds the pattern after 6 fills: the case was not provoked",
-		    control_pfn);
+		bad("the unpinned control frame %#" PRIx64 " still holds the pattern after 6 fills: the case was not provoked (kpageflags: buddy %d lru %d anon %d mmap %d ksm %d)",
+		    control_pfn, kpageflag(control_pfn, 10), kpageflag(control_pfn, 5), kpageflag(control_pfn, 12),
+		    kpageflag(control_pfn, 11), kpageflag(control_pfn, 21));
 	if (pread(fd, seen, PAGE, p.pfn * PAGE) == PAGE && !memcmp(seen, pattern, PAGE))
 		ok("the pinned frame %#llx of the other killed process still holds its 4 KiB pattern: not freed",
 		   (unsigned long long)p.pfn);
