@@ -21,6 +21,18 @@ const IOMEM: &str = "\
 00010000-00010fff : edu-mmio
 ";
 
+/// /proc/ioports as the VM shows it around the ports the demos use.
+const IOPORTS: &str = "\
+0000-0cf7 : PCI Bus 0000:00
+  0020-0021 : pic1
+  0064-0064 : keyboard
+  00e0-00e3 : physdemo-testdev
+    00e0-00e3 : physdemo-testdev
+  0510-051b : QEMU0002:00
+0cf8-0cff : PCI conf1
+0d00-ffff : PCI Bus 0000:00
+";
+
 /// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
 /// thread's pid, `{sleeper}` a live user process's, `{dir}` the scratch directory (holding
 /// `mem`, `iomem` and `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
@@ -234,6 +246,61 @@ const CASES: &[(&str, i32, &str)] = &[
         2,
         "`_` may only stand",
     ),
+    // issue 13: I/O ports (a scratch file stands in for /dev/port, and stays all zeros)
+    ("port", 2, "<PORT>"),
+    ("port zz", 2, "bad port 'zz'"),
+    ("port -1", 2, "bad port '-1'"),
+    ("port 0x10000", 2, "port 0x10000 is out of range"),
+    ("port 0x10000 1", 2, "x86 I/O ports are 0 to 0xffff"),
+    (
+        "port 0xfffe --width 32",
+        2,
+        "runs past the last port, 0xffff",
+    ),
+    ("port 0xe0 0x100", 2, "value 0x100 does not fit in 8 bits"),
+    (
+        "port 0xe0 0x1ffffffff --width 32",
+        2,
+        "does not fit in 32 bits",
+    ),
+    ("port 0xe0 1 zz", 2, "bad value 'zz'"),
+    (
+        "port 0x511 --width 16",
+        2,
+        "port 0x511 is not aligned for a 16-bit access",
+    ),
+    ("port 0xe2 1 --width 32", 2, "multiple of 4"),
+    ("port 0xe0 --width 64", 2, "bad width '64' for an I/O port"),
+    ("port 0xe0 --width 12", 2, "bad width '12'"),
+    ("port 0xe0 --read 0", 2, "0 is not in 1..=65536"),
+    ("port 0xe0 1 --read 2", 2, "--read N reads the port"),
+    ("port 0xe9 0x41", 6, "no driver claims port 0xe9"),
+    ("port 0xe9 0x41 --dry-run", 6, "no driver claims port 0xe9"),
+    (
+        "port 0x2000 1 --width 32",
+        6,
+        "no driver claims ports 0x2000-0x2003",
+    ),
+    ("port 0x64 0xfe", 6, "writing 0xfe to it resets the machine"),
+    ("port 0xcf9 6", 6, "the reset control register"),
+    (
+        "port 0xcf8 0x80000000 --width 32",
+        6,
+        "PCI configuration mechanism 1",
+    ),
+    ("port 0x70 0x8f", 6, "the real-time clock"),
+    ("port 0x21 0xff", 6, "interrupt controller (8259 PIC, pic1)"),
+    ("port 0x92 1 --dry-run", 6, "fast reset"),
+    (
+        "PHYSDEMO_IOPORTS={dir}/garbage port 0xe0 1",
+        6,
+        "cannot tell who claims port 0xe0",
+    ),
+    (
+        "PHYSDEMO_PORT_DEVICE=/dev/null port 0xe0",
+        2,
+        "/dev/null is not /dev/port (char 1:4)",
+    ),
 ];
 
 /// How many rows must run: every row of the table. In a pid namespace that shows no kernel
@@ -281,6 +348,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         .set_len(1 << 20)
         .unwrap();
     std::fs::write(dir.join("iomem"), IOMEM).unwrap();
+    std::fs::write(dir.join("ioports"), IOPORTS).unwrap();
+    let ports = dir.join("port");
+    std::fs::write(&ports, vec![0u8; 0x1_0000]).unwrap();
     std::fs::write(dir.join("garbage"), "garbage\n").unwrap();
     let full = std::path::Path::new("/dev/full");
     assert!(full.exists(), "this test writes to /dev/full");
@@ -320,7 +390,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         cmd.env("PHYSDEMO_DEVICE", &device)
             .env("PHYSDEMO_IOMEM", dir.join("iomem"))
             .env("PHYSDEMO_MCFG", dir.join("mcfg"))
-            .env("PHYSDEMO_PCI_SYSFS", dir.join("no-pci-devices"));
+            .env("PHYSDEMO_PCI_SYSFS", dir.join("no-pci-devices"))
+            .env("PHYSDEMO_IOPORTS", dir.join("ioports"))
+            .env("PHYSDEMO_PORT_DEVICE", &ports);
         for pair in &words[..env_words] {
             let (name, value) = pair.split_once('=').unwrap();
             cmd.env(name, value);
@@ -352,4 +424,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         "only {tried} of {FLOOR} bad command lines ran"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let port_bytes = std::fs::read(&ports).expect("the /dev/port stand-in");
+    assert!(
+        port_bytes.iter().all(|&b| b == 0),
+        "a refused port write reached the /dev/port stand-in"
+    );
 }
