@@ -193,6 +193,10 @@ pub(crate) struct DumpArgs {
     #[arg(long, short = 'v')]
     pub(crate) all: bool,
 
+    /// Read with loads of this width, 8, 16, 32 or 64 bits, one per word [default: 32-bit words in a device region when the range allows, and with --pci; else bytes]
+    #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
+    pub(crate) width: Option<Width>,
+
     #[command(flatten)]
     pub(crate) pci: PciArgs,
 

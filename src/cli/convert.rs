@@ -254,6 +254,7 @@ impl TryFrom<&DumpArgs> for DumpOptions {
             from,
             len: args.len,
             squeeze: !args.all,
+            width: args.width,
             device: (&args.device).into(),
         })
     }

@@ -130,6 +130,8 @@ const CASES: &[(&str, i32, &str)] = &[
     ("dump 0x1000 0xffffffffffffffff", 2, "past the end"),
     ("dump 0xfffffffffffffff0 0x100", 2, "past the end"),
     ("dump 0x100000 16", 3, "SIGBUS"),
+    ("dump 0x1001 4 --width 16", 2, "multiples of 2"),
+    ("dump 0x1000 4 --width 12", 2, "bad width '12'"),
     ("devmem", 2, "<ADDRESS>"),
     ("devmem 0x1000 12", 2, "bad width '12'"),
     ("devmem 0x1000 x", 2, "bad width 'x'"),
