@@ -168,7 +168,7 @@ fn refused_access(what: &str, ctx: &PortFailure<'_>) -> UserError {
         Some(mode) if mode.refuses_raw_io() => permission(format!(
             "{what} was refused (EPERM): the kernel is locked down ({mode}, /sys/kernel/security/lockdown), and lockdown forbids I/O port access from user space, /dev/port and ioperm alike, even to root"
         ))
-        .hint("boot without `lockdown=` on the kernel command line (Secure Boot can turn lockdown on); nothing in user space lifts it"),
+        .hint("boot without `lockdown=` on the kernel command line; Secure Boot can turn lockdown on, and nothing in user space lifts it"),
         _ if !ctx.is_root => permission(format!("{what} was refused: permission denied"))
             .hint("run as root (sudo): I/O ports need CAP_SYS_RAWIO"),
         _ => permission(format!("{what} was refused (EPERM) even for root"))

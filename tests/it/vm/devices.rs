@@ -6,7 +6,10 @@
 //! test then reads QEMU's trace on the host and holds each step to its list: `peek`, `poke`,
 //! `devmem` and `dump` on pc-testdev's scratch memory (8, 16 and 32 bits) and on edu's
 //! registers (32 bits: edu answers no narrower access), `port` on pc-testdev's ports (8,
-//! 16 and 32 bits), and busybox devmem and portio as independent cross-checks.
+//! 16 and 32 bits), and busybox devmem and portio as independent cross-checks. And "IO ports
+//! still work without those": in the distro VM, where /dev/mem refuses RAM, `port` reads
+//! fw_cfg and writes a line the host finds on the debug console; under lockdown it is
+//! refused, says so, and the console stays empty (demos/vm/ports.sh).
 
 use std::path::PathBuf;
 
@@ -396,5 +399,61 @@ fn each_access_is_exactly_one_access_of_its_width_as_the_device_saw_it() {
         steps.len() >= 45 && accesses >= 55,
         "{} steps, {accesses} accesses",
         steps.len()
+    );
+}
+
+/// Runs demos/vm/ports.sh MODE with the debug console in a file of this test's own;
+/// returns the guest's output and what arrived on the console.
+fn ports_run(mode: &str, env: &[(&str, &str)]) -> Option<(String, Vec<u8>)> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("ports-{mode}"));
+    std::fs::create_dir_all(&dir).expect("a directory for the debug console log");
+    let debugcon = dir.join("debugcon.log");
+    let _ = std::fs::remove_file(&debugcon);
+    let mut all = vec![(
+        "PHYSDEMO_VM_DEBUGCON_LOG",
+        debugcon.to_str().expect("a UTF-8 path"),
+    )];
+    all.extend_from_slice(env);
+    let out = vm_run_with_env(&repo().join("demos/vm/ports.sh"), &[mode], &all)?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demos/vm/ports.sh {mode} failed in the VM"
+    );
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with(&format!("ports-{mode}: ")) && l.ends_with(" passed, 0 failed")));
+    let console = std::fs::read(&debugcon).expect("QEMU wrote the debug console log");
+    Some((text, console))
+}
+
+#[test]
+fn io_ports_still_work_where_dev_mem_is_filtered_and_lockdown_stops_them() {
+    let Some((text, console)) = ports_run("distro", &[("PHYSDEMO_VM_KERNEL", "distro")]) else {
+        return;
+    };
+    assert!(text.contains("ok   - peek of RAM: exit 5, STRICT_DEVMEM named"));
+    assert!(text.contains("\"ascii\":\"QEMU\""), "fw_cfg's signature");
+    assert_eq!(
+        String::from_utf8_lossy(&console),
+        "physdemo port distro\n",
+        "the line physdemo wrote to port 0xe9, as the debug console got it"
+    );
+    let Some((text, console)) = ports_run(
+        "lockdown",
+        &[
+            ("PHYSDEMO_VM_KERNEL", "distro"),
+            ("PHYSDEMO_VM_APPEND", "lockdown=integrity"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(text.contains("lockdown: none [integrity] confidentiality"));
+    assert!(text.contains(
+        "opening /dev/port was refused (EPERM): the kernel is locked down (integrity, /sys/kernel/security/lockdown)"
+    ));
+    assert!(
+        console.is_empty(),
+        "lockdown let bytes reach port 0xe9: {console:?}"
     );
 }
