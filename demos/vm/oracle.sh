@@ -23,6 +23,7 @@ steps="${1:-}"
 [ -f "$steps" ] || die "usage: oracle.sh STEPS (a file of EXIT<TAB>COMMAND lines)"
 edu="$(edu_dir)"
 [ -n "$edu" ] || die "no edu device (1234:11e8) in /sys/bus/pci/devices"
+# shellcheck disable=SC2034  # BDF, BAR0 and LIVE are for the steps' commands (eval)
 BDF="$(basename "$edu")"
 BAR0="$(printf '%#x' "$(bar_start "$edu")")"
 LIVE="$(printf '%#x' $((BAR0 + 4)))"
