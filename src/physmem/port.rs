@@ -134,6 +134,9 @@ pub(crate) struct PortFailure<'a> {
     pub(crate) is_root: bool,
     /// The lockdown mode, when it could be read.
     pub(crate) lockdown: Option<LockdownMode>,
+    /// Whether the kernel has the other way to the ports (`ioperm` when /dev/port failed,
+    /// /dev/port when `ioperm` did).
+    pub(crate) other_way: bool,
 }
 
 /// Turns an OS error of a port access into one sentence and a fix.
@@ -147,6 +150,14 @@ pub(crate) fn explain_port(step: PortStep, err: &io::Error, ctx: &PortFailure<'_
         PortStep::Write => format!("writing port {port}"),
     };
     match (step, err.raw_os_error()) {
+        (PortStep::Open { .. } | PortStep::Ioperm, Some(libc::ENOENT | libc::ENOSYS))
+            if !ctx.other_way =>
+        {
+            unsupported(
+                "this kernel has neither /dev/port (CONFIG_DEVPORT) nor ioperm() (CONFIG_X86_IOPL_IOPERM): user space cannot reach I/O ports at all",
+            )
+            .hint("boot a kernel with CONFIG_DEVPORT=y and CONFIG_X86_IOPL_IOPERM=y, e.g. the demo VM: demos/vm/run SCRIPT")
+        }
         (PortStep::Open { .. }, Some(libc::ENOENT)) => unsupported(format!(
             "{device} does not exist: this kernel was built without CONFIG_DEVPORT, and 8-bit port accesses go through it"
         ))
@@ -255,6 +266,15 @@ impl PortIo {
             PortMethod::Ioperm => Path::new("ioperm"),
             _ => self.device.as_path(),
         };
+        // Only when a way is missing: is the other one there? (Asking ioperm for the port
+        // touches no port; the grant is given back at once.)
+        let other_way = match (step, err.raw_os_error()) {
+            (PortStep::Open { .. }, Some(libc::ENOENT)) => {
+                PortGrant::request(self.port.0, 1).is_ok()
+            }
+            (PortStep::Ioperm, Some(libc::ENOSYS)) => Path::new(DEV_PORT).exists(),
+            _ => true,
+        };
         explain_port(
             step,
             err,
@@ -264,6 +284,7 @@ impl PortIo {
                 width: self.width,
                 is_root: is_root(),
                 lockdown: (self.lockdown)(),
+                other_way,
             },
         )
         .into()
@@ -354,6 +375,7 @@ mod tests {
             width: Width::W16,
             is_root,
             lockdown,
+            other_way: true,
         };
         let errno = io::Error::from_raw_os_error;
         let locked = explain_port(
@@ -396,6 +418,19 @@ mod tests {
         );
         assert_eq!(missing.kind, ExitKind::Unsupported);
         assert!(missing.to_string().contains("CONFIG_DEVPORT"), "{missing}");
+        // a kernel with neither way, as this project's host is
+        let neither = PortFailure {
+            other_way: false,
+            ..ctx(true, None)
+        };
+        for (step, errno_) in [
+            (PortStep::Ioperm, libc::ENOSYS),
+            (PortStep::Open { writable: false }, libc::ENOENT),
+        ] {
+            let err = explain_port(step, &errno(errno_), &neither);
+            assert_eq!(err.kind, ExitKind::Unsupported);
+            assert!(err.to_string().starts_with("this kernel has neither /dev/port (CONFIG_DEVPORT) nor ioperm() (CONFIG_X86_IOPL_IOPERM)"), "{err}");
+        }
     }
 
     #[test]
