@@ -89,7 +89,7 @@ pub(crate) enum Command {
     /// Hex dump of a physical address range (hexdump -C layout)
     #[command(
         allow_negative_numbers = true,
-        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line); a\nlength of 0 prints nothing. Any length runs in constant memory, one page at a time.\nNumbers are hex with 0x, or decimal (010 is ten; devmem's C syntax reads it as octal).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0"
+        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line); a\nlength of 0 prints nothing. Any length runs in constant memory, one page at a time. Device\nmemory is read in whole words (one load each; stderr says how many, of which width).\nNumbers are hex with 0x, or decimal (010 is ten; devmem's C syntax reads it as octal).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0\n  sudo physdemo dump 0xff000000 16 --width 16            # as 8 16-bit loads"
     )]
     Dump(DumpArgs),
 
