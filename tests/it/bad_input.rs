@@ -1,18 +1,19 @@
 //! Hostile command lines: every subcommand fed garbage, overflow, negative numbers, huge
 //! lengths, missing and extra arguments, bad widths, misaligned addresses, pid 0, a kernel
-//! thread's pid, and writes the region policy refuses.
+//! thread's pid, and writes the region policy refuses; bad ports and port writes the port
+//! policy refuses.
 //!
 //! Each row runs the real binary and asserts the contract of README "Exit codes": the exact
 //! exit code, nothing on stdout, exactly one line on stderr that starts with
 //! `physdemo: error: `, contains the row's words and ends with a hint in parentheses, and
-//! never a panic. /dev/mem, /proc/iomem and the ACPI MCFG table are a scratch file and
-//! crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_IOMEM`, `PHYSDEMO_MCFG`), so nothing real
-//! is ever touched.
+//! never a panic. /dev/mem, /dev/port, /proc/iomem, /proc/ioports and the ACPI MCFG table
+//! are scratch files and crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_PORT_DEVICE`,
+//! `PHYSDEMO_IOMEM`, `PHYSDEMO_IOPORTS`, `PHYSDEMO_MCFG`), so nothing real is ever touched.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{physdemo, VM_MCFG};
+use crate::common::{physdemo, VM_IOPORTS, VM_MCFG};
 
 const IOMEM: &str = "\
 00000000-00000fff : Reserved
@@ -21,21 +22,10 @@ const IOMEM: &str = "\
 00010000-00010fff : edu-mmio
 ";
 
-/// /proc/ioports as the VM shows it around the ports the demos use.
-const IOPORTS: &str = "\
-0000-0cf7 : PCI Bus 0000:00
-  0020-0021 : pic1
-  0064-0064 : keyboard
-  00e0-00e3 : physdemo-testdev
-    00e0-00e3 : physdemo-testdev
-  0510-051b : QEMU0002:00
-0cf8-0cff : PCI conf1
-0d00-ffff : PCI Bus 0000:00
-";
-
 /// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
 /// thread's pid, `{sleeper}` a live user process's, `{dir}` the scratch directory (holding
-/// `mem`, `iomem` and `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
+/// `mem`, `iomem`, `ioports`, `port` (standing in for /dev/port: it must stay all zeros) and
+/// `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
 /// the environment; a last word `>/dev/full` sends stdout there; `\s` and `\n` in a word
 /// are a blank and a newline.
 const CASES: &[(&str, i32, &str)] = &[
@@ -350,7 +340,7 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         .set_len(1 << 20)
         .unwrap();
     std::fs::write(dir.join("iomem"), IOMEM).unwrap();
-    std::fs::write(dir.join("ioports"), IOPORTS).unwrap();
+    std::fs::write(dir.join("ioports"), VM_IOPORTS).unwrap();
     let ports = dir.join("port");
     std::fs::write(&ports, vec![0u8; 0x1_0000]).unwrap();
     std::fs::write(dir.join("garbage"), "garbage\n").unwrap();

@@ -8,18 +8,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::common::{assert_exit, physdemo, stdout_of};
-
-/// The VM's /proc/ioports around the ports the demos use.
-const IOPORTS: &str = "\
-0000-0cf7 : PCI Bus 0000:00
-  0064-0064 : keyboard
-  00e0-00e3 : physdemo-testdev
-    00e0-00e3 : physdemo-testdev
-  0510-051b : QEMU0002:00
-0cf8-0cff : PCI conf1
-0d00-ffff : PCI Bus 0000:00
-";
+use crate::common::{assert_exit, physdemo, stdout_of, VM_IOPORTS};
 
 /// A scratch directory with the stand-in (64 KiB, fw_cfg's signature at 0x511) and the map.
 fn scratch() -> tempfile::TempDir {
@@ -30,7 +19,7 @@ fn scratch() -> tempfile::TempDir {
     let mut ports = vec![0u8; 0x1_0000];
     ports[0x511..0x515].copy_from_slice(b"QEMU");
     std::fs::write(dir.path().join("port"), ports).unwrap();
-    std::fs::write(dir.path().join("ioports"), IOPORTS).unwrap();
+    std::fs::write(dir.path().join("ioports"), VM_IOPORTS).unwrap();
     dir
 }
 
