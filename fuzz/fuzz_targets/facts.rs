@@ -10,7 +10,8 @@ use libfuzzer_sys::fuzz_target;
 use physdemo::kernel::config::KernelConfig;
 use physdemo::kernel::modules::{find_module, parse_dev_number};
 use physdemo::kernel::pat::{cmdline_has, cpu_has_pat, parse_memtype_list};
-use physdemo::kernel::security::{parse_cap_eff, parse_lockdown};
+use physdemo::kernel::capabilities::parse_cap_eff;
+use physdemo::kernel::lockdown::parse_lockdown;
 
 fuzz_target!(|data: &[u8]| {
     let config = KernelConfig::parse(data);

@@ -23,19 +23,20 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::kernel::addr::{Hex, PageSize, PhysAddr};
+use crate::kernel::capabilities::Capability;
 use crate::kernel::config::KernelConfig;
 use crate::kernel::iomem::{IomemMap, RegionKind};
-use crate::kernel::security::Capability;
 use crate::physmem::device::{identify, DeviceKind, FileKind, DEV_MEM, DEV_PHYSMEM};
 use crate::physmem::explain::errno_name;
 use crate::physmem::probe::{map_page, map_untouched, read_page, OwnPage, Seen};
+use crate::proc::capabilities::{is_root, own_capabilities};
 use crate::proc::config::{kernel_release, read_kernel_config};
 use crate::proc::iomem::read_system_map;
+use crate::proc::lockdown::{lockdown, Lockdown, LOCKDOWN_PATH};
 use crate::proc::module::{
     installed_module_file, loaded_module, physmem_dev_number, PHYSMEM_MODULE,
 };
 use crate::proc::pat::{memtypes, on_cmdline, pat_state};
-use crate::proc::security::{is_root, lockdown, own_capabilities, Lockdown, LOCKDOWN_PATH};
 use crate::render::json::write_json_line;
 use crate::sys::phys_window::PhysWindow;
 

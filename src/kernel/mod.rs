@@ -3,22 +3,25 @@
 //! Each module cites the kernel document or source its layout comes from and is tested on
 //! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
 //! entries ([`pagemap`]), kpageflags ([`kpageflags`]), `/proc/<pid>/maps` ([`maps`]),
-//! `/proc/iomem` ([`iomem`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI
-//! resources ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what
-//! decides whether /dev/mem opens: the kernel's build configuration ([`config`]), lockdown
-//! and capabilities ([`security`]), x86 PAT ([`pat`]), loaded modules and device numbers
+//! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
+//! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
+//! ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what else
+//! decides whether a memory device opens: the kernel's build configuration ([`config`]),
+//! capabilities ([`capabilities`]), x86 PAT ([`pat`]), loaded modules and device numbers
 //! ([`modules`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
+pub mod capabilities;
 pub mod config;
 pub mod ecam;
 pub mod iomem;
+pub mod ioports;
 pub mod kpageflags;
+pub mod lockdown;
 pub mod maps;
 pub mod modules;
 pub mod pagemap;
 pub mod pat;
 pub mod pci;
-pub mod security;
 pub(crate) mod target_header;

@@ -26,8 +26,8 @@ use anyhow::{Context, Result};
 
 use crate::error::{not_found, usage, UserError};
 use crate::kernel::addr::{PageSize, PhysAddr};
+use crate::kernel::capabilities::Capability;
 use crate::kernel::iomem::{IomemMap, Placement, RegionKind};
-use crate::kernel::security::Capability;
 use crate::physmem::device::{
     identify, AccessMethod, DeviceKind, DeviceOptions, FileKind, DEV_MEM, DEV_PHYSMEM,
 };
@@ -40,9 +40,10 @@ use crate::physmem::reach::{check_addressable, cpu_physical_address_bits};
 use crate::physmem::width::{
     check_alignment, check_value_fits, decode_native, encode_native, Width,
 };
+use crate::proc::capabilities::{is_root, own_capabilities};
 use crate::proc::iomem::read_system_map;
+use crate::proc::lockdown::{lockdown, Lockdown};
 use crate::proc::module::{installed_module_file, physmem_dev_number};
-use crate::proc::security::{is_root, lockdown, own_capabilities, Lockdown};
 use crate::sys::clock::monotonic_ns;
 use crate::sys::phys_window::PhysWindow;
 use crate::sys::sigbus::SigbusGuard;

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{not_found, permission, unsupported, usage, ExitKind, UserError};
 use crate::kernel::addr::PhysAddr;
 use crate::kernel::iomem::{Placement, RegionKind};
-use crate::kernel::security::LockdownMode;
+use crate::kernel::lockdown::LockdownMode;
 use crate::physmem::device::{DeviceKind, DEV_MEM};
 
 /// What went wrong, in the terms [`explain`] needs.
@@ -160,7 +160,7 @@ fn explain_open(writable: bool, errno: Option<i32>, ctx: &FailureContext<'_>) ->
                 .hint("run as root (sudo): physical memory needs CAP_SYS_RAWIO")
         }
         libc::EPERM => match ctx.lockdown {
-            Some(mode) if mode.forbids_dev_mem() => permission(format!(
+            Some(mode) if mode.refuses_raw_io() => permission(format!(
                 "the kernel refused to open {device} (EPERM): kernel lockdown is in force ({mode}, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port and /dev/physmem to everyone, root included"
             ))
             .hint("lockdown comes with Secure Boot or lockdown= on the kernel command line; only a boot without it opens them (Secure Boot off, or no lockdown=), or use the project's VM: demos/vm/run"),

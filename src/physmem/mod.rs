@@ -17,11 +17,16 @@
 //! in tests. Without `--device`, [`access`] goes through /dev/physmem where /dev/mem refuses,
 //! and never passes off the zeros or dropped writes STRICT_DEVMEM gives read() and write()
 //! below 1 MiB; [`probe`] reads a page of physdemo's own to find out what a device allows.
+//!
+//! x86 I/O ports are the other address space a device answers in: [`port`] reaches them
+//! (/dev/port for bytes, `ioperm` and one `in`/`out` for 16 and 32 bits), one access each,
+//! and explains the kernel's refusals; their write policy is [`policy`]'s too.
 
 pub(crate) mod access;
 pub(crate) mod device;
 pub(crate) mod explain;
 pub mod policy;
+pub(crate) mod port;
 pub(crate) mod probe;
 pub(crate) mod reach;
 pub mod width;

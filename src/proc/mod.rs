@@ -5,21 +5,24 @@
 //! Batched word reads ([`words`]) of pagemap ([`pagemap`]) and kpageflags/kpagecount
 //! ([`kpage`]); processes and their maps ([`process`]), pinned while a write is checked
 //! ([`pin`]); physdemo targets seen from outside ([`target_process`]); the physical address
-//! map ([`iomem`]), PCI configuration space windows ([`ecam`]) and PCI devices ([`pci`]);
-//! what decides whether a memory device opens: the kernel's configuration ([`config`]),
-//! lockdown and capabilities ([`security`]), x86 PAT ([`pat`]) and physdemo_mem, the module
-//! behind /dev/physmem ([`module`]).
+//! map ([`iomem`]) and the I/O port map ([`ioports`]), the lockdown mode ([`lockdown`]), PCI
+//! configuration space windows ([`ecam`]) and PCI devices ([`pci`]); and what else decides
+//! whether a memory device opens: the kernel's configuration ([`config`]), this process's
+//! capabilities ([`capabilities`]), x86 PAT ([`pat`]) and physdemo_mem, the module behind
+//! /dev/physmem ([`module`]).
 
+pub(crate) mod capabilities;
 pub(crate) mod config;
 pub(crate) mod ecam;
 pub(crate) mod iomem;
+pub(crate) mod ioports;
 pub(crate) mod kpage;
+pub(crate) mod lockdown;
 pub(crate) mod module;
 pub(crate) mod pagemap;
 pub(crate) mod pat;
 pub(crate) mod pci;
 pub(crate) mod pin;
 pub(crate) mod process;
-pub(crate) mod security;
 pub(crate) mod target_process;
 pub(crate) mod words;

@@ -1,23 +1,27 @@
-//! This process's standing with the kernel: the lockdown mode
-//! (`/sys/kernel/security/lockdown`, securityfs) and its effective capabilities
-//! (`/proc/self/status`). Decoded by [`crate::kernel::security`].
+//! Reading the kernel's lockdown mode from `/sys/kernel/security/lockdown` (decoded by
+//! [`crate::kernel::lockdown`]), for the explanations of what the kernel refused, and, for
+//! `physdemo doctor`, why it could not be read.
 
-use std::os::unix::fs::MetadataExt;
-
-use crate::kernel::security::{parse_cap_eff, parse_lockdown, Capabilities, LockdownMode};
+use crate::kernel::lockdown::{parse_lockdown, LockdownMode};
 
 /// Where the kernel shows its lockdown mode.
 pub(crate) const LOCKDOWN_PATH: &str = "/sys/kernel/security/lockdown";
+
+/// The lockdown mode in force, or `None` when it cannot be told: a kernel without the
+/// lockdown LSM, securityfs not mounted, or a line that is not the kernel's.
+pub(crate) fn lockdown_mode() -> Option<LockdownMode> {
+    parse_lockdown(&std::fs::read(LOCKDOWN_PATH).ok()?)
+}
 
 /// The lockdown mode, or why it could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Lockdown {
     Mode(LockdownMode),
-    /// The file is missing (no lockdown LSM, or securityfs not mounted) or unreadable.
+    /// The file is missing (no lockdown LSM, or securityfs not mounted) or not the kernel's.
     Unknown(String),
 }
 
-/// Reads the lockdown mode.
+/// Reads the lockdown mode, saying why when it cannot.
 pub(crate) fn lockdown() -> Lockdown {
     match std::fs::read(LOCKDOWN_PATH) {
         Ok(text) => match parse_lockdown(&text) {
@@ -38,17 +42,4 @@ pub(crate) fn lockdown() -> Lockdown {
         }
         Err(err) => Lockdown::Unknown(format!("{LOCKDOWN_PATH}: {err}")),
     }
-}
-
-/// This process's effective capabilities; none when the status file cannot be read.
-pub(crate) fn own_capabilities() -> Capabilities {
-    std::fs::read("/proc/self/status")
-        .ok()
-        .and_then(|status| parse_cap_eff(&status))
-        .unwrap_or(Capabilities(0))
-}
-
-/// Whether this process runs as root (uid 0).
-pub(crate) fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
