@@ -193,11 +193,13 @@ impl PhysMem {
                     let placement = Placement::Unreadable(String::new());
                     return Err(explain_at(step, &err, first, kind, addr, &placement).into());
                 }
-                let reason = format!(
-                    "{} could not be opened ({})",
-                    first.display(),
-                    errno_name(err.raw_os_error().unwrap_or(0))
-                );
+                let reason = match err.raw_os_error() {
+                    Some(libc::ENOENT) => format!(
+                        "{} does not exist (a kernel without CONFIG_DEVMEM)",
+                        first.display()
+                    ),
+                    _ => format!("{} could not be opened (EPERM)", first.display()),
+                };
                 match open_door(Path::new(DEV_PHYSMEM), writable, options.cached) {
                     Ok(door) => (door, Some(reason)),
                     Err(OpenFailure::NotMemory(problem)) => return Err(problem.into()),
