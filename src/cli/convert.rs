@@ -10,7 +10,7 @@ use anyhow::{Error, Result};
 
 use crate::cli::args::{
     DeviceArgs, DevmemArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs, PciArgs,
-    PeekArgs, PokeArgs, TargetArgs, WhereArg,
+    PeekArgs, PhysmapArgs, PokeArgs, TargetArgs, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
@@ -19,6 +19,7 @@ use crate::commands::inspect::InspectOptions;
 use crate::commands::maps::MapsOptions;
 use crate::commands::owner::OwnerOptions;
 use crate::commands::peek::PeekOptions;
+use crate::commands::physmap::PhysmapOptions;
 use crate::commands::poke::PokeOptions;
 use crate::commands::target::{Home, TargetOptions};
 use crate::error::{usage, UserError};
@@ -323,6 +324,19 @@ impl TryFrom<&OwnerArgs> for OwnerOptions {
             pids,
             exhaustive: args.all,
             json: args.json,
+        })
+    }
+}
+
+impl TryFrom<&PhysmapArgs> for PhysmapOptions {
+    type Error = Error;
+
+    fn try_from(args: &PhysmapArgs) -> Result<Self> {
+        Ok(PhysmapOptions {
+            pid: args.pid.map(validate_pid).transpose()?,
+            cell: args.cell,
+            json: args.json,
+            svg: args.svg.clone(),
         })
     }
 }

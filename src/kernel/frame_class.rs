@@ -27,7 +27,8 @@
 //! of RAM with their frames counted per class. Reading the file is [`crate::proc::kpage`]'s,
 //! and reading all of RAM into grids [`crate::scan::physmap`]'s.
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 
 /// The use of one frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -223,6 +224,17 @@ impl ClassCounts {
     }
 }
 
+/// In JSON: an object with every class's key, in legend order.
+impl Serialize for ClassCounts {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(FrameClass::ALL.len()))?;
+        for class in FrameClass::ALL {
+            map.serialize_entry(class.key(), &self.get(class))?;
+        }
+        map.end()
+    }
+}
+
 /// The cells of one range of RAM: cell `i` holds the range's frames in
 /// `[(first_cell + i) * cell_frames, (first_cell + i + 1) * cell_frames)`. Cells are
 /// aligned to multiples of the cell size, so a cell's place depends on its frames only.
@@ -310,25 +322,25 @@ mod tests {
     fn classifies_real_kpageflags_words() {
         for (word, class) in [
             (0x0, FrameClass::Other),
-            (0x400, FrameClass::Free),                // buddy
-            (0x408, FrameClass::Free),                // buddy, uptodate (a 6.18 block head)
-            (0x4_0000_006c, FrameClass::File),        // referenced uptodate lru active mappedtodisk
-            (0x1_0080, FrameClass::Slab),             // slab compound_tail
-            (0x80, FrameClass::Slab),                 // slab
-            (0x8080, FrameClass::Slab),               // slab compound_head
-            (0x8_0241_002c, FrameClass::File),        // a page-cache large folio's tail, thp
-            (0x1_0000_0000, FrameClass::Kernel),      // reserved
-            (0x1_0100_0000, FrameClass::Kernel),      // zero_page reserved
-            (0x4_0000_5828, FrameClass::Anonymous),   // uptodate lru mmap anonymous swapbacked
-            (0x1_1080, FrameClass::Slab),             // slab anonymous(=slab's own use) tail
-            (0x20_1080, FrameClass::Slab),            // slab anonymous ksm bits: slab wins
-            (0x40_d868, FrameClass::Huge),            // anon THP head: lru mmap anon swapbacked compound_head thp
-            (0x2_8000, FrameClass::Huge),             // hugetlb head: compound_head huge
-            (0x400_0000, FrameClass::PageTables),     // pgtable
-            (0x10_0000, FrameClass::Other),           // nopage
-            (0x8_0000 | 0x400, FrameClass::Free),     // hwpoison on a free frame: still free
-            (0x80_0000, FrameClass::Other),           // offline
-            (0x4000, FrameClass::File),               // swapbacked alone: shmem
+            (0x400, FrameClass::Free),              // buddy
+            (0x408, FrameClass::Free),              // buddy, uptodate (a 6.18 block head)
+            (0x4_0000_006c, FrameClass::File),      // referenced uptodate lru active mappedtodisk
+            (0x1_0080, FrameClass::Slab),           // slab compound_tail
+            (0x80, FrameClass::Slab),               // slab
+            (0x8080, FrameClass::Slab),             // slab compound_head
+            (0x8_0241_002c, FrameClass::File),      // a page-cache large folio's tail, thp
+            (0x1_0000_0000, FrameClass::Kernel),    // reserved
+            (0x1_0100_0000, FrameClass::Kernel),    // zero_page reserved
+            (0x4_0000_5828, FrameClass::Anonymous), // uptodate lru mmap anonymous swapbacked
+            (0x1_1080, FrameClass::Slab),           // slab anonymous(=slab's own use) tail
+            (0x20_1080, FrameClass::Slab),          // slab anonymous ksm bits: slab wins
+            (0x40_d868, FrameClass::Huge), // anon THP head: lru mmap anon swapbacked compound_head thp
+            (0x2_8000, FrameClass::Huge),  // hugetlb head: compound_head huge
+            (0x400_0000, FrameClass::PageTables), // pgtable
+            (0x10_0000, FrameClass::Other), // nopage
+            (0x8_0000 | 0x400, FrameClass::Free), // hwpoison on a free frame: still free
+            (0x80_0000, FrameClass::Other), // offline
+            (0x4000, FrameClass::File),    // swapbacked alone: shmem
         ] {
             assert_eq!(classify(word), class, "{word:#x}");
         }
@@ -386,14 +398,30 @@ mod tests {
         assert_eq!((grid.first_cell, grid.cells.len()), (0, 3));
         let mut c = Classifier::default();
         let words = [
-            0x400, 0x80, // cell 0: free, slab
-            0x400, 0x400, 0x400, 0, 0, 0, 0, 0x1_0000_0000, // cell 1
-            0x4_0000_5828, 0x4_0000_5828, 0x400, 0, 0x1_0000_0000, // cell 2
+            0x400,
+            0x80, // cell 0: free, slab
+            0x400,
+            0x400,
+            0x400,
+            0,
+            0,
+            0,
+            0,
+            0x1_0000_0000, // cell 1
+            0x4_0000_5828,
+            0x4_0000_5828,
+            0x400,
+            0,
+            0x1_0000_0000, // cell 2
         ];
         grid.add_words(6, &words[..5], 8, &mut c);
         grid.add_words(11, &words[5..], 8, &mut c);
         assert_eq!(grid.cells[0].total(), 2);
-        assert_eq!(grid.cells[0].dominant(), Some(FrameClass::Free), "a tie goes to free");
+        assert_eq!(
+            grid.cells[0].dominant(),
+            Some(FrameClass::Free),
+            "a tie goes to free"
+        );
         assert_eq!(grid.cells[1].dominant(), Some(FrameClass::Other));
         assert_eq!(grid.cells[1].get(FrameClass::Free), 3);
         assert_eq!(grid.cells[2].dominant(), Some(FrameClass::Anonymous));
@@ -408,6 +436,10 @@ mod tests {
         assert!(!grid.mark(21, 8) && !grid.mark(5, 8));
         assert_eq!(grid.marked, [1, 0, 2]);
         assert_eq!(ClassCounts::default().dominant(), None);
+        assert_eq!(
+            serde_json::to_string(&totals).unwrap(),
+            r#"{"free":5,"anonymous":2,"file":0,"slab":1,"page_tables":0,"huge":0,"kernel":2,"other":5}"#
+        );
         // A range starting past cell 0: first_cell follows the frame number.
         let grid = RamGrid::new(0x100, 0x101, 0x40);
         assert_eq!((grid.first_cell, grid.cells.len()), (4, 1));

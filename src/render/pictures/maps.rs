@@ -1,0 +1,1 @@
+//! maps picture (to come)

@@ -1,0 +1,1 @@
+//! translation picture (to come)
