@@ -63,6 +63,10 @@ pub(crate) struct InspectArgs {
     /// One JSON object on stdout
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Draw the translation (indices, entry, frame, physical address) as SVG into FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub(crate) svg: Option<std::path::PathBuf>,
 }
 
 /// How `poke`, `peek`, `dump` and `devmem` reach physical memory (see [`AccessMethod`]).
@@ -245,6 +249,10 @@ pub(crate) struct MapsArgs {
     /// JSON on stdout (with --pages: one JSON object per line)
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Draw the virtual-to-physical picture as SVG into FILE (written whole or not at all)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "pages"])]
+    pub(crate) svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -182,6 +182,7 @@ impl TryFrom<&InspectArgs> for InspectOptions {
             pid: validate_pid(args.pid)?,
             vaddr: args.vaddr,
             json: args.json,
+            svg: args.svg.clone(),
         })
     }
 }
@@ -292,6 +293,7 @@ impl TryFrom<&MapsArgs> for MapsOptions {
             mappings,
             flags,
             json: args.json,
+            svg: args.svg.clone(),
         })
     }
 }

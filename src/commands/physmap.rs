@@ -14,10 +14,10 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::error::{permission, usage};
+use crate::error::usage;
 use crate::kernel::addr::PageSize;
 use crate::kernel::iomem::{IomemMap, Region, RegionKind};
-use crate::proc::iomem::read_system_map;
+use crate::proc::iomem::read_shown_map;
 use crate::proc::kpage::KpageflagsFile;
 use crate::proc::process::open_user_process;
 use crate::proc::target_process::{locate, looks_like_target};
@@ -60,8 +60,8 @@ pub(crate) fn run(options: &PhysmapOptions) -> Result<()> {
     // A picture that cannot be written fails before any work, and leaves nothing behind.
     let output = options.svg.as_deref().map(OutputFile::create).transpose()?;
     let page = PageSize::of_system();
-    let map = read_map()?;
-    let ram = ram_ranges(&map, page);
+    let map = read_shown_map("physmap")?;
+    let ram = map.system_ram_frames(page.bytes());
     let highlight = options.pid.map(|pid| highlight(pid, page)).transpose()?;
     let flags = KpageflagsFile::open()?;
     let (cell_frames, columns) = geometry(options, &map, &ram, highlight.is_some())?;
@@ -112,33 +112,6 @@ fn render(
     }
     out.flush()?;
     Ok(())
-}
-
-/// /proc/iomem, which must show addresses (it shows zeros without root).
-fn read_map() -> Result<IomemMap> {
-    let map = read_system_map()?;
-    if map.is_hidden() {
-        return Err(
-            permission("/proc/iomem shows every range as 0 to a reader without root")
-                .hint("run with sudo: physmap needs the real ranges and /proc/kpageflags")
-                .into(),
-        );
-    }
-    Ok(map)
-}
-
-/// The frames of the top-level System RAM ranges, `[first, end)`, whole frames only.
-fn ram_ranges(map: &IomemMap, page: PageSize) -> Vec<(u64, u64)> {
-    let bytes = page.bytes();
-    let mut ranges: Vec<(u64, u64)> = map
-        .regions
-        .iter()
-        .filter(|r| r.depth == 0 && r.kind() == RegionKind::SystemRam)
-        .map(|r| (r.start.div_ceil(bytes), r.end.saturating_add(1) / bytes))
-        .filter(|(first, end)| first < end)
-        .collect();
-    ranges.sort_unstable();
-    ranges
 }
 
 /// The bands: the top-level regions, and inside System RAM the kernel's image.
@@ -256,15 +229,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ram_is_the_whole_frames_of_top_level_system_ram() {
+    fn bands_are_the_top_level_and_the_kernel_image() {
         let map = IomemMap::parse(
             b"00000000-00000fff : Reserved\n00001000-0009fbff : System RAM\n00100000-bfffffff : System RAM\n  01000000-02276507 : Kernel code\nc0001000-eebfffff : PCI Bus 0000:00\n100000000-63fffffff : System RAM\n",
         )
         .unwrap();
-        let page = PageSize::new(4096).unwrap();
-        let ram = ram_ranges(&map, page);
-        assert_eq!(ram, [(0x1, 0x9f), (0x100, 0xc0000), (0x100000, 0x640000)]);
-        let names: Vec<&str> = bands(&map).iter().map(|r| r.name.as_str()).collect();
+        let ram = map.system_ram_frames(4096);
+        let names: Vec<String> = bands(&map).into_iter().map(|r| r.name).collect();
         assert_eq!(
             names,
             [

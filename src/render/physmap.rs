@@ -62,8 +62,8 @@ pub(crate) enum Paint {
     /// No frame of this range falls in the cell.
     Empty,
     Class(FrameClass),
-    /// Holds frames of the highlighted process.
-    Process,
+    /// Holds frames of the highlighted process; most of its frames are of this class.
+    Process(FrameClass),
     /// Holds the target's variable.
     Target,
 }
@@ -106,7 +106,7 @@ impl PhysmapReport {
         if holds_target {
             Paint::Target
         } else if grid.marked[index as usize] > 0 {
-            Paint::Process
+            Paint::Process(counts.dominant().unwrap_or(FrameClass::Other))
         } else {
             counts.dominant().map_or(Paint::Empty, Paint::Class)
         }
@@ -131,7 +131,7 @@ fn draw_cell(paint: Paint) -> String {
     let glyph = match paint {
         Paint::Empty => return " ".to_string(),
         Paint::Class(class) => class.glyph(),
-        Paint::Process => PROCESS_GLYPH,
+        Paint::Process(_) => PROCESS_GLYPH,
         Paint::Target => TARGET_GLYPH,
     };
     glyph
@@ -144,7 +144,7 @@ fn draw_cell(paint: Paint) -> String {
             Paint::Class(FrameClass::Huge) => g.black().on_yellow().to_string(),
             Paint::Class(FrameClass::Kernel) => g.white().on_bright_black().to_string(),
             Paint::Class(FrameClass::Other) => g.black().on_white().to_string(),
-            Paint::Process => g.black().on_bright_magenta().to_string(),
+            Paint::Process(_) => g.black().on_bright_magenta().to_string(),
             _ => g.bold().black().on_bright_magenta().to_string(),
         })
         .to_string()
@@ -255,13 +255,14 @@ fn render_legend(
             .sum();
         writeln!(
             out,
-            "  {}  pid {} ({}): {} frames ({}) in {} cells",
-            draw_cell(Paint::Process),
+            "  {}  pid {} ({}): {} frames ({}) in {} cell{}",
+            draw_cell(Paint::Process(FrameClass::Other)),
             p.pid,
             p.command,
             p.frames_in_ram,
             human_bytes(p.frames_in_ram * page),
-            cells
+            cells,
+            if cells == 1 { "" } else { "s" }
         )?;
     }
     if let Some(t) = &report.target {
@@ -444,16 +445,16 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("1 cell = 4 frames (16 KiB), 4 cells a row"),
+            text.contains("1 cell = 4 frames (16.0 KiB), 4 cells a row"),
             "{text}"
         );
         assert!(text.contains("  .  free (buddy)"), "{text}");
         assert!(
-            text.contains("     total                    160 KiB         40 frames"),
+            text.contains("     total                   160 KiB         40 frames"),
             "{text}"
         );
         assert!(
-            text.contains("@  pid 7 (x): 2 frames (8.0 KiB) in 1 cells"),
+            text.contains("@  pid 7 (x): 2 frames (8.0 KiB) in 1 cell\n"),
             "{text}"
         );
         assert!(text.contains("X  its physdemo target variable 0x70000040: frame 0x2a"));

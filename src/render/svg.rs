@@ -42,6 +42,19 @@ pub(crate) const PALETTE: [&str; 10] = [
     "#ff9da7", "#2f4b7c",
 ];
 
+/// `colour` (`#rrggbb`) mixed with `white` parts of white (0 to 1): a pale tint of it.
+pub(crate) fn tint(colour: &str, white: f64) -> String {
+    let channel =
+        |i: usize| u8::from_str_radix(colour.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
+    let mix = |c: u8| (f64::from(c) * (1.0 - white) + 255.0 * white).round() as u8;
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        mix(channel(1)),
+        mix(channel(3)),
+        mix(channel(5))
+    )
+}
+
 /// `text` with the five XML special characters escaped (and control characters dropped).
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -189,6 +202,22 @@ impl Svg {
         );
     }
 
+    /// Text turned by `degrees` (negative: anticlockwise) around its anchor point.
+    pub(crate) fn text_turned(&mut self, x: f64, y: f64, degrees: f64, font: Font, text: &str) {
+        let family = if font.mono { MONO } else { SANS };
+        let _ = writeln!(
+            self.body,
+            r#"<text x="{x}" y="{y}" transform="rotate({} {x} {y})" font-family="{family}" font-size="{}" text-anchor="{}" fill="{}">{}</text>"#,
+            num(degrees),
+            num(font.size),
+            font.anchor,
+            font.fill,
+            escape(text),
+            x = num(x),
+            y = num(y),
+        );
+    }
+
     pub(crate) fn line(&mut self, from: (f64, f64), to: (f64, f64), stroke: &str, width: f64) {
         let _ = writeln!(
             self.body,
@@ -244,6 +273,9 @@ mod tests {
         assert_eq!(num(12.345), "12.35");
         assert_eq!(num(0.5), "0.5");
         assert_eq!(num(-0.001), "0");
+        assert_eq!(tint("#000000", 0.5), "#808080");
+        assert_eq!(tint("#4e79a7", 0.0), "#4e79a7");
+        assert_eq!(tint("#4e79a7", 1.0), "#ffffff");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! `physmap --svg`: the picture of physical memory. A title, the regions of /proc/iomem as
 //! bands (a swatch per kind, range, size, name), each System RAM range as a grid of
-//! square cells coloured by the class most of their frames have (the highlighted process's
-//! cells, and its variable's, in [`HIGHLIGHT`]), and a legend with every class's total.
+//! square cells coloured by the class most of their frames have (a highlighted process's
+//! cells with a [`HIGHLIGHT`] square inside, its variable's cell all [`HIGHLIGHT`] and
+//! outlined), and a legend with every class's total.
 //!
 //! The grid has the terminal picture's geometry ([`PhysmapReport::paint`]): row `r` of a
 //! range starts at frame `(first_row + r) × columns × cell_frames`. Each grid's `<g>` says
@@ -36,13 +37,18 @@ fn kind_colour(kind: RegionKind) -> &'static str {
     }
 }
 
+/// The fill of a cell: its class's colour; the target's cell is all [`HIGHLIGHT`].
 fn paint_colour(paint: Paint) -> Option<&'static str> {
     match paint {
         Paint::Empty => None,
-        Paint::Class(class) => Some(class_colour(class)),
-        Paint::Process | Paint::Target => Some(HIGHLIGHT),
+        Paint::Class(class) | Paint::Process(class) => Some(class_colour(class)),
+        Paint::Target => Some(HIGHLIGHT),
     }
 }
+
+/// How far inside a highlighted process's cell its [`HIGHLIGHT`] square starts: the
+/// class's colour stays visible around it.
+const MARK_INSET: f64 = 2.5;
 
 /// The whole picture; `host` names the machine in the title.
 pub(crate) fn physmap_svg(report: &PhysmapReport, host: &str) -> String {
@@ -165,6 +171,10 @@ fn draw_grid(report: &PhysmapReport, index: usize, svg: &mut Svg, top: f64) -> f
                 );
             } else {
                 svg.rect(x, y, size, size, fill);
+                if let Paint::Process(_) = paint {
+                    let inner = size - 2.0 * MARK_INSET;
+                    svg.rect(x + MARK_INSET, y + MARK_INSET, inner, inner, HIGHLIGHT);
+                }
             }
         }
     }
@@ -214,7 +224,8 @@ fn draw_legend(report: &PhysmapReport, svg: &mut Svg, top: f64) -> f64 {
     );
     if let Some(p) = &report.process {
         y += LINE + 4.0;
-        svg.rect(MARGIN, y - 12.0, 14.0, 14.0, HIGHLIGHT);
+        svg.rect(MARGIN, y - 12.0, 14.0, 14.0, class_colour(FrameClass::Free));
+        svg.rect(MARGIN + 3.0, y - 9.0, 8.0, 8.0, HIGHLIGHT);
         svg.text(
             MARGIN + 22.0,
             y,
