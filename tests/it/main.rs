@@ -5,7 +5,8 @@
 //! Host tests (this machine has no /dev/mem: a file stands in for it, crafted copies for
 //! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`pci`] (`--pci`),
-//! [`forge`] (forged targets), [`bad_input`] (every bad command line), and
+//! [`forge`] (forged targets), [`pictures`] (physmap and the SVG pictures, read back
+//! off their pixels), [`bad_input`] (every bad command line), and
 //! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
 //! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those).
 
@@ -16,5 +17,6 @@ mod forge;
 mod maps_and_owner;
 mod pci;
 mod physmem;
+mod pictures;
 mod target_and_inspect;
 mod vm;
