@@ -75,11 +75,11 @@ fn hex_attr(map: &BTreeMap<String, String>, key: &str) -> u64 {
     u64::from_str_radix(map[key].trim_start_matches("0x"), 16).expect("a hex attribute")
 }
 
-/// The whole frames of the top-level System RAM ranges of /proc/iomem, read here.
-fn system_ram() -> Vec<(u64, u64)> {
+/// The whole frames of the top-level System RAM ranges of an /proc/iomem text.
+fn system_ram(iomem: &str) -> Vec<(u64, u64)> {
     let page = page_size();
-    let text = std::fs::read_to_string("/proc/iomem").expect("reading /proc/iomem");
-    text.lines()
+    iomem
+        .lines()
         .filter(|l| !l.starts_with(' ') && l.ends_with(" : System RAM"))
         .map(|l| {
             let (range, _) = l.split_once(" : ").unwrap();
@@ -157,7 +157,7 @@ fn physmap_class_totals_equal_an_independent_count_of_the_same_kpageflags() {
     assert!(out.status.success(), "{}", crate::common::stderr_of(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let mut mine = [0u64; 8];
-    let ram = system_ram();
+    let ram = system_ram(&std::fs::read_to_string("/proc/iomem").unwrap());
     for &(first, end) in &ram {
         let mut head = None;
         for pfn in first..end {
@@ -232,6 +232,46 @@ fn glyph_of(cell: u64, columns: u64, rows: &[(u64, String)], pfn: u64) -> Option
         .find(|&c| c != ' ')
 }
 
+/// Checks a `physmap --color never --cell CELL` picture against `iomem` (the /proc/iomem
+/// text of the machine it ran on) and the target's frame `pfn`: the X where the frame is,
+/// the kernel's code as a band with its exact range and as whole `#` cells, and a legend
+/// whose total is the System RAM of `iomem`. Used on the host and in the VM.
+pub fn check_text_picture(text: &str, iomem: &str, pfn: u64, cell: u64) {
+    assert!(!text.contains('\x1b'), "--color never draws no colour");
+    let (cell_seen, columns, rows) = text_grid(text);
+    assert_eq!(cell_seen, cell);
+    assert_eq!(
+        glyph_of(cell, columns, &rows, pfn),
+        Some('X'),
+        "frame {pfn:#x}"
+    );
+    let code = iomem
+        .lines()
+        .find(|l| l.ends_with(" : Kernel code"))
+        .expect("a Kernel code line");
+    let range = code.trim().split_once(" : ").unwrap().0;
+    let (a, b) = range.split_once('-').unwrap();
+    let (a, b) = (
+        u64::from_str_radix(a, 16).unwrap(),
+        u64::from_str_radix(b, 16).unwrap(),
+    );
+    assert!(
+        text.contains(&format!("\n    {a:#012x}-{b:#012x} ")),
+        "{text}"
+    );
+    let first_whole = (a / page_size()).div_ceil(cell) * cell;
+    assert!(
+        first_whole + cell <= (b + 1) / page_size(),
+        "a whole cell of kernel code"
+    );
+    assert_eq!(glyph_of(cell, columns, &rows, first_whole), Some('#'));
+    let ram: u64 = system_ram(iomem).iter().map(|(a, b)| b - a).sum();
+    assert!(
+        text.contains(&format!(" {ram} frames = the System RAM of /proc/iomem")),
+        "{text}"
+    );
+}
+
 #[test]
 fn physmap_text_marks_the_targets_frame_and_draws_the_kernel_image_as_kernel() {
     require_root();
@@ -243,45 +283,13 @@ fn physmap_text_marks_the_targets_frame_and_draws_the_kernel_image_as_kernel() {
     ]);
     assert!(out.status.success());
     let text = stdout_of(&out);
-    assert!(!text.contains('\x1b'), "--color never draws no colour");
-    let (cell, columns, rows) = text_grid(&text);
-    assert_eq!(cell, 256);
-    assert_eq!(
-        glyph_of(cell, columns, &rows, pfn),
-        Some('X'),
-        "frame {pfn:#x}"
-    );
     assert!(text.contains(&format!(
         "X  its physdemo target variable {:#x}: frame {pfn:#x}, physical address {:#x}",
         target.vaddr(),
         pfn * page_size() + target.vaddr() % page_size()
     )));
-    // The kernel's code: its band as /proc/iomem has it, its whole cells reserved/kernel.
     let iomem = std::fs::read_to_string("/proc/iomem").unwrap();
-    let code = iomem
-        .lines()
-        .find(|l| l.ends_with(" : Kernel code"))
-        .expect("a Kernel code line");
-    let (a, b) = code
-        .trim()
-        .split_once(" : ")
-        .unwrap()
-        .0
-        .split_once('-')
-        .unwrap();
-    let (a, b) = (
-        u64::from_str_radix(a, 16).unwrap(),
-        u64::from_str_radix(b, 16).unwrap(),
-    );
-    assert!(
-        text.contains(&format!("    {a:#012x}-{b:#012x} ")),
-        "{text}"
-    );
-    let first_whole = (a / page_size()).div_ceil(cell) * cell;
-    assert_eq!(glyph_of(cell, columns, &rows, first_whole), Some('#'));
-    // The legend adds up to the RAM.
-    let ram: u64 = system_ram().iter().map(|(a, b)| b - a).sum();
-    assert!(text.contains(&format!(" {ram} frames = the System RAM of /proc/iomem")));
+    check_text_picture(&text, &iomem, pfn, 256);
 }
 
 #[test]

@@ -568,3 +568,37 @@ fn with_pat_on_only_method_rw_reaches_ram_and_physdemo_says_so() {
         .lines()
         .any(|l| l.starts_with("pat: ") && l.ends_with(" passed, 0 failed")));
 }
+
+#[test]
+fn physmap_in_the_vm_marks_the_targets_frame_and_the_kernel_image_exactly() {
+    let Some(out) = vm_run(&repo().join("demos/vm/physmap.sh"), &[]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/physmap.sh failed in the VM");
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("physmap: ") && l.ends_with(" passed, 0 failed")));
+    let target = text
+        .lines()
+        .find_map(|l| l.strip_prefix("target: "))
+        .expect("a target line");
+    let pfn = u64::from_str_radix(
+        target.rsplit(' ').next().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let picture = text
+        .split("--- physmap ---\n")
+        .nth(1)
+        .and_then(|rest| rest.split("--- end ---").next())
+        .expect("the picture");
+    let iomem: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("iomem: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::pictures::check_text_picture(picture, &iomem, pfn, 64);
+    // nokaslr: the kernel's code starts at 16 MiB, frame 0x1000, drawn as reserved/kernel.
+    assert!(iomem.contains("  01000000-"), "{iomem}");
+}
