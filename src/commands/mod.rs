@@ -11,4 +11,5 @@ pub(crate) mod owner;
 pub(crate) mod peek;
 pub(crate) mod physmap;
 pub(crate) mod poke;
+pub(crate) mod port;
 pub(crate) mod target;

@@ -4,15 +4,18 @@
 //! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
 //! entries ([`pagemap`]), kpageflags ([`kpageflags`]) and the class of a frame it gives
 //! ([`frame_class`]), `/proc/<pid>/maps` ([`maps`]),
-//! `/proc/iomem` ([`iomem`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI
-//! resources ([`pci`]), and the header of a physdemo target's page ([`target_header`]).
+//! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
+//! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
+//! ([`pci`]), and the header of a physdemo target's page ([`target_header`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
 pub mod ecam;
 pub mod frame_class;
 pub mod iomem;
+pub mod ioports;
 pub mod kpageflags;
+pub mod lockdown;
 pub mod maps;
 pub mod pagemap;
 pub mod pci;
