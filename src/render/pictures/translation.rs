@@ -276,6 +276,16 @@ pub(crate) fn translation_svg(r: &Resolution) -> String {
                 y,
             );
             y = draw_walk(&mut svg, &t, y + 4.0);
+            if let Some(kind) = r.frame.and_then(|f| f.flags.huge_kind()) {
+                // A huge page mapped whole ends the walk a level early.
+                svg.text(
+                    BITS_X,
+                    y + 4.0,
+                    Font::sans(11.0).fill(MUTED),
+                    &format!("The frame is part of a {kind}: mapped by a PMD entry, the walk ends there and bits 20-0 are the offset in the 2 MiB page."),
+                );
+                y += 16.0;
+            }
         }
         None => {
             let shift = r.page.shift();
