@@ -64,6 +64,10 @@ pub(crate) struct InspectArgs {
     /// One JSON object on stdout
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Draw the translation (indices, entry, frame, physical address) as SVG into FILE
+    #[arg(long, value_name = "FILE", conflicts_with = "json")]
+    pub(crate) svg: Option<std::path::PathBuf>,
 }
 
 /// How `poke`, `peek`, `dump` and `devmem` reach physical memory (see [`AccessMethod`]).
@@ -292,6 +296,10 @@ pub(crate) struct MapsArgs {
     /// JSON on stdout (with --pages: one JSON object per line)
     #[arg(long)]
     pub(crate) json: bool,
+
+    /// Draw the virtual-to-physical picture as SVG into FILE (written whole or not at all)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json", "pages"])]
+    pub(crate) svg: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +323,33 @@ pub(crate) struct OwnerArgs {
     /// One JSON object on stdout
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PhysmapArgs {
+    /// Highlight every frame of this process (a physdemo target's variable is marked and named)
+    #[arg(long, value_name = "PID")]
+    pub(crate) pid: Option<i64>,
+
+    /// Frames per cell [default: the smallest power of two that fits the terminal, or the picture]
+    #[arg(long, value_name = "FRAMES", value_parser = parse_cell_arg)]
+    pub(crate) cell: Option<u64>,
+
+    /// One JSON object on stdout: the regions, the classified cells, the totals
+    #[arg(long, conflicts_with = "svg")]
+    pub(crate) json: bool,
+
+    /// Draw the picture as SVG into FILE (written whole or not at all)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) svg: Option<std::path::PathBuf>,
+}
+
+/// A cell size: a number of frames, at least one.
+fn parse_cell_arg(text: &str) -> Result<u64, String> {
+    match parse_u64_arg(text)? {
+        0 => Err("a cell holds at least one frame".to_string()),
+        frames => Ok(frames),
+    }
 }
 
 /// A u64 from hex or decimal, with the parser's own explanation on failure.

@@ -10,7 +10,7 @@ use anyhow::{Error, Result};
 
 use crate::cli::args::{
     DeviceArgs, DevmemArgs, DoctorArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs,
-    PciArgs, PeekArgs, PokeArgs, PortArgs, TargetArgs, WhereArg,
+    PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, TargetArgs, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
@@ -20,6 +20,7 @@ use crate::commands::inspect::InspectOptions;
 use crate::commands::maps::MapsOptions;
 use crate::commands::owner::OwnerOptions;
 use crate::commands::peek::PeekOptions;
+use crate::commands::physmap::PhysmapOptions;
 use crate::commands::poke::PokeOptions;
 use crate::commands::port::PortOptions;
 use crate::commands::target::{Home, TargetOptions};
@@ -184,6 +185,7 @@ impl TryFrom<&InspectArgs> for InspectOptions {
             pid: validate_pid(args.pid)?,
             vaddr: args.vaddr,
             json: args.json,
+            svg: args.svg.clone(),
         })
     }
 }
@@ -333,6 +335,7 @@ impl TryFrom<&MapsArgs> for MapsOptions {
             mappings,
             flags,
             json: args.json,
+            svg: args.svg.clone(),
         })
     }
 }
@@ -365,6 +368,19 @@ impl TryFrom<&OwnerArgs> for OwnerOptions {
             pids,
             exhaustive: args.all,
             json: args.json,
+        })
+    }
+}
+
+impl TryFrom<&PhysmapArgs> for PhysmapOptions {
+    type Error = Error;
+
+    fn try_from(args: &PhysmapArgs) -> Result<Self> {
+        Ok(PhysmapOptions {
+            pid: args.pid.map(validate_pid).transpose()?,
+            cell: args.cell,
+            json: args.json,
+            svg: args.svg.clone(),
         })
     }
 }

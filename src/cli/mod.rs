@@ -23,6 +23,7 @@ use crate::commands::inspect::InspectOptions;
 use crate::commands::maps::MapsOptions;
 use crate::commands::owner::OwnerOptions;
 use crate::commands::peek::PeekOptions;
+use crate::commands::physmap::PhysmapOptions;
 use crate::commands::poke::PokeOptions;
 use crate::commands::port::PortOptions;
 use crate::commands::target::TargetOptions;
@@ -132,6 +133,13 @@ pub(crate) enum Command {
     )]
     Doctor(DoctorArgs),
 
+    /// The machine's physical memory as a picture: iomem regions, RAM cells by use (kpageflags)
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Each cell is --cell frames (by default the smallest power of two that fits the terminal),\ncoloured by the class most of its frames have in /proc/kpageflags: . free (buddy), a anonymous,\nf page cache/file, s slab, t page tables, H huge (THP/hugetlb), # reserved/kernel, o other.\n--pid marks the process's cells @ (its physdemo target variable's cell X). The legend's\ntotals add up to the System RAM of /proc/iomem. Needs root.\n\nExamples:\n  sudo physdemo physmap\n  sudo physdemo physmap --pid 1234 --color never\n  sudo physdemo physmap --cell 256 --json\n  sudo physdemo physmap --pid 1234 --svg physmap.svg"
+    )]
+    Physmap(PhysmapArgs),
+
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  physdemo completions bash > /etc/bash_completion.d/physdemo"
@@ -226,6 +234,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect(args) => commands::inspect::run(&InspectOptions::try_from(&args)?)?,
         Command::Maps(args) => commands::maps::run(&MapsOptions::try_from(&args)?)?,
         Command::Owner(args) => commands::owner::run(&OwnerOptions::try_from(&args)?)?,
+        Command::Physmap(args) => commands::physmap::run(&PhysmapOptions::try_from(&args)?)?,
         Command::Poke(args) => commands::poke::run(&PokeOptions::try_from(&args)?)?,
         Command::Peek(args) => commands::peek::run(&PeekOptions::try_from(&args)?)?,
         Command::Dump(args) => commands::dump::run(&DumpOptions::try_from(&args)?)?,

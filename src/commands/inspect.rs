@@ -14,7 +14,9 @@ use crate::kernel::addr::{Hex, PageTableIndices, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::maps::MappingSummary;
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry, PagemapJson};
 use crate::proc::target_process;
+use crate::render::file::OutputFile;
 use crate::render::json::write_json_line;
+use crate::render::pictures::translation::translation_svg;
 use crate::resolve::translate::{resolve, Resolution};
 
 /// What `inspect` was asked.
@@ -24,10 +26,14 @@ pub(crate) struct InspectOptions {
     /// The address; `None` for a physdemo target's own variable.
     pub(crate) vaddr: Option<VirtAddr>,
     pub(crate) json: bool,
+    /// Draw the translation as SVG into this file instead.
+    pub(crate) svg: Option<std::path::PathBuf>,
 }
 
 /// Runs `physdemo inspect`.
 pub(crate) fn run(options: &InspectOptions) -> Result<()> {
+    // A picture that cannot be written fails before any work, and leaves nothing behind.
+    let output = options.svg.as_deref().map(OutputFile::create).transpose()?;
     let pid = options.pid;
     let vaddr = match options.vaddr {
         Some(vaddr) => vaddr,
@@ -35,7 +41,20 @@ pub(crate) fn run(options: &InspectOptions) -> Result<()> {
     };
     let resolution = resolve(pid, vaddr)?;
     let mut out = std::io::stdout().lock();
-    if options.json {
+    if let Some(output) = output {
+        // A translation that ends nowhere is an error, and then no picture is made.
+        resolution.require_paddr()?;
+        let path = output.path().display().to_string();
+        output.commit(translation_svg(&resolution).as_bytes())?;
+        writeln!(
+            out,
+            "inspect: wrote {path} ({} -> {})",
+            resolution.vaddr,
+            resolution
+                .paddr()
+                .map_or_else(String::new, |p| p.to_string())
+        )?;
+    } else if options.json {
         write_json_line(&mut out, &InspectJson::from(&resolution))?;
     } else {
         render_human(&resolution, &mut out)?;

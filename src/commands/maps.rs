@@ -18,11 +18,14 @@ use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr, Word};
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::{describe_path, MappingSummary};
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry};
+use crate::proc::iomem::read_shown_map;
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
 use crate::proc::process::{open_user_process, UserProcess};
+use crate::render::file::OutputFile;
 use crate::render::json::{write_json_line, write_sorted_json_line};
 use crate::render::page_list::{push_page_line, NameCache, PAGES_HEADER};
+use crate::render::pictures::maps::{maps_svg, MappingBands, MapsPicture};
 use crate::render::progress::Progress;
 use crate::render::units::human_bytes;
 use crate::scan::filter::{select_range, FlagFilter, MappingFilter};
@@ -45,6 +48,8 @@ pub(crate) struct MapsOptions {
     pub(crate) mappings: Vec<MappingFilter>,
     pub(crate) flags: FlagFilter,
     pub(crate) json: bool,
+    /// Draw the virtual-to-physical picture into this file instead.
+    pub(crate) svg: Option<std::path::PathBuf>,
 }
 
 /// One mapping's results.
@@ -240,6 +245,8 @@ pub(crate) fn render_total(mappings: usize, c: &PageCounts, page: PageSize) -> S
 
 /// Runs `physdemo maps`.
 pub(crate) fn run(options: &MapsOptions) -> Result<()> {
+    // A picture that cannot be written fails before any work, and leaves nothing behind.
+    let output = options.svg.as_deref().map(OutputFile::create).transpose()?;
     let pid = options.pid;
     let process = open_user_process(pid)?;
     let pagemap = PagemapFile::open(pid)?;
@@ -272,6 +279,9 @@ pub(crate) fn run(options: &MapsOptions) -> Result<()> {
         writeln!(out, "{PAGES_HEADER}")?;
     }
     let (total, reports) = scan.all(&process, selected, &mut out)?;
+    if let Some(output) = output {
+        return write_picture(output, &process, &reports, page, &mut out);
+    }
     let header = MapsHeader {
         pid,
         command: &process.command,
@@ -364,7 +374,7 @@ impl Scan<'_> {
             total.merge(&report.counts);
             if options.pages {
                 // The per-page listing was the output; keep only the totals.
-            } else if options.json {
+            } else if options.json || options.svg.is_some() {
                 reports.push(report);
             } else {
                 render_mapping(&report, page, options.all_runs, out)?;
@@ -582,6 +592,49 @@ impl Listing {
         self.line.clear();
         Ok(())
     }
+}
+
+/// Render `--svg`: the mappings' runs as bands from virtual to physical memory, and one
+/// line saying where the picture went.
+fn write_picture(
+    output: OutputFile,
+    process: &UserProcess,
+    reports: &[MappingReport],
+    page: PageSize,
+    out: &mut impl Write,
+) -> Result<()> {
+    let map = read_shown_map("maps --svg")?;
+    let picture = MapsPicture {
+        pid: process.pid,
+        command: process.command.clone(),
+        page,
+        ram: map.system_ram_frames(page.bytes()),
+        mappings: reports
+            .iter()
+            .map(|r| MappingBands {
+                name: r.mapping.path.clone(),
+                perms: r.mapping.perms.clone(),
+                start: r.start,
+                end: r.end,
+                resident: r.counts.resident,
+                runs: r
+                    .runs
+                    .iter()
+                    .map(|run| (run.first_page, run.first_pfn, run.pages))
+                    .collect(),
+            })
+            .collect(),
+    };
+    let path = output.path().display().to_string();
+    output.commit(maps_svg(&picture).as_bytes())?;
+    let runs: usize = reports.iter().map(|r| r.runs.len()).sum();
+    writeln!(
+        out,
+        "maps: wrote {path} ({} mappings, {runs} runs)",
+        reports.len()
+    )?;
+    out.flush()?;
+    Ok(())
 }
 
 /// What the totals need to say about the process.

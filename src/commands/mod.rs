@@ -10,6 +10,7 @@ pub(crate) mod inspect;
 pub(crate) mod maps;
 pub(crate) mod owner;
 pub(crate) mod peek;
+pub(crate) mod physmap;
 pub(crate) mod poke;
 pub(crate) mod port;
 pub(crate) mod target;

@@ -216,6 +216,25 @@ impl IomemMap {
         !self.regions.is_empty() && self.regions.iter().all(|r| r.start == 0 && r.end == 0)
     }
 
+    /// The whole frames of the top-level System RAM ranges, as `[first, end)` frame
+    /// numbers in address order (`page_bytes` a frame).
+    pub(crate) fn system_ram_frames(&self, page_bytes: u64) -> Vec<(u64, u64)> {
+        let mut ranges: Vec<(u64, u64)> = self
+            .regions
+            .iter()
+            .filter(|r| r.depth == 0 && r.kind() == RegionKind::SystemRam)
+            .map(|r| {
+                (
+                    r.start.div_ceil(page_bytes),
+                    r.end.saturating_add(1) / page_bytes,
+                )
+            })
+            .filter(|(first, end)| first < end)
+            .collect();
+        ranges.sort_unstable();
+        ranges
+    }
+
     /// The innermost region holding `addr`, with the regions around it.
     pub fn place(&self, addr: PhysAddr) -> Placement {
         if self.is_hidden() {
@@ -434,6 +453,22 @@ fffffffffffff000-ffffffffffffffff :
         assert_eq!(
             IomemMap::parse(b"garbage").unwrap_err().to_string(),
             "line 1 is not `START-END : NAME` (no ` : ` after the range): 'garbage'"
+        );
+    }
+
+    #[test]
+    fn system_ram_is_whole_frames_of_the_top_level_ranges() {
+        assert_eq!(
+            map().system_ram_frames(4096),
+            [(0x1, 0x9f), (0x100, 0xc0000), (0x100000, 0x640000)]
+        );
+        let odd =
+            IomemMap::parse(b"00000800-00002fff : System RAM\n00004000-00004ffe : System RAM\n")
+                .unwrap();
+        assert_eq!(
+            odd.system_ram_frames(4096),
+            [(1, 3)],
+            "partial frames are left out"
         );
     }
 

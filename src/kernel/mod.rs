@@ -2,7 +2,8 @@
 //!
 //! Each module cites the kernel document or source its layout comes from and is tested on
 //! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
-//! entries ([`pagemap`]), kpageflags ([`kpageflags`]), `/proc/<pid>/maps` ([`maps`]),
+//! entries ([`pagemap`]), kpageflags ([`kpageflags`]) and the class of a frame it gives
+//! ([`frame_class`]), `/proc/<pid>/maps` ([`maps`]),
 //! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
 //! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
 //! ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what else
@@ -15,6 +16,7 @@ pub mod addr;
 pub mod capabilities;
 pub mod config;
 pub mod ecam;
+pub mod frame_class;
 pub mod iomem;
 pub mod ioports;
 pub mod kpageflags;

@@ -4,6 +4,7 @@
 
 use anyhow::{Context, Result};
 
+use crate::error::permission;
 use crate::kernel::addr::PhysAddr;
 use crate::kernel::iomem::{IomemMap, Placement};
 
@@ -17,6 +18,22 @@ pub(crate) fn read_system_map() -> Result<IomemMap> {
     let path = std::path::Path::new(&path);
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     IomemMap::parse(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Reads the map for a command that needs its addresses: without root every range reads
+/// as 0, which is an error here (`what` names the command).
+pub(crate) fn read_shown_map(what: &str) -> Result<IomemMap> {
+    let map = read_system_map()?;
+    if map.is_hidden() {
+        return Err(
+            permission("/proc/iomem shows every range as 0 to a reader without root")
+                .hint(format!(
+                    "run with sudo: {what} needs the real ranges of physical memory"
+                ))
+                .into(),
+        );
+    }
+    Ok(map)
 }
 
 /// Places `addr` in the system's map, turning a read failure into [`Placement::Unreadable`].

@@ -1,4 +1,5 @@
-//! Reading `/proc/kpageflags` and `/proc/kpagecount` (root only) in batches, by PFN.
+//! Reading `/proc/kpageflags` and `/proc/kpagecount` (root only) in batches, by PFN: both for
+//! the frames of a scan ([`FrameInfoReader`]), or the flags of all RAM ([`KpageflagsFile`]).
 
 use std::fs::File;
 
@@ -55,4 +56,31 @@ fn open_root_only(path: &str) -> Result<File> {
                 .context(format!("opening {path} (needs CONFIG_PROC_PAGE_MONITOR)"))
         }
     })
+}
+
+/// The environment variable that replaces `/proc/kpageflags` for `physmap` (for tests: a
+/// snapshot another reader classifies too).
+pub(crate) const KPAGEFLAGS_ENV: &str = "PHYSDEMO_KPAGEFLAGS";
+
+/// `/proc/kpageflags` alone (or the file `PHYSDEMO_KPAGEFLAGS` names), read in large
+/// batches into the caller's buffer: what `physmap` reads for every frame of RAM.
+pub(crate) struct KpageflagsFile {
+    file: File,
+    path: String,
+}
+
+impl KpageflagsFile {
+    pub(crate) fn open() -> Result<Self> {
+        let path = std::env::var(KPAGEFLAGS_ENV).unwrap_or_else(|_| "/proc/kpageflags".into());
+        Ok(KpageflagsFile {
+            file: open_root_only(&path)?,
+            path,
+        })
+    }
+
+    /// Fills `out` with the flags of the frames from `first` on (0 past the end of RAM);
+    /// returns how many the file had.
+    pub(crate) fn read(&self, first: Pfn, out: &mut [u64]) -> Result<usize> {
+        read_words(&self.file, first.0, out, &self.path)
+    }
 }

@@ -1,4 +1,4 @@
-//! The scan engine shared by `maps` and `owner`: which parts of an address space are worth
+//! The scan engine shared by `maps` and `owner` (and `physmap`'s, [`physmap`]): which parts of an address space are worth
 //! reading, and reading them fast.
 //!
 //! PAGEMAP_SCAN (Linux 6.7+) finds the populated parts of each mapping so empty reservations
@@ -11,6 +11,7 @@
 
 pub mod filter;
 pub(crate) mod huge;
+pub(crate) mod physmap;
 pub(crate) mod runs;
 
 use anyhow::Result;

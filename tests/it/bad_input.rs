@@ -250,6 +250,58 @@ const CASES: &[(&str, i32, &str)] = &[
         2,
         "`_` may only stand",
     ),
+    // issue 15: the pictures
+    ("physmap --cell 0", 2, "a cell holds at least one frame"),
+    (
+        "physmap --cell x",
+        2,
+        "invalid value 'x' for '--cell <FRAMES>'",
+    ),
+    ("physmap --pid 4194304", 3, "no process with pid 4194304"),
+    ("physmap --pid 0", 2, "pid 0 is not a process"),
+    ("physmap --pid {kthread}", 3, "is a kernel thread"),
+    ("physmap --json --svg {dir}/x.svg", 2, "cannot be used with"),
+    (
+        "physmap --svg /sys/x.svg",
+        4,
+        "does not let us create a file",
+    ),
+    (
+        "physmap --svg /dev/null",
+        2,
+        "exists and is not a regular file",
+    ),
+    ("physmap --svg {dir}", 2, "is a directory"),
+    (
+        "PHYSDEMO_IOMEM=/proc/iomem physmap --cell 1 --svg {dir}/x.svg",
+        2,
+        "too many for a picture",
+    ),
+    (
+        "maps {sleeper} --svg {dir}/no/such/x.svg",
+        3,
+        "does not exist",
+    ),
+    (
+        "maps {sleeper} --svg {dir}/x.svg --pages",
+        2,
+        "cannot be used with",
+    ),
+    (
+        "maps 4194304 --svg {dir}/x.svg",
+        3,
+        "no process with pid 4194304",
+    ),
+    (
+        "inspect {sleeper} 0x10 --svg {dir}/x.svg",
+        3,
+        "is in no mapping",
+    ),
+    (
+        "inspect {sleeper} --svg /sys/x.svg",
+        4,
+        "does not let us create a file",
+    ),
     // issue 13: I/O ports (a scratch file stands in for /dev/port, and stays all zeros)
     ("port", 2, "<PORT>"),
     ("port zz", 2, "bad port 'zz'"),

@@ -6,7 +6,8 @@
 //! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`pci`] (`--pci`),
 //! [`port`] (I/O ports, a file standing in for /dev/port), [`forge`] (forged targets),
-//! [`doctor`] (this host's report), [`bad_input`] (every bad command line), and
+//! [`doctor`] (this host's report), [`pictures`] (physmap and the SVG pictures, read back
+//! off their pixels), [`bad_input`] (every bad command line), and
 //! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
 //! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those);
 //! [`trace`] reads QEMU's device trace there, the device's own account of each access.
@@ -19,6 +20,7 @@ mod forge;
 mod maps_and_owner;
 mod pci;
 mod physmem;
+mod pictures;
 mod port;
 mod target_and_inspect;
 mod trace;

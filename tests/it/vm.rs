@@ -629,3 +629,37 @@ fn the_locked_demo_completes_through_dev_physmem_and_lockdown_closes_every_door(
     assert!(text.contains("unsigned/physdemo_mem.ko': Operation not permitted"));
     assert!(text.contains("dd: can't open '/dev/physmem': Operation not permitted"));
 }
+
+#[test]
+fn physmap_in_the_vm_marks_the_targets_frame_and_the_kernel_image_exactly() {
+    let Some(out) = vm_run(&repo().join("demos/vm/physmap.sh"), &[]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/physmap.sh failed in the VM");
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("physmap: ") && l.ends_with(" passed, 0 failed")));
+    let target = text
+        .lines()
+        .find_map(|l| l.strip_prefix("target: "))
+        .expect("a target line");
+    let pfn = u64::from_str_radix(
+        target.rsplit(' ').next().unwrap().trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let picture = text
+        .split("--- physmap ---\n")
+        .nth(1)
+        .and_then(|rest| rest.split("--- end ---").next())
+        .expect("the picture");
+    let iomem: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("iomem: "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    crate::pictures::check_text_picture(picture, &iomem, pfn, 64);
+    // nokaslr: the kernel's code starts at 16 MiB, frame 0x1000, drawn as reserved/kernel.
+    assert!(iomem.contains("  01000000-"), "{iomem}");
+}

@@ -1,0 +1,181 @@
+//! Picture files (`--svg FILE`) written whole or not at all.
+//!
+//! [`OutputFile::create`] checks the destination and creates a temporary file next to it
+//! (`.NAME.PID.tmp`, in the same directory so the rename cannot cross file systems) before
+//! the command does any work, so a bad path fails at once with one line; [`OutputFile::commit`]
+//! writes the bytes, flushes them to disk and renames the temporary file over the
+//! destination. Dropped before that (an error, a bad pid found later), it removes the
+//! temporary file: no partial file is ever left behind. An existing destination that is not
+//! a regular file (a directory, `/dev/null`) is refused rather than replaced.
+
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::error::{not_found, permission, usage, ExitKind, UserError};
+
+/// A destination file and the temporary file that becomes it.
+#[derive(Debug)]
+pub(crate) struct OutputFile {
+    path: PathBuf,
+    temp: PathBuf,
+    file: Option<File>,
+}
+
+impl OutputFile {
+    /// Checks `path` and creates the temporary file beside it.
+    pub(crate) fn create(path: &Path) -> Result<Self> {
+        let shown = path.display();
+        let Some(name) = path.file_name() else {
+            return Err(usage(format!("--svg {shown} names no file"))
+                .hint("give a file name, e.g. --svg picture.svg")
+                .into());
+        };
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                return Err(usage(format!("--svg {shown} is a directory"))
+                    .hint("give a file name inside it, e.g. --svg DIR/picture.svg")
+                    .into())
+            }
+            Ok(meta) if !meta.is_file() => {
+                return Err(usage(format!(
+                    "--svg {shown} exists and is not a regular file; it is not replaced"
+                ))
+                .hint("give the name of a new or a regular file")
+                .into())
+            }
+            _ => {}
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = dir.join(format!(
+            ".{}.{}.tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&temp)
+            .map_err(|err| cannot_create(path, &dir, &err))?;
+        Ok(OutputFile {
+            path: path.to_path_buf(),
+            temp,
+            file: Some(file),
+        })
+    }
+
+    /// Writes `bytes` and puts the file in place.
+    pub(crate) fn commit(mut self, bytes: &[u8]) -> Result<()> {
+        let mut file = self.file.take().expect("an output file is committed once");
+        let shown = self.path.display().to_string();
+        let written = file
+            .write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .and_then(|()| std::fs::rename(&self.temp, &self.path));
+        written.map_err(|err| {
+            UserError::new(ExitKind::Failure, format!("could not write {shown}: {err}"))
+                .hint("free some space, or give --svg another place")
+                .into()
+        })
+    }
+
+    /// Where the picture goes.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        // After a successful commit the temporary name is gone already.
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// Why the temporary file could not be created, as one line with a fix.
+fn cannot_create(path: &Path, dir: &Path, err: &std::io::Error) -> anyhow::Error {
+    let (shown, dir_shown) = (path.display(), dir.display());
+    let user = match err.kind() {
+        ErrorKind::NotFound if !dir.exists() => not_found(format!(
+            "cannot write {shown}: directory {dir_shown} does not exist"
+        ))
+        .hint("create it first, or give --svg another place"),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => permission(format!(
+            "cannot write {shown}: {dir_shown} does not let us create a file ({err})"
+        ))
+        .hint("give --svg a place you may write, e.g. /tmp/picture.svg"),
+        _ => UserError::new(
+            ExitKind::Failure,
+            format!("cannot write {shown}: cannot create a file in {dir_shown} ({err})"),
+        )
+        .hint("give --svg a place on an ordinary file system, e.g. /tmp/picture.svg"),
+    };
+    user.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_committed_file_appears_whole_and_a_dropped_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.svg");
+        let out = OutputFile::create(&path).unwrap();
+        assert_eq!(entries(dir.path()).len(), 1, "only the temporary file");
+        assert!(!path.exists());
+        out.commit(b"<svg/>").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"<svg/>");
+        assert_eq!(entries(dir.path()), ["a.svg"]);
+
+        let other = dir.path().join("b.svg");
+        drop(OutputFile::create(&other).unwrap());
+        assert_eq!(entries(dir.path()), ["a.svg"]);
+
+        // An existing file is replaced only on commit.
+        let again = OutputFile::create(&path).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"<svg/>");
+        drop(again);
+        assert_eq!(std::fs::read(&path).unwrap(), b"<svg/>");
+    }
+
+    #[test]
+    fn bad_destinations_are_one_error_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            (dir.path().to_path_buf(), ExitKind::Usage, "is a directory"),
+            (
+                PathBuf::from("/dev/null"),
+                ExitKind::Usage,
+                "not a regular file",
+            ),
+            (
+                dir.path().join("no/such/x.svg"),
+                ExitKind::NotFound,
+                "does not exist",
+            ),
+        ];
+        for (path, kind, words) in cases {
+            let err = OutputFile::create(&path).unwrap_err();
+            assert_eq!(crate::error::exit_kind_of(&err), kind, "{err:#}");
+            assert!(format!("{err:#}").contains(words), "{err:#}");
+        }
+        assert_eq!(entries(dir.path()).len(), 0);
+    }
+}
