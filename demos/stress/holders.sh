@@ -12,6 +12,8 @@
 #       error, if it did not get ready.
 #   holder_value NAME PID   send SIGUSR1 to PID and print the value it reports
 #       ("value PID V" in $W/NAME.out), "" after 5 s without an answer.
+#   holder_write NAME PID   send SIGUSR2: PID adds 1 to its word itself (breaking
+#       any sharing as its own store would); print the value it wrote.
 #   holder_changes NAME PID  the "change PID OLD -> NEW" lines PID printed.
 #   stop_holder JOB         kill and reap a holder.
 # Raw pagemap, read with dd, independent of physdemo (Documentation/admin-guide/mm/pagemap.rst):
@@ -56,15 +58,17 @@ start_holder() { # start_holder NAME KIND [VALUE]
   read -r _ h_pid h_vaddr h_child <"$W/$_name.out"
 }
 
-holder_value() { # holder_value NAME PID
-  _before="$(grep -c "^value $2 " "$W/$1.out")"
-  kill -USR1 "$2"
+holder_ask() { # holder_ask NAME PID SIGNAL WORD: signal, wait for a new "WORD PID V" line, print V
+  _before="$(grep -c "^$4 $2 " "$W/$1.out")"
+  kill "-$3" "$2"
   _n=0
-  while [ "$(grep -c "^value $2 " "$W/$1.out")" -le "$_before" ] && [ "$_n" -lt 50 ]; do
+  while [ "$(grep -c "^$4 $2 " "$W/$1.out")" -le "$_before" ] && [ "$_n" -lt 50 ]; do
     sleep 0.1; _n=$((_n + 1))
   done
-  grep "^value $2 " "$W/$1.out" | tail -n 1 | cut -d' ' -f3
+  grep "^$4 $2 " "$W/$1.out" | tail -n 1 | cut -d' ' -f3
 }
+holder_value() { holder_ask "$1" "$2" USR1 value; }
+holder_write() { holder_ask "$1" "$2" USR2 wrote; }
 
 holder_changes() { grep "^change $2 " "$W/$1.out"; }
 

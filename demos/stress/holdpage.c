@@ -37,7 +37,9 @@
  * and the child watches the same address); then, except for swap, the word is
  * read every 2 ms and each change printed as "change PID OLD -> NEW". SIGUSR1:
  * print "value PID V" (one read of the word; each process of a fork prints its
- * own). SIGTERM or SIGINT: exit 0 (a fork child follows its parent).
+ * own). SIGUSR2: the process itself adds 1 to the word (a store of its own:
+ * it breaks copy-on-write or KSM sharing as any write would) and prints
+ * "wrote PID V". SIGTERM or SIGINT: exit 0 (a fork child follows its parent).
  * Exit 1 with "error: WHAT" when the kernel refuses the kind, 2 on bad usage.
  */
 #define _GNU_SOURCE
@@ -60,8 +62,9 @@
 #define HUGE (2UL << 20)
 #define PAGEMAP_SWAPPED (1ULL << 62)
 
-static volatile sig_atomic_t got_usr1, got_term;
+static volatile sig_atomic_t got_usr1, got_usr2, got_term;
 static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
+static void on_usr2(int sig) { (void)sig; got_usr2 = 1; }
 static void on_term(int sig) { (void)sig; got_term = 1; }
 
 static volatile uint64_t in_data = 1;	/* .data: initialised, writable */
@@ -148,6 +151,12 @@ static void watch(volatile uint64_t *word, int poll)
 			got_usr1 = 0;
 			printf("value %d %#llx\n", getpid(), (unsigned long long)*word);
 		}
+		if (got_usr2) {
+			got_usr2 = 0;
+			*word += 1;
+			last = *word;
+			printf("wrote %d %#llx\n", getpid(), (unsigned long long)last);
+		}
 		if (poll) {
 			uint64_t now = *word;
 
@@ -187,6 +196,7 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
 	signal(SIGTERM, on_term);
 	signal(SIGINT, on_term);
 
