@@ -23,6 +23,8 @@
 #   pm_swap_type RAW        bits 0-4, decimal (when swapped)
 #   pm_swap_offset RAW      bits 5-54 as 0x hex (when swapped)
 #   kpagecount PFN          /proc/kpagecount for PFN (the frame's map count)
+#   smaps_kb_at PID ADDR FIELD  FIELD's kB (Rss, Swap, AnonHugePages...) in
+#       /proc/PID/smaps for the mapping that holds ADDR
 # Poke outcomes (issue 14's three, plus anything else):
 #   poke_outcome RC ERRFILE prints landed (exit 0), stale (the error says
 #       the value went to a frame that was no longer the target's), refused
@@ -83,6 +85,16 @@ pm_exclusive() { [ $(((0x$1 >> 56) & 1)) -eq 1 ]; }
 pm_pfn() { printf '0x%x' $((0x$1 & ((1 << 55) - 1))); }
 pm_swap_type() { echo $((0x$1 & 0x1f)); }
 pm_swap_offset() { printf '0x%x' $(((0x$1 & ((1 << 55) - 1)) >> 5)); }
+smaps_kb_at() {
+  _in=0
+  while read -r _a _b _; do
+    case "$_a" in
+      *-*) _s=${_a%-*} _e=${_a#*-}
+           if [ $((0x$_s)) -le $(($2)) ] && [ $(($2)) -lt $((0x$_e)) ]; then _in=1; else _in=0; fi ;;
+      "$3:") [ $_in = 1 ] && echo "$_b" ;;
+    esac
+  done <"/proc/$1/smaps"
+}
 kpagecount() { dd if=/proc/kpagecount bs=8 skip=$(($1)) count=1 2>/dev/null | od -An -tu8 | tr -d ' \n'; }
 
 poke_outcome() { # poke_outcome RC ERRFILE

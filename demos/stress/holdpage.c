@@ -28,6 +28,9 @@
  *              MADV_PAGEOUT; "ready" only once /proc/self/pagemap says all
  *              16 are swapped (needs a swap device). Not polled: a read
  *              would bring the page back.
+ *     pattern  offset 0x40 of a private page whose byte i is (i * 37 + 11)
+ *              mod 256 (every neighbour of a poked location is known and
+ *              differs from the next: a widened write shows)
  *     mlock    offset 0x40 of an mlock()ed private page
  *     uring    offset 0x40 of a private page registered as an io_uring fixed
  *              buffer (IORING_REGISTER_BUFFERS: a long-term page pin)
@@ -183,7 +186,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: holdpage heap|stack|static|mmap|thp|hugetlb|ksm|fork|swap|mlock|uring [VALUE]\n");
+		fprintf(stderr, "usage: holdpage heap|stack|static|mmap|thp|hugetlb|ksm|fork|swap|pattern|mlock|uring [VALUE]\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -235,6 +238,11 @@ int main(int argc, char **argv)
 			fail("madvise MADV_NOHUGEPAGE");
 		for (size_t i = 0; i < SWAP_PAGES; i++)
 			fill(page + i * PAGE, value + i);
+		word = (uint64_t *)(page + 0x40);
+	} else if (!strcmp(kind, "pattern")) {
+		page = map(PAGE, 0);
+		for (size_t i = 0; i < PAGE; i++)
+			page[i] = (char)(i * 37 + 11);
 		word = (uint64_t *)(page + 0x40);
 	} else if (!strcmp(kind, "fork") || !strcmp(kind, "mlock") || !strcmp(kind, "uring")) {
 		page = map(PAGE, 0);
