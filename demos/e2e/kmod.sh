@@ -2,7 +2,9 @@
 # demos/e2e/kmod.sh: inside the VM, physdemo and a kernel module agree on a
 # kmalloc buffer. physdemo_buf.ko (demos/kmod) reports its buffer's vaddr,
 # paddr and value in debugfs; `physdemo peek` at paddr reads exactly the
-# module's value; after each `physdemo poke` the module reports exactly the
+# module's value; the module's vaddr is its paddr plus the direct-map base it
+# reports (PAGE_OFFSET: read, never assumed, so this runs with KASLR too, as
+# tests/vm.rs also does); after each `physdemo poke` the module reports exactly the
 # value poked (64-bit, and a 32-bit poke of the upper half); a value the
 # module stores (written to its file) is what peek reads; rmmod removes the
 # file and a second load/unload works.
@@ -34,12 +36,20 @@ if insmod "$ko" && [ -r "$file" ]; then ok "insmod $ko created $file"; else
 fi
 vaddr="$(field vaddr)" paddr="$(field paddr)" value="$(field value)"
 if [ "$value" = 0xfeedfacecafebeef ]; then ok "the module stored $value"; else bad "initial value '$value'"; fi
-# Direct map with nokaslr: vaddr = paddr + 0xffff888000000000.
-if [ $((vaddr - 0xffff888000000000)) -eq $((paddr)) ]; then
-  ok "vaddr $vaddr is the direct map of paddr $paddr"
+# The direct map: vaddr = paddr + PAGE_OFFSET, as the module reports it (fixed at
+# 0xffff888000000000 with nokaslr, randomized with KASLR: never assumed here).
+base="$(field page_offset)"
+if [ -n "$base" ] && [ $((vaddr - base)) -eq $((paddr)) ]; then
+  ok "vaddr $vaddr is the direct map of paddr $paddr (PAGE_OFFSET $base, read from the module)"
 else
-  bad "vaddr $vaddr - 0xffff888000000000 != paddr $paddr"
+  bad "vaddr $vaddr - PAGE_OFFSET '$base' != paddr $paddr"
 fi
+case " $(cat /proc/cmdline) " in
+  *" nokaslr "*) [ "$base" = 0xffff888000000000 ] && ok "nokaslr: the direct map starts at $base" ||
+                   bad "nokaslr, yet PAGE_OFFSET is $base" ;;
+  *) [ "$base" != 0xffff888000000000 ] && ok "KASLR: the direct map starts at $base, not 0xffff888000000000" ||
+       bad "KASLR on, yet PAGE_OFFSET is 0xffff888000000000" ;;
+esac
 region="$(physdemo peek "$paddr" --width 64 --json | json_field name)"
 if [ "$region" = "System RAM" ]; then ok "$paddr is in System RAM"; else bad "$paddr is in '$region'"; fi
 
