@@ -14,6 +14,8 @@
  *     stack    a local variable of main() on the [stack]
  *     static   a global variable in the binary's .data
  *     mmap     a private anonymous page of its own
+ *     quiet    the same, never read after "ready" (a page left alone, for
+ *              tests that swap it out from outside)
  *     thp      offset 0x5040 of a 2 MiB region aligned to 2 MiB, MADV_HUGEPAGE
  *              (a transparent huge page where the kernel can make one)
  *     hugetlb  offset 0x12340 of a private MAP_HUGETLB page (needs
@@ -37,8 +39,9 @@
  *   VALUE  the initial value, C syntax (default 0x1122334455667788)
  *
  * Output (line-buffered): "ready PID VADDR" (fork: "ready PID VADDR CHILDPID",
- * and the child watches the same address); then, except for swap, the word is
- * read every 2 ms and each change printed as "change PID OLD -> NEW". SIGUSR1:
+ * and the child watches the same address); then, except for swap and quiet,
+ * the word is read every 2 ms and each change printed as "change PID OLD ->
+ * NEW". SIGUSR1:
  * print "value PID V" (one read of the word; each process of a fork prints its
  * own). SIGUSR2: the process itself adds 1 to the word (a store of its own:
  * it breaks copy-on-write or KSM sharing as any write would) and prints
@@ -186,7 +189,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: holdpage heap|stack|static|mmap|thp|hugetlb|ksm|fork|swap|pattern|mlock|uring [VALUE]\n");
+		fprintf(stderr, "usage: holdpage heap|stack|static|mmap|quiet|thp|hugetlb|ksm|fork|swap|pattern|mlock|uring [VALUE]\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -211,7 +214,7 @@ int main(int argc, char **argv)
 		word = &on_stack;
 	} else if (!strcmp(kind, "static")) {
 		word = &in_data;
-	} else if (!strcmp(kind, "mmap")) {
+	} else if (!strcmp(kind, "mmap") || !strcmp(kind, "quiet")) {
 		word = (uint64_t *)(map(PAGE, 0) + 0x40);
 	} else if (!strcmp(kind, "thp")) {
 		char *raw = map(2 * HUGE, 0);
@@ -275,7 +278,7 @@ int main(int argc, char **argv)
 	} else {
 		printf("ready %d %p\n", getpid(), (void *)word);
 	}
-	watch(word, strcmp(kind, "swap") != 0);
+	watch(word, strcmp(kind, "swap") != 0 && strcmp(kind, "quiet") != 0);
 	if (child > 0)
 		kill(child, SIGTERM);
 	return 0;

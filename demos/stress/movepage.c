@@ -13,7 +13,14 @@
  *   online nodes). A move is *observed* when the page's frame number, read
  *   from /proc/PID/pagemap (as root) before and after, changed.
  *
- * Output: one line per request,
+ * Usage: movepage PID VADDR swap
+ *   Pushes the page out to swap instead (process_madvise(2) MADV_PAGEOUT,
+ *   the page must not be mapped by another process, and swap must be on),
+ *   up to 20 tries 50 ms apart, and prints "swapped out: pfn 0xX -> swap
+ *   entry 0xE" once the pagemap entry says so (exit 0), else "not swapped
+ *   out: ..." (exit 1).
+ *
+ * Output of a move: one line per request,
  *   "move I: node A -> B, pfn 0xX -> 0xY: moved"           (observed)
  *   "move I: node A -> B, pfn 0xX -> 0xX: not moved (WHY)" (not observed;
  *        WHY: the kernel's status for the page, e.g. -EBUSY, or what
@@ -31,22 +38,62 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define PAGE 4096UL
 #define PFN_MASK ((1ULL << 55) - 1)
 #define PRESENT (1ULL << 63)
+#define SWAPPED (1ULL << 62)
 
 static int pagemap_fd;
+
+static uint64_t entry_of(uintptr_t page)
+{
+	uint64_t entry = 0;
+
+	if (pread(pagemap_fd, &entry, 8, page / PAGE * 8) != 8)
+		return 0;
+	return entry;
+}
+
+/* Push @page of @pid out to swap; 0 once pagemap says it is there. */
+static int swap_out(pid_t pid, uintptr_t page)
+{
+	struct iovec iov = { .iov_base = (void *)page, .iov_len = PAGE };
+	uint64_t before = entry_of(page), now = before;
+	int pidfd = syscall(SYS_pidfd_open, pid, 0);
+
+	if (pidfd < 0) {
+		printf("movepage: error: pidfd_open %d: %s\n", pid, strerror(errno));
+		return 3;
+	}
+	for (int try = 0; try < 20 && !(now & SWAPPED); try++) {
+		if (syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_PAGEOUT, 0) < 0) {
+			printf("not swapped out: process_madvise MADV_PAGEOUT: %s\n", strerror(errno));
+			return 1;
+		}
+		now = entry_of(page);
+		if (!(now & SWAPPED))
+			usleep(50000);
+	}
+	if (!(now & SWAPPED)) {
+		printf("not swapped out: pagemap entry %#llx after 20 tries\n", (unsigned long long)now);
+		return 1;
+	}
+	printf("swapped out: pfn %#llx -> swap entry %#llx\n",
+	       (unsigned long long)(before & PFN_MASK), (unsigned long long)now);
+	return 0;
+}
 
 /* The frame of @page now, or 0 when it is not present. */
 static uint64_t pfn_of(uintptr_t page)
 {
 	uint64_t entry;
 
-	if (pread(pagemap_fd, &entry, 8, page / PAGE * 8) != 8)
-		return 0;
+	entry = entry_of(page);
 	return (entry & PRESENT) ? entry & PFN_MASK : 0;
 }
 
@@ -97,11 +144,19 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3 || argc > 5) {
-		fprintf(stderr, "usage: movepage PID VADDR [COUNT [INTERVAL_MS]]\n");
+		fprintf(stderr, "usage: movepage PID VADDR [COUNT [INTERVAL_MS]] | movepage PID VADDR swap\n");
 		return 2;
 	}
 	pid = number(argv[1], "PID");
 	page = number(argv[2], "VADDR") & ~(PAGE - 1);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	pagemap_fd = open(path, O_RDONLY);
+	if (pagemap_fd < 0) {
+		printf("movepage: error: %s: %s\n", path, strerror(errno));
+		return 3;
+	}
+	if (argc == 4 && !strcmp(argv[3], "swap"))
+		return swap_out(pid, page);
 	if (argc > 3)
 		count = number(argv[3], "COUNT");
 	if (argc > 4)
@@ -110,12 +165,6 @@ int main(int argc, char **argv)
 	if (nodes < 2) {
 		printf("movepage: error: one NUMA node only (boot with PHYSDEMO_VM_NUMA=2)\n");
 		return 4;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	pagemap_fd = open(path, O_RDONLY);
-	if (pagemap_fd < 0) {
-		printf("movepage: error: %s: %s\n", path, strerror(errno));
-		return 3;
 	}
 
 	for (unsigned long i = 1; i <= count; i++) {
