@@ -63,7 +63,7 @@ if physdemo poke "$upper" 0x5eedface --width 32 >/dev/null 2>"$W/poke.err" &&
 else
   bad "raw 32-bit poke at $upper: $(cat "$W/poke.err"); target: $(grep change "$tout" | tail -n 1)"
 fi
-if physdemo owner "$paddr" --json | grep -q "\"pid\":$pid[,}]"; then ok "owner $paddr finds the target, pid $pid"
+if physdemo owner "$paddr" --json | grep -q "\"pid\":${pid}[,}]"; then ok "owner $paddr finds the target, pid $pid"
 else bad "owner $paddr: $(physdemo owner "$paddr" 2>&1 | head -n 3)"; fi
 changes="$(grep -c '"event":"change"' "$tout")"
 [ "$changes" = 2 ] && ok "the target saw exactly the 2 writes" || bad "the target saw $changes changes"

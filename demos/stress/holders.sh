@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # demos/stress/holders.sh: shell helpers for the VM scenarios that poke pages
 # of processes other than physdemo targets (swap, sharing, placements,
 # privileges, migrations). Source it after demos/lib.sh:

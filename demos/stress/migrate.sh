@@ -83,6 +83,10 @@ declare -A landed refused stale unclear requested observed
 : >"$W/landed"
 total_pokes=0
 
+count() { # count ARRAY CASE: add 1 to ARRAY[CASE]
+  local -n counts=$1
+  counts[$2]=$((${counts[$2]:-0} + 1))
+}
 outcome_of() { # outcome_of CASE VALUE RC: classify and check the poke just made
   local case=$1 value=$2 rc=$3 out
   out="$(poke_outcome "$rc" "$W/poke.err")"
@@ -105,7 +109,7 @@ outcome_of() { # outcome_of CASE VALUE RC: classify and check the poke just made
       fi ;;
     unclear) echo "    $case $value: unclear (exit $rc): $(cat "$W/poke.err")" ;;
   esac
-  eval "$out[\$case]=\$((\${$out[\$case]:-0} + 1))"
+  count "$out" "$case"
   [ "$out" = stale ] && echo "    $case: stale, reported: $(grep -v 'test hook' "$W/poke.err" | head -n 1)"
 }
 
@@ -208,6 +212,9 @@ canary_bad="$(sed -n 's/^canary: .* \([0-9]*\) words corrupted$/\1/p' "$W/canary
   bad "anonymous canary corrupted (exit $canary_rc, ${canary_bad:-?} words)"
 [ "$(md5sum </stress/canary)" = "$tmpfs_sum" ] && ok "tmpfs canary: 16 MiB intact (md5)" || bad "tmpfs canary changed"
 
-sum() { local t=0 c; for c in before window after random; do eval "t=\$((t + \${$1[\$c]:-0}))"; done; echo $t; }
+sum() { # sum ARRAY: its four cases added up
+  local -n counts=$1
+  echo $((${counts[before]:-0} + ${counts[window]:-0} + ${counts[after]:-0} + ${counts[random]:-0}))
+}
 echo "stress: mode $MODE, $total_pokes pokes: $(sum landed) landed, $(sum refused) refused, $(sum stale) stale, $(sum unclear) unclear; forced moves $(sum requested) requested, $(sum observed) observed; the target noticed $moves_seen moves; ${elapsed}s"
 summary "migrate-$MODE" $((11 + $([ "$MODE" = physmem ] && echo 1 || echo 0)))

@@ -55,7 +55,7 @@ shared() {
     bad "$label: inspect says pfn $(echo "$js" | json_field pfn), map count $(echo "$js" | json_field kpagecount)"
   fi
   owners="$(physdemo owner --pfn "$frame" --json)"
-  if echo "$owners" | grep -q "\"pid\":$p1[,}]" && echo "$owners" | grep -q "\"pid\":$p2[,}]"; then
+  if echo "$owners" | grep -q "\"pid\":${p1}[,}]" && echo "$owners" | grep -q "\"pid\":${p2}[,}]"; then
     ok "$label: owner --pfn $frame finds pid $p1 and pid $p2"
   else
     bad "$label: owner --pfn $frame: $owners"
