@@ -23,8 +23,8 @@
  * Output of a move: one line per request,
  *   "move I: node A -> B, pfn 0xX -> 0xY: moved"           (observed)
  *   "move I: node A -> B, pfn 0xX -> 0xX: not moved (WHY)" (not observed;
- *        WHY: the kernel's status for the page, e.g. -EBUSY, or what
- *        move_pages returned)
+ *        WHY: move_pages failed, returned a count of pages it could not
+ *        migrate (a pinned page), or set the page's status to an error)
  * then "movepage: R requested, O observed".
  * Exit status: 0 every request observed, 1 some not, 2 bad usage, 3 the
  * process or its page cannot be found (no such pid, page not present), 4 one
@@ -47,6 +47,7 @@
 #define PFN_MASK ((1ULL << 55) - 1)
 #define PRESENT (1ULL << 63)
 #define SWAPPED (1ULL << 62)
+#define STATUS_UNSET (-100000)
 
 static int pagemap_fd;
 
@@ -179,6 +180,7 @@ int main(int argc, char **argv)
 			return 3;
 		}
 		to = (from + 1) % nodes;
+		status = STATUS_UNSET;
 		ret = syscall(SYS_move_pages, pid, 1, pages, &to, &status, MPOL_MF_MOVE);
 		after = pfn_of(page);
 		if (after && after != before) {
@@ -186,9 +188,18 @@ int main(int argc, char **argv)
 			printf("move %lu: node %d -> %d, pfn %#llx -> %#llx: moved\n", i, from,
 			       to, (unsigned long long)before, (unsigned long long)after);
 		} else {
-			printf("move %lu: node %d -> %d, pfn %#llx -> %#llx: not moved (move_pages returned %ld%s%s, status %d)\n",
-			       i, from, to, (unsigned long long)before, (unsigned long long)after,
-			       ret, ret < 0 ? ": " : "", ret < 0 ? strerror(errno) : "", status);
+			char why[128];
+
+			if (ret < 0)
+				snprintf(why, sizeof(why), "move_pages failed: %s", strerror(errno));
+			else if (ret > 0)
+				snprintf(why, sizeof(why), "the kernel could not migrate it: move_pages returned %ld", ret);
+			else if (status < 0 && status != STATUS_UNSET)
+				snprintf(why, sizeof(why), "page status %s", strerror(-status));
+			else
+				snprintf(why, sizeof(why), "move_pages returned 0, status %d", status);
+			printf("move %lu: node %d -> %d, pfn %#llx -> %#llx: not moved (%s)\n",
+			       i, from, to, (unsigned long long)before, (unsigned long long)after, why);
 		}
 		if (interval_ms && i < count)
 			usleep(interval_ms * 1000);
