@@ -94,7 +94,7 @@ wait_for "$W/ns-target.out" '"event":"ready"' 100
 inner="$(json_field pid <"$W/ns-target.out")" naddr="$(json_field vaddr <"$W/ns-target.out")"
 outer=""
 for p in /proc/[0-9]*; do
-  if grep -q "^NSpid:[[:space:]]*[0-9]*[[:space:]]*$inner\$" "$p/status" 2>/dev/null && grep -qx physdemo "$p/comm"; then
+  if grep -Eq "^NSpid:[[:space:]]+[0-9]+[[:space:]]+$inner\$" "$p/status" 2>/dev/null && grep -qx physdemo "$p/comm"; then
     outer="${p#/proc/}"
   fi
 done
