@@ -14,9 +14,7 @@
 set -eu
 
 n="${1:-10}"
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-[ -n "${NO_COLOR:-}" ] && say() { printf '\n==> %s\n' "$*"; }
-json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
+. "$(dirname "$0")/lib.sh"
 reg() { physdemo peek --pci "$bdf" --bar 0 "$1" --json | json_field value; }
 failed=0
 fail() { failed=1; echo "FAIL: $*" >&2; }

@@ -21,12 +21,7 @@ set -eu
 value="${1:-0x0123456789abcdef}"
 ko="${2:-/lib/modules/$(uname -r)/extra/physdemo_buf.ko}"
 file=/sys/kernel/debug/physdemo_buf
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-[ -n "${NO_COLOR:-}" ] && say() { printf '\n==> %s\n' "$*"; }
-field() { sed -n "s/^$1=//p" "$file"; }
-json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p"; }
-# Hex for comparing: no 0x, lower case, no leading zeros ("" is zero).
-norm() { printf '%s' "$1" | sed 's/^0[xX]//' | tr 'A-F' 'a-f' | sed 's/^0*//'; }
+. "$(dirname "$0")/lib.sh"
 
 [ -f "$ko" ] || { echo "FAIL: no module at $ko (build it with demos/kmod/build)" >&2; exit 1; }
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
@@ -38,11 +33,11 @@ say "Step 1: load the module. Its init function kmallocs a 64-byte buffer, store
     and the value it holds right now (read with READ_ONCE)."
 insmod "$ko"
 cat "$file"
-vaddr="$(field vaddr)"
-paddr="$(field paddr)"
-before="$(field value)"
+vaddr="$(key_value vaddr "$file")"
+paddr="$(key_value paddr "$file")"
+before="$(key_value value "$file")"
 
-base="$(field page_offset)"
+base="$(key_value page_offset "$file")"
 kaslr="$(grep -qw nokaslr /proc/cmdline && echo "off (nokaslr)" || echo on)"
 say "Step 2: where is that? The kernel maps all of RAM at one offset, the \"direct
     map\". It starts at PAGE_OFFSET, which the module reports: $base
@@ -59,7 +54,7 @@ say "Step 3: read the buffer by its physical address through /dev/mem. It must
     hold what the module stored."
 physdemo peek "$paddr" --width 64
 seen="$(physdemo peek "$paddr" --width 64 --json | json_field value)"
-if [ "$(norm "$seen")" = "$(norm "$before")" ]; then
+if [ "$(norm_hex "$seen")" = "$(norm_hex "$before")" ]; then
   echo "physdemo read $seen at $paddr; the module reports $before: the same"
 else
   echo "FAIL: physdemo read $seen at $paddr but the module reports $before" >&2
@@ -72,7 +67,7 @@ physdemo poke "$paddr" "$value" --width 64
 
 say "Step 5: ask the module again. It reads its own buffer, and finds:"
 cat "$file"
-after="$(field value)"
+after="$(key_value value "$file")"
 
 say "Step 6: write the value back through the module's file (the kernel stores
     it with WRITE_ONCE), read it by physical address once more, and unload:
@@ -83,7 +78,7 @@ rmmod physdemo_buf
 [ -e "$file" ] && { echo "FAIL: $file still exists after rmmod" >&2; exit 1; }
 echo "unloaded; $file is gone"
 
-if [ "$(norm "$after")" = "$(norm "$value")" ]; then
+if [ "$(norm_hex "$after")" = "$(norm_hex "$value")" ]; then
   say "Done: the kernel saw exactly $value in its kmalloc buffer, written by physical address."
 else
   echo "FAIL: the module reports $after, not $value" >&2

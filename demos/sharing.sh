@@ -22,8 +22,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/stress/holders.sh"
 need_helpers holdpage
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-[ -n "${NO_COLOR:-}" ] && say() { printf '\n==> %s\n' "$*"; }
 frame() { pm_pfn "$(pagemap_raw "$1" "$2")"; }
 # brief PID VADDR: the lines of `physdemo inspect` that matter here
 brief() { physdemo inspect "$1" "$2" | grep -E '^(process|pagemap|flags|map count|physical) ' | sed 's/^/    /'; }

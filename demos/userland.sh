@@ -14,8 +14,7 @@
 set -eu
 
 value="${1:-0xdeadbeefcafef00d}"
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
-[ -n "${NO_COLOR:-}" ] && say() { printf '\n==> %s\n' "$*"; }
+. "$(dirname "$0")/lib.sh"
 
 log="$(mktemp)"
 tpid=""

@@ -35,13 +35,13 @@ impl ExitKind {
 /// An error with a message for the user, a hint for the fix, and an exit code.
 #[derive(Debug, Clone)]
 pub struct UserError {
-    pub kind: ExitKind,
-    pub message: String,
-    pub hint: Option<String>,
+    pub(crate) kind: ExitKind,
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
 }
 
 impl UserError {
-    pub fn new(kind: ExitKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ExitKind, message: impl Into<String>) -> Self {
         UserError {
             kind,
             message: message.into(),
@@ -49,7 +49,7 @@ impl UserError {
         }
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -68,19 +68,19 @@ impl fmt::Display for UserError {
 impl std::error::Error for UserError {}
 
 /// Shorthand constructors, so call sites read as sentences.
-pub fn usage(message: impl Into<String>) -> UserError {
+pub(crate) fn usage(message: impl Into<String>) -> UserError {
     UserError::new(ExitKind::Usage, message)
 }
-pub fn not_found(message: impl Into<String>) -> UserError {
+pub(crate) fn not_found(message: impl Into<String>) -> UserError {
     UserError::new(ExitKind::NotFound, message)
 }
-pub fn permission(message: impl Into<String>) -> UserError {
+pub(crate) fn permission(message: impl Into<String>) -> UserError {
     UserError::new(ExitKind::Permission, message)
 }
-pub fn unsupported(message: impl Into<String>) -> UserError {
+pub(crate) fn unsupported(message: impl Into<String>) -> UserError {
     UserError::new(ExitKind::Unsupported, message)
 }
-pub fn refused(message: impl Into<String>) -> UserError {
+pub(crate) fn refused(message: impl Into<String>) -> UserError {
     UserError::new(ExitKind::Refused, message)
 }
 
@@ -124,7 +124,7 @@ pub fn output_failure(err: &anyhow::Error) -> Option<UserError> {
 
 /// The fix to suggest when the kernel says "permission denied": sudo, unless we are root
 /// already, in which case the process is protected in a way root alone does not override.
-pub fn privilege_hint() -> &'static str {
+pub(crate) fn privilege_hint() -> &'static str {
     use std::os::unix::fs::MetadataExt;
     let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
     if root {

@@ -7,21 +7,11 @@
 #
 # Usage (on the host): demos/vm/run demos/e2e/devmem.sh
 # Prints "ok"/"FAIL" lines with the exact values, then "devmem: N passed,
-# N failed"; exit 0 only when all passed.
+# N failed"; exit 0 only when all 41 checks ran and passed.
 set -eu
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
-lower() { tr 'A-F' 'a-f'; }
+. "$(dirname "$0")/../lib.sh"
 
-tout="$(mktemp)"
-physdemo target --json --timeout 60 >"$tout" &
-tpid=$!
-n=0
-until [ -s "$tout" ] || [ "$n" -gt 50 ]; do sleep 0.1; n=$((n + 1)); done
-pid="$(json_field pid <"$tout")"
-vaddr="$(json_field vaddr <"$tout")"
+start_target --timeout 60 || bad "the target did not start"
 paddr="$(physdemo inspect "$pid" "$vaddr" --json | json_field paddr)"
 echo "target pid $pid, variable $vaddr -> physical $paddr"
 
@@ -89,13 +79,10 @@ else
 fi
 
 # 6. The edu PCI device: ID register and the bit-inverting liveness register.
-edu=""
-for d in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ]; then edu=$d; fi
-done
+edu="$(edu_dir)"
 if [ -n "$edu" ]; then
   echo 1 >"$edu/enable" 2>/dev/null || true
-  bar0=$(head -n 1 "$edu/resource" | cut -d' ' -f1)
+  bar0="$(bar_start "$edu")"
   id="$(physdemo devmem "$bar0")"
   physdemo devmem $((bar0 + 4)) 32 0x12345678
   live="$(busybox devmem $((bar0 + 4)) 32)"
@@ -115,8 +102,6 @@ else
   bad "no edu device (1234:11e8) in this VM"
 fi
 
-kill "$tpid" 2>/dev/null || true
-wait "$tpid" 2>/dev/null || true
-rm -f "$tout"
-echo "devmem: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+stop_target
+summary devmem 41
+

@@ -9,24 +9,17 @@
 #
 # Usage (on the host): demos/vm/run demos/e2e/edu.sh
 # Prints "ok"/"FAIL" lines with the exact values, then "edu: N passed,
-# N failed"; exit 0 only when all passed.
+# N failed"; exit 0 only when all passed and at least the 26 checks every VM
+# runs did (a 27th names an I/O port BAR, when the VM has one).
 set -eu
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+. "$(dirname "$0")/../lib.sh"
 
-bdf=""
-for dir in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$dir/vendor")" = 0x1234 ] && [ "$(cat "$dir/device")" = 0x11e8 ]; then
-    bdf="$(basename "$dir")"; break
-  fi
-done
-if [ -z "$bdf" ]; then
+edu="$(edu_dir)"
+if [ -z "$edu" ]; then
   bad "no edu device (1234:11e8) in /sys/bus/pci/devices"
-  echo "edu: $passed passed, $failed failed"; exit 1
+  summary edu 26; exit 1
 fi
-bar0="$(head -n 1 "/sys/bus/pci/devices/$bdf/resource" | cut -d' ' -f1)"
+bdf="$(basename "$edu")" bar0="$(bar_start "$edu")"
 ok "edu is $bdf, BAR0 at $bar0"
 reg() { physdemo peek --pci "$bdf" --bar 0 "$1" --json | json_field value; }
 
@@ -107,5 +100,4 @@ if [ -n "$io" ]; then
   set -- $io
   expect 5 "I/O port BAR ($1 BAR$2)" peek --pci "$1" --bar "$2" 0x0
 fi
-echo "edu: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary edu 26

@@ -5,22 +5,13 @@
 #
 # Usage (on the host): demos/vm/run demos/e2e/inspect.sh
 # Prints "ok"/"FAIL" lines and "inspect: N passed, N failed"; exit 0 only
-# when all passed.
+# when all 4 passed.
 set -eu
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
+. "$(dirname "$0")/../lib.sh"
 
 page_size="$(getconf PAGESIZE 2>/dev/null || echo 4096)"
 for where in mmap heap stack static; do
-  out="$(mktemp)"
-  physdemo target --json --where "$where" --timeout 30 >"$out" &
-  tpid=$!
-  n=0
-  until [ -s "$out" ] || [ "$n" -gt 50 ]; do sleep 0.1; n=$((n + 1)); done
-  pid="$(json_field pid <"$out")"
-  vaddr="$(json_field vaddr <"$out")"
+  start_target --where "$where" --timeout 30 || bad "$where: the target did not start"
   # Independent read: the 8-byte pagemap entry at index vaddr / page size.
   entry="$(dd if="/proc/$pid/pagemap" bs=8 skip=$((vaddr / page_size)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')"
   pfn_indep=$(( 0x$entry & 0x7fffffffffffff ))
@@ -33,9 +24,6 @@ for where in mmap heap stack static; do
   else
     bad "$where: inspect pfn '$pfn' paddr '$paddr' vs pagemap entry 0x$entry ($(printf '%#x' "$pfn_indep"))"
   fi
-  kill "$tpid" 2>/dev/null || true
-  wait "$tpid" 2>/dev/null || true
-  rm -f "$out"
+  stop_target
 done
-echo "inspect: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary inspect 4

@@ -4,7 +4,7 @@
 # paddr and value in debugfs; `physdemo peek` at paddr reads exactly the
 # module's value; the module's vaddr is its paddr plus the direct-map base it
 # reports (PAGE_OFFSET: read, never assumed, so this runs with KASLR too, as
-# tests/vm.rs also does); after each `physdemo poke` the module reports exactly the
+# tests/it/vm.rs also does); after each `physdemo poke` the module reports exactly the
 # value poked (64-bit, and a 32-bit poke of the upper half); a value the
 # module stores (written to its file) is what peek reads; rmmod removes the
 # file and a second load/unload works.
@@ -12,33 +12,28 @@
 # Uses the module at /lib/modules/$(uname -r)/extra/physdemo_buf.ko (or $1),
 # where demos/vm/run puts the project's modules in every VM run. On the host:
 #   demos/vm/run demos/e2e/kmod.sh
-# (tests/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
-# values, then "kmod: N passed, N failed"; exit 0 only when all passed.
+# (tests/it/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
+# values, then "kmod: N passed, N failed"; exit 0 only when all 14 passed.
 set -eu
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-json_field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" | head -n 1; }
+. "$(dirname "$0")/../lib.sh"
 ko="${1:-/lib/modules/$(uname -r)/extra/physdemo_buf.ko}"
 file=/sys/kernel/debug/physdemo_buf
-field() { sed -n "s/^$1=//p" "$file"; }
 peek64() { physdemo peek "$1" --width 64 --json | json_field value; }
 
 if [ ! -f "$ko" ]; then
   bad "no module at $ko: demos/vm/run adds it (demos/kmod/build builds it)"
-  echo "kmod: $passed passed, $failed failed"
-  exit 1
+  summary kmod 14; exit 1
 fi
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
 
 if insmod "$ko" && [ -r "$file" ]; then ok "insmod $ko created $file"; else
-  bad "insmod $ko did not create $file"; echo "kmod: $passed passed, $failed failed"; exit 1
+  bad "insmod $ko did not create $file"; summary kmod 14; exit 1
 fi
-vaddr="$(field vaddr)" paddr="$(field paddr)" value="$(field value)"
+vaddr="$(key_value vaddr "$file")" paddr="$(key_value paddr "$file")" value="$(key_value value "$file")"
 if [ "$value" = 0xfeedfacecafebeef ]; then ok "the module stored $value"; else bad "initial value '$value'"; fi
 # The direct map: vaddr = paddr + PAGE_OFFSET, as the module reports it (fixed at
 # 0xffff888000000000 with nokaslr, randomized with KASLR: never assumed here).
-base="$(field page_offset)"
+base="$(key_value page_offset "$file")"
 if [ -n "$base" ] && [ $((vaddr - base)) -eq $((paddr)) ]; then
   ok "vaddr $vaddr is the direct map of paddr $paddr (PAGE_OFFSET $base, read from the module)"
 else
@@ -58,7 +53,7 @@ if [ "$seen" = "$value" ]; then ok "peek $paddr = $seen = the module's value"; e
 
 for v in 0x0123456789abcdef 0xffffffffffffffff 0x0000000000000000 0x8000000000000001; do
   if out="$(physdemo poke "$paddr" "$v" --width 64 --json)"; then
-    now="$(field value)"
+    now="$(key_value value "$file")"
     if [ "$now" = "$v" ]; then
       ok "poke $v --width 64: the module reads exactly $now (readback $(echo "$out" | json_field readback))"
     else
@@ -72,7 +67,7 @@ done
 # A 32-bit poke of the upper half: x86 is little-endian, so it is at paddr + 4.
 physdemo poke "$paddr" 0x0011223344556677 --width 64 >/dev/null
 physdemo poke "$(printf '%#x' $((paddr + 4)))" 0xcafef00d --width 32 >/dev/null
-now="$(field value)"
+now="$(key_value value "$file")"
 if [ "$now" = 0xcafef00d44556677 ]; then ok "poke 0xcafef00d --width 32 at paddr+4: the module reads $now"; else bad "upper-half poke: the module reads $now"; fi
 
 # The other direction: the kernel stores (WRITE_ONCE), /dev/mem reads.
@@ -85,10 +80,9 @@ if rmmod physdemo_buf && [ ! -e "$file" ] && ! grep -q '^physdemo_buf ' /proc/mo
 else
   bad "rmmod left the module or $file behind"
 fi
-if insmod "$ko" && [ "$(field value)" = 0xfeedfacecafebeef ] && rmmod physdemo_buf; then
+if insmod "$ko" && [ "$(key_value value "$file")" = 0xfeedfacecafebeef ] && rmmod physdemo_buf; then
   ok "a second load starts from 0xfeedfacecafebeef again and unloads"
 else
   bad "a second load/unload failed"
 fi
-echo "kmod: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary kmod 14

@@ -21,7 +21,7 @@
 # /files/physmem_torture. On the host:
 #   PHYSDEMO_VM_FILES="$(demos/kmod/build) $(demos/kmod/torture/build)" \
 #     demos/vm/run demos/e2e/physmem.sh
-# (tests/vm.rs does exactly that). Prints "ok"/"FAIL" lines with the exact
+# (tests/it/vm.rs does exactly that). Prints "ok"/"FAIL" lines with the exact
 # values, then "physmem: N passed, N failed"; exit 0 only when all passed.
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -95,12 +95,8 @@ wait_for "$tout" '"new":"0xcafef00dee0ddf00"' 50 && ok "the target saw 0xcafef00
 stop_target
 
 # --- edu through /dev/physmem ------------------------------------------------
-bar0=""
-for dir in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$dir/vendor")" = 0x1234 ] && [ "$(cat "$dir/device")" = 0x11e8 ]; then
-    bar0="$(head -n 1 "$dir/resource" | cut -d' ' -f1)"; break
-  fi
-done
+edu="$(edu_dir)" bar0=""
+[ -z "$edu" ] || bar0="$(bar_start "$edu")"
 if [ -z "$bar0" ]; then bad "no edu device (1234:11e8)"; else
   bar0="$(printf '%#x' $((bar0)))"
   id="$(t peek "$bar0" 4)"

@@ -7,30 +7,11 @@
 #
 # Usage (on the host): demos/vm/run demos/e2e/poke.sh
 # Prints "ok"/"FAIL" lines with the exact values, then "poke: N passed,
-# N failed"; exit 0 only when all passed.
+# N failed"; exit 0 only when all 10 passed.
 set -eu
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
-json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
-lower() { tr 'A-F' 'a-f'; }
+. "$(dirname "$0")/../lib.sh"
 
 INITIAL=0x1122334455667788
-tpid="" tout=""
-start_target() { # start_target ARGS...: sets tpid, tout, pid, vaddr
-  tout="$(mktemp)"
-  physdemo target --json "$@" >"$tout" &
-  tpid=$!
-  n=0
-  until [ -s "$tout" ] || [ "$n" -gt 50 ]; do sleep 0.1; n=$((n + 1)); done
-  pid="$(json_field pid <"$tout")"
-  vaddr="$(json_field vaddr <"$tout")"
-}
-stop_target() {
-  kill "$tpid" 2>/dev/null || true
-  wait "$tpid" 2>/dev/null || true
-  rm -f "$tout"
-}
 # change_events FILE: the target's change events, as "OLD -> NEW" lines
 change_events() {
   grep '"event":"change"' "$1" | while read -r line; do
@@ -40,7 +21,7 @@ change_events() {
 
 # 1. poke <pid> <vaddr> V: the target (--until V) reports exactly V, then exits.
 V=0xc0ffee0123456789
-start_target --until "$V" --timeout 30
+start_target --until "$V" --timeout 30 || bad "the target did not start"
 paddr="$(physdemo inspect "$pid" "$vaddr" --json | json_field paddr)"
 echo "target pid $pid, variable $vaddr -> physical $paddr"
 set +e
@@ -76,7 +57,7 @@ fi
 rm -f "$tout"
 
 # 2. poke with no arguments: finds the target, writes the demo value, then its NOT.
-start_target --timeout 30
+start_target --timeout 30 || bad "the target did not start"
 DEMO=0xdeadbeefcafef00d NOT_DEMO=0x2152411035010ff2
 first="$(physdemo poke 2>&1)" || true
 second="$(physdemo poke 2>&1)" || true
@@ -145,5 +126,4 @@ else
   bad "poke to exited pid $gone: exit $gone_rc, '$gone_out'"
 fi
 
-echo "poke: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary poke 10

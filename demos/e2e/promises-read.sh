@@ -156,13 +156,11 @@ innermost() {
     END { print name }' /proc/iomem
 }
 kcode="0x$(grep 'Kernel code' /proc/iomem | head -n 1 | sed 's/^ *//; s/-.*//')"
-edu=""
-for d in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ]; then
-    echo 1 >"$d/enable" 2>/dev/null || true
-    edu="$(head -n 1 "$d/resource" | cut -d' ' -f1)"
-  fi
-done
+edu="$(edu_dir)"
+if [ -n "$edu" ]; then
+  echo 1 >"$edu/enable" 2>/dev/null || true
+  edu="$(bar_start "$edu")"
+fi
 for addr in 0x0 0x1000 "$kcode" 0x2000000 "$edu"; do
   [ -n "$addr" ] || { bad "no edu device in this VM"; continue; }
   want="$(innermost $((addr)))"

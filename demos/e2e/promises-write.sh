@@ -13,7 +13,7 @@
 #   errors (exit 4), not "add --force" or "no target";
 # - a misaligned process address is "not aligned" (exit 2) before resolving.
 # Which device accesses each command really makes is checked from QEMU's own
-# trace by demos/vm/accesses.sh (tests/vm.rs).
+# trace by demos/vm/accesses.sh (tests/it/vm.rs).
 #
 # Usage (on the host): demos/vm/run demos/e2e/promises-write.sh
 # Prints "ok"/"FAIL" lines with the exact values, then "promises-write: N
@@ -22,10 +22,6 @@ set -u
 . "$(dirname "$0")/../lib.sh"
 
 # pd ARGS...: runs physdemo, setting out, err, rc.
-pd() {
-  out="$(physdemo "$@" 2>/tmp/pd.err)"; rc=$?
-  err="$(cat /tmp/pd.err)"
-}
 # one_error CODE NEEDLE: rc is CODE and stderr is one physdemo error line containing NEEDLE
 one_error() {
   [ "$rc" -eq "$1" ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] \
@@ -34,14 +30,9 @@ one_error() {
 config_byte() { od -An -tx1 -j "$(($2))" -N1 "/sys/bus/pci/devices/$1/config" | tr -d ' '; }
 
 # --- the edu device, its BAR and its configuration space ----------------------
-bdf=""
-for dir in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$dir/vendor")" = 0x1234 ] && [ "$(cat "$dir/device")" = 0x11e8 ]; then
-    bdf="$(basename "$dir")"; break
-  fi
-done
-[ -n "$bdf" ] || die "no edu device (1234:11e8) in /sys/bus/pci/devices"
-bar0="$(head -n 1 "/sys/bus/pci/devices/$bdf/resource" | cut -d' ' -f1)"
+edu="$(edu_dir)"
+[ -n "$edu" ] || die "no edu device (1234:11e8) in /sys/bus/pci/devices"
+bdf="$(basename "$edu")" bar0="$(bar_start "$edu")"
 bus=$((0x$(echo "$bdf" | cut -d: -f2))) slot=$((0x$(echo "$bdf" | cut -d: -f3 | cut -d. -f1))) fn="${bdf##*.}"
 mmconfig="$(grep 'PCI MMCONFIG' /proc/iomem | head -n 1)"
 ecam=$((0x$(echo "$mmconfig" | sed 's/^ *//; s/-.*//')))

@@ -6,11 +6,10 @@
 # per-page listing filtered on the `thp` flag must list the same pages.
 #
 # Usage (on the host): PHYSDEMO_VM_FILES="$(demos/stress/build)" demos/vm/run demos/stress/huge.sh
-# Prints "ok"/"FAIL" lines and "huge: N passed, N failed".
+# Prints "ok"/"FAIL" lines and "huge: N passed, N failed"; exit 0 only when
+# all 3 passed.
 set -eu
-passed=0 failed=0
-ok()  { passed=$((passed + 1)); echo "ok   - $*"; }
-bad() { failed=$((failed + 1)); echo "FAIL - $*"; }
+. "$(dirname "$0")/../lib.sh"
 
 out="$(mktemp)"
 /files/memhog thp 16 >"$out" &
@@ -46,5 +45,4 @@ else
 fi
 kill "$hog" 2>/dev/null || true
 rm -f "$out"
-echo "huge: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary huge 3

@@ -3,7 +3,7 @@
 # device's liveness register (BAR0 + 4) in a fixed order, each step fenced by
 # a busybox read of the identification register (BAR0 + 0), so that QEMU's
 # trace of the device's accesses (demos/vm/run with PHYSDEMO_VM_TRACE) splits
-# into one segment per step. tests/vm.rs checks the segments: a poke of a
+# into one segment per step. tests/it/vm.rs checks the segments: a poke of a
 # device is exactly one write, --read-back adds a read before and after, a dry
 # run touches nothing, peek and devmem read once, and a write refused for
 # PCI configuration space (ECAM) never reaches it.
@@ -15,14 +15,9 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-bdf=""
-for dir in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$dir/vendor")" = 0x1234 ] && [ "$(cat "$dir/device")" = 0x11e8 ]; then
-    bdf="$(basename "$dir")"; break
-  fi
-done
-[ -n "$bdf" ] || die "no edu device (1234:11e8) in /sys/bus/pci/devices"
-bar0="$(head -n 1 "/sys/bus/pci/devices/$bdf/resource" | cut -d' ' -f1)"
+edu="$(edu_dir)"
+[ -n "$edu" ] || die "no edu device (1234:11e8) in /sys/bus/pci/devices"
+bdf="$(basename "$edu")" bar0="$(bar_start "$edu")"
 live="$(printf '%#x' $((bar0 + 4)))"
 # edu's configuration space byte 0x3c through ECAM (PCI MMCONFIG in /proc/iomem)
 ecam=$((0x$(grep 'PCI MMCONFIG' /proc/iomem | head -n 1 | sed 's/^ *//; s/-.*//')))

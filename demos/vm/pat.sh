@@ -17,10 +17,6 @@ set -u
 if grep -qw nopat /proc/cmdline || ! grep -qw pat /proc/cpuinfo; then
   die "PAT is off (cmdline: $(cat /proc/cmdline)); run with PHYSDEMO_VM_PAT=on"
 fi
-pd() { # pd ARGS...: runs physdemo, setting out, err, rc
-  out="$(physdemo "$@" 2>/tmp/pd.err)"; rc=$?
-  err="$(cat /tmp/pd.err)"
-}
 pat_refusal() { # rc 5, one line blaming PAT for RAM, advising --method rw and not --cached
   [ "$rc" -eq 5 ] && [ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] \
     && echo "$err" | grep -q "with x86 PAT on, the kernel refuses to mmap System RAM above 1 MiB" \

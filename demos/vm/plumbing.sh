@@ -12,7 +12,7 @@
 #   lockdown  PHYSDEMO_VM_KERNEL=distro PHYSDEMO_VM_APPEND=lockdown=integrity
 #   knobs     PHYSDEMO_VM_NUMA=2 PHYSDEMO_VM_MEM=5G PHYSDEMO_VM_KASLR=on
 #             (default kernel): two NUMA nodes, RAM above 4 GiB, KASLR
-# It fails at once when the VM is not the one MODE names. tests/vm.rs runs
+# It fails at once when the VM is not the one MODE names. tests/it/vm.rs runs
 # every mode with PHYSDEMO_VM_TRACE=memory_region_ops_read,memory_region_ops_write
 # and its own trace and debug console logs, and checks on the host what the
 # devices saw: in default and distro exactly these accesses, in this order,

@@ -14,13 +14,11 @@
 # a physical one with /proc/PID/stat + /proc/PID/pagemap, rewrites one byte
 # through /dev/mem (devmem/mmap, or dd/write() when PAT forbids the mmap), and
 # sees the change in /proc/PID/environ.
-# Ends with "smoke: N passed, N failed"; exit status 0 only if all passed.
+# Ends with "smoke: N passed, N failed"; exit status 0 only if all 9 passed.
 # shellcheck disable=SC3040  # busybox ash has pipefail
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 
-passed=0 failed=0
-ok()   { passed=$((passed + 1)); echo "ok   - $*"; }
-bad()  { failed=$((failed + 1)); echo "FAIL - $*"; }
 hex()  { printf '0x%x' "$1"; }
 
 # 1. /dev/mem is there, as the char device 1:1.
@@ -54,15 +52,12 @@ else
 fi
 
 # 3. The edu PCI device: ID register and the liveness (bit-inverting) register.
-edu=""
-for d in /sys/bus/pci/devices/*; do
-  if [ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ]; then edu=$d; fi
-done
+edu="$(edu_dir)"
 if [ -z "$edu" ]; then
   bad "no edu device (1234:11e8) in /sys/bus/pci/devices"
 else
   echo 1 >"$edu/enable" 2>/dev/null || true
-  bar0=$(head -n 1 "$edu/resource" | cut -d' ' -f1)
+  bar0="$(bar_start "$edu")"
   id=$(devmem "$bar0" 32)
   if [ "$id" = 0x010000ED ]; then
     ok "edu $(basename "$edu") BAR0 $bar0: ID register = $id"
@@ -117,5 +112,4 @@ else
 fi
 kill "$pid" 2>/dev/null || true
 
-echo "smoke: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+summary smoke 9

@@ -5,8 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use physdemo::addr::PhysAddr;
-use physdemo::iomem::{check_write, IomemMap, Placement};
+use physdemo::kernel::addr::PhysAddr;
+use physdemo::kernel::iomem::{IomemMap, Placement};
+use physdemo::physmem::policy::check_region_write;
 
 /// The map as the kernel's `r_show` prints it: two spaces per level, `START-END : NAME`.
 fn render(map: &IomemMap) -> String {
@@ -60,7 +61,7 @@ fuzz_target!(|data: &[u8]| {
         }
         for len in [1, 8] {
             if let (Ok(()), Placement::In { region, .. }) = (
-                check_write(PhysAddr(addr), len, &placement, false),
+                check_region_write(PhysAddr(addr), len, &placement, false),
                 &placement,
             ) {
                 // an allowed access lies wholly inside its region
@@ -69,7 +70,7 @@ fuzz_target!(|data: &[u8]| {
                     "{region} {addr:#x}+{len}"
                 );
             }
-            assert!(check_write(PhysAddr(addr), len, &placement, true).is_ok());
+            assert!(check_region_write(PhysAddr(addr), len, &placement, true).is_ok());
         }
     }
 });

@@ -4,19 +4,21 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use physdemo::explore::options_from_args;
-use physdemo::process::{describe_path, parse_maps, MappingSummary};
+use physdemo::kernel::maps::{describe_path, parse_maps, MappingSummary};
+use physdemo::scan::filter::{FlagFilter, MappingFilter};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(maps) = parse_maps(data) {
         for map in &maps {
             let summary = MappingSummary::from(map);
-            assert!(summary.start.starts_with("0x"));
+            assert!(summary.start.to_string().starts_with("0x"));
             let _ = describe_path(&map.pathname);
         }
     }
     let text = String::from_utf8_lossy(data);
     let words: Vec<String> = text.split('\n').map(str::to_owned).collect();
-    let _ = options_from_args(1, false, false, &words, &[], false);
-    let _ = options_from_args(1, true, false, &[], &words, false);
+    for word in &words {
+        let _ = MappingFilter::parse(word);
+    }
+    let _ = FlagFilter::parse(&words);
 });

@@ -4,10 +4,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use physdemo::addr::{parse_u64, PhysAddr};
-use physdemo::devmem::{format_read, parse_c_u64, parse_devmem_width, parse_request};
-use physdemo::physmem::{check_alignment, check_value_fits, Width};
-use physdemo::poke::{parse_peek_args, parse_poke_args};
+use physdemo::cli::busybox::{parse_c_u64, parse_devmem_width, parse_request};
+use physdemo::cli::convert::{parse_peek_args, parse_poke_args};
+use physdemo::commands::devmem::format_read;
+use physdemo::kernel::addr::{parse_u64, PhysAddr};
+use physdemo::physmem::width::{check_alignment, check_value_fits, Width};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use physdemo::addr::{PageSize, VirtAddr};
-use physdemo::kpage::KpageFlags;
-use physdemo::pagemap::{PagemapEntry, PagemapJson};
+use physdemo::kernel::addr::{PageSize, VirtAddr};
+use physdemo::kernel::kpageflags::KpageFlags;
+use physdemo::kernel::pagemap::{PagemapEntry, PagemapJson};
 
 fuzz_target!(|data: &[u8]| {
     let mut word = [0u8; 8];

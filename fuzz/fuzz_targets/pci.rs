@@ -5,8 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use physdemo::ecam::parse_mcfg;
-use physdemo::pci::{locate_in_bar, parse_id, parse_resource, parse_selector, Selector};
+use physdemo::kernel::ecam::parse_mcfg;
+use physdemo::kernel::pci::{locate_in_bar, parse_id, parse_resource, parse_selector, Selector};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -1,0 +1,290 @@
+//! Every subcommand's flags, declared with clap's derive API; the value parsers call the
+//! core's own parsers, so a number is read the same way everywhere.
+
+use clap::{Args, ValueEnum};
+
+use crate::kernel::addr::{parse_u64, Pfn, PhysAddr, VirtAddr};
+#[cfg(doc)]
+use crate::physmem::device::AccessMethod;
+use crate::physmem::width::Width;
+
+/// Where `physdemo target` keeps its variable (see [`crate::commands::target::Home`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WhereArg {
+    /// A private anonymous mapping of its own (mmap)
+    Mmap,
+    /// The heap ([heap] in /proc/<pid>/maps)
+    Heap,
+    /// The main thread's stack ([stack])
+    Stack,
+    /// The binary's writable data (.data, mapped from the executable)
+    Static,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TargetArgs {
+    /// Initial value of the variable (hex with 0x, or decimal)
+    #[arg(long, default_value = "0x1122334455667788", value_parser = parse_u64_arg)]
+    pub(crate) value: u64,
+
+    /// Where the variable lives
+    #[arg(long = "where", value_enum, default_value_t = WhereArg::Mmap)]
+    pub(crate) placement: WhereArg,
+
+    /// Busy-poll for the lowest reaction latency (uses a whole CPU)
+    #[arg(long)]
+    pub(crate) spin: bool,
+
+    /// Polling interval in microseconds when not spinning
+    #[arg(long, default_value_t = 500, value_name = "MICROSECONDS", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub(crate) interval_us: u64,
+
+    /// Exit once the variable holds this value
+    #[arg(long, value_name = "VALUE", value_parser = parse_u64_arg)]
+    pub(crate) until: Option<u64>,
+
+    /// Exit after this many seconds (fractions allowed)
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub(crate) timeout: Option<f64>,
+
+    /// One JSON object per line on stdout (events "ready", "change", "moved", "exit")
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// Process id
+    pub(crate) pid: i64,
+
+    /// Virtual address (hex with 0x, or decimal); omit for a physdemo target's variable
+    pub(crate) vaddr: Option<VirtAddr>,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// How `poke`, `peek`, `dump` and `devmem` reach physical memory (see [`AccessMethod`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MethodArg {
+    /// mmap the page MAP_SHARED and do one volatile load/store of the exact width
+    Mmap,
+    /// pread/pwrite on the device (the kernel copies bytes; reaches RAM only)
+    Rw,
+}
+
+/// Options shared by every command that opens /dev/mem.
+#[derive(Debug, Args)]
+pub(crate) struct DeviceArgs {
+    /// Open /dev/mem without O_SYNC: a write-back mapping, for device memory another mapping holds write-back (under x86 PAT no mapping of RAM above 1 MiB is allowed, cached or not: use --method rw)
+    #[arg(long)]
+    pub(crate) cached: bool,
+
+    /// How to access the device
+    #[arg(long, value_enum, default_value_t = MethodArg::Mmap)]
+    pub(crate) method: MethodArg,
+
+    /// A file standing in for /dev/mem (for tests)
+    #[arg(
+        long,
+        hide = true,
+        env = "PHYSDEMO_DEVICE",
+        default_value = "/dev/mem",
+        value_name = "PATH"
+    )]
+    pub(crate) device: std::path::PathBuf,
+}
+
+/// A PCI device's register instead of a physical address: the first argument becomes an
+/// offset into the BAR, resolved through /sys/bus/pci/devices/<address>/resource.
+#[derive(Debug, Args)]
+pub(crate) struct PciArgs {
+    /// Address a PCI device's BAR: an address (0000:00:04.0, or 00:04.0) or vendor:device ids (1234:11e8); the first argument is then an offset into the BAR
+    #[arg(long, value_name = "DEVICE")]
+    pub(crate) pci: Option<String>,
+
+    /// Which BAR of the --pci device, 0 to 5 [default: 0]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=5))]
+    pub(crate) bar: Option<u8>,
+}
+
+/// Options of the commands that write.
+#[derive(Debug, Args)]
+pub(crate) struct WriteArgs {
+    /// Write even into the kernel's image, a reserved range, PCI configuration space, or no known region
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// Run every check the write runs and show exactly what would be written, and where, without writing (and without reading a device)
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PokeArgs {
+    /// Nothing (the running target), <pid> <vaddr> <value>, or <paddr> <value>
+    #[arg(num_args = 0..=3, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+
+    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr]
+    #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
+    pub(crate) width: Option<Width>,
+
+    /// The value to write in the no-argument form [default: 0xdeadbeefcafef00d, or its NOT]
+    #[arg(long, value_name = "VALUE", value_parser = parse_u64_arg)]
+    pub(crate) value: Option<u64>,
+
+    /// How long to wait for a physdemo target to report the change
+    #[arg(long, value_name = "SECONDS", default_value = "1", value_parser = parse_seconds)]
+    pub(crate) wait: f64,
+
+    /// Also read the location before and after the write. Always done for RAM; a device gets only the one write unless asked, since a read can have side effects (read-to-clear status, FIFOs)
+    #[arg(long)]
+    pub(crate) read_back: bool,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+
+    #[command(flatten)]
+    pub(crate) pci: PciArgs,
+
+    #[command(flatten)]
+    pub(crate) device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PeekArgs {
+    /// Nothing (the running target), <pid> <vaddr>, or <paddr>
+    #[arg(num_args = 0..=2, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+
+    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr]
+    #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
+    pub(crate) width: Option<Width>,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) pci: PciArgs,
+
+    #[command(flatten)]
+    pub(crate) device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DumpArgs {
+    /// First physical address (any alignment); with --pci, an offset into the BAR
+    #[arg(value_parser = parse_phys_arg)]
+    pub(crate) paddr: PhysAddr,
+
+    /// Number of bytes (hex with 0x, or decimal)
+    #[arg(value_parser = parse_u64_arg)]
+    pub(crate) len: u64,
+
+    /// Show every line; do not fold identical lines into `*`
+    #[arg(long, short = 'v')]
+    pub(crate) all: bool,
+
+    #[command(flatten)]
+    pub(crate) pci: PciArgs,
+
+    #[command(flatten)]
+    pub(crate) device: DeviceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DevmemArgs {
+    /// Physical address (C syntax: 0x hex, 0 octal, decimal)
+    pub(crate) address: String,
+
+    /// 8, 16, 32 or 64, or b, h, w, l [default: 32]
+    pub(crate) width: Option<String>,
+
+    /// Value to write (C syntax); omit to read
+    pub(crate) value: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) write: WriteArgs,
+
+    #[command(flatten)]
+    pub(crate) device: DeviceArgs,
+}
+
+fn parse_width_arg(text: &str) -> Result<Width, String> {
+    Width::parse(text).map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MapsArgs {
+    /// Process id
+    pub(crate) pid: i64,
+
+    /// List every page (vaddr, PFN, paddr, map count, pagemap bits, kpageflags), like page-types -L
+    #[arg(long)]
+    pub(crate) pages: bool,
+
+    /// List every physical run of each mapping (default: the first 8)
+    #[arg(long)]
+    pub(crate) runs: bool,
+
+    /// Only mappings matching SPEC: [heap], a path or part of one, an address (0x...) or a range START-END; repeatable
+    #[arg(long = "mapping", short = 'm', value_name = "SPEC")]
+    pub(crate) mappings: Vec<String>,
+
+    /// Only pages with flag NAME: a kpageflags name (thp, ksm, huge, anonymous, ...) or a pagemap bit (present, swapped, exclusive, file, soft-dirty); ~NAME negates; repeatable, all must hold
+    #[arg(long = "flag", short = 'f', value_name = "NAME")]
+    pub(crate) flags: Vec<String>,
+
+    /// JSON on stdout (with --pages: one JSON object per line)
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OwnerArgs {
+    /// Physical address (hex with 0x, or decimal)
+    #[arg(conflicts_with = "pfn")]
+    pub(crate) paddr: Option<PhysAddr>,
+
+    /// A page frame number instead of a physical address
+    #[arg(long, value_name = "PFN")]
+    pub(crate) pfn: Option<Pfn>,
+
+    /// Only look in this process; repeatable
+    #[arg(long = "pid", value_name = "PID")]
+    pub(crate) pids: Vec<i64>,
+
+    /// Scan every process even after the map count is accounted for
+    #[arg(long)]
+    pub(crate) all: bool,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// A u64 from hex or decimal, with the parser's own explanation on failure.
+pub(crate) fn parse_u64_arg(text: &str) -> Result<u64, String> {
+    parse_u64(text).map_err(|e| e.to_string())
+}
+
+/// A physical address argument.
+pub(crate) fn parse_phys_arg(text: &str) -> Result<PhysAddr, String> {
+    parse_u64_arg(text).map(PhysAddr)
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.0..1e9).contains(&s) => Ok(s),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds (e.g. 5 or 0.5)"
+        )),
+    }
+}

@@ -1,0 +1,210 @@
+//! The command line: the only place that knows clap.
+//!
+//! [`Cli`] and its subcommands are declared with clap's derive API ([`args`] holds each
+//! subcommand's flags); the same definition generates `--help`, shell completions and the
+//! man page. [`convert`] turns each subcommand's arguments into the command's typed options
+//! (one `TryFrom` per command), and [`run`] hands them to [`crate::commands`].
+
+pub(crate) mod args;
+pub mod busybox;
+pub mod convert;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+
+use crate::commands;
+use crate::commands::devmem::DevmemOptions;
+use crate::commands::dump::DumpOptions;
+use crate::commands::inspect::InspectOptions;
+use crate::commands::maps::MapsOptions;
+use crate::commands::owner::OwnerOptions;
+use crate::commands::peek::PeekOptions;
+use crate::commands::poke::PokeOptions;
+use crate::commands::target::TargetOptions;
+use crate::error::ExitKind;
+
+pub(crate) use args::*;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "physdemo",
+    version,
+    about = "Make physical memory visible from user space",
+    long_about = "Make physical memory visible from user space.\n\n\
+        `physdemo target` holds a 64-bit variable and reports every change; `physdemo inspect` \
+        walks /proc/<pid>/maps and /proc/<pid>/pagemap to its physical address; `physdemo poke` \
+        rewrites it through /dev/mem and the target reacts.",
+    after_help = "Run `physdemo <command> --help` for examples. Exit codes: 0 ok, 1 failure, \
+        2 bad usage, 3 not found, 4 permission, 5 kernel cannot, 6 refused for safety."
+)]
+pub struct Cli {
+    /// When to colour output
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub(crate) color: ColorChoice,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Hold a 64-bit variable on a page of its own and report every change to it
+    #[command(
+        after_help = "Example:\n  physdemo target\n  physdemo target --where heap --json --until 0xdeadbeef"
+    )]
+    Target(TargetArgs),
+
+    /// Show how a process's virtual address maps to a physical address
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Examples:\n  sudo physdemo inspect 1234 0x7f3a5c1b2040\n  sudo physdemo inspect 1234          # a physdemo target's own variable\n  sudo physdemo inspect 1234 0x7f3a5c1b2040 --json"
+    )]
+    Inspect(InspectArgs),
+
+    /// Write a value to physical memory through /dev/mem (a process's variable, or a raw address)
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Forms:\n  sudo physdemo poke                       # the running physdemo target's variable\n  sudo physdemo poke <pid> <vaddr> <value> # a process's variable (64-bit by default)\n  sudo physdemo poke <paddr> <value>       # a raw physical address (32-bit by default)\n\nWithout arguments the value is --value, or 0xdeadbeefcafef00d (its bitwise NOT when the\nvariable already holds it), so the target always sees a change.\nWrites go only to System RAM or a device per /proc/iomem (not PCI configuration space, nothing\ninside Reserved) unless --force. A device gets exactly one write; RAM is also read before and\nafter (--read-back asks that of a device too). --dry-run runs every check and writes nothing.\n\nExamples:\n  sudo physdemo poke\n  sudo physdemo poke 1234 0x7f3a5c1b2040 0xdeadbeef\n  sudo physdemo poke 0x1000 0xab --width 8 --dry-run\n  sudo physdemo poke --pci 0000:00:04.0 --bar 0 0x04 0x12345678   # a device register"
+    )]
+    Poke(PokeArgs),
+
+    /// Read a value of physical memory through /dev/mem
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Forms:\n  sudo physdemo peek                 # the running physdemo target's variable (64-bit)\n  sudo physdemo peek <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo peek <paddr>         # a raw physical address (32-bit by default)\n\nNumbers are hex with 0x, or decimal, `_` allowed between digits: 010 is ten here, while\n`physdemo devmem 010` follows busybox's C rules and reads 010 as octal, eight.\n\nExamples:\n  sudo physdemo peek\n  sudo physdemo peek 0xfe000000 --width 32\n  sudo physdemo peek --pci 1234:11e8 --bar 0 0x0        # a device register, by BAR and offset"
+    )]
+    Peek(PeekArgs),
+
+    /// Hex dump of a physical address range (hexdump -C layout)
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line); a\nlength of 0 prints nothing. Any length runs in constant memory, one page at a time.\nNumbers are hex with 0x, or decimal (010 is ten; devmem's C syntax reads it as octal).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0"
+    )]
+    Dump(DumpArgs),
+
+    /// busybox-compatible `devmem ADDRESS [WIDTH [VALUE]]`
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices,\nsuch as PCI configuration space. A write makes exactly one access.\n\nNumbers follow C here: 010 is octal, eight. peek, poke and dump read 010 as decimal ten.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
+    )]
+    Devmem(DevmemArgs),
+
+    /// Every mapping of a process: resident, swapped and absent pages, huge pages, physical runs
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Each mapping shows its page counts and its physical frames grouped into contiguous runs\n(virtual range -> physical range); --pages lists every page like the kernel's page-types -L\n(vaddr, PFN, paddr, map count, pagemap bits, kpageflags names).\n\nExamples:\n  sudo physdemo maps 1234\n  sudo physdemo maps 1234 --mapping '[heap]' --runs\n  sudo physdemo maps 1234 --pages --flag thp\n  sudo physdemo maps 1234 --pages --flag swapped --json\n  sudo physdemo maps 1234 --mapping 0x7f0000000000-0x7f0000200000 --pages"
+    )]
+    Maps(MapsArgs),
+
+    /// Every process and virtual address that maps a physical frame
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Scans every process's present pages (PAGEMAP_SCAN where the kernel has it) and stops once\nthe frame's map count from /proc/kpagecount is accounted for.\n\nExamples:\n  sudo physdemo owner 0x12345040       # a physical address\n  sudo physdemo owner --pfn 0x12345\n  sudo physdemo owner --pfn 0x12345 --pid 1234 --json"
+    )]
+    Owner(OwnerArgs),
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Example:\n  physdemo completions bash > /etc/bash_completion.d/physdemo"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the man page (roff) generated from this command line
+    #[command(after_help = "Example:\n  physdemo man > /usr/local/share/man/man1/physdemo.1")]
+    Man,
+}
+
+/// Parses the process's command line. Help and version are printed, as clap formats them,
+/// and a usage error as one line on stderr; either way the exit code to end with comes
+/// back instead of a [`Cli`].
+pub fn parse() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(clap_exit)
+}
+
+/// `physdemo <subcommand> --help` for the subcommand on the command line, if any.
+fn help_command() -> String {
+    let command = Cli::command();
+    let subcommand = std::env::args().skip(1).find(|arg| {
+        command
+            .get_subcommands()
+            .any(|sub| sub.get_name() == arg.as_str())
+    });
+    match subcommand {
+        Some(name) => format!("physdemo {name} --help"),
+        None => "physdemo --help".to_string(),
+    }
+}
+
+/// Help and version print as clap formats them; a usage error becomes one line.
+fn clap_exit(err: clap::Error) -> ExitCode {
+    match err.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = err.print();
+            if err.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(ExitKind::Usage.code())
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        _ => {
+            // clap's message runs until the first blank line (then come usage and tips);
+            // its continuation lines (e.g. the missing arguments) join the first.
+            let rendered = err.render().to_string();
+            let message = rendered
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ");
+            let first = message.trim_start_matches("error: ");
+            eprintln!("physdemo: error: {first} (see `{}`)", help_command());
+            ExitCode::from(ExitKind::Usage.code())
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.color {
+        ColorChoice::Always => owo_colors::set_override(true),
+        ColorChoice::Never => owo_colors::set_override(false),
+        ColorChoice::Auto => {}
+    }
+    match cli.command {
+        Command::Target(args) => commands::target::run(&TargetOptions::try_from(&args)?)?,
+        Command::Inspect(args) => commands::inspect::run(&InspectOptions::try_from(&args)?)?,
+        Command::Maps(args) => commands::maps::run(&MapsOptions::try_from(&args)?)?,
+        Command::Owner(args) => commands::owner::run(&OwnerOptions::try_from(&args)?)?,
+        Command::Poke(args) => commands::poke::run(&PokeOptions::try_from(&args)?)?,
+        Command::Peek(args) => commands::peek::run(&PeekOptions::try_from(&args)?)?,
+        Command::Dump(args) => commands::dump::run(&DumpOptions::try_from(&args)?)?,
+        Command::Devmem(args) => commands::devmem::run(&DevmemOptions::try_from(&args)?)?,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "physdemo",
+                &mut std::io::stdout(),
+            );
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,122 @@
+//! `physdemo peek`: read one value of physical memory, named as `poke` names it (the running
+//! target, `<pid> <vaddr>`, a physical address, or a `--pci` register).
+
+use std::io::Write;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::kernel::addr::PhysAddr;
+use crate::kernel::iomem::RegionKind;
+use crate::physmem::access::PhysMem;
+use crate::physmem::device::DeviceOptions;
+use crate::physmem::width::{check_alignment, Width, WidthValue};
+use crate::render::json::write_sorted_json_line;
+use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
+use crate::resolve::destination::Destination;
+use crate::resolve::register::Register;
+use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
+
+/// What `peek` was asked.
+#[derive(Debug, Clone)]
+pub(crate) struct PeekOptions {
+    pub(crate) subject: Subject,
+    /// The access width; `None` for the subject's default.
+    pub(crate) width: Option<Width>,
+    pub(crate) json: bool,
+    pub(crate) device: DeviceOptions,
+}
+
+/// One value read, and everything about where it was read.
+struct Peeked {
+    located: Located,
+    destination: Destination,
+    register: Option<Register>,
+    width: Width,
+    value: u64,
+}
+
+/// `peek --json` (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct PeekJson {
+    paddr: PhysAddr,
+    width: u32,
+    value: WidthValue,
+    region: RegionJson,
+    process: Option<ProcessJson>,
+    pci: Option<RegisterJson>,
+    device: String,
+}
+
+/// Runs `physdemo peek`.
+pub(crate) fn run(options: &PeekOptions) -> Result<()> {
+    let peeked = read(options)?;
+    let mut out = std::io::stdout().lock();
+    if options.json {
+        write_sorted_json_line(&mut out, &report(&peeked, options))?;
+    } else {
+        render_text(&mut out, &peeked, options)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Gather: resolves the subject, checks the alignment, and reads.
+fn read(options: &PeekOptions) -> Result<Peeked> {
+    let width = options.width.unwrap_or(options.subject.default_width());
+    let (reference, register) = options
+        .subject
+        .clone()
+        .into_reference(width.bytes() as u64)?;
+    check_reference_alignment(reference, width)?;
+    let located = locate(reference)?;
+    check_alignment(located.paddr, width)?;
+    let destination = Destination::of(located.paddr);
+    let region = destination.placement.kind();
+    let mem = PhysMem::open(&options.device, false, located.paddr, region)?;
+    let value = mem.read(located.paddr, width)?;
+    Ok(Peeked {
+        located,
+        destination,
+        register,
+        width,
+        value,
+    })
+}
+
+fn report(peeked: &Peeked, options: &PeekOptions) -> PeekJson {
+    PeekJson {
+        paddr: peeked.located.paddr,
+        width: peeked.width.bits(),
+        value: peeked.width.value(peeked.value),
+        region: RegionJson::from(&peeked.destination),
+        process: ProcessJson::of(&peeked.located),
+        pci: peeked.register.as_ref().map(RegisterJson::from),
+        device: options.device.describe(),
+    }
+}
+
+fn render_text(out: &mut impl Write, peeked: &Peeked, options: &PeekOptions) -> Result<()> {
+    let (width, value) = (peeked.width, peeked.value);
+    for line in subject_lines(
+        peeked.register.as_ref(),
+        &peeked.located,
+        &peeked.destination,
+    ) {
+        writeln!(out, "{line}")?;
+    }
+    writeln!(
+        out,
+        "{:<10}{}  ({width} read via {})",
+        "value",
+        width.hex(value),
+        options.device.describe()
+    )?;
+    if value == 0 && peeked.destination.placement.kind() == Some(RegionKind::SystemRam) {
+        writeln!(
+            out,
+            "note      zero: if that is unexpected, a kernel with CONFIG_STRICT_DEVMEM reads RAM as zeros"
+        )?;
+    }
+    Ok(())
+}

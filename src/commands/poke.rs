@@ -1,0 +1,533 @@
+//! `physdemo poke`: write one value of physical memory, named as `peek` names it.
+//!
+//! A write is checked before anything is touched (alignment, value fits, the /proc/iomem
+//! region policy, PCI configuration space), re-checks the pagemap translation right before
+//! and right after the store, and, for a physdemo target, waits for the target to report the
+//! new value and shows how long it took to react. A device gets exactly the one store (no
+//! read unless `--read-back`: a read can have side effects); RAM is read before and after.
+//! `--dry-run` goes through every check and opens and maps the device as the write would,
+//! and stops short of the store.
+//!
+//! The steps: [`prepare`] (resolve and check everything, open the device), then either
+//! [`dry_run`] or [`write`], then the report ([`render_written`], [`render_dry_run`]).
+
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::error::{ExitKind, UserError};
+use crate::kernel::addr::{Hex, PhysAddr, VirtAddr};
+use crate::physmem::access::PhysMem;
+use crate::physmem::device::DeviceOptions;
+use crate::physmem::policy::{check_config_space_write, check_region_write};
+use crate::physmem::width::{check_alignment, check_value_fits, Width, WidthValue};
+use crate::proc::target_process::{wait_for_reaction, Reaction};
+use crate::render::json::write_sorted_json_line;
+use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
+use crate::render::units::format_latency;
+use crate::resolve::destination::Destination;
+use crate::resolve::recheck::{check_frame, When};
+use crate::resolve::register::Register;
+use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
+
+/// What the no-argument `poke` writes, unless the variable already holds it (then its NOT).
+pub(crate) const DEMO_VALUE: u64 = 0xdead_beef_cafe_f00d;
+
+/// Hidden test hooks: milliseconds to sleep right before the pre-write frame check, and
+/// right after the write (before the target's reaction and the post-write check). Honoured
+/// only when set, so that a test can kill or replace the process, or move its page, inside
+/// the window (demos/stress/races.sh). Each pause announces itself on stderr.
+pub(crate) const PAUSE_BEFORE_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS";
+pub(crate) const PAUSE_AFTER_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS";
+
+/// What `poke` was asked.
+#[derive(Debug, Clone)]
+pub(crate) struct PokeOptions {
+    pub(crate) subject: Subject,
+    /// The value to write; `None` for the no-argument form's default ([`default_value`]).
+    pub(crate) value: Option<u64>,
+    /// The access width; `None` for the subject's default.
+    pub(crate) width: Option<Width>,
+    /// Seconds to wait for a physdemo target to report the change.
+    pub(crate) wait: f64,
+    /// Read a device before and after the write too (RAM always is).
+    pub(crate) read_back: bool,
+    pub(crate) json: bool,
+    /// Write where the policy would refuse.
+    pub(crate) force: bool,
+    /// Run every check and write nothing.
+    pub(crate) dry_run: bool,
+    pub(crate) device: DeviceOptions,
+}
+
+/// The no-argument value: the demo value, or its NOT when the variable already holds it,
+/// cut to the access width.
+pub(crate) fn default_value(current: Option<u64>, width: Width) -> u64 {
+    let demo = DEMO_VALUE & width.max_value();
+    if current == Some(demo) {
+        !demo & width.max_value()
+    } else {
+        demo
+    }
+}
+
+fn test_pause(var: &str, what: &str) {
+    let Some(ms) = std::env::var(var).ok().and_then(|v| v.parse::<u64>().ok()) else {
+        return;
+    };
+    eprintln!("physdemo: test hook: pausing {ms} ms {what}");
+    std::thread::sleep(Duration::from_millis(ms));
+}
+
+/// Reads the variable through /proc/<pid>/mem (the process's own view), for the default value.
+fn read_through_proc(pid: i32, vaddr: VirtAddr) -> Option<u64> {
+    let mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+    let mut bytes = [0u8; 8];
+    mem.read_exact_at(&mut bytes, vaddr.0).ok()?;
+    Some(u64::from_ne_bytes(bytes))
+}
+
+/// The accesses a poke makes: the one write, or a read before and after it.
+fn accesses(reads: bool) -> Vec<&'static str> {
+    if reads {
+        vec!["read", "write", "read back"]
+    } else {
+        vec!["write"]
+    }
+}
+
+/// The `accesses` line of a poke's report.
+fn describe_accesses(reads: bool, width: Width) -> String {
+    if reads {
+        format!("read, write, read back ({width} each)")
+    } else {
+        format!("1 write ({width}), no read: a device may act on a read (--read-back reads before and after)")
+    }
+}
+
+/// A write that passed every check, with the device open for it.
+struct Plan {
+    located: Located,
+    destination: Destination,
+    register: Option<Register>,
+    width: Width,
+    value: u64,
+    /// Whether the address is RAM (read before and after, and read back to compare).
+    ram: bool,
+    /// Whether the write is read before and after (RAM, or `--read-back`).
+    reads: bool,
+    mem: PhysMem,
+}
+
+/// Runs `physdemo poke`.
+pub(crate) fn run(options: &PokeOptions) -> Result<()> {
+    let plan = prepare(options)?;
+    if options.dry_run {
+        let current = dry_run(&plan, options)?;
+        return render_dry_run(&plan, options, current);
+    }
+    let written = write(&plan, options)?;
+    render_written(&plan, options, &written)?;
+    check_readback(&plan, &written)
+}
+
+/// Gather: resolves the subject and refuses what is malformed or not allowed before
+/// anything is touched, then opens the device as the write needs it.
+fn prepare(options: &PokeOptions) -> Result<Plan> {
+    let width = options.width.unwrap_or(options.subject.default_width());
+    let (reference, register) = options
+        .subject
+        .clone()
+        .into_reference(width.bytes() as u64)?;
+    if let Some(value) = options.value {
+        check_value_fits(value, width)?;
+    }
+    check_reference_alignment(reference, width)?;
+    let located = locate(reference)?;
+    check_alignment(located.paddr, width)?;
+    let value = options.value.unwrap_or_else(|| {
+        let current = located
+            .process
+            .as_ref()
+            .and_then(|r| read_through_proc(r.pid, r.vaddr))
+            .map(|v| v & width.max_value());
+        default_value(current, width)
+    });
+    let destination = Destination::of(located.paddr);
+    let placement = &destination.placement;
+    check_config_space_write(located.paddr, destination.config.as_ref(), options.force)?;
+    check_region_write(
+        located.paddr,
+        width.bytes() as u64,
+        placement,
+        options.force,
+    )?;
+    let ram = destination.is_ram(register.as_ref());
+    // From here on a dry run does what the write does, short of the store, so that it ends
+    // with the same verdict: the same device opened the same way, the page mapped, the
+    // frame checked. It reads only RAM, never a device.
+    let mem = PhysMem::open(&options.device, true, located.paddr, placement.kind())?;
+    Ok(Plan {
+        located,
+        destination,
+        register,
+        width,
+        value,
+        ram,
+        reads: ram || options.read_back,
+        mem,
+    })
+}
+
+/// The checks a write makes, short of the store; returns the current value (read only from
+/// RAM).
+fn dry_run(plan: &Plan, options: &PokeOptions) -> Result<Option<u64>> {
+    let (paddr, width) = (plan.located.paddr, plan.width);
+    plan.mem.probe_write(paddr, width)?;
+    let current = if plan.ram {
+        Some(plan.mem.read(paddr, width)?)
+    } else {
+        None
+    };
+    if let (Some(pin), Some(r)) = (&plan.located.pin, &plan.located.process) {
+        check_frame(pin, r, When::Before, false, options.force)?;
+    }
+    Ok(current)
+}
+
+/// What the write did.
+struct Written {
+    old: Option<u64>,
+    readback: Option<u64>,
+    /// CLOCK_MONOTONIC just before the store.
+    write_ns: u64,
+    /// What a physdemo target did; `None` when there is no target or nothing changed.
+    reaction: Option<Reaction>,
+}
+
+impl Written {
+    fn confirmed_by_target(&self) -> bool {
+        matches!(self.reaction, Some(Reaction::Seen(_)))
+    }
+}
+
+/// The store, with the frame checked right before it and right after it (unless the target
+/// itself reports the value), and the target's reaction.
+fn write(plan: &Plan, options: &PokeOptions) -> Result<Written> {
+    let (located, paddr, width, value) =
+        (&plan.located, plan.located.paddr, plan.width, plan.value);
+    test_pause(PAUSE_BEFORE_WRITE_ENV, "before the write");
+    let seen_before = located.target.map(|t| t.seen_count);
+    let old = if plan.reads {
+        Some(plan.mem.read(paddr, width)?)
+    } else {
+        None
+    };
+    // The last check before the store: same process, same frame, not shared.
+    if let (Some(pin), Some(r)) = (&located.pin, &located.process) {
+        check_frame(pin, r, When::Before, false, options.force)?;
+    }
+    let write_ns = plan.mem.write(paddr, width, value)?;
+    let readback = if plan.reads {
+        Some(plan.mem.read(paddr, width)?)
+    } else {
+        None
+    };
+    test_pause(PAUSE_AFTER_WRITE_ENV, "after the write");
+    // A physdemo target's own report that it saw the value proves the write landed; ask it
+    // first, since a target with --until exits right after reporting.
+    let reaction = match (located.target, seen_before) {
+        (Some(t), Some(count)) if old != Some(value) => Some(wait_for_reaction(
+            t,
+            count,
+            value,
+            Duration::from_secs_f64(options.wait),
+        )),
+        _ => None,
+    };
+    let written = Written {
+        old,
+        readback,
+        write_ns,
+        reaction,
+    };
+    if let (Some(pin), Some(r), false) = (
+        &located.pin,
+        &located.process,
+        written.confirmed_by_target(),
+    ) {
+        check_frame(pin, r, When::After, reaction.is_some(), options.force)
+            .with_context(|| format!("the value {} was written to {paddr}", width.hex(value)))?;
+    }
+    Ok(written)
+}
+
+/// RAM holds what was stored unless something else stored there at once; a device answers
+/// what it decides (edu's 0x04 answers the inverse), which is no error.
+fn check_readback(plan: &Plan, written: &Written) -> Result<()> {
+    let (width, value) = (plan.width, plan.value);
+    match written.readback {
+        Some(answer) if answer != value && plan.ram => Err(UserError::new(
+            ExitKind::Failure,
+            format!(
+                "{} read back {} right after {} was written there: something else changed it at once",
+                plan.located.paddr,
+                width.hex(answer),
+                width.hex(value)
+            ),
+        )
+        .hint("the write was made; another CPU or a device's DMA uses this memory, or it is not plain RAM")
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// The target's report that it saw the value, in `target_reaction`.
+#[derive(Debug, Serialize)]
+struct ReactionJson {
+    seen_value: Hex,
+    seen_at_ns: u64,
+    latency_ns: u64,
+}
+
+/// `poke --json` after a write (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct WrittenJson {
+    paddr: PhysAddr,
+    width: u32,
+    old: Option<WidthValue>,
+    new: WidthValue,
+    readback: Option<WidthValue>,
+    accesses: Vec<&'static str>,
+    write_ns: u64,
+    region: RegionJson,
+    process: Option<ProcessJson>,
+    pci: Option<RegisterJson>,
+    device: String,
+    /// `null` when there is no target, it did not react, or nothing changed.
+    target_reaction: Option<ReactionJson>,
+}
+
+fn written_json(plan: &Plan, options: &PokeOptions, written: &Written) -> WrittenJson {
+    let width = plan.width;
+    WrittenJson {
+        paddr: plan.located.paddr,
+        width: width.bits(),
+        old: written.old.map(|v| width.value(v)),
+        new: width.value(plan.value),
+        readback: written.readback.map(|v| width.value(v)),
+        accesses: accesses(plan.reads),
+        write_ns: written.write_ns,
+        region: RegionJson::from(&plan.destination),
+        process: ProcessJson::of(&plan.located),
+        pci: plan.register.as_ref().map(RegisterJson::from),
+        device: options.device.describe(),
+        target_reaction: match written.reaction {
+            Some(Reaction::Seen(seen)) => Some(ReactionJson {
+                seen_value: Hex(seen.seen_value),
+                seen_at_ns: seen.seen_at_ns,
+                latency_ns: seen.seen_at_ns.saturating_sub(written.write_ns),
+            }),
+            _ => None,
+        },
+    }
+}
+
+/// Render: the report of a write.
+fn render_written(plan: &Plan, options: &PokeOptions, written: &Written) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if options.json {
+        write_sorted_json_line(&mut out, &written_json(plan, options, written))?;
+    } else {
+        render_written_text(&mut out, plan, options, written)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn render_written_text(
+    out: &mut impl Write,
+    plan: &Plan,
+    options: &PokeOptions,
+    written: &Written,
+) -> Result<()> {
+    let (width, value, located) = (plan.width, plan.value, &plan.located);
+    for line in subject_lines(plan.register.as_ref(), located, &plan.destination) {
+        writeln!(out, "{line}")?;
+    }
+    if let Some(old) = written.old {
+        writeln!(out, "{:<10}{}", "old", width.hex(old))?;
+    }
+    writeln!(
+        out,
+        "{:<10}{}  ({width} write via {}{})",
+        "new",
+        width.hex(value),
+        options.device.describe(),
+        written
+            .readback
+            .map_or_else(String::new, |v| format!("; read back {}", width.hex(v)))
+    )?;
+    writeln!(
+        out,
+        "{:<10}{}",
+        "accesses",
+        describe_accesses(plan.reads, width)
+    )?;
+    writeln!(
+        out,
+        "{:<10}CLOCK_MONOTONIC {} ns",
+        "written", written.write_ns
+    )?;
+    match located.pfn() {
+        Some(pfn) if written.confirmed_by_target() => writeln!(
+            out,
+            "{:<10}{pfn}: the target's own report confirms the write landed in its variable",
+            "frame"
+        )?,
+        Some(pfn) => writeln!(
+            out,
+            "{:<10}still frame {pfn} after the write (pagemap re-checked)",
+            "frame"
+        )?,
+        None => {}
+    }
+    render_reaction(out, plan, options, written)?;
+    match written.readback {
+        Some(answer) if answer != value && !plan.ram => writeln!(
+            out,
+            "note      a device register need not read back what was written: this one answered {}",
+            width.hex(answer)
+        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The `target` line: what a physdemo target did after the write.
+fn render_reaction(
+    out: &mut impl Write,
+    plan: &Plan,
+    options: &PokeOptions,
+    written: &Written,
+) -> Result<()> {
+    match (plan.located.target, written.reaction) {
+        (Some(_), Some(Reaction::Seen(seen))) => writeln!(
+            out,
+            "{:<10}saw {:#x} at CLOCK_MONOTONIC {} ns: reacted {} after the write",
+            "target",
+            seen.seen_value,
+            seen.seen_at_ns,
+            format_latency(seen.seen_at_ns.saturating_sub(written.write_ns))
+        )?,
+        (Some(_), Some(Reaction::Silent)) => writeln!(
+            out,
+            "{:<10}did not report {} within {} s (is it stopped, or was the page moved?)",
+            "target",
+            plan.width.hex(plan.value),
+            options.wait
+        )?,
+        (Some(_), None) => writeln!(
+            out,
+            "{:<10}the variable already held this value, so the target sees no change",
+            "target"
+        )?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `poke --dry-run --json` (keys sorted on output).
+#[derive(Debug, Serialize)]
+struct DryRunJson {
+    dry_run: bool,
+    paddr: PhysAddr,
+    width: u32,
+    value: WidthValue,
+    /// The current value: read from RAM only.
+    current: Option<WidthValue>,
+    /// What the dry run itself read.
+    accesses: Vec<&'static str>,
+    /// What the poke would do.
+    would_access: Vec<&'static str>,
+    region: RegionJson,
+    process: Option<ProcessJson>,
+    device: String,
+}
+
+/// Render: the report of a dry run.
+fn render_dry_run(plan: &Plan, options: &PokeOptions, current: Option<u64>) -> Result<()> {
+    let (width, located) = (plan.width, &plan.located);
+    let mut out = std::io::stdout().lock();
+    if options.json {
+        let report = DryRunJson {
+            dry_run: true,
+            paddr: located.paddr,
+            width: width.bits(),
+            value: width.value(plan.value),
+            current: current.map(|v| width.value(v)),
+            accesses: if current.is_some() {
+                vec!["read"]
+            } else {
+                vec![]
+            },
+            would_access: accesses(plan.reads),
+            region: RegionJson::from(&plan.destination),
+            process: ProcessJson::of(located),
+            device: options.device.describe(),
+        };
+        write_sorted_json_line(&mut out, &report)?;
+        out.flush()?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<10}would write {} ({width}) to physical {} via {}",
+        "dry run",
+        width.hex(plan.value),
+        located.paddr,
+        options.device.describe()
+    )?;
+    for line in subject_lines(plan.register.as_ref(), located, &plan.destination) {
+        writeln!(out, "{line}")?;
+    }
+    match current {
+        Some(v) => writeln!(out, "{:<10}{}", "current", width.hex(v))?,
+        None => writeln!(
+            out,
+            "{:<10}not read: a dry run reads nothing but RAM",
+            "current"
+        )?,
+    }
+    writeln!(
+        out,
+        "{:<10}{}; the poke would make: {}",
+        "accesses",
+        if current.is_some() {
+            format!("1 read ({width}, the current value)")
+        } else {
+            "none".to_string()
+        },
+        describe_accesses(plan.reads, width)
+    )?;
+    writeln!(out, "nothing was written (--dry-run)")?;
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_value_always_changes_the_variable() {
+        assert_eq!(default_value(None, Width::W64), DEMO_VALUE);
+        assert_eq!(default_value(Some(0x1122), Width::W64), DEMO_VALUE);
+        assert_eq!(default_value(Some(DEMO_VALUE), Width::W64), !DEMO_VALUE);
+        assert_eq!(default_value(Some(0), Width::W32), 0xcafe_f00d);
+        assert_eq!(default_value(Some(0xcafe_f00d), Width::W32), 0x3501_0ff2);
+    }
+}

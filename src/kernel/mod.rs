@@ -1,0 +1,17 @@
+//! Pure decoders of what the kernel exports: bytes or a `u64` in, typed values out, no I/O.
+//!
+//! Each module cites the kernel document or source its layout comes from and is tested on
+//! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
+//! entries ([`pagemap`]), kpageflags ([`kpageflags`]), `/proc/<pid>/maps` ([`maps`]),
+//! `/proc/iomem` ([`iomem`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI
+//! resources ([`pci`]), and the header of a physdemo target's page ([`target_header`]).
+//! Reading the files is [`crate::proc`]'s.
+
+pub mod addr;
+pub mod ecam;
+pub mod iomem;
+pub mod kpageflags;
+pub mod maps;
+pub mod pagemap;
+pub mod pci;
+pub(crate) mod target_header;

@@ -1,0 +1,23 @@
+//! Reading and writing physical memory through `/dev/mem`, one checked access at a time.
+//!
+//! Each access opens nothing new: an [`access::PhysMem`] holds the open device (read-only for
+//! reads, read-write for writes; `O_SYNC` unless `--cached`), and every read or write maps
+//! the page holding the address `MAP_SHARED` at its page-aligned offset, performs exactly one
+//! volatile load or store of the requested width (see [`crate::sys::phys_window`]) under a
+//! SIGBUS guard, and unmaps. With `--method rw` it uses one `pread`/`pwrite` of the width
+//! instead. Accesses must be naturally aligned, so they never cross a page; byte ranges (for
+//! `dump`) map every page they touch.
+//!
+//! The pure checks ([`width`]: width parsing, alignment, value fits; [`reach`]: the CPU's
+//! physical address bits; [`policy`]: where a write may go) and the translation of kernel
+//! errors into sentences a user can act on ([`explain`]) are separate functions with no
+//! I/O. [`device`] says which file stands for physical memory and how it is opened: the path
+//! is injectable (`--device`, `PHYSDEMO_DEVICE`) so tests run against a regular file standing
+//! in for /dev/mem, and a second kind of memory device belongs there too.
+
+pub(crate) mod access;
+pub(crate) mod device;
+pub(crate) mod explain;
+pub mod policy;
+pub(crate) mod reach;
+pub mod width;

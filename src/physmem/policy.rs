@@ -1,0 +1,257 @@
+//! The write policy: what physdemo writes without `--force`.
+//!
+//! Nothing is written to physical memory that the user did not ask for, and nothing where a
+//! store is likely to do harm: only System RAM or a device per /proc/iomem
+//! ([`check_region_write`]), never inside a reserved range, firmware, the kernel's image, and
+//! never PCI configuration space ([`check_config_space_write`]). Both are pure functions of
+//! what [`crate::kernel::iomem`] and [`crate::kernel::ecam`] decoded, tested on literals.
+
+use crate::error::{permission, refused, UserError};
+use crate::kernel::addr::PhysAddr;
+use crate::kernel::ecam::ConfigSpace;
+use crate::kernel::iomem::{Placement, RegionKind};
+
+/// Whether a write into a region of this kind is allowed without `--force`.
+fn writable_without_force(kind: RegionKind) -> bool {
+    matches!(kind, RegionKind::SystemRam | RegionKind::Device)
+}
+
+/// Whether a writable region nested in one of this kind stays writable: not inside
+/// `Reserved`, firmware, the kernel image or PCI configuration space (where firmware hangs
+/// `pnp` device names on ranges that are not device registers).
+fn may_enclose_writable(kind: RegionKind) -> bool {
+    matches!(
+        kind,
+        RegionKind::SystemRam | RegionKind::Device | RegionKind::BusWindow
+    )
+}
+
+/// The write policy: `Ok` when a write of `len` bytes at `addr` (placed by its first byte in
+/// `placement`) may go ahead: the whole access lies in System RAM or a device, and no
+/// enclosing range is reserved, firmware, the kernel image or PCI configuration space.
+/// A map hidden from a user without root is a permission error, not a refusal.
+pub fn check_region_write(
+    addr: PhysAddr,
+    len: u64,
+    placement: &Placement,
+    force: bool,
+) -> Result<(), UserError> {
+    if force {
+        return Ok(());
+    }
+    let last = addr.0.saturating_add(len.max(1) - 1);
+    let why = match placement {
+        Placement::In { region, outer } if writable_without_force(region.kind()) => {
+            match outer.iter().rev().find(|r| !may_enclose_writable(r.kind())) {
+                Some(enclosing) => format!(
+                    "{addr} is in {region}, inside {enclosing}, {}",
+                    enclosing.kind().describe()
+                ),
+                None if last <= region.end => return Ok(()),
+                None => format!("the access at {addr} runs past the end of {region}"),
+            }
+        }
+        Placement::In { region, .. } => {
+            format!("{addr} is in {region}, {}", region.kind().describe())
+        }
+        Placement::Nowhere => format!("{addr} is in no region of /proc/iomem"),
+        Placement::Hidden => {
+            return Err(permission(format!(
+                "cannot tell what {addr} is: /proc/iomem shows only zeros to a user without root"
+            ))
+            .hint("run as root (sudo): writing /dev/mem needs root anyway"))
+        }
+        Placement::Unreadable(err) => format!("cannot tell what {addr} is: {err}"),
+    };
+    Err(refused(format!("refusing to write: {why}")).hint(
+        "physdemo writes only to System RAM or a device; add --force if you mean it, --dry-run to check",
+    ))
+}
+
+/// No write into PCI configuration space without `--force`.
+pub(crate) fn check_config_space_write(
+    addr: PhysAddr,
+    space: Option<&ConfigSpace>,
+    force: bool,
+) -> Result<(), UserError> {
+    match space {
+        Some(space) if !force => Err(refused(format!(
+            "refusing to write: {addr} is {}, in the window of {}: a store there reprograms the device behind its driver's back and can wedge it or the machine",
+            space.describe(),
+            space.window
+        ))
+        .hint("change a device's configuration with setpci or its driver; add --force if you mean it, --dry-run to check")),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernel::ecam::{locate, parse_mcfg};
+    use crate::kernel::iomem::IomemMap;
+
+    const SAMPLE: &str = "\
+00000000-00000fff : Reserved
+00001000-0009fbff : System RAM
+0009fc00-000fffff : Reserved
+  000f0000-000fffff : System ROM
+00100000-bfffffff : System RAM
+  01000000-02209987 : Kernel code
+  02400000-02e09fff : Kernel rodata
+  03000000-0327c0ff : Kernel data
+  03b34000-03c57fff : Kernel bss
+c0001000-febfffff : PCI Bus 0000:00
+  fe000000-fe0fffff : 0000:00:03.0
+    fe000000-fe0fffff : edu-mmio
+fec00000-fec003ff : IOAPIC 0
+100000000-63fffffff : System RAM
+";
+
+    fn map() -> IomemMap {
+        IomemMap::parse(SAMPLE.as_bytes()).unwrap()
+    }
+
+    /// The MCFG table of the project's VM (QEMU 10 q35), as `od` printed it there.
+    const QEMU_Q35_MCFG: [u8; 60] = [
+        0x4d, 0x43, 0x46, 0x47, 0x3c, 0x00, 0x00, 0x00, 0x01, 0x8c, 0x42, 0x4f, 0x43, 0x48, 0x53,
+        0x20, 0x42, 0x58, 0x50, 0x43, 0x20, 0x20, 0x20, 0x20, 0x01, 0x00, 0x00, 0x00, 0x42, 0x58,
+        0x50, 0x43, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00,
+    ];
+
+    #[test]
+    fn the_write_policy_allows_ram_and_devices_only() {
+        let m = map();
+        let check = |addr: u64, force: bool| {
+            check_region_write(PhysAddr(addr), 4, &m.place(PhysAddr(addr)), force)
+        };
+        assert!(check(0x1000, false).is_ok());
+        assert!(check(0xfe00_0004, false).is_ok());
+        let kernel = check(0x0100_0000, false).unwrap_err();
+        assert_eq!(kernel.kind, crate::error::ExitKind::Refused);
+        assert!(kernel.message.contains("Kernel code"), "{kernel}");
+        assert!(kernel.to_string().contains("--force"));
+        assert!(check(0x0100_0000, true).is_ok());
+        assert!(check(0x0, false).is_err());
+        assert!(check(0xc000_0000, false)
+            .unwrap_err()
+            .message
+            .contains("no region"));
+        assert!(check(0xd000_0000, false).is_err());
+        // System RAM ends at 0x9fbff: a 4-byte write there is fine, an 8-byte one runs past it
+        let edge = PhysAddr(0x9fbf8);
+        assert!(check_region_write(edge, 4, &m.place(edge), false).is_ok());
+        let past = check_region_write(edge, 16, &m.place(edge), false).unwrap_err();
+        assert!(
+            past.message.contains("runs past the end of System RAM"),
+            "{past}"
+        );
+    }
+
+    #[test]
+    fn a_map_hidden_from_a_user_is_a_permission_error_not_a_refusal() {
+        let hidden_err =
+            check_region_write(PhysAddr(0x1000), 8, &Placement::Hidden, false).unwrap_err();
+        assert_eq!(hidden_err.kind, crate::error::ExitKind::Permission);
+        assert!(
+            hidden_err.to_string().contains("run as root"),
+            "{hidden_err}"
+        );
+        assert!(!hidden_err.to_string().contains("--force"), "{hidden_err}");
+    }
+
+    /// /proc/iomem of the project's VM (QEMU 10 q35, Linux 6.1) around PCI config space,
+    /// plus a device nested in the last Reserved range (there it is bare).
+    const VM_IOMEM: &str = "\
+00100000-3ffdffff : System RAM
+  01000000-0160010f : Kernel code
+40000000-afffffff : PCI Bus 0000:00
+b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]
+  b0000000-bfffffff : Reserved
+    b0000000-bfffffff : pnp 00:04
+c0000000-febfffff : PCI Bus 0000:00
+  fea00000-feafffff : 0000:00:01.0
+fed00000-fed003ff : HPET 0
+  fed00000-fed003ff : PNP0103:00
+fed1c000-fed1ffff : Reserved
+  fed1c000-fed1ffff : pnp 00:05
+";
+
+    #[test]
+    fn pci_configuration_space_and_anything_inside_reserved_need_force() {
+        let m = IomemMap::parse(VM_IOMEM.as_bytes()).unwrap();
+        let check =
+            |addr: u64| check_region_write(PhysAddr(addr), 1, &m.place(PhysAddr(addr)), false);
+        assert_eq!(
+            RegionKind::of_name("PCI MMCONFIG 0000 [bus 00-ff]"),
+            RegionKind::PciConfig
+        );
+        assert_eq!(RegionKind::of_name("PCI ECAM"), RegionKind::PciConfig);
+        // edu's config byte 0x3c: innermost "pnp 00:04" looks like a device, but it is
+        // nested in Reserved, inside PCI MMCONFIG
+        let ecam = check(0xb000_803c).unwrap_err();
+        assert_eq!(ecam.kind, crate::error::ExitKind::Refused);
+        assert!(ecam.message.contains("pnp 00:04"), "{ecam}");
+        assert!(ecam.message.contains("inside Reserved"), "{ecam}");
+        assert!(check_region_write(
+            PhysAddr(0xb000_803c),
+            1,
+            &m.place(PhysAddr(0xb000_803c)),
+            true
+        )
+        .is_ok());
+        // a bare MMCONFIG range is refused by its own kind
+        let bare =
+            IomemMap::parse("b0000000-bfffffff : PCI MMCONFIG 0000 [bus 00-ff]\n".as_bytes())
+                .unwrap();
+        let err = check_region_write(
+            PhysAddr(0xb000_0000),
+            4,
+            &bare.place(PhysAddr(0xb000_0000)),
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            err.message.contains("PCI configuration space (ECAM)"),
+            "{err}"
+        );
+        // any device nested in Reserved
+        assert!(check(0xfed1_c000)
+            .unwrap_err()
+            .message
+            .contains("inside Reserved"));
+        // devices in a bus window or inside another device stay writable
+        assert!(check(0xfea0_0004).is_ok());
+        assert!(check(0xfed0_0000).is_ok());
+        assert!(check(0x0200_0000).is_ok());
+        assert!(check(0x0100_0000).is_err());
+    }
+
+    #[test]
+    fn writes_into_configuration_space_are_refused_and_named() {
+        let window = parse_mcfg(&QEMU_Q35_MCFG).unwrap().remove(0);
+        let (window, address) = locate(&[window], PhysAddr(0xb000_803c)).unwrap();
+        let space = ConfigSpace {
+            window,
+            address,
+            ids: Some((0x1234, 0x11e8)),
+        };
+        assert_eq!(
+            space.describe(),
+            "PCI configuration space (ECAM) of 0000:00:01.0 (1234:11e8), register 0x3c"
+        );
+        let err = check_config_space_write(PhysAddr(0xb000_803c), Some(&space), false).unwrap_err();
+        assert_eq!(err.kind, crate::error::ExitKind::Refused);
+        assert!(
+            err.message
+                .contains("0xb000803c is PCI configuration space (ECAM) of 0000:00:01.0"),
+            "{err}"
+        );
+        assert!(err.message.contains("(ACPI MCFG)"), "{err}");
+        assert!(err.to_string().contains("--force"), "{err}");
+        assert!(check_config_space_write(PhysAddr(0xb000_803c), Some(&space), true).is_ok());
+        assert!(check_config_space_write(PhysAddr(0x1000), None, false).is_ok());
+        assert_eq!(locate(&[space.window], PhysAddr(0x1000)), None);
+    }
+}

@@ -1,0 +1,18 @@
+//! Thin I/O over `/proc` and sysfs: open the file, read it in as few system calls as it
+//! takes, hand the bytes to [`crate::kernel`], and turn the kernel's errors into ones a user
+//! can act on.
+//!
+//! Batched word reads ([`words`]) of pagemap ([`pagemap`]) and kpageflags/kpagecount
+//! ([`kpage`]); processes and their maps ([`process`]), pinned while a write is checked
+//! ([`pin`]); physdemo targets seen from outside ([`target_process`]); the physical address
+//! map ([`iomem`]), PCI configuration space windows ([`ecam`]) and PCI devices ([`pci`]).
+
+pub(crate) mod ecam;
+pub(crate) mod iomem;
+pub(crate) mod kpage;
+pub(crate) mod pagemap;
+pub(crate) mod pci;
+pub(crate) mod pin;
+pub(crate) mod process;
+pub(crate) mod target_process;
+pub(crate) mod words;

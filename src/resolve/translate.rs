@@ -1,0 +1,110 @@
+//! From a process's virtual address to the physical address: the mapping that holds it
+//! (`/proc/<pid>/maps`), its pagemap entry, and the frame's flags and map count.
+//!
+//! [`resolve`] does the I/O once and returns a [`Resolution`] that `inspect`, `peek` and
+//! `poke` share; when there is no physical address, [`Resolution::require_paddr`] says why
+//! in words a user can act on (hidden without root, swapped, never touched, no entry).
+
+use anyhow::Result;
+
+use crate::error::{not_found, permission, UserError};
+use crate::kernel::addr::{PageSize, Pfn, PhysAddr, VirtAddr};
+use crate::kernel::kpageflags::KpageFlags;
+use crate::kernel::maps::MappingSummary;
+use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry};
+use crate::proc::kpage::FrameInfoReader;
+use crate::proc::pagemap::PagemapFile;
+use crate::proc::process::open_user_process;
+
+/// Everything known about one virtual address of one process.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolution {
+    pub(crate) pid: i32,
+    pub(crate) command: String,
+    pub(crate) vaddr: VirtAddr,
+    pub(crate) page: PageSize,
+    pub(crate) mapping: MappingSummary,
+    /// The pagemap entry; all zero when pagemap has none (see `pagemap_covered`).
+    pub(crate) entry: PagemapEntry,
+    /// False when pagemap has no entry for the address at all: it lies above the user
+    /// address space pagemap covers (the vsyscall page).
+    pub(crate) pagemap_covered: bool,
+    pub(crate) frame: Option<FrameInfo>,
+}
+
+/// What the kernel says about the physical frame.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FrameInfo {
+    pub(crate) flags: KpageFlags,
+    pub(crate) map_count: u64,
+}
+
+impl Resolution {
+    pub(crate) fn pfn(&self) -> Option<Pfn> {
+        self.entry.pfn()
+    }
+
+    pub(crate) fn paddr(&self) -> Option<PhysAddr> {
+        let offset = self.page.offset_in_page(self.vaddr.0);
+        self.pfn().and_then(|pfn| self.page.phys_addr(pfn, offset))
+    }
+
+    /// The physical address, or the error a user needs to see when there is none.
+    pub(crate) fn require_paddr(&self) -> Result<PhysAddr, UserError> {
+        if let Some(paddr) = self.paddr() {
+            return Ok(paddr);
+        }
+        let what = format!("address {} of pid {}", self.vaddr, self.pid);
+        Err(if !self.pagemap_covered {
+            not_found(format!(
+                "{what} has no pagemap entry: it is in {}",
+                outside_pagemap_words(&self.mapping.path)
+            ))
+            .hint(format!(
+                "there is no frame of the process's own to find there; pick an address in a user mapping, see /proc/{}/maps",
+                self.pid
+            ))
+        } else if self.entry.pfn_hidden() {
+            permission(format!("the kernel hid the frame number of {what}"))
+                .hint("run with sudo: pagemap shows PFNs only with CAP_SYS_ADMIN")
+        } else if self.entry.swapped() {
+            not_found(format!(
+                "{what} is swapped out (swap type {}, offset {:#x}), so it has no frame",
+                self.entry.swap_type().unwrap_or(0),
+                self.entry.swap_offset().unwrap_or(0)
+            ))
+            .hint("touch the page to bring it back, or mlock it")
+        } else {
+            not_found(format!(
+                "{what} is not present in RAM: the page was never touched"
+            ))
+            .hint("write to the variable first; physdemo target does this for you")
+        })
+    }
+}
+
+/// Resolves `vaddr` in `pid`: mapping, pagemap entry, frame flags and map count.
+pub(crate) fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
+    let process = open_user_process(pid)?;
+    let mapping = MappingSummary::from(process.mapping_of(vaddr)?);
+    let page = PageSize::of_system();
+    let covered_entry = PagemapFile::open(pid)?.entry_if_covered(page.page_index(vaddr))?;
+    let entry = covered_entry.unwrap_or_default();
+    let frame = entry.pfn().and_then(|pfn| {
+        let reader = FrameInfoReader::open().ok()?;
+        Some(FrameInfo {
+            flags: *reader.flags(pfn, 1).ok()?.first()?,
+            map_count: *reader.map_counts(pfn, 1).ok()?.first()?,
+        })
+    });
+    Ok(Resolution {
+        pid,
+        command: process.command,
+        vaddr,
+        page,
+        mapping,
+        entry,
+        pagemap_covered: covered_entry.is_some(),
+        frame,
+    })
+}

@@ -1,0 +1,254 @@
+//! What ARCHITECTURE.md claims, checked against the tree: which layer may use which,
+//! `unsafe` only in `src/sys/`, clap only in `src/cli/`, no `json!`, no function over 60
+//! lines in `src/commands/`, a `//!` paragraph opening every file, and every `PHYSDEMO_*`
+//! variable the project mentions in its table.
+//!
+//! A layer is a top-level module of `src/` (`error.rs` is one on its own). A use is any
+//! `crate::LAYER` path outside comments and `#[cfg(test)]` code.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Each layer and the layers it may use; `lib.rs` and `main.rs` only declare and start.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("error", &[]),
+    ("sys", &[]),
+    ("kernel", &["error", "sys"]),
+    ("proc", &["error", "kernel", "sys"]),
+    ("physmem", &["error", "kernel", "sys"]),
+    ("scan", &["error", "kernel", "proc"]),
+    ("resolve", &["error", "kernel", "physmem", "proc"]),
+    ("render", &["error", "kernel", "physmem", "resolve"]),
+    (
+        "commands",
+        &[
+            "error", "kernel", "physmem", "proc", "render", "resolve", "scan", "sys",
+        ],
+    ),
+    (
+        "cli",
+        &[
+            "commands", "error", "kernel", "physmem", "proc", "render", "resolve", "scan",
+        ],
+    ),
+];
+
+fn src() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("reading src/").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The layer a file belongs to: `src/LAYER/...` or `src/LAYER.rs`.
+fn layer_of(path: &Path) -> String {
+    let rel = path.strip_prefix(src()).expect("a file under src/");
+    let first = rel.components().next().expect("a path").as_os_str();
+    first.to_string_lossy().trim_end_matches(".rs").to_string()
+}
+
+/// The file's lines of code: without comment lines, and without what follows `#[cfg(test)]`.
+fn code_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .take_while(|line| line.trim() != "#[cfg(test)]")
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect()
+}
+
+fn files() -> Vec<(PathBuf, String)> {
+    let mut paths = Vec::new();
+    rust_files(&src(), &mut paths);
+    paths.sort();
+    assert!(paths.len() > 50, "only {} files under src/", paths.len());
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).expect("reading a source file");
+            (p, text)
+        })
+        .collect()
+}
+
+#[test]
+fn each_layer_uses_only_the_layers_below_it() {
+    let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
+        .iter()
+        .map(|(layer, uses)| (*layer, uses.iter().copied().collect()))
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for (path, text) in files() {
+        let layer = layer_of(&path);
+        if layer == "lib" || layer == "main" {
+            continue;
+        }
+        let Some(may_use) = allowed.get(layer.as_str()) else {
+            wrong.push(format!(
+                "{}: layer '{layer}' is not in ALLOWED",
+                path.display()
+            ));
+            continue;
+        };
+        seen.insert(layer.clone());
+        for line in code_lines(&text) {
+            for (at, _) in line.match_indices("crate::") {
+                let used: String = line[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if used != layer && !may_use.contains(used.as_str()) {
+                    wrong.push(format!(
+                        "{}: {layer} uses {used}: {}",
+                        path.display(),
+                        line.trim()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(seen.len(), ALLOWED.len(), "layers found: {seen:?}");
+}
+
+#[test]
+fn unsafe_lives_in_sys_and_clap_in_cli_and_json_comes_from_types() {
+    let mut wrong = Vec::new();
+    let mut unsafe_blocks = 0;
+    for (path, text) in files() {
+        let layer = layer_of(&path);
+        for line in code_lines(&text) {
+            let has_unsafe = line.contains("unsafe {") || line.contains("unsafe impl");
+            if has_unsafe {
+                unsafe_blocks += 1;
+                if layer != "sys" {
+                    wrong.push(format!("{}: unsafe outside src/sys/", path.display()));
+                }
+            }
+            if line.contains("clap") && layer != "cli" {
+                wrong.push(format!("{}: clap outside src/cli/", path.display()));
+            }
+            if line.contains("json!") {
+                wrong.push(format!("{}: json! instead of a type", path.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(
+        unsafe_blocks > 10,
+        "only {unsafe_blocks} unsafe blocks found in sys/"
+    );
+}
+
+#[test]
+fn no_function_in_commands_is_over_60_lines() {
+    let mut long = Vec::new();
+    let mut functions = 0;
+    for (path, text) in files() {
+        if layer_of(&path) != "commands" {
+            continue;
+        }
+        let lines = code_lines(&text);
+        for (start, line) in lines.iter().enumerate() {
+            let head = line.trim_start();
+            let is_fn = ["fn ", "pub fn ", "pub(crate) fn "]
+                .iter()
+                .any(|p| head.starts_with(p));
+            if !is_fn {
+                continue;
+            }
+            functions += 1;
+            let mut depth = 0i32;
+            let mut opened = false;
+            let mut end = start;
+            for (i, l) in lines.iter().enumerate().skip(start) {
+                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                opened |= l.contains('{');
+                end = i;
+                if opened && depth <= 0 {
+                    break;
+                }
+            }
+            if end - start + 1 > 60 {
+                long.push(format!(
+                    "{}: {} ({} lines)",
+                    path.display(),
+                    head,
+                    end - start + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        functions > 50,
+        "only {functions} functions found in commands/"
+    );
+    assert!(long.is_empty(), "{}", long.join("\n"));
+}
+
+#[test]
+fn every_file_opens_with_a_paragraph_saying_what_it_is_for() {
+    let bare: Vec<String> = files()
+        .into_iter()
+        .filter(|(_, text)| !text.starts_with("//!"))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(bare.is_empty(), "no //! paragraph: {bare:?}");
+}
+
+/// The `PHYSDEMO_*` names a file of the project mentions (the C headers' include guards are
+/// no variables).
+fn physdemo_variables(dir: &Path, found: &mut BTreeSet<String>) {
+    for entry in std::fs::read_dir(dir)
+        .expect("reading a directory")
+        .flatten()
+    {
+        let path = entry.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.starts_with('.') || name == "target" || name == "seeds" {
+            continue;
+        }
+        if path.is_dir() {
+            physdemo_variables(&path, found);
+            continue;
+        }
+        if name.ends_with(".c") || name.ends_with(".h") || name.ends_with(".md") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue; // not text
+        };
+        for (at, _) in text.match_indices("PHYSDEMO_") {
+            let word: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            if word.len() > "PHYSDEMO_".len() {
+                found.insert(word.trim_end_matches('_').to_string());
+            }
+        }
+    }
+}
+
+#[test]
+fn every_physdemo_variable_is_in_the_table_of_architecture_md() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let mut found = BTreeSet::new();
+    for dir in ["src", "tests", "demos", ".ci", "fuzz"] {
+        physdemo_variables(&repo.join(dir), &mut found);
+    }
+    assert!(found.len() > 20, "only {found:?}");
+    let doc = std::fs::read_to_string(repo.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let missing: Vec<&String> = found
+        .iter()
+        .filter(|name| !doc.contains(&format!("`{name}`")))
+        .collect();
+    assert!(missing.is_empty(), "not in ARCHITECTURE.md: {missing:?}");
+}

@@ -1,0 +1,355 @@
+//! Hostile command lines: every subcommand fed garbage, overflow, negative numbers, huge
+//! lengths, missing and extra arguments, bad widths, misaligned addresses, pid 0, a kernel
+//! thread's pid, and writes the region policy refuses.
+//!
+//! Each row runs the real binary and asserts the contract of README "Exit codes": the exact
+//! exit code, nothing on stdout, exactly one line on stderr that starts with
+//! `physdemo: error: `, contains the row's words and ends with a hint in parentheses, and
+//! never a panic. /dev/mem, /proc/iomem and the ACPI MCFG table are a scratch file and
+//! crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_IOMEM`, `PHYSDEMO_MCFG`), so nothing real
+//! is ever touched.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use crate::common::{physdemo, VM_MCFG};
+
+const IOMEM: &str = "\
+00000000-00000fff : Reserved
+00001000-0000ffff : System RAM
+  00004000-00004fff : Kernel code
+00010000-00010fff : edu-mmio
+";
+
+/// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
+/// thread's pid, `{sleeper}` a live user process's, `{dir}` the scratch directory (holding
+/// `mem`, `iomem` and `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
+/// the environment; a last word `>/dev/full` sends stdout there; `\s` and `\n` in a word
+/// are a blank and a newline.
+const CASES: &[(&str, i32, &str)] = &[
+    ("frobnicate", 2, "unrecognized subcommand"),
+    ("inspect", 2, "<PID>"),
+    ("inspect abc", 2, "invalid value 'abc'"),
+    ("inspect -- -5", 2, "pid -5 is out of range"),
+    ("inspect 0", 2, "pid 0 is not a process"),
+    ("inspect 99999999999", 2, "out of range"),
+    ("inspect {kthread} 0x1000", 3, "is a kernel thread"),
+    ("inspect 1 0xzz", 2, "is not a hex number"),
+    (
+        "inspect 1 0x1ffffffffffffffff",
+        2,
+        "does not fit in 64 bits",
+    ),
+    ("inspect {sleeper} 0x10", 3, "is in no mapping"),
+    ("inspect 4194304 0x1000", 3, "no process with pid 4194304"),
+    ("peek 0x10g0", 2, "bad physical address"),
+    ("peek 0x1001 --width 32", 2, "not aligned"),
+    ("peek 0x1000 --width 12", 2, "bad width '12'"),
+    ("peek 0x1000 --width q", 2, "bad width 'q'"),
+    ("peek 1 2 3", 2, "unexpected value '3'"),
+    ("peek -- -1", 2, "negative numbers"),
+    ("peek -1", 2, "negative numbers"),
+    ("dump 0x1000 -5", 2, "negative numbers"),
+    ("owner -3", 2, "negative numbers"),
+    ("peek 0x100000", 3, "SIGBUS"),
+    ("peek 0 0x1000", 2, "pid 0 is not a process"),
+    ("poke 0x1000", 2, "poke takes no arguments"),
+    ("poke 0x1000 0x100 --width 8", 2, "does not fit in 8 bits"),
+    ("poke 0x1000 -- -1", 2, "negative numbers"),
+    (
+        "poke 0x1000 0x1ffffffffffffffff",
+        2,
+        "does not fit in 64 bits",
+    ),
+    ("poke 0x1002 1 --width 32", 2, "not aligned"),
+    ("poke 0x4000 1", 6, "Kernel code"),
+    ("poke 0xf0000000 1", 6, "in no region"),
+    ("poke 0x0 1", 6, "Reserved"),
+    // PCI configuration space, found through the (crafted) ACPI MCFG table of the VM
+    (
+        "poke 0xb000803c 0x5a --width 8",
+        6,
+        "0xb000803c is PCI configuration space (ECAM) of 0000:00:01.0",
+    ),
+    (
+        "poke 0xb000803c 0x5a --width 8 --dry-run",
+        6,
+        "PCI configuration space (ECAM) of 0000:00:01.0",
+    ),
+    (
+        "devmem 0xb000803c 8 0x5a",
+        6,
+        "PCI configuration space (ECAM) of 0000:00:01.0",
+    ),
+    // a process's address is checked for alignment before it is resolved
+    (
+        "poke {sleeper} 0x1004 1",
+        2,
+        "0x1004 is not aligned for a 64-bit access",
+    ),
+    (
+        "peek {sleeper} 0x1004",
+        2,
+        "0x1004 is not aligned for a 64-bit access",
+    ),
+    (
+        "poke {sleeper} 0x1002 1 --width 32 --dry-run",
+        2,
+        "not aligned",
+    ),
+    ("poke 1 2 3 4", 2, "unexpected value '4'"),
+    ("poke x 0x7f00 1", 2, "bad pid 'x'"),
+    ("poke 0 0x7f00 1", 2, "pid 0 is not a process"),
+    ("poke -- -3 0x7f00 1", 2, "pid -3 is out of range"),
+    ("poke {kthread} 0x1000 1", 3, "is a kernel thread"),
+    ("poke {sleeper} 0x10 1", 3, "is in no mapping"),
+    (
+        "poke 0x1000 1 --value 2",
+        2,
+        "--value is for the no-argument form",
+    ),
+    ("poke 0x1000 1 --wait abc", 2, "not a number of seconds"),
+    ("poke 0x1000 1 --wait -- -1", 2, "--wait"),
+    ("poke --bar 1 0x0 1", 2, "--bar 1 needs --pci"),
+    ("poke --pci zz:zz.z 0x0 1", 2, "bad PCI device"),
+    ("poke 0x1000 1 --method nope", 2, "invalid value 'nope'"),
+    ("dump 0x1000", 2, "<LEN>"),
+    ("dump 0x1000 zz", 2, "invalid value 'zz'"),
+    ("dump 0x1000 0xffffffffffffffff", 2, "past the end"),
+    ("dump 0xfffffffffffffff0 0x100", 2, "past the end"),
+    ("dump 0x100000 16", 3, "SIGBUS"),
+    ("devmem", 2, "<ADDRESS>"),
+    ("devmem 0x1000 12", 2, "bad width '12'"),
+    ("devmem 0x1000 x", 2, "bad width 'x'"),
+    ("devmem -- -0x1000", 2, "invalid ADDRESS"),
+    ("devmem 0x1000 32 0x1ffffffff", 2, "does not fit in 32 bits"),
+    ("devmem 0x1002 32", 2, "not aligned"),
+    ("devmem 0x4000 8 1", 6, "Kernel code"),
+    ("devmem 0x1000 32 zz", 2, "invalid VALUE"),
+    ("devmem 0x1000 32 1 2", 2, "unexpected argument '2'"),
+    ("target --interval-us 0", 2, "not in 1..=1000000"),
+    ("target --value -- -1", 2, "unexpected argument '-1'"),
+    ("target --timeout abc", 2, "not a number of seconds"),
+    ("target --where nowhere", 2, "invalid value 'nowhere'"),
+    ("maps", 2, "<PID>"),
+    ("maps 0", 2, "pid 0 is not a process"),
+    ("maps abc", 2, "invalid value 'abc'"),
+    ("maps {kthread}", 3, "is a kernel thread"),
+    ("maps 1 --flag bogus", 2, "unknown flag 'bogus'"),
+    ("maps 1 --mapping 0x10-0x5", 2, "is empty"),
+    ("owner", 2, "give a physical address or --pfn"),
+    ("owner zz", 2, "invalid value 'zz'"),
+    ("owner 0x1000 --pfn 1", 2, "cannot be used with"),
+    (
+        "owner --pfn 0x1ffffffffffffffff",
+        2,
+        "does not fit in 64 bits",
+    ),
+    ("owner --pfn 1 --pid 0", 2, "pid 0 is not a process"),
+    ("completions nosh", 2, "invalid value 'nosh'"),
+    // issue 10: broken promises
+    (
+        "owner --pfn 1 --pid 4194304",
+        3,
+        "no process with pid 4194304",
+    ),
+    ("owner --pfn 1 --pid {kthread}", 3, "is a kernel thread"),
+    ("owner --pfn 0xfffffffffffff", 3, "is beyond the end of RAM"),
+    (
+        "owner --pfn 0xffffffffffffffff",
+        3,
+        "is beyond the end of RAM",
+    ),
+    (
+        "maps {sleeper} --mapping 0xffffffffffffffff",
+        3,
+        "is in no mapping",
+    ),
+    (
+        "inspect {sleeper} 0xffffffffffffffff",
+        3,
+        "is in no mapping",
+    ),
+    (
+        "maps {sleeper} --mapping nosuchthing",
+        3,
+        "matches the --mapping filters",
+    ),
+    (
+        "PHYSDEMO_IOMEM={dir}/garbage poke 0x1000 1 --dry-run",
+        6,
+        "line 1 is not `START-END : NAME`",
+    ),
+    (
+        "PHYSDEMO_IOMEM={dir}/garbage devmem 0x1000 8 1",
+        6,
+        "(no ` : ` after the range): 'garbage'",
+    ),
+    (
+        "peek --pci 0000:00:01.0 0x1000000000000000000",
+        2,
+        "does not fit in 64 bits (the offset is",
+    ),
+    (
+        "maps {sleeper} --pages >/dev/full",
+        1,
+        "could not write the output",
+    ),
+    (
+        "owner --pfn 1 --pid {sleeper} >/dev/full",
+        1,
+        "could not write the output: No space left on device",
+    ),
+    ("PHYSDEMO_DEVICE=/tmp peek 0x1000", 2, "/tmp is a directory"),
+    (
+        "PHYSDEMO_DEVICE=/tmp poke 0x1000 1",
+        2,
+        "/tmp is a directory",
+    ),
+    (
+        "PHYSDEMO_DEVICE=/dev/null peek 0x1000",
+        2,
+        "is the null device",
+    ),
+    (
+        "PHYSDEMO_DEVICE=/dev/zero dump 0x1000 16",
+        2,
+        "is the zero device",
+    ),
+    ("PHYSDEMO_DEVICE=/dev/zero devmem 0x1000", 2, "(char 1:5)"),
+    ("peek _4096", 2, "`_` may only stand between two digits"),
+    ("peek 4096_", 2, "`_` may only stand between two digits"),
+    ("peek 1__0_2_4", 2, "`_` may only stand between two digits"),
+    ("peek 0x_1000", 2, "`_` may only stand between two digits"),
+    ("peek \\s4096", 2, "blanks or a newline"),
+    ("peek 4096\\n", 2, "blanks or a newline"),
+    ("peek +4096", 2, "a sign before the number"),
+    ("dump 4096_ 16", 2, "`_` may only stand between two digits"),
+    ("dump 0x1000 +16", 2, "a sign before the number"),
+    ("dump 0x1000 16\\n", 2, "blanks or a newline"),
+    ("poke 0x1000 1_", 2, "`_` may only stand between two digits"),
+    ("owner --pfn \\s1", 2, "blanks or a newline"),
+    (
+        "maps {sleeper} --mapping 0x_10-0x20",
+        2,
+        "`_` may only stand",
+    ),
+];
+
+/// How many rows must run: every row of the table. In a pid namespace that shows no kernel
+/// thread the rows needing one are skipped, loudly, and this fails.
+const FLOOR: usize = CASES.len();
+
+/// A kernel thread's pid (PF_KTHREAD in /proc/<pid>/stat), if this pid namespace shows one.
+fn kernel_thread() -> Option<i32> {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let flags: u64 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(6)?
+                .parse()
+                .ok()?;
+            (flags & PF_KTHREAD != 0).then_some(pid)
+        })
+}
+
+struct Sleeper(Child);
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
+    let scratch = tempfile::Builder::new()
+        .prefix("physdemo-bad-input-")
+        .tempdir()
+        .expect("a scratch directory");
+    let dir = scratch.path();
+    let device: PathBuf = dir.join("mem");
+    std::fs::File::create(&device)
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    std::fs::write(dir.join("iomem"), IOMEM).unwrap();
+    std::fs::write(dir.join("garbage"), "garbage\n").unwrap();
+    let full = std::path::Path::new("/dev/full");
+    assert!(full.exists(), "this test writes to /dev/full");
+    std::fs::write(dir.join("mcfg"), VM_MCFG).unwrap();
+    let sleeper = Sleeper(
+        Command::new("sleep")
+            .arg("100")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawning sleep"),
+    );
+    let kthread = kernel_thread();
+    let mut tried = 0;
+    let mut failures = Vec::new();
+    for &(line, code, needle) in CASES {
+        if line.contains("{kthread}") && kthread.is_none() {
+            eprintln!("skipped (no kernel thread visible in this pid namespace): {line}");
+            continue;
+        }
+        let line = line
+            .replace("{kthread}", &kthread.unwrap_or(2).to_string())
+            .replace("{sleeper}", &sleeper.0.id().to_string())
+            .replace("{dir}", &dir.display().to_string());
+        let mut words: Vec<String> = line
+            .split_whitespace()
+            .map(|w| w.replace("\\s", " ").replace("\\n", "\n"))
+            .collect();
+        let to_full = words.last().is_some_and(|w| w == ">/dev/full");
+        if to_full {
+            words.pop();
+        }
+        let env_words = words
+            .iter()
+            .take_while(|w| w.contains('=') && !w.starts_with('-'))
+            .count();
+        let mut cmd = physdemo();
+        cmd.env("PHYSDEMO_DEVICE", &device)
+            .env("PHYSDEMO_IOMEM", dir.join("iomem"))
+            .env("PHYSDEMO_MCFG", dir.join("mcfg"))
+            .env("PHYSDEMO_PCI_SYSFS", dir.join("no-pci-devices"));
+        for pair in &words[..env_words] {
+            let (name, value) = pair.split_once('=').unwrap();
+            cmd.env(name, value);
+        }
+        cmd.args(&words[env_words..]);
+        if to_full {
+            cmd.stdout(std::fs::File::create(full).unwrap());
+        }
+        let out = cmd.output().expect("running physdemo");
+        tried += 1;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        let well_formed = matches!(lines.as_slice(), [only]
+            if only.starts_with("physdemo: error: ") && only.contains(needle) && only.ends_with(')'));
+        if out.status.code() != Some(code)
+            || !well_formed
+            || !out.stdout.is_empty()
+            || stderr.contains("panicked")
+        {
+            failures.push(format!(
+                "`physdemo {line}`: exit {:?} (want {code}), stderr {stderr:?} (want one line with {needle:?} and a hint)",
+                out.status.code()
+            ));
+        }
+    }
+    eprintln!("{tried} bad command lines tried");
+    assert_eq!(
+        tried, FLOOR,
+        "only {tried} of {FLOOR} bad command lines ran"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -1,0 +1,20 @@
+//! physdemo's integration tests, one binary with a module per area (as ripgrep's tests/
+//! are): each spawns the real `physdemo` binary as a user would ([`common`]) and checks
+//! what it printed against values read independently of the crate.
+//!
+//! Host tests (this machine has no /dev/mem: a file stands in for it, crafted copies for
+//! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
+//! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`pci`] (`--pci`),
+//! [`forge`] (forged targets), [`bad_input`] (every bad command line), and
+//! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
+//! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those).
+
+mod architecture;
+mod bad_input;
+mod common;
+mod forge;
+mod maps_and_owner;
+mod pci;
+mod physmem;
+mod target_and_inspect;
+mod vm;

@@ -1,0 +1,523 @@
+//! `physdemo maps` and `physdemo owner` against the real kernel: page lists compared with the
+//! kernel's own `page-types -L`, run grouping checked against independent pagemap reads, and
+//! a page shared by two processes after fork found in both.
+//!
+//! The page-types comparison needs the tool built from Debian's linux-source-6.1
+//! (`demos/bench/build-page-types.sh`, cached under ~/.cache/physdemo/page-types); the test
+//! builds it when missing and fails naming the prerequisite if it cannot.
+//! PHYSDEMO_SKIP_PAGE_TYPES=1 skips that one comparison with a loud message.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use crate::common::{independent_pfn, page_size, physdemo, require_root, stderr_of, stdout_of};
+use physdemo::kernel::kpageflags::KPAGEFLAG_NAMES;
+use serde_json::Value;
+
+/// A python3 process with `pages` private anonymous pages touched, and (if `fork`) a shared
+/// anonymous page written before fork plus a private page its child rewrote after it.
+/// Prints one JSON line; both processes are killed on drop.
+struct Sleeper {
+    child: Child,
+    info: Value,
+}
+
+const SLEEPER: &str = r#"
+import ctypes, json, mmap, os, sys, time
+pages, do_fork = int(sys.argv[1]), sys.argv[2] == "1"
+page = mmap.PAGESIZE
+priv = mmap.mmap(-1, pages * page, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+for off in range(0, pages * page, page):
+    priv[off] = 1
+addr = lambda m: ctypes.addressof(ctypes.c_char.from_buffer(m))
+info = {"pid": os.getpid(), "private": addr(priv), "pages": pages}
+if do_fork:
+    shared = mmap.mmap(-1, page, flags=mmap.MAP_SHARED | mmap.MAP_ANONYMOUS)
+    shared[0:8] = b"physdemo"
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        priv[0] = 2          # copy-on-write: the child's first private page is its own
+        assert shared[0:8] == b"physdemo"  # fork copies no PTEs of shared mappings: fault it in
+        os.write(w, b"x")
+        while True:
+            time.sleep(60)
+    os.read(r, 1)
+    info.update(child=child, shared=addr(shared))
+print(json.dumps(info), flush=True)
+while True:
+    time.sleep(60)
+"#;
+
+impl Sleeper {
+    fn start(pages: u64, fork: bool) -> Sleeper {
+        let mut child = Command::new("python3")
+            .args([
+                "-c",
+                SLEEPER,
+                &pages.to_string(),
+                if fork { "1" } else { "0" },
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 is needed for these tests");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("sleeper line");
+        let info: Value = serde_json::from_str(&line).expect("sleeper JSON");
+        // Let per-CPU LRU batches drain so flags settle.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Sleeper { child, info }
+    }
+
+    fn pid(&self) -> i32 {
+        self.info["pid"].as_i64().expect("pid") as i32
+    }
+
+    fn field(&self, name: &str) -> u64 {
+        self.info[name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        if let Some(child) = self.info["child"].as_i64() {
+            let _ = Command::new("kill").arg(child.to_string()).status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run_ok(args: &[&str], envs: &[(&str, &str)]) -> String {
+    let output = physdemo()
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run physdemo");
+    assert!(
+        output.status.success(),
+        "physdemo {args:?} failed: {}",
+        stderr_of(&output)
+    );
+    stdout_of(&output)
+}
+
+fn hex(text: &str) -> u64 {
+    u64::from_str_radix(text.trim_start_matches("0x"), 16)
+        .unwrap_or_else(|_| panic!("not hex: {text}"))
+}
+
+/// page-types -L's flag string position → kpageflags bit (tools/vm/page-types.c in 6.1
+/// prints one character per *named* bit: 0-26, 32-41, 47-51, 61-63).
+fn page_types_bit(position: usize) -> u32 {
+    let p = position as u32;
+    match p {
+        0..=26 => p,
+        27..=36 => p - 27 + 32,
+        37..=41 => p - 37 + 47,
+        _ => p - 42 + 61,
+    }
+}
+
+/// What page-types shows without -r: kernel-hacking bits hidden, compound bits only on
+/// hugetlb pages.
+fn well_known(mut flags: u64) -> u64 {
+    flags &= !(0xffff << 32);
+    let compound = 1 << 15 | 1 << 16;
+    if flags & compound != 0 && flags & 1 << 17 == 0 {
+        flags &= !compound;
+    }
+    flags
+}
+
+fn bits_of_names(names: &str) -> u64 {
+    names
+        .split(',')
+        .filter(|n| *n != "-")
+        .map(|name| {
+            let bit = KPAGEFLAG_NAMES
+                .iter()
+                .find(|(_, n)| *n == name)
+                .map(|(b, _)| *b)
+                .unwrap_or_else(|| panic!("unknown flag name {name}"));
+            1u64 << bit
+        })
+        .fold(0, |a, b| a | b)
+}
+
+/// Finds (or builds) page-types; `None` only when PHYSDEMO_SKIP_PAGE_TYPES=1.
+fn page_types() -> Option<String> {
+    if std::env::var("PHYSDEMO_SKIP_PAGE_TYPES").as_deref() == Ok("1") {
+        eprintln!(
+            "\n!!! SKIPPED: maps --pages vs page-types -L (PHYSDEMO_SKIP_PAGE_TYPES=1) !!!\n"
+        );
+        return None;
+    }
+    if let Ok(path) = std::env::var("PHYSDEMO_PAGE_TYPES") {
+        return Some(path);
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/demos/bench/build-page-types.sh"
+    );
+    let output = Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("running demos/bench/build-page-types.sh");
+    assert!(
+        output.status.success(),
+        "missing prerequisite: the kernel's page-types tool, built from Debian's \
+         linux-source-6.1 (/usr/src/linux-source-6.1.tar.xz). Build it with \
+         `demos/bench/build-page-types.sh` (after `apt-get install linux-source-6.1 make gcc \
+         xz-utils`), or set PHYSDEMO_SKIP_PAGE_TYPES=1 to skip this comparison. The build \
+         said: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+#[test]
+fn maps_pages_agrees_with_page_types_on_pfns_and_flags() {
+    require_root();
+    let Some(page_types) = page_types() else {
+        return;
+    };
+    let sleeper = Sleeper::start(2048, false);
+    let pid = sleeper.pid().to_string();
+
+    let theirs = Command::new(&page_types)
+        .args(["-p", &pid, "-L", "-N"])
+        .output()
+        .expect("running page-types");
+    let ours = run_ok(&["maps", &pid, "--pages"], &[]);
+    assert!(theirs.status.success(), "page-types failed");
+
+    // page-types: "voffset\toffset\tflags" per page, voffset = virtual page number.
+    let mut expected: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&theirs.stdout).lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() != 3 || fields[2].len() != 45 {
+            continue;
+        }
+        let (Ok(vpn), Ok(pfn)) = (
+            u64::from_str_radix(fields[0], 16),
+            u64::from_str_radix(fields[1], 16),
+        ) else {
+            continue;
+        };
+        let flags = fields[2]
+            .chars()
+            .enumerate()
+            .filter(|(_, c)| *c != '_')
+            .fold(0u64, |acc, (i, _)| acc | 1 << page_types_bit(i));
+        expected.insert(vpn, (pfn, flags));
+    }
+    let mut actual: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
+    for line in ours.lines().filter(|l| !l.starts_with('#')) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), 6, "bad --pages line: {line}");
+        if fields[1].starts_with("swap:") {
+            continue;
+        }
+        let vpn = hex(fields[0]) / page_size();
+        assert_eq!(hex(fields[2]), hex(fields[1]) * page_size(), "{line}");
+        actual.insert(vpn, (hex(fields[1]), bits_of_names(fields[5])));
+    }
+    assert!(
+        expected.len() >= 2048,
+        "page-types listed only {} pages",
+        expected.len()
+    );
+    assert_eq!(
+        expected.keys().collect::<Vec<_>>(),
+        actual.keys().collect::<Vec<_>>(),
+        "the two tools list different virtual pages"
+    );
+    // Bits that change from one moment to the next (the two reads are not simultaneous).
+    let volatile: u64 = [2u32, 4, 5, 6, 8, 9, 25].iter().fold(0, |a, b| a | 1 << b);
+    let mut volatile_differences = 0;
+    for (vpn, (pfn, flags)) in &expected {
+        let (our_pfn, our_flags) = actual[vpn];
+        assert_eq!(*pfn, our_pfn, "PFN of page {vpn:#x}");
+        let ours = well_known(our_flags);
+        assert_eq!(
+            flags & !volatile,
+            ours & !volatile,
+            "stable flags of page {vpn:#x} (page-types {flags:#x}, physdemo {ours:#x})"
+        );
+        volatile_differences += usize::from(flags & volatile != ours & volatile);
+    }
+    assert!(
+        volatile_differences * 10 < expected.len(),
+        "{volatile_differences} of {} pages differ in referenced/lru/active/idle flags",
+        expected.len()
+    );
+}
+
+#[test]
+fn maps_groups_runs_and_counts_like_an_independent_read() {
+    require_root();
+    let sleeper = Sleeper::start(512, false);
+    let pid = sleeper.pid().to_string();
+    let base = sleeper.field("private");
+    let page = page_size();
+    let json: Value = serde_json::from_str(&run_ok(
+        &["maps", &pid, "--json", "--mapping", &format!("{base:#x}")],
+        &[],
+    ))
+    .expect("maps --json");
+    let mapping = &json["mappings"][0];
+    assert_eq!(json["mappings"].as_array().map(Vec::len), Some(1));
+    let start = hex(mapping["selected_start"].as_str().expect("start"));
+    assert!(start <= base);
+    assert_eq!(mapping["resident"].as_u64(), Some(512));
+    assert_eq!(mapping["swapped"].as_u64(), Some(0));
+    // Every run maps consecutive pages to consecutive frames, as pagemap says page by page.
+    let mut covered = 0;
+    for run in mapping["frame_runs"].as_array().expect("runs") {
+        let (v, p) = (
+            hex(run["vaddr_start"].as_str().expect("v")),
+            hex(run["paddr_start"].as_str().expect("p")),
+        );
+        let pages = run["pages"].as_u64().expect("pages");
+        for i in [0, pages - 1] {
+            assert_eq!(independent_pfn(sleeper.pid(), v + i * page), p / page + i);
+        }
+        covered += pages;
+    }
+    assert_eq!(covered, 512);
+    assert_eq!(mapping["runs"].as_u64().map(|r| r as usize), {
+        mapping["frame_runs"].as_array().map(Vec::len)
+    });
+
+    // The plain-read fallback (kernels without PAGEMAP_SCAN) gives the same counts.
+    let fallback: Value = serde_json::from_str(&run_ok(
+        &["maps", &pid, "--json"],
+        &[("PHYSDEMO_NO_PAGEMAP_SCAN", "1")],
+    ))
+    .expect("maps --json");
+    let scanned: Value =
+        serde_json::from_str(&run_ok(&["maps", &pid, "--json"], &[])).expect("maps --json");
+    for key in ["pages", "resident", "swapped", "not_present", "runs"] {
+        assert_eq!(fallback["total"][key], scanned["total"][key], "{key}");
+    }
+
+    // Filters: nothing is swapped; every private page is anonymous.
+    let swapped = run_ok(&["maps", &pid, "--pages", "--flag", "swapped"], &[]);
+    assert!(swapped.lines().all(|l| l.starts_with('#')), "{swapped}");
+    let anon = run_ok(
+        &[
+            "maps",
+            &pid,
+            "--pages",
+            "--flag",
+            "anonymous",
+            "--mapping",
+            &format!("{base:#x}"),
+        ],
+        &[],
+    );
+    assert_eq!(anon.lines().filter(|l| !l.starts_with('#')).count(), 512);
+}
+
+#[test]
+fn owner_finds_both_processes_sharing_a_page_after_fork() {
+    require_root();
+    let sleeper = Sleeper::start(4, true);
+    let (parent, child) = (sleeper.pid(), sleeper.field("child") as i32);
+    let shared = sleeper.field("shared");
+    let page = page_size();
+    let pfn = independent_pfn(parent, shared);
+    assert_eq!(independent_pfn(child, shared), pfn, "the shared page");
+
+    let json: Value = serde_json::from_str(&run_ok(
+        &["owner", &format!("{:#x}", pfn * page + 0x10), "--json"],
+        &[],
+    ))
+    .expect("owner --json");
+    assert_eq!(json["map_count"].as_u64(), Some(2), "{json}");
+    let mut owners: Vec<(i64, String)> = json["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .map(|o| {
+            (
+                o["pid"].as_i64().expect("pid"),
+                o["vaddr"].as_str().expect("vaddr").to_string(),
+            )
+        })
+        .collect();
+    owners.sort();
+    let byte = format!("{:#x}", shared + 0x10);
+    let mut want = vec![(i64::from(parent), byte.clone()), (i64::from(child), byte)];
+    want.sort();
+    assert_eq!(owners, want);
+
+    // The child rewrote its first private page after fork: the parent's copy is its own.
+    let private = sleeper.field("private");
+    let own = independent_pfn(parent, private);
+    let text = run_ok(&["owner", "--pfn", &format!("{own:#x}")], &[]);
+    assert!(
+        text.contains(&format!("{private:#x}")) && text.contains(&parent.to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 mapping found (kpagecount 1: all accounted for"),
+        "{text}"
+    );
+    // The second private page is still shared copy-on-write by both.
+    let cow = independent_pfn(parent, private + page);
+    let text = run_ok(&["owner", "--pfn", &format!("{cow:#x}")], &[]);
+    assert!(text.contains("2 mappings found"), "{text}");
+}
+
+#[test]
+fn owner_rejects_frames_beyond_ram() {
+    require_root();
+    let output = physdemo()
+        .args(["owner", "--pfn", "0xfffffffffff"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("beyond the end of RAM"));
+}
+
+/// Runs physdemo (as `nobody` when asked, through util-linux's setpriv).
+fn run_as(nobody: bool, args: &[&str]) -> std::process::Output {
+    let mut cmd = if nobody {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_physdemo"));
+        cmd
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_physdemo"))
+    };
+    cmd.args(args).output().expect("run physdemo")
+}
+
+#[test]
+fn owner_gives_the_errors_maps_gives_for_the_processes_it_is_told_to_scan() {
+    require_root();
+    let sleeper = Sleeper::start(1, false);
+    let pid = sleeper.pid().to_string();
+    let pfn = format!(
+        "{:#x}",
+        independent_pfn(sleeper.pid(), sleeper.field("private"))
+    );
+    // pid_max is at most 2^22: this pid cannot exist; pid 2 is kthreadd, a kernel thread;
+    // as nobody, a root process's memory map cannot be read.
+    let cases = [
+        (false, "4194304", 3, "no process with pid 4194304"),
+        (false, "2", 3, "is a kernel thread"),
+        (true, pid.as_str(), 4, "permission denied"),
+    ];
+    for (nobody, victim, code, needle) in cases {
+        let maps = run_as(nobody, &["maps", victim]);
+        let owner = run_as(nobody, &["owner", "--pfn", &pfn, "--pid", victim]);
+        assert_eq!(maps.status.code(), Some(code), "{}", stderr_of(&maps));
+        assert_eq!(owner.status.code(), Some(code), "{}", stderr_of(&owner));
+        assert!(stderr_of(&owner).contains(needle), "{}", stderr_of(&owner));
+        assert_eq!(stderr_of(&owner), stderr_of(&maps), "owner --pid {victim}");
+        assert!(owner.stdout.is_empty());
+    }
+    // A process named twice is scanned once, and its page is found once.
+    let text = run_ok(&["owner", "--pfn", &pfn, "--pid", &pid, "--pid", &pid], &[]);
+    assert!(
+        text.contains("1 mapping found (kpagecount 1: all accounted for; scanned 1 process)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn owner_says_the_same_for_every_frame_beyond_ram() {
+    require_root();
+    for pfn in ["0xfffffffffffff", "0xffffffffffffffff"] {
+        let out = physdemo().args(["owner", "--pfn", pfn]).output().unwrap();
+        crate::common::assert_exit(&out, 3, "is beyond the end of RAM");
+        assert!(
+            stderr_of(&out).contains("see /proc/iomem"),
+            "{}",
+            stderr_of(&out)
+        );
+    }
+}
+
+#[test]
+fn maps_and_inspect_give_one_meaning_to_an_address_in_no_mapping() {
+    require_root();
+    let sleeper = Sleeper::start(1, false);
+    let pid = sleeper.pid().to_string();
+    let maps = physdemo()
+        .args(["maps", &pid, "--mapping", "0xffffffffffffffff"])
+        .output()
+        .unwrap();
+    let inspect = physdemo()
+        .args(["inspect", &pid, "0xffffffffffffffff"])
+        .output()
+        .unwrap();
+    crate::common::assert_exit(&maps, 3, "is in no mapping of pid");
+    crate::common::assert_exit(&inspect, 3, "is in no mapping of pid");
+    assert_eq!(stderr_of(&maps), stderr_of(&inspect));
+    let by_name = physdemo()
+        .args(["maps", &pid, "--mapping", "[no such mapping]"])
+        .output()
+        .unwrap();
+    crate::common::assert_exit(&by_name, 3, "matches the --mapping filters");
+}
+
+#[test]
+fn the_vsyscall_page_is_outside_pagemap_and_every_report_says_so() {
+    require_root();
+    let sleeper = Sleeper::start(1, false);
+    let pid = sleeper.pid().to_string();
+    let maps_text = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let line = maps_text
+        .lines()
+        .find(|l| l.ends_with("[vsyscall]"))
+        .expect("this test needs the vsyscall page (vsyscall=xonly, the x86-64 default)");
+    let start = hex(line.split('-').next().unwrap());
+    // Independently: pagemap returns no bytes at all for that page.
+    let pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).unwrap();
+    let mut word = [0u8; 8];
+    let got =
+        std::os::unix::fs::FileExt::read_at(&pagemap, &mut word, start / page_size() * 8).unwrap();
+    assert_eq!(got, 0, "pagemap has an entry for the vsyscall page");
+
+    let addr = format!("{start:#x}");
+    let inspect = physdemo().args(["inspect", &pid, &addr]).output().unwrap();
+    crate::common::assert_exit(
+        &inspect,
+        3,
+        "has no pagemap entry: it is in the vsyscall page",
+    );
+    let report = stdout_of(&inspect);
+    assert!(!report.contains("entry 0x0000000000000000"), "{report}");
+    assert!(!report.contains("never touched"), "{report}");
+    assert!(
+        report.contains("pagemap   no entry: the vsyscall page"),
+        "{report}"
+    );
+
+    let summary = run_ok(&["maps", &pid, "--mapping", "[vsyscall]"], &[]);
+    assert!(
+        summary.contains("not present 0 ")
+            && summary.contains("outside pagemap 1 (the vsyscall page"),
+        "{summary}"
+    );
+    let pages = run_ok(&["maps", &pid, "--mapping", "[vsyscall]", "--pages"], &[]);
+    assert_eq!(pages.lines().filter(|l| !l.starts_with('#')).count(), 0);
+    assert!(pages.contains("[vsyscall]  (the vsyscall page"), "{pages}");
+    assert!(pages.contains("0 pages listed") && pages.contains("1 outside pagemap, not listed"));
+    let json: Value = serde_json::from_str(&run_ok(
+        &["maps", &pid, "--mapping", "[vsyscall]", "--json"],
+        &[],
+    ))
+    .unwrap();
+    assert_eq!(json["total"]["outside_pagemap"], 1);
+    assert_eq!(json["total"]["not_present"], 0);
+}

@@ -1,0 +1,570 @@
+//! End-to-end tests inside the project's QEMU VM, where /dev/mem really works.
+//!
+//! Each test boots the VM through `demos/vm/run SCRIPT` (the same contract the demos use)
+//! and asserts the exact values the script printed. The VM needs packages that
+//! `demos/setup` installs and a kernel that `demos/kernel/build` builds (cached); when a
+//! prerequisite is missing these tests fail and name it. `PHYSDEMO_SKIP_VM=1` skips them
+//! with a loud message, for a quick local run only: CI never sets it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Mutex;
+
+/// One VM at a time: two cores do not run two emulated machines well.
+static ONE_VM: Mutex<()> = Mutex::new(());
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `script` in the VM; `None` only when skipping was asked for explicitly.
+fn vm_run(script: &Path, args: &[&str]) -> Option<Output> {
+    vm_run_with_env(script, args, &[])
+}
+
+/// As [`vm_run`], with host paths (space-separated) copied to /files in the guest.
+fn vm_run_with_files(script: &Path, args: &[&str], files: &str) -> Option<Output> {
+    vm_run_with_env(script, args, &[("PHYSDEMO_VM_FILES", files)])
+}
+
+/// As [`vm_run`], with settings for demos/vm/run (PHYSDEMO_VM_KERNEL, PHYSDEMO_VM_TRACE, ...).
+fn vm_run_with_env(script: &Path, args: &[&str], env: &[(&str, &str)]) -> Option<Output> {
+    if std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1") {
+        eprintln!("\n!!! SKIPPED VM TEST {} because PHYSDEMO_SKIP_VM=1: /dev/mem writes are NOT tested !!!\n", script.display());
+        return None;
+    }
+    let qemu = Command::new("qemu-system-x86_64").arg("--version").output();
+    assert!(
+        qemu.is_ok_and(|o| o.status.success()),
+        "VM tests need qemu-system-x86_64: run `sudo demos/setup` (or PHYSDEMO_SKIP_VM=1 to skip them loudly)"
+    );
+    let _one = ONE_VM
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let output = Command::new(repo().join("demos/vm/run"))
+        .arg(script)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("running demos/vm/run");
+    eprintln!(
+        "--- {} {env:?} (exit {:?}) ---\n{}{}",
+        script.display(),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(output)
+}
+
+#[test]
+fn the_userland_demo_target_reacts_to_a_poke_with_the_exact_value() {
+    let Some(out) = vm_run(&repo().join("demos/userland.sh"), &["0xc0ffee0123456789"]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the demo failed in the VM");
+    assert!(
+        text.contains("changed 0x1122334455667788 -> 0xc0ffee0123456789"),
+        "the target did not report the exact poked value"
+    );
+    assert!(text.contains("the target saw exactly 0xc0ffee0123456789"));
+}
+
+#[test]
+fn the_vm_passes_its_own_busybox_smoke_test() {
+    let Some(out) = vm_run(&repo().join("demos/vm/smoke.sh"), &[]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/smoke.sh failed in the VM");
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("smoke: ") && l.ends_with(" passed, 0 failed")));
+    assert!(
+        text.contains("0x010000ED"),
+        "the edu ID register, read by busybox devmem"
+    );
+}
+
+#[test]
+fn every_end_to_end_script_passes_in_the_vm() {
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(repo().join("demos/e2e"))
+        .expect("demos/e2e exists")
+        .map(|entry| entry.expect("readable dir entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sh"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty(), "no end-to-end scripts in demos/e2e");
+    let mut failures = Vec::new();
+    for script in &scripts {
+        // The project's modules (demos/e2e/kmod.sh uses physdemo_buf.ko) are in every VM
+        // under /lib/modules/$(uname -r)/extra: demos/vm/run builds and adds them.
+        let run = match files_for(script) {
+            Ok(Some(files)) => vm_run_with_files(script, &[], &files),
+            Ok(None) => vm_run(script, &[]),
+            Err(why) => {
+                failures.push(format!("{}: {why}", script.display()));
+                continue;
+            }
+        };
+        let Some(out) = run else {
+            return;
+        };
+        let text = String::from_utf8_lossy(&out.stdout);
+        let summary_ok = text.lines().any(|l| l.contains(" passed, 0 failed"));
+        if !out.status.success() || text.contains("FAIL") || !summary_ok {
+            failures.push(script.display().to_string());
+        }
+    }
+    assert!(failures.is_empty(), "failed in the VM: {failures:?}");
+}
+
+/// Host files an end-to-end script needs in the guest, for PHYSDEMO_VM_FILES (the modules
+/// are in every VM already): demos/e2e/physmem.sh needs its static test program, which
+/// demos/kmod/torture/build builds (cached) and whose path it prints.
+fn files_for(script: &Path) -> Result<Option<String>, String> {
+    let skipping = std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1");
+    if skipping || script.file_name() != Some("physmem.sh".as_ref()) {
+        return Ok(None);
+    }
+    let build = "demos/kmod/torture/build";
+    let out = Command::new(repo().join(build))
+        .output()
+        .map_err(|err| format!("could not run {build}: {err}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprint!("{stderr}");
+    if !out.status.success() {
+        return Err(format!(
+            "{build} failed (exit {:?}): {}",
+            out.status.code(),
+            stderr.trim()
+        ));
+    }
+    Ok(Some(
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    ))
+}
+
+/// The stress helper (demos/stress/memhog.c, built static and cached by demos/stress/build),
+/// for PHYSDEMO_VM_FILES; `None` when VM tests are skipped.
+fn stress_helper() -> Option<String> {
+    if std::env::var_os("PHYSDEMO_SKIP_VM").is_some_and(|v| v == "1") {
+        return None;
+    }
+    let build = Command::new(repo().join("demos/stress/build"))
+        .output()
+        .expect("running demos/stress/build");
+    assert!(
+        build.status.success(),
+        "demos/stress/build failed: {}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    Some(String::from_utf8_lossy(&build.stdout).trim().to_string())
+}
+
+/// Runs a demos/stress script with the helper; asserts it passed and returns its output.
+fn stress_run(script: &str) -> Option<String> {
+    let helper = stress_helper()?;
+    let out = vm_run_with_files(&repo().join(script), &[], &helper)?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{script} failed in the VM");
+    assert!(!text.contains("FAIL"), "{script} printed FAIL lines");
+    assert!(text.lines().any(|l| l.contains(" passed, 0 failed")));
+    Some(text)
+}
+
+#[test]
+fn pokes_under_page_migration_land_on_the_target_or_are_refused_never_elsewhere() {
+    let Some(text) = stress_run("demos/stress/migrate.sh") else {
+        return;
+    };
+    let summary = text
+        .lines()
+        .find(|l| l.starts_with("stress: "))
+        .expect("a stress: summary line");
+    assert!(summary.contains(" 0 unclear, "), "{summary}");
+    assert!(summary.contains(" 0 corruptions"), "{summary}");
+}
+
+#[test]
+fn races_around_the_write_and_forged_targets_are_refused_in_the_vm() {
+    let Some(text) = stress_run("demos/stress/races.sh") else {
+        return;
+    };
+    assert!(text.contains("races provoked and refused"));
+}
+
+#[test]
+fn maps_counts_transparent_huge_pages_as_the_kernel_does() {
+    let Some(text) = stress_run("demos/stress/huge.sh") else {
+        return;
+    };
+    assert!(text.contains("maps summary: huge 4096 pages = AnonHugePages"));
+}
+
+/// One device access in QEMU's trace log, as the `log` backend prints
+/// `memory_region_ops_read|write` (trace-events of QEMU's system/):
+/// `memory_region_ops_write cpu 0 mr 0x... addr 0xff000000 value 0x12345678 size 4 name 'pc-testdev-iomem'`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Access {
+    write: bool,
+    addr: u64,
+    value: u64,
+    size: u32,
+}
+
+impl Access {
+    fn read(addr: u64, value: u64, size: u32) -> Self {
+        Access {
+            write: false,
+            addr,
+            value,
+            size,
+        }
+    }
+    fn write(addr: u64, value: u64, size: u32) -> Self {
+        Access {
+            write: true,
+            addr,
+            value,
+            size,
+        }
+    }
+}
+
+/// The accesses to the memory region called `region`, in order, from a trace log.
+fn accesses_to(trace: &str, region: &str) -> Vec<Access> {
+    let quoted = format!("name '{region}'");
+    trace
+        .lines()
+        .filter(|line| line.ends_with(&quoted))
+        .map(|line| {
+            let write = if line.contains("memory_region_ops_write ") {
+                true
+            } else if line.contains("memory_region_ops_read ") {
+                false
+            } else {
+                panic!("not a memory_region_ops line: {line}")
+            };
+            let field = |key: &str| -> u64 {
+                let mut words = line.split_whitespace();
+                words.find(|w| *w == key);
+                let word = words.next().unwrap_or_else(|| panic!("no {key} in {line}"));
+                let parsed = match word.strip_prefix("0x") {
+                    Some(hex) => u64::from_str_radix(hex, 16),
+                    None => word.parse(),
+                };
+                parsed.unwrap_or_else(|_| panic!("bad {key} '{word}' in {line}"))
+            };
+            Access {
+                write,
+                addr: field("addr"),
+                value: field("value"),
+                size: u32::try_from(field("size")).expect("a small size"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn accesses_are_parsed_from_the_trace_format_of_qemu() {
+    let trace = "memory_region_ops_write cpu 0 mr 0x5581e7d1c0a0 addr 0xff000000 value 0x12345678 size 4 name 'pc-testdev-iomem'\n\
+                 memory_region_ops_read cpu 1 mr 0x5581e7d1c0a0 addr 0xe2 value 0xcafe size 2 name 'pc-testdev-ioport'\n\
+                 memory_region_ops_read cpu 1 mr 0x5581e7d1c0b0 addr 0x3fd value 0x60 size 1 name 'serial'\n";
+    assert_eq!(
+        accesses_to(trace, "pc-testdev-iomem"),
+        [Access::write(0xff000000, 0x12345678, 4)]
+    );
+    assert_eq!(
+        accesses_to(trace, "pc-testdev-ioport"),
+        [Access::read(0xe2, 0xcafe, 2)]
+    );
+    // A widened or split access is a different list, so the tests below would fail.
+    assert_ne!(
+        accesses_to(trace, "pc-testdev-ioport"),
+        [Access::read(0xe0, 0xcafe0000, 4)]
+    );
+}
+
+/// What a run of demos/vm/plumbing.sh left: its output, QEMU's trace of every device read
+/// and write, and the bytes that arrived on the debug console (port 0xe9).
+struct Plumbing {
+    text: String,
+    trace: String,
+    debugcon: Vec<u8>,
+}
+
+/// Runs `demos/vm/plumbing.sh MODE` with `env` (the VM MODE needs), tracing device
+/// accesses into files of this test's own (other checkouts share the cache's defaults).
+fn plumbing_run(mode: &str, env: &[(&str, &str)]) -> Option<Plumbing> {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("plumbing-{mode}"));
+    std::fs::create_dir_all(&dir).expect("creating the trace directory");
+    let trace = dir.join("trace.log");
+    let debugcon = dir.join("debugcon.log");
+    for file in [&trace, &debugcon] {
+        std::fs::remove_file(file)
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            })
+            .expect("removing an old log");
+    }
+    let trace_str = trace.to_str().expect("a UTF-8 path");
+    let debugcon_str = debugcon.to_str().expect("a UTF-8 path");
+    let mut all = vec![
+        (
+            "PHYSDEMO_VM_TRACE",
+            "memory_region_ops_read,memory_region_ops_write",
+        ),
+        ("PHYSDEMO_VM_TRACE_LOG", trace_str),
+        ("PHYSDEMO_VM_DEBUGCON_LOG", debugcon_str),
+    ];
+    all.extend_from_slice(env);
+    let out = vm_run_with_env(&repo().join("demos/vm/plumbing.sh"), &[mode], &all)?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demos/vm/plumbing.sh {mode} failed in the VM"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with(&format!("plumbing-{mode}: "))
+                && l.ends_with(" passed, 0 failed")),
+        "no passing plumbing-{mode} summary"
+    );
+    Some(Plumbing {
+        text,
+        trace: std::fs::read_to_string(&trace).expect("QEMU wrote the trace log"),
+        debugcon: std::fs::read(&debugcon).expect("QEMU wrote the debug console log"),
+    })
+}
+
+/// The device side of plumbing.sh's accesses, where /dev/mem and ioperm are open: exactly
+/// one access per busybox devmem / portio call, of its width, at its address, with its
+/// value, and nothing else touching pc-testdev; the debug console got exactly the text.
+fn assert_devices_saw_exactly_the_guests_accesses(run: &Plumbing, mode: &str) {
+    assert_eq!(
+        accesses_to(&run.trace, "pc-testdev-iomem"),
+        [
+            Access::write(0xff000000, 0x12345678, 4),
+            Access::read(0xff000000, 0x12345678, 4),
+        ],
+        "pc-testdev's memory, as QEMU saw it"
+    );
+    assert_eq!(
+        accesses_to(&run.trace, "pc-testdev-ioport"),
+        [
+            Access::write(0xe0, 0xcafe1234, 4),
+            Access::read(0xe0, 0xcafe1234, 4),
+            Access::read(0xe0, 0x1234, 2),
+            Access::read(0xe2, 0xcafe, 2),
+        ],
+        "pc-testdev's 32-bit port, as QEMU saw it"
+    );
+    let text = format!("physdemo debugcon {mode}\n");
+    assert_eq!(
+        String::from_utf8_lossy(&run.debugcon),
+        text,
+        "the debug console log"
+    );
+    let written: Vec<Access> = text
+        .bytes()
+        .map(|b| Access::write(0xe9, b.into(), 1))
+        .collect();
+    let debugcon_writes: Vec<Access> = accesses_to(&run.trace, "isa-debugcon")
+        .into_iter()
+        .filter(|a| a.write)
+        .collect();
+    assert_eq!(
+        debugcon_writes, written,
+        "one 1-byte write to port 0xe9 per byte"
+    );
+}
+
+#[test]
+fn the_default_vm_has_its_modules_testdev_and_debug_console() {
+    let Some(run) = plumbing_run("default", &[("PHYSDEMO_VM_KERNEL", "default")]) else {
+        return;
+    };
+    assert!(run
+        .text
+        .contains("/proc/iomem: ff000000-ff00ffff : physdemo-testdev"));
+    assert_devices_saw_exactly_the_guests_accesses(&run, "default");
+}
+
+#[test]
+fn the_distro_vm_filters_dev_mem_as_distributions_do() {
+    let Some(run) = plumbing_run("distro", &[("PHYSDEMO_VM_KERNEL", "distro")]) else {
+        return;
+    };
+    assert!(run.text.contains("STRICT_DEVMEM: read() of RAM at"));
+    // The write refused for IO_STRICT_DEVMEM (0x0badf00d) never reached the device.
+    assert_devices_saw_exactly_the_guests_accesses(&run, "distro");
+}
+
+#[test]
+fn the_distro_vm_under_lockdown_refuses_dev_mem_ports_and_unsigned_modules() {
+    let Some(run) = plumbing_run(
+        "lockdown",
+        &[
+            ("PHYSDEMO_VM_KERNEL", "distro"),
+            ("PHYSDEMO_VM_APPEND", "lockdown=integrity"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(run
+        .text
+        .contains("lockdown: none [integrity] confidentiality"));
+    assert_eq!(accesses_to(&run.trace, "pc-testdev-iomem"), []);
+    assert_eq!(accesses_to(&run.trace, "pc-testdev-ioport"), []);
+    assert!(
+        run.debugcon.is_empty(),
+        "lockdown let bytes reach port 0xe9"
+    );
+}
+
+#[test]
+fn the_vm_knobs_give_two_numa_nodes_ram_above_4_gib_and_kaslr() {
+    let Some(run) = plumbing_run(
+        "knobs",
+        &[
+            ("PHYSDEMO_VM_KERNEL", "default"),
+            ("PHYSDEMO_VM_NUMA", "2"),
+            ("PHYSDEMO_VM_MEM", "5G"),
+            ("PHYSDEMO_VM_KASLR", "on"),
+        ],
+    ) else {
+        return;
+    };
+    assert!(run
+        .text
+        .contains("System RAM above 4 GiB: 100000000-1bfffffff : System RAM"));
+    assert!(run.text.contains("two NUMA nodes from the SRAT: 0-1"));
+    assert_devices_saw_exactly_the_guests_accesses(&run, "knobs");
+}
+
+#[test]
+fn a_device_register_gets_exactly_the_accesses_asked_for_as_qemu_traces_them() {
+    let trace = tempfile::Builder::new()
+        .prefix("physdemo-trace-")
+        .suffix(".log")
+        .tempfile()
+        .expect("a trace file");
+    let trace_path = trace.path().to_str().expect("a UTF-8 temp path");
+    let Some(out) = vm_run_with_env(
+        &repo().join("demos/vm/accesses.sh"),
+        &[],
+        &[
+            (
+                "PHYSDEMO_VM_TRACE",
+                "memory_region_ops_read,memory_region_ops_write",
+            ),
+            ("PHYSDEMO_VM_TRACE_LOG", trace_path),
+        ],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demos/vm/accesses.sh failed in the VM"
+    );
+    let log = std::fs::read_to_string(trace.path()).expect("QEMU wrote the trace");
+    let hex_after = |key: &str| -> u64 {
+        let rest = text.split(key).nth(1).expect(key);
+        let word = rest.split([' ', ',', '\n']).next().unwrap();
+        u64::from_str_radix(word.trim_start_matches("0x"), 16).expect(key)
+    };
+    let (bar0, config) = (hex_after("BAR0 "), hex_after("config byte 0x3c at "));
+    let live = bar0 + 4;
+    // Split edu's accesses at the fences (busybox reading BAR0 + 0): the accesses after
+    // fence N are step N + 1's.
+    let mut steps: Vec<Vec<Access>> = Vec::new();
+    for access in accesses_to(&log, "edu-mmio") {
+        if !access.write && access.addr == bar0 {
+            steps.push(Vec::new());
+        } else if let Some(step) = steps.last_mut() {
+            step.push(access);
+        } else {
+            panic!("an access before the first fence: {access:?}");
+        }
+    }
+    let read = Access {
+        write: false,
+        addr: live,
+        value: 0,
+        size: 4,
+    };
+    let write = |value| Access {
+        write: true,
+        addr: live,
+        value,
+        size: 4,
+    };
+    // reads compared without their value (the register's answer)
+    let shape = |step: &[Access]| -> Vec<Access> {
+        step.iter()
+            .map(|a| {
+                if a.write {
+                    *a
+                } else {
+                    Access { value: 0, ..*a }
+                }
+            })
+            .collect()
+    };
+    let want: Vec<(&str, Vec<Access>)> = vec![
+        ("poke (device): one write", vec![write(0x1111_1111)]),
+        ("poke --read-back", vec![read, write(0x2222_2222), read]),
+        ("poke --dry-run: nothing", vec![]),
+        ("poke --pci: one write", vec![write(0x4444_4444)]),
+        ("devmem write: one write", vec![write(0x5555_5555)]),
+        ("devmem --dry-run: nothing", vec![]),
+        ("peek: one read", vec![read]),
+        ("devmem read: one read", vec![read]),
+        ("poke --read-back --dry-run: nothing", vec![]),
+        ("poke --method rw (refused by the kernel): nothing", vec![]),
+        ("poke into config space (refused): nothing", vec![]),
+        ("devmem into config space (refused): nothing", vec![]),
+    ];
+    // the last fence closes the last step
+    assert_eq!(steps.len(), want.len() + 1, "{steps:x?}\n{text}");
+    for (i, (what, expected)) in want.iter().enumerate() {
+        assert_eq!(shape(&steps[i]), *expected, "step {}: {what}", i + 1);
+    }
+    assert!(steps[want.len()].is_empty(), "{steps:x?}");
+    eprintln!(
+        "traced: {} accesses to edu-mmio in {} steps, each exactly as asked",
+        accesses_to(&log, "edu-mmio").len(),
+        want.len()
+    );
+    // The refused writes never reached PCI configuration space.
+    let config_writes: Vec<Access> = accesses_to(&log, "pcie-mmcfg-mmio")
+        .into_iter()
+        .filter(|a| a.write && a.value == 0x5a)
+        .collect();
+    assert!(
+        config_writes.is_empty(),
+        "{config:#x}: refused writes reached config space: {config_writes:x?}"
+    );
+}
+
+#[test]
+fn with_pat_on_only_method_rw_reaches_ram_and_physdemo_says_so() {
+    let Some(out) = vm_run_with_env(
+        &repo().join("demos/vm/pat.sh"),
+        &[],
+        &[("PHYSDEMO_VM_PAT", "on")],
+    ) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/pat.sh failed in the VM");
+    assert!(!text.contains("FAIL"));
+    assert!(text.contains("the target saw exactly 0xc0ffee0123456789"));
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("pat: ") && l.ends_with(" passed, 0 failed")));
+}
