@@ -16,6 +16,7 @@
 #
 # Cases, each PHYSDEMO_STRESS_ROUNDS pokes (default 6), one forced move each:
 #   before  the page is moved, then poked: must land (the poke resolves anew)
+#           (in MODE held no forced move may happen at all, in any case)
 #   window  the page is moved while poke waits between its last frame check
 #           and its store (the test hook PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS
 #           holds it there): without a pin the store goes to the old frame,
@@ -35,17 +36,17 @@
 # the end; the target must have seen exactly the landed values, in order.
 #
 # MODE (first argument): dev-mem (default) writes through /dev/mem with no
-# pin; physmem loads physdemo_mem.ko, so poke pins the page through
-# /dev/physmem for the write (its output says "pinned"); held starts the
-# target with --hold, which keeps its own page from moving (an io_uring fixed
-# buffer).
+# pin, to a target started --movable; physmem loads physdemo_mem.ko, so poke
+# pins the page through /dev/physmem for the write (its output says
+# "pinned"); held starts the target as it starts by default, holding its own
+# page still (an io_uring fixed buffer), and poke does not pin.
 #
 # Usage (host): PHYSDEMO_VM_NUMA=2 PHYSDEMO_VM_FILES="$(demos/stress/build)" \
 #                 demos/vm/run demos/stress/migrate.sh [MODE]
 # Prints per case "migrate CASE: N pokes: L landed, R refused, S stale,
 # U unclear; forced moves: Q requested, O observed", a "stress:" line with the
-# totals, and "migrate-MODE: N passed, N failed" (summary, minimum 11 checks,
-# 12 for physmem).
+# totals, and "migrate-MODE: N passed, N failed" (summary, minimum 12 checks,
+# 13 for physmem).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/holders.sh"
@@ -73,9 +74,15 @@ mkdir -p /stress && mount -t tmpfs tmpfs /stress
 dd if=/dev/urandom of=/stress/canary bs=1M count=16 2>/dev/null
 tmpfs_sum="$(md5sum </stress/canary)"
 
-hold=()
-[ "$MODE" = held ] && hold=(--hold)
+# physdemo target holds its page still by default; the other modes let it move.
+hold=(--movable)
+[ "$MODE" = held ] && hold=()
 start_target --interval-us 100000 "${hold[@]}" || die "physdemo target did not start: $(cat "$tout")"
+held="$(json_field held <"$tout")"
+case "$MODE:$held" in
+  held:true|dev-mem:false|physmem:false) ok "target: $(json_field hold <"$tout")" ;;
+  *) bad "mode $MODE, but the target says held=$held: $(json_field hold <"$tout")" ;;
+esac
 echo "    target pid $pid, variable $vaddr, frame $(json_field pfn <"$tout")"
 wait_for "$W/canary.out" '^ready' 100 >/dev/null
 
@@ -176,6 +183,10 @@ for case in before window after random; do
   echo "migrate $case: $((l + r + s + u)) pokes: $l landed, $r refused, $s stale, $u unclear; forced moves: $q requested, $o observed"
   [ "$u" = 0 ] && ok "$case: every poke landed, was refused, or was reported stale" || bad "$case: $u unclear pokes"
   case "$case:$MODE" in
+    before:held|after:held)
+      if [ "$l" = "$ROUNDS" ] && [ "$o" = 0 ] && [ "$q" = "$ROUNDS" ]; then
+        ok "$case: all $ROUNDS landed; none of the $q forced moves happened (the target holds its page)"
+      else bad "$case: $l of $ROUNDS landed; moves $o of $q observed (want 0)"; fi ;;
     before:*|after:*)
       if [ "$l" = "$ROUNDS" ] && [ "$o" = "$q" ] && [ "$q" = "$ROUNDS" ]; then
         ok "$case: all $ROUNDS landed; all $q forced moves happened"
@@ -217,4 +228,4 @@ sum() { # sum ARRAY: its four cases added up
   echo $((${counts[before]:-0} + ${counts[window]:-0} + ${counts[after]:-0} + ${counts[random]:-0}))
 }
 echo "stress: mode $MODE, $total_pokes pokes: $(sum landed) landed, $(sum refused) refused, $(sum stale) stale, $(sum unclear) unclear; forced moves $(sum requested) requested, $(sum observed) observed; the target noticed $moves_seen moves; ${elapsed}s"
-summary "migrate-$MODE" $((11 + $([ "$MODE" = physmem ] && echo 1 || echo 0)))
+summary "migrate-$MODE" $((12 + $([ "$MODE" = physmem ] && echo 1 || echo 0)))

@@ -1,20 +1,24 @@
 #!/bin/bash
 # demos/stress/races.sh: inside a VM with two NUMA nodes and swap, the races
 # of a poke by <pid> <vaddr> or by discovery, made deterministic with poke's
-# hidden test pauses (PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS: between the last
-# frame check and the store; _AFTER_WRITE_MS: after the store). Each race is
+# hidden test pauses (PHYSDEMO_TEST_PAUSE_BEFORE_CHECK_MS: before the last
+# frame check; _BEFORE_WRITE_MS: between that check and the store;
+# _AFTER_WRITE_MS: after the store). Each race is
 # provoked for certain (the script checks that the thing really happened in
 # the window) and counted; a race that could not be provoked fails the run.
 #
-#   1. the target exits in the window (explicit and discovered forms): refused;
-#   2. its pid is reused by a new target at the very same address: refused,
-#      and the new process sees nothing;
-#   3. its page is discarded (MADV_DONTNEED) in the window;
-#   4. its page is pushed to swap (process_madvise MADV_PAGEOUT, zram) in the
-#      window;
-#   5. its page is moved to the other NUMA node (move_pages) in the window:
-#      without a pin the store lands in the old frame, and physdemo must
-#      report it as a stale write, naming the frame (the target sees nothing);
+#   Before the last check, each refused (exit 6, nothing written):
+#   1. the target exits (explicit and discovered forms);
+#   2. its pid is reused by a new target at the very same address, and the
+#      new process sees nothing;
+#   3. its page is discarded (MADV_DONTNEED);
+#   4. its page is pushed to swap (process_madvise MADV_PAGEOUT, zram).
+#   Between the check and the store, with no pin, each a stale write that
+#   physdemo reports (exit 1, "STALE WRITE", naming the frame the value went
+#   to), and the process never sees the value:
+#   5. the page is moved to the other NUMA node (move_pages);
+#   5b. the page is discarded (MADV_DONTNEED): the value went to a freed frame.
+#   After the store:
 #   6. the target exits right after the write: reported, not silently ok;
 #   7. a frame shared with others (busybox's code): refused;
 #   8. forged targets (demos/stress/memhog.c forge): a header in a process
@@ -29,12 +33,12 @@
 #                 demos/vm/run demos/stress/races.sh
 # Prints "ok"/"FAIL" lines, "races: N races provoked: R refused, S reported
 # stale, X reported after the write; F forged targets refused" and
-# "races: N passed, N failed" (summary, minimum 21 checks).
+# "races: N passed, N failed" (summary, minimum 22 checks).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/holders.sh"
 need_helpers memhog holdpage movepage
-PAUSE=PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS AFTER=PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS
+CHECK=PHYSDEMO_TEST_PAUSE_BEFORE_CHECK_MS PAUSE=PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS AFTER=PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS
 [ -d /sys/devices/system/node/node1 ] || die "one NUMA node only: run with PHYSDEMO_VM_NUMA=2"
 provoked=0 refused_n=0 stale_n=0 after_n=0
 
@@ -69,11 +73,11 @@ race_done() { # race_done NAME: count the race if it happened ($happened), by it
   esac
 }
 
-# 1. The target exits between resolve and write (both forms).
+# 1. The target exits between resolve and the last check (both forms).
 for form in explicit discovered; do
   start_target
   if [ $form = explicit ]; then args=("$pid" "$vaddr" 0xabad1dea); else args=(--value 0xabad1dea); fi
-  poke_bg exit-$form "$PAUSE=3000" -- "${args[@]}"
+  poke_bg exit-$form "$CHECK=3000" -- "${args[@]}"
   wait_for "$W/exit-$form.err" "test hook: pausing"
   kill -9 "$tpid"; wait "$tpid" 2>/dev/null
   [ -d "/proc/$pid" ] && bad "exit-$form: pid $pid still exists after kill -9" || happened=yes
@@ -88,7 +92,7 @@ echo 0 >/proc/sys/kernel/randomize_va_space
 echo 600 >/proc/sys/kernel/pid_max
 until [ "$(sh -c 'echo $$')" -gt 400 ]; do :; done
 start_target
-poke_bg reuse "$PAUSE=20000" -- "$pid" "$vaddr" 0xabad1dea
+poke_bg reuse "$CHECK=20000" -- "$pid" "$vaddr" 0xabad1dea
 wait_for "$W/reuse.err" "test hook: pausing"
 old_pid=$pid old_vaddr=$vaddr old_paddr="$(json_field paddr <"$tout")"
 kill -9 "$tpid"; wait "$tpid" 2>/dev/null; stop_target
@@ -114,12 +118,12 @@ fi
 stop_target
 echo 2 >/proc/sys/kernel/randomize_va_space
 
-# 3. The page is discarded in the window (MADV_DONTNEED: not present).
+# 3. The page is discarded before the last check (MADV_DONTNEED: not present).
 "$MEMHOG" vanish >"$W/vanish.out" &
 vjob=$!
 wait_for "$W/vanish.out" ready
 read -r _ p a <"$W/vanish.out"
-poke_bg vanish "$PAUSE=3000" -- "$p" "$a" 0xabad1dea
+poke_bg vanish "$CHECK=3000" -- "$p" "$a" 0xabad1dea
 wait_for "$W/vanish.err" "test hook: pausing"
 kill -USR1 "$vjob"; wait_for "$W/vanish.out" discarded
 pm_present "$(pagemap_raw "$p" "$a")" && bad "vanish: the page is still present" || happened=yes
@@ -127,12 +131,12 @@ wait "$poke"; race_done vanish
 expect vanish 6 "the page of $a in pid $p is no longer present (unmapped or discarded) before the write; nothing was written"
 kill "$vjob"; wait "$vjob" 2>/dev/null
 
-# 4. The page is pushed to swap in the window.
+# 4. The page is pushed to swap before the last check.
 echo 64M >/sys/block/zram0/disksize && mkswap /dev/zram0 >/dev/null && swapon /dev/zram0 ||
   bad "swap on /dev/zram0 failed"
 start_holder swapped quiet 0x1122334455667788 || die "holdpage quiet did not start"
 sjob=$h_job p=$h_pid a=$h_vaddr
-poke_bg swap "$PAUSE=3000" -- "$p" "$a" 0xabad1dea
+poke_bg swap "$CHECK=3000" -- "$p" "$a" 0xabad1dea
 wait_for "$W/swap.err" "test hook: pausing"
 "$MOVEPAGE" "$p" "$a" swap >"$W/swapout.out"; echo "    $(cat "$W/swapout.out")"
 pm_swapped "$(pagemap_raw "$p" "$a")" && happened=yes || bad "swap: the page did not go to swap"
@@ -143,19 +147,33 @@ v="$(holder_value swapped "$p")"
 stop_holder "$sjob"
 swapoff /dev/zram0
 
-# 5. The page moves to the other node in the window: the store hits the old frame.
-start_target --interval-us 100000
+# 5. The page moves to the other node between the check and the store: the store
+#    hits the old frame, and physdemo must say so.
+start_target --interval-us 100000 --movable
 poke_bg move "$PAUSE=3000" -- "$pid" "$vaddr" 0xabad1dea
 wait_for "$W/move.err" "test hook: pausing"
 "$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/moved.out"; echo "    $(head -n 1 "$W/moved.out")"
 grep -q ': moved$' "$W/moved.out" && happened=yes || bad "move: movepage did not move the page: $(cat "$W/moved.out")"
 old_frame="$(sed -n 's/.*pfn \(0x[0-9a-f]*\) -> .*/\1/p' "$W/moved.out")"
 wait "$poke"; race_done move
-expect move 1 "0xabad1dea.*frame $old_frame"
+expect move 1 "STALE WRITE: the value 0x00000000abad1dea went to physical 0x[0-9a-f]* (frame $old_frame).*moved from frame $old_frame"
 sleep 0.3
 [ "$(changes "$tout")" -eq 0 ] && ok "move: the moved target saw no write (the value went to frame $old_frame)" ||
   bad "move: the target changed: $(grep change "$tout")"
 stop_target
+
+# 5b. The page is discarded between the check and the store: the value goes to a freed frame.
+"$MEMHOG" vanish >"$W/vanish2.out" &
+vjob=$!
+wait_for "$W/vanish2.out" ready
+read -r _ p a <"$W/vanish2.out"
+poke_bg discard "$PAUSE=3000" -- "$p" "$a" 0xabad1dea
+wait_for "$W/discard.err" "test hook: pausing"
+kill -USR1 "$vjob"; wait_for "$W/vanish2.out" discarded
+pm_present "$(pagemap_raw "$p" "$a")" && bad "discard: the page is still present" || happened=yes
+wait "$poke"; race_done discard
+expect discard 1 "STALE WRITE: the value 0x00000000abad1dea went to .*no longer present"
+kill "$vjob"; wait "$vjob" 2>/dev/null
 
 # 6. The target exits right after the write, before it noticed (it polls once a second).
 start_target --interval-us 1000000
@@ -209,7 +227,7 @@ fi
 forged=$((forged + 1))
 stop_target
 
-[ "$provoked" = 7 ] && ok "all 7 races were provoked (each checked to have happened in the window)" ||
-  bad "only $provoked of 7 races were provoked"
+[ "$provoked" = 8 ] && ok "all 8 races were provoked (each checked to have happened in the window)" ||
+  bad "only $provoked of 8 races were provoked"
 echo "races: $provoked races provoked: $refused_n refused, $stale_n reported stale, $after_n reported after the write; $forged forged targets refused"
-summary races 21
+summary races 22
