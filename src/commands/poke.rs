@@ -30,7 +30,9 @@ use crate::render::json::write_sorted_json_line;
 use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
 use crate::render::units::format_latency;
 use crate::resolve::destination::Destination;
-use crate::resolve::recheck::{after_store, check_before_store, AfterStore};
+use crate::resolve::recheck::{
+    after_store, check_before_store, check_present_before_pin, AfterStore,
+};
 use crate::resolve::register::Register;
 use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
 use crate::scan::owners::{every_pid, search, FrameQuery, SearchScope};
@@ -228,9 +230,12 @@ fn last_checks(plan: &Plan, options: &PokeOptions) -> Result<StoreAt> {
             pin: None,
         });
     };
-    let entry = check_before_store(pinned, r.vaddr, r.pfn(), options.force)?;
-    let private = entry.exclusive() && !entry.file_or_shared_anon();
-    if !(private && pinning_available()) {
+    // With a pin to come, the page may be at any frame now: the pin will name it.
+    let pinnable = pinning_available()
+        && check_present_before_pin(pinned, r.vaddr, options.force)
+            .map(|entry| entry.exclusive() && !entry.file_or_shared_anon())?;
+    if !pinnable {
+        check_before_store(pinned, r.vaddr, r.pfn(), options.force)?;
         return Ok(StoreAt {
             paddr: located.paddr,
             pfn: r.pfn(),

@@ -32,21 +32,17 @@ fn show(pfn: Option<Pfn>) -> String {
     pfn.map_or_else(|| "none".to_string(), |p| p.to_string())
 }
 
-/// What became of the page, in words; `None` when it is still at the `expected` frame.
-fn page_change(now: PageNow, pid: i32, vaddr: VirtAddr, expected: Option<Pfn>) -> Option<String> {
+/// What became of the page when it is gone from RAM or its process exited, in words;
+/// `None` while it is present at some frame.
+fn page_gone(now: PageNow, pid: i32, vaddr: VirtAddr) -> Option<String> {
     Some(match now {
-        PageNow::Entry(entry) if entry.pfn() == expected => return None,
         PageNow::Entry(entry) if entry.swapped() => {
             format!("the page of {vaddr} in pid {pid} was swapped out")
         }
         PageNow::Entry(entry) if entry.pfn().is_none() => {
             format!("the page of {vaddr} in pid {pid} is no longer present (unmapped or discarded)")
         }
-        PageNow::Entry(entry) => format!(
-            "the page of {vaddr} in pid {pid} moved from frame {} to {}",
-            show(expected),
-            show(entry.pfn())
-        ),
+        PageNow::Entry(_) => return None,
         PageNow::Exited { reused } => format!(
             "pid {pid} exited{}",
             if reused {
@@ -58,6 +54,27 @@ fn page_change(now: PageNow, pid: i32, vaddr: VirtAddr, expected: Option<Pfn>) -
     })
 }
 
+/// What became of the page, in words; `None` when it is still at the `expected` frame.
+fn page_change(now: PageNow, pid: i32, vaddr: VirtAddr, expected: Option<Pfn>) -> Option<String> {
+    if let Some(gone) = page_gone(now, pid, vaddr) {
+        return Some(gone);
+    }
+    match now {
+        PageNow::Entry(entry) if entry.pfn() != expected => Some(format!(
+            "the page of {vaddr} in pid {pid} moved from frame {} to {}",
+            show(expected),
+            show(entry.pfn())
+        )),
+        _ => None,
+    }
+}
+
+fn refused_before(what: &str) -> anyhow::Error {
+    refused(format!("{what} before the write; nothing was written"))
+        .hint("run the command again (the page migrated, was swapped, or the process exited)")
+        .into()
+}
+
 /// The last check before a store: fails unless the pinned process still lives, its page is
 /// still at the `expected` frame and, unless forced, that frame is not shared. Returns the
 /// page's pagemap entry, which says whether the frame is this process's alone.
@@ -67,19 +84,30 @@ pub(crate) fn check_before_store(
     expected: Option<Pfn>,
     force: bool,
 ) -> Result<PagemapEntry> {
-    let pid = pin.pid;
     let now = pin.now();
-    match (page_change(now, pid, vaddr, expected), now) {
+    match (page_change(now, pin.pid, vaddr, expected), now) {
         (None, PageNow::Entry(entry)) => {
-            check_private(entry, pid, vaddr, force)?;
+            check_private(entry, pin.pid, vaddr, force)?;
             Ok(entry)
         }
-        (what, _) => Err(refused(format!(
-            "{} before the write; nothing was written",
-            what.unwrap_or_default()
-        ))
-        .hint("run the command again (the page migrated, was swapped, or the process exited)")
-        .into()),
+        (what, _) => Err(refused_before(&what.unwrap_or_default())),
+    }
+}
+
+/// The check before pinning: the pinned process still lives, its page is present (at any
+/// frame: the pin will say which) and, unless forced, not shared. Returns its pagemap entry.
+pub(crate) fn check_present_before_pin(
+    pin: &Pinned,
+    vaddr: VirtAddr,
+    force: bool,
+) -> Result<PagemapEntry> {
+    let now = pin.now();
+    match (page_gone(now, pin.pid, vaddr), now) {
+        (None, PageNow::Entry(entry)) => {
+            check_private(entry, pin.pid, vaddr, force)?;
+            Ok(entry)
+        }
+        (what, _) => Err(refused_before(&what.unwrap_or_default())),
     }
 }
 
