@@ -4,7 +4,8 @@
 //! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
 //! entries ([`pagemap`]), kpageflags ([`kpageflags`]), `/proc/<pid>/maps` ([`maps`]),
 //! `/proc/iomem` ([`iomem`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI
-//! resources ([`pci`]), and the header of a physdemo target's page ([`target_header`]).
+//! resources ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what
+//! hides a process from /proc: hidepid and PID namespaces ([`visibility`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
@@ -15,3 +16,4 @@ pub mod maps;
 pub mod pagemap;
 pub mod pci;
 pub(crate) mod target_header;
+pub mod visibility;
