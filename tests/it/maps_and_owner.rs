@@ -5,13 +5,16 @@
 //! The page-types comparison needs the tool built from Debian's linux-source-6.1
 //! (`demos/bench/build-page-types.sh`, cached under ~/.cache/physdemo/page-types); the test
 //! builds it when missing and fails naming the prerequisite if it cannot.
-//! PHYSDEMO_SKIP_PAGE_TYPES=1 skips that one comparison with a loud message.
+//! PHYSDEMO_SKIP_PAGE_TYPES=1 skips that one comparison, loudly (`common::skip_requested`: never
+//! in CI, and repeated at the end of demos/test).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{independent_pfn, page_size, physdemo, require_root, stderr_of, stdout_of};
+use crate::common::{
+    independent_pfn, page_size, physdemo, require_root, skip_requested, stderr_of, stdout_of,
+};
 use physdemo::kernel::kpageflags::KPAGEFLAG_NAMES;
 use serde_json::Value;
 
@@ -152,10 +155,10 @@ fn bits_of_names(names: &str) -> u64 {
 
 /// Finds (or builds) page-types; `None` only when PHYSDEMO_SKIP_PAGE_TYPES=1.
 fn page_types() -> Option<String> {
-    if std::env::var("PHYSDEMO_SKIP_PAGE_TYPES").as_deref() == Ok("1") {
-        eprintln!(
-            "\n!!! SKIPPED: maps --pages vs page-types -L (PHYSDEMO_SKIP_PAGE_TYPES=1) !!!\n"
-        );
+    if skip_requested(
+        "PHYSDEMO_SKIP_PAGE_TYPES",
+        "maps --pages compared with the kernel's page-types -L",
+    ) {
         return None;
     }
     if let Ok(path) = std::env::var("PHYSDEMO_PAGE_TYPES") {
