@@ -15,5 +15,5 @@ pub mod kpageflags;
 pub mod maps;
 pub mod pagemap;
 pub mod pci;
-pub(crate) mod target_header;
+pub mod target_header;
 pub mod visibility;
