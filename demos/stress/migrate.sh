@@ -131,13 +131,20 @@ poke_with_move() {
     echo $? >"$W/poke.rc" ) &
   job=$!
   wait_for "$W/poke.err" "test hook: pausing" 100 >/dev/null
-  move "$case"
+  # Nothing else between the move and the store: a frame a stale store hits is then
+  # still free, not yet handed to this script's next command.
+  "$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/move.out"
   wait "$job"
+  count_move "$case"
   outcome_of "$case" "$value" "$(cat "$W/poke.rc")"
 }
 
 move() { # move CASE: one forced move of the target's page, counted
   "$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/move.out"
+  count_move "$1"
+}
+
+count_move() { # count_move CASE: count the move in $W/move.out
   requested[$1]=$((${requested[$1]:-0} + 1))
   grep -q ': moved$' "$W/move.out" && observed[$1]=$((${observed[$1]:-0} + 1))
   grep -q 'not moved' "$W/move.out" && echo "    $1: $(grep 'not moved' "$W/move.out")"

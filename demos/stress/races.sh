@@ -152,10 +152,14 @@ swapoff /dev/zram0
 start_target --interval-us 100000 --movable
 poke_bg move "$PAUSE=3000" -- "$pid" "$vaddr" 0xabad1dea
 wait_for "$W/move.err" "test hook: pausing"
-"$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/moved.out"; echo "    $(head -n 1 "$W/moved.out")"
+# Nothing else between the move and the store, so that the frame the stale store hits is
+# still free rather than handed to this script's next command.
+"$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/moved.out"
+wait "$poke"
+echo "    $(head -n 1 "$W/moved.out")"
 grep -q ': moved$' "$W/moved.out" && happened=yes || bad "move: movepage did not move the page: $(cat "$W/moved.out")"
 old_frame="$(sed -n 's/.*pfn \(0x[0-9a-f]*\) -> .*/\1/p' "$W/moved.out")"
-wait "$poke"; race_done move
+race_done move
 expect move 1 "STALE WRITE: the value 0x00000000abad1dea went to physical 0x[0-9a-f]* (frame $old_frame).*moved from frame $old_frame"
 sleep 0.3
 [ "$(changes "$tout")" -eq 0 ] && ok "move: the moved target saw no write (the value went to frame $old_frame)" ||
@@ -170,8 +174,9 @@ read -r _ p a <"$W/vanish2.out"
 poke_bg discard "$PAUSE=3000" -- "$p" "$a" 0xabad1dea
 wait_for "$W/discard.err" "test hook: pausing"
 kill -USR1 "$vjob"; wait_for "$W/vanish2.out" discarded
+wait "$poke"
 pm_present "$(pagemap_raw "$p" "$a")" && bad "discard: the page is still present" || happened=yes
-wait "$poke"; race_done discard
+race_done discard
 expect discard 1 "STALE WRITE: the value 0x00000000abad1dea went to .*no longer present"
 kill "$vjob"; wait "$vjob" 2>/dev/null
 
