@@ -33,6 +33,12 @@
 # it and removes tout. `wait_for FILE PATTERN [TENTHS]` waits until FILE
 # contains PATTERN (default 20 s).
 #
+# Trace marks (in the VM, default kernel): `trace_mark begin|end N` is one
+# 32-bit busybox devmem write of 0xb0000000 + N or 0xe0000000 + N to
+# 0xff00fffc, the last word of pc-testdev's scratch memory, which nothing
+# else uses; in QEMU's device trace (demos/vm/run with PHYSDEMO_VM_TRACE) the
+# two bracket the accesses of step N (tests/it/trace.rs, demos/device).
+#
 # Errors: `die TEXT` prints "SCRIPT: error: TEXT" on stderr and exits 1.
 #
 # Demos: `say TEXT` prints a step's heading, after a blank line, in bold
@@ -55,6 +61,11 @@ summary() { # summary NAME MIN
 }
 
 die() { echo "${0##*/}: error: $*" >&2; exit 1; }
+
+trace_mark() { # trace_mark begin|end N
+  case "$1" in begin) _m=0xb0000000 ;; *) _m=0xe0000000 ;; esac
+  busybox devmem 0xff00fffc 32 "$((_m + $2))"
+}
 
 say() {
   if [ -n "${NO_COLOR:-}" ]; then

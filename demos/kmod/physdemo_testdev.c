@@ -18,13 +18,21 @@
  *   ff000000-ff00ffff : physdemo-testdev
  *     ff000000-ff00ffff : physdemo-testdev
  *
+ * pc-testdev also holds one 32-bit value at I/O ports 0xe0-0xe3
+ * ("pc-testdev-ioport"); the device has that IO resource too and the driver
+ * claims it (request_region), so /proc/ioports lists it the same way, inside
+ * the PCI bus's I/O window:
+ *
+ *   00e0-00e3 : physdemo-testdev
+ *     00e0-00e3 : physdemo-testdev
+ *
  * The driver never touches the device itself: every access to it comes from
  * user space, so QEMU's trace of the region shows only those. With
  * CONFIG_IO_STRICT_DEVMEM the claim closes the range to /dev/mem (EPERM);
  * unloading the module opens it again.
  *
  * Loading fails with EBUSY (and a log line) when something else already holds
- * the range, and with ENODEV when the driver could not bind. demos/vm/initramfs
+ * the range or the ports, and with ENODEV when the driver could not bind. demos/vm/initramfs
  * loads it at boot; build: demos/kmod/build.
  */
 #include <linux/err.h>
@@ -36,27 +44,36 @@
 #define TESTDEV_NAME	"physdemo-testdev"
 #define TESTDEV_BASE	0xff000000
 #define TESTDEV_SIZE	0x10000
+#define TESTDEV_PORT	0xe0
+#define TESTDEV_PORTS	4
 
 static struct resource testdev_resources[] = {
 	DEFINE_RES_MEM(TESTDEV_BASE, TESTDEV_SIZE),
+	DEFINE_RES_IO(TESTDEV_PORT, TESTDEV_PORTS),
 };
 
 static struct platform_device *testdev_pdev;
 
 static int __init testdev_probe(struct platform_device *pdev)
 {
-	struct resource *res;
+	struct resource *mem, *io;
 
-	res = platform_get_resource(pdev, IORESOURCE_MEM, 0);
-	if (!res)
+	mem = platform_get_resource(pdev, IORESOURCE_MEM, 0);
+	io = platform_get_resource(pdev, IORESOURCE_IO, 0);
+	if (!mem || !io)
 		return -ENODEV;
-	if (!devm_request_mem_region(&pdev->dev, res->start,
-				     resource_size(res), dev_name(&pdev->dev))) {
-		dev_err(&pdev->dev, "%pR is already claimed\n", res);
+	if (!devm_request_mem_region(&pdev->dev, mem->start,
+				     resource_size(mem), dev_name(&pdev->dev))) {
+		dev_err(&pdev->dev, "%pR is already claimed\n", mem);
 		return -EBUSY;
 	}
-	dev_info(&pdev->dev, "claimed %pR (QEMU pc-testdev scratch memory)\n",
-		 res);
+	if (!devm_request_region(&pdev->dev, io->start, resource_size(io),
+				 dev_name(&pdev->dev))) {
+		dev_err(&pdev->dev, "%pR is already claimed\n", io);
+		return -EBUSY;
+	}
+	dev_info(&pdev->dev, "claimed %pR and %pR (QEMU pc-testdev)\n", mem,
+		 io);
 	return 0;
 }
 
@@ -90,4 +107,4 @@ module_init(physdemo_testdev_init);
 module_exit(physdemo_testdev_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("physdemo: QEMU pc-testdev memory at 0xff000000 as a platform device");
+MODULE_DESCRIPTION("physdemo: QEMU pc-testdev memory at 0xff000000 and port 0xe0 as a platform device");

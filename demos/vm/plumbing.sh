@@ -1,8 +1,8 @@
 #!/bin/sh
 # demos/vm/plumbing.sh: the VM's plumbing, checked inside the VM with real
 # values and busybox (no physdemo): the kernel flavour, the project's modules,
-# physdemo-testdev in /proc/iomem, pc-testdev's memory and ports, the debug
-# console on port 0xe9, the HPET, fw_cfg, ioperm(), swap on zram, PID
+# physdemo-testdev in /proc/iomem and /proc/ioports, pc-testdev's memory and
+# ports, the debug console on port 0xe9, the HPET, fw_cfg, ioperm(), swap on zram, PID
 # namespaces, hugetlbfs, a non-root user, and per flavour what /dev/mem
 # allows (STRICT_DEVMEM, IO_STRICT_DEVMEM, PAT, lockdown, module signatures).
 #
@@ -36,12 +36,12 @@ mode="${1:-}"
 rel="$(uname -r)"
 extra="/lib/modules/$rel/extra"
 case "$mode" in
-  default|knobs) want_rel="-physdemo" min=24 ;;
-  distro) want_rel="-physdemo-distro" min=30 ;;
-  lockdown) want_rel="-physdemo-distro" min=16 ;;
+  default|knobs) want_rel="-physdemo" min=25 ;;
+  distro) want_rel="-physdemo-distro" min=31 ;;
+  lockdown) want_rel="-physdemo-distro" min=17 ;;
   *) die "usage: plumbing.sh default|distro|lockdown|knobs (got '$mode')" ;;
 esac
-[ "$mode" = knobs ] && min=29
+[ "$mode" = knobs ] && min=30
 EPERM="Operation not permitted"
 
 # --- the kernel is the one MODE names -------------------------------------------
@@ -91,6 +91,12 @@ overlapping() { # the /proc/iomem lines whose range overlaps 0xff000000-0xff00ff
     fi
   done
 }
+n="$(grep -c '^ *00e0-00e3 : physdemo-testdev$' /proc/ioports)"
+if [ "$n" = 2 ]; then
+  ok "/proc/ioports: 00e0-00e3 : physdemo-testdev, pc-testdev's 32-bit port claimed too"
+else
+  bad "/proc/ioports has $n physdemo-testdev lines, want 2"
+fi
 if rmmod physdemo_testdev && [ -z "$(overlapping)" ]; then
   ok "rmmod physdemo_testdev: no /proc/iomem region overlaps 0xff000000-0xff00ffff (no one else claims it)"
 else

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use crate::kernel::addr::{parse_u64, Pfn, PhysAddr, VirtAddr};
 #[cfg(doc)]
 use crate::physmem::device::AccessMethod;
+use crate::physmem::port::DEV_PORT;
 use crate::physmem::width::Width;
 
 /// Where `physdemo target` keeps its variable (see [`crate::commands::target::Home`]).
@@ -196,6 +197,10 @@ pub(crate) struct DumpArgs {
     #[arg(long, short = 'v')]
     pub(crate) all: bool,
 
+    /// Read with loads of this width, 8, 16, 32 or 64 bits, one per word [default: 32-bit words in a device region when the range allows, and with --pci; else bytes]
+    #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
+    pub(crate) width: Option<Width>,
+
     #[command(flatten)]
     pub(crate) pci: PciArgs,
 
@@ -219,6 +224,46 @@ pub(crate) struct DevmemArgs {
 
     #[command(flatten)]
     pub(crate) device: DeviceArgs,
+}
+
+/// `physdemo port`'s arguments.
+#[derive(Debug, Args)]
+pub(crate) struct PortArgs {
+    /// The I/O port, 0 to 0xffff (hex with 0x, or decimal)
+    pub(crate) port: String,
+
+    /// Values to write, each one access, in order (hex with 0x, or decimal); none to read
+    pub(crate) values: Vec<String>,
+
+    /// Access width in bits: 8 (through /dev/port), 16 or 32 (ioperm + in/out)
+    #[arg(long, value_name = "BITS", default_value = "8", value_parser = parse_width_arg)]
+    pub(crate) width: Width,
+
+    /// Read the port N times, as a driver drains a data port (one access each)
+    #[arg(long = "read", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub(crate) reads: Option<u32>,
+
+    /// Write even to a port no driver claims, or one that resets or reconfigures the machine
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// Run every check and open what the access needs (/dev/port, or ioperm), without an access
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    /// A file standing in for /dev/port, at every width (for tests)
+    #[arg(
+        long,
+        hide = true,
+        env = "PHYSDEMO_PORT_DEVICE",
+        default_value = DEV_PORT,
+        value_name = "PATH"
+    )]
+    pub(crate) port_device: std::path::PathBuf,
 }
 
 fn parse_width_arg(text: &str) -> Result<Width, String> {

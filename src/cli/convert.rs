@@ -10,7 +10,7 @@ use anyhow::{Error, Result};
 
 use crate::cli::args::{
     DeviceArgs, DevmemArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs, PciArgs,
-    PeekArgs, PokeArgs, TargetArgs, WhereArg,
+    PeekArgs, PokeArgs, PortArgs, TargetArgs, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
@@ -20,11 +20,13 @@ use crate::commands::maps::MapsOptions;
 use crate::commands::owner::OwnerOptions;
 use crate::commands::peek::PeekOptions;
 use crate::commands::poke::PokeOptions;
+use crate::commands::port::PortOptions;
 use crate::commands::target::{Home, TargetOptions};
 use crate::error::{usage, UserError};
 use crate::kernel::addr::{parse_u64, PageSize, PhysAddr, VirtAddr};
 use crate::kernel::pci::parse_selector;
 use crate::physmem::device::{AccessMethod, DeviceOptions};
+use crate::physmem::port::PortDevice;
 use crate::proc::process::validate_pid;
 use crate::resolve::register::RegisterRef;
 use crate::resolve::subject::Subject;
@@ -253,6 +255,7 @@ impl TryFrom<&DumpArgs> for DumpOptions {
             from,
             len: args.len,
             squeeze: !args.all,
+            width: args.width,
             device: (&args.device).into(),
         })
     }
@@ -267,6 +270,36 @@ impl TryFrom<&DevmemArgs> for DevmemOptions {
             force: args.write.force,
             dry_run: args.write.dry_run,
             device: (&args.device).into(),
+        })
+    }
+}
+
+impl TryFrom<&PortArgs> for PortOptions {
+    type Error = Error;
+
+    fn try_from(args: &PortArgs) -> Result<Self> {
+        let port = number(&args.port, "port")?;
+        let values = args
+            .values
+            .iter()
+            .map(|value| number(value, "value"))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !values.is_empty() && args.reads.is_some() {
+            return Err(usage("--read N reads the port; a write takes only its values")
+                .hint("e.g. `physdemo port 0x511 --read 4`, or `physdemo port 0x510 0 --width 16`")
+                .into());
+        }
+        Ok(PortOptions {
+            number: port,
+            values,
+            reads: args.reads.unwrap_or(1),
+            width: args.width,
+            force: args.force,
+            dry_run: args.dry_run,
+            json: args.json,
+            device: PortDevice {
+                path: args.port_device.clone(),
+            },
         })
     }
 }

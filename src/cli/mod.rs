@@ -23,6 +23,7 @@ use crate::commands::maps::MapsOptions;
 use crate::commands::owner::OwnerOptions;
 use crate::commands::peek::PeekOptions;
 use crate::commands::poke::PokeOptions;
+use crate::commands::port::PortOptions;
 use crate::commands::target::TargetOptions;
 use crate::error::ExitKind;
 
@@ -88,7 +89,7 @@ pub(crate) enum Command {
     /// Hex dump of a physical address range (hexdump -C layout)
     #[command(
         allow_negative_numbers = true,
-        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line); a\nlength of 0 prints nothing. Any length runs in constant memory, one page at a time.\nNumbers are hex with 0x, or decimal (010 is ten; devmem's C syntax reads it as octal).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0"
+        after_help = "Identical lines are shown once and then `*`, as hexdump -C does (--all shows every line); a\nlength of 0 prints nothing. Any length runs in constant memory, one page at a time. Device\nmemory is read in whole words (one load each; stderr says how many, of which width).\nNumbers are hex with 0x, or decimal (010 is ten; devmem's C syntax reads it as octal).\n\nExamples:\n  sudo physdemo dump 0xf0000 256\n  sudo physdemo dump 0x1ff8 32 --all\n  sudo physdemo dump --pci 0000:00:04.0 --bar 0 0x0 64   # the first 64 bytes of BAR0\n  sudo physdemo dump 0xff000000 16 --width 16            # as 8 16-bit loads"
     )]
     Dump(DumpArgs),
 
@@ -98,6 +99,13 @@ pub(crate) enum Command {
         after_help = "Same syntax and output as busybox devmem: ADDRESS and VALUE in C syntax (0x hex, 0 octal,\ndecimal); WIDTH 8, 16, 32 (default) or 64, or b, h, w, l. A read prints 0x%0*llX with\nwidth/4 upper-case digits; a write prints nothing. Unlike busybox, physdemo refuses misaligned\naccesses, values wider than WIDTH, and (without --force) writes outside System RAM and devices,\nsuch as PCI configuration space. A write makes exactly one access.\n\nNumbers follow C here: 010 is octal, eight. peek, poke and dump read 010 as decimal ten.\n\nExamples:\n  sudo physdemo devmem 0xfe000000\n  sudo physdemo devmem 0x1000 b 0x5a"
     )]
     Devmem(DevmemArgs),
+
+    /// Read or write an x86 I/O port (/dev/port for bytes, ioperm + in/out for 16 and 32 bits)
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Each value written, and each of --read N, is one access of --width bits (default 8):\n8 bits through /dev/port (one inb/outb), 16 and 32 through ioperm and one in/out instruction.\nThe port is located in /proc/ioports. Writes go only to ports a driver claims there, and never\nto the ones that reset or reconfigure the machine (0x64, 0x92, 0xcf8-0xcff, the PIC, PIT,\nRTC and DMA controllers, ACPI's power registers) unless --force. --dry-run runs every check\nand opens what the access needs, without the access.\n\nExamples:\n  sudo physdemo port 0x510 0 --width 16     # fw_cfg: select key 0, the signature\n  sudo physdemo port 0x511 --read 4         # and read it: \"QEMU\"\n  sudo physdemo port 0xe9 0x68 0x69 0x0a --force   # \"hi\\n\" to QEMU's debug console\n  sudo physdemo port 0xe0 --width 32 --json"
+    )]
+    Port(PortArgs),
 
     /// Every mapping of a process: resident, swapped and absent pages, huge pages, physical runs
     #[command(
@@ -194,6 +202,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Peek(args) => commands::peek::run(&PeekOptions::try_from(&args)?)?,
         Command::Dump(args) => commands::dump::run(&DumpOptions::try_from(&args)?)?,
         Command::Devmem(args) => commands::devmem::run(&DevmemOptions::try_from(&args)?)?,
+        Command::Port(args) => commands::port::run(&PortOptions::try_from(&args)?)?,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

@@ -7,7 +7,10 @@
 //! nothing, as `hexdump -C -n 0` does. Addresses are the physical addresses themselves,
 //! not offsets from the start. A range beyond the CPU's physical address bits is refused
 //! before anything is printed; a read that fails midway names the first address that
-//! failed and its /proc/iomem region ([`describe_stop`]).
+//! failed and its /proc/iomem region ([`describe_stop`]). Device memory is read in whole
+//! words (32-bit in a device region or with `--pci`, or `--width`'s), one load per word,
+//! and then a note on stderr says how many loads of which width were made; stdout stays
+//! exactly `hexdump -C`'s.
 
 use std::io::Write;
 
@@ -84,31 +87,51 @@ pub(crate) fn describe_stop(map: &IomemMap, addr: PhysAddr, page: PageSize) -> S
     text
 }
 
-/// Device registers are read whole: `len` bytes at `addr` as 32-bit loads, both multiples
-/// of 4 (QEMU's `edu`, like many devices, answers only 32- and 64-bit accesses, so a
-/// byte-by-byte copy would show zeros). This refuses a range that cannot be read so.
-fn check_register_range(addr: PhysAddr, len: u64) -> Result<(), UserError> {
-    if addr.0 % 4 != 0 || len % 4 != 0 {
+/// Device registers are read whole: `len` bytes at `addr` as loads of `width`, both
+/// multiples of its size (QEMU's `edu`, like many devices, answers only 32- and 64-bit
+/// accesses, so a byte-by-byte copy would show zeros). This refuses a range that cannot be
+/// read so; `why` says what asked for whole loads (`--pci`, `--width`).
+fn check_load_range(addr: PhysAddr, len: u64, width: Width, why: &str) -> Result<(), UserError> {
+    let bytes = width.bytes() as u64;
+    if addr.0 % bytes != 0 || len % bytes != 0 {
         return Err(usage(format!(
-            "dump --pci reads 32-bit registers: {addr} and {len} bytes must be multiples of 4"
+            "{why} reads {width} words: {addr} and {len} bytes must be multiples of {bytes}"
         ))
-        .hint("round the offset down and the length up to a multiple of 4"));
+        .hint(format!(
+            "round the start down and the length up to a multiple of {bytes}"
+        )));
     }
     Ok(())
 }
 
-/// Fills `out` (a multiple of 4 bytes, see [`check_register_range`]) from `addr` with 32-bit
-/// loads, one per word; on failure, says how many bytes were read before the word that
-/// failed. No word is read twice.
-fn read_dwords_into(mem: &PhysMem, addr: PhysAddr, out: &mut [u8]) -> Result<(), PartialRead> {
-    for (i, word) in out.chunks_mut(4).enumerate() {
-        let at = PhysAddr(addr.0 + 4 * i as u64);
-        let value = mem
-            .read(at, Width::W32)
-            .map_err(|error| PartialRead { read: 4 * i, error })?;
-        word.copy_from_slice(&encode_native(value, Width::W32)[..word.len()]);
+/// Fills `out` (a multiple of the width's size, see [`check_load_range`]) from `addr` with
+/// loads of `width`, one per word; on failure, says how many bytes were read before the
+/// word that failed. No word is read twice.
+fn read_words_into(
+    mem: &PhysMem,
+    addr: PhysAddr,
+    width: Width,
+    out: &mut [u8],
+) -> Result<(), PartialRead> {
+    let size = width.bytes();
+    for (i, word) in out.chunks_mut(size).enumerate() {
+        let at = PhysAddr(addr.0 + (size * i) as u64);
+        let value = mem.read(at, width).map_err(|error| PartialRead {
+            read: size * i,
+            error,
+        })?;
+        word.copy_from_slice(&encode_native(value, width)[..word.len()]);
     }
     Ok(())
+}
+
+/// The note a dump read in whole words ends with, on stderr (stdout stays exactly
+/// `hexdump -C`'s): how many loads of which width it made, and why.
+fn loads_note(addr: PhysAddr, len: u64, width: Width, why: &str) -> String {
+    format!(
+        "physdemo: dump: {} {width} reads from {addr}, one per word, none repeated ({why})",
+        len / width.bytes() as u64
+    )
 }
 
 /// Where a dump starts: a physical address, or an offset into a `--pci` device's BAR.
@@ -126,6 +149,9 @@ pub(crate) struct DumpOptions {
     pub(crate) len: u64,
     /// Fold identical lines into `*` (everything but `--all`).
     pub(crate) squeeze: bool,
+    /// Read with loads of this width; `None`: whole 32-bit words in a device region (when
+    /// the range allows) or with `--pci`, else bytes.
+    pub(crate) width: Option<Width>,
     pub(crate) device: DeviceOptions,
 }
 
@@ -144,12 +170,24 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
     // with --pci, or in a device region when the range allows, read 32-bit words.
     let device_words =
         placement.kind() == Some(RegionKind::Device) && paddr.0 % 4 == 0 && len % 4 == 0;
-    let as_words = registers || device_words;
-    if as_words {
-        check_register_range(paddr, len)?;
+    let loads = match options.width {
+        Some(width) => Some((width, format!("--width {}", width.bits()))),
+        None if registers => Some((Width::W32, "dump --pci".to_string())),
+        None if device_words => Some((Width::W32, "a device region".to_string())),
+        None => None,
+    };
+    if let Some((width, why)) = &loads {
+        check_load_range(paddr, len, *width, why)?;
     }
     let mut out = std::io::stdout().lock();
-    stream(&mem, paddr, len, as_words, options.squeeze, &mut out)
+    let width = loads.as_ref().map(|(width, _)| *width);
+    stream(&mem, paddr, len, width, options.squeeze, &mut out)?;
+    if let Some((width, why)) = loads {
+        if len > 0 {
+            eprintln!("{}", loads_note(paddr, len, width, &why));
+        }
+    }
+    Ok(())
 }
 
 /// Reads the range page by page into `hexdump -C` lines. A read that stops midway leaves
@@ -160,7 +198,7 @@ fn stream(
     mem: &PhysMem,
     paddr: PhysAddr,
     len: u64,
-    as_words: bool,
+    words: Option<Width>,
     squeeze: bool,
     out: &mut impl Write,
 ) -> Result<()> {
@@ -170,10 +208,9 @@ fn stream(
     for (addr, len) in page_chunks(paddr.0, len, page) {
         buf.clear();
         buf.resize(len as usize, 0);
-        let read = if as_words {
-            read_dwords_into(mem, PhysAddr(addr), &mut buf)
-        } else {
-            mem.read_into(PhysAddr(addr), &mut buf)
+        let read = match words {
+            Some(width) => read_words_into(mem, PhysAddr(addr), width, &mut buf),
+            None => mem.read_into(PhysAddr(addr), &mut buf),
         };
         if let Err(stop) = read {
             dumper.push(&buf[..stop.read], out)?;

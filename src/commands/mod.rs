@@ -10,4 +10,5 @@ pub(crate) mod maps;
 pub(crate) mod owner;
 pub(crate) mod peek;
 pub(crate) mod poke;
+pub(crate) mod port;
 pub(crate) mod target;

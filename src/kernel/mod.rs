@@ -3,15 +3,18 @@
 //! Each module cites the kernel document or source its layout comes from and is tested on
 //! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
 //! entries ([`pagemap`]), kpageflags ([`kpageflags`]), `/proc/<pid>/maps` ([`maps`]),
-//! `/proc/iomem` ([`iomem`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI
-//! resources ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what
-//! hides a process from /proc: hidepid and PID namespaces ([`visibility`]).
+//! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
+//! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
+//! ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what hides a
+//! process from /proc: hidepid and PID namespaces ([`visibility`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
 pub mod ecam;
 pub mod iomem;
+pub mod ioports;
 pub mod kpageflags;
+pub mod lockdown;
 pub mod maps;
 pub mod pagemap;
 pub mod pci;

@@ -14,11 +14,16 @@
 //! I/O. [`device`] says which file stands for physical memory and how it is opened: the path
 //! is injectable (`--device`, `PHYSDEMO_DEVICE`) so tests run against a regular file standing
 //! in for /dev/mem, and a second kind of memory device belongs there too.
+//!
+//! x86 I/O ports are the other address space a device answers in: [`port`] reaches them
+//! (/dev/port for bytes, `ioperm` and one `in`/`out` for 16 and 32 bits), one access each,
+//! and explains the kernel's refusals; their write policy is [`policy`]'s too.
 
 pub(crate) mod access;
 pub(crate) mod device;
 pub(crate) mod explain;
 pub(crate) mod frame_pin;
 pub mod policy;
+pub(crate) mod port;
 pub(crate) mod reach;
 pub mod width;

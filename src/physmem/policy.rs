@@ -10,6 +10,7 @@ use crate::error::{permission, refused, UserError};
 use crate::kernel::addr::PhysAddr;
 use crate::kernel::ecam::ConfigSpace;
 use crate::kernel::iomem::{Placement, RegionKind};
+use crate::kernel::ioports::{is_acpi_power_block, machine_port, Port};
 
 /// Whether a write into a region of this kind is allowed without `--force`.
 fn writable_without_force(kind: RegionKind) -> bool {
@@ -83,6 +84,60 @@ pub(crate) fn check_config_space_write(
         .hint("change a device's configuration with setpci or its driver; add --force if you mean it, --dry-run to check")),
         _ => Ok(()),
     }
+}
+
+/// The port write policy: `Ok` when a write of `bytes` bytes at `port` (placed by its first
+/// byte in /proc/ioports as `placement`) may go ahead without `--force`: a device or driver
+/// claims every byte, and none is one of the ports that reset or reconfigure the machine
+/// ([`MACHINE_PORTS`](crate::kernel::ioports::MACHINE_PORTS)) or ACPI's power management
+/// registers. A map hidden from a user without root is a permission error.
+pub fn check_port_write(
+    port: Port,
+    bytes: u16,
+    placement: &Placement,
+    force: bool,
+) -> Result<(), UserError> {
+    if force {
+        return Ok(());
+    }
+    let last = port.0.saturating_add(bytes.max(1) - 1);
+    let (range, is) = if last == port.0 {
+        (format!("port {port}"), "is")
+    } else {
+        (format!("ports {port}-{last:#x}"), "are")
+    };
+    let why = if let Some(machine) = machine_port(port.0, last) {
+        format!("{range} {is} {}: {}", machine.what, machine.effect)
+    } else {
+        match placement {
+            Placement::In { region, .. } if is_acpi_power_block(&region.name) => format!(
+                "{range} {is} in {region}, ACPI's power management registers: a write can power the machine off or suspend it"
+            ),
+            Placement::In { region, .. } if region.kind() == RegionKind::BusWindow => format!(
+                "no driver claims {range}: it is in {region}, a bus window no device claims"
+            ),
+            Placement::In { region, .. } if !writable_without_force(region.kind()) => {
+                format!("{range} {is} in {region}, {}", region.kind().describe())
+            }
+            Placement::In { region, .. } if u64::from(last) > region.end => {
+                format!("the access at {range} runs past the end of {region}")
+            }
+            Placement::In { .. } => return Ok(()),
+            Placement::Nowhere => {
+                format!("no driver claims {range}: it is in no range of /proc/ioports")
+            }
+            Placement::Hidden => {
+                return Err(permission(format!(
+                    "cannot tell who claims port {port}: /proc/ioports shows only zeros to a user without root"
+                ))
+                .hint("run as root (sudo): I/O ports need root anyway"))
+            }
+            Placement::Unreadable(err) => format!("cannot tell who claims {range}: {err}"),
+        }
+    };
+    Err(refused(format!("refusing to write: {why}")).hint(
+        "physdemo writes only to ports a driver claims in /proc/ioports; add --force if you mean it, --dry-run to check",
+    ))
 }
 
 #[cfg(test)]
@@ -253,5 +308,65 @@ fed1c000-fed1ffff : Reserved
         assert!(check_config_space_write(PhysAddr(0xb000_803c), Some(&space), true).is_ok());
         assert!(check_config_space_write(PhysAddr(0x1000), None, false).is_ok());
         assert_eq!(locate(&[space.window], PhysAddr(0x1000)), None);
+    }
+
+    /// The VM's /proc/ioports around the ports a demo writes, and a reserved range.
+    const VM_IOPORTS: &str = "\
+0000-0cf7 : PCI Bus 0000:00
+  0060-0060 : keyboard
+  0064-0064 : keyboard
+  00e0-00e3 : physdemo-testdev
+    00e0-00e3 : physdemo-testdev
+  0510-051b : QEMU0002:00
+  0600-067f : 0000:00:1f.0
+    0604-0605 : ACPI PM1a_CNT_BLK
+0cf8-0cff : PCI conf1
+0d00-ffff : PCI Bus 0000:00
+  0e00-0e01 : smalldev
+  fff8-fffb : reserved
+";
+
+    #[test]
+    fn port_writes_go_only_to_claimed_ports_that_leave_the_machine_alone() {
+        use crate::kernel::ioports::IoportMap;
+        let m = IoportMap::parse(VM_IOPORTS.as_bytes()).unwrap();
+        let check = |port: u16, bytes: u16| {
+            check_port_write(Port(port), bytes, &m.place(Port(port)), false)
+        };
+        assert!(check(0x510, 2).is_ok());
+        assert!(check(0x511, 1).is_ok());
+        assert!(check(0xe0, 4).is_ok());
+        let refusal = |port, bytes| {
+            let err = check(port, bytes).unwrap_err();
+            assert_eq!(err.kind, crate::error::ExitKind::Refused, "{err}");
+            assert!(err.to_string().contains("--force"), "{err}");
+            err.message
+        };
+        assert_eq!(
+            refusal(0xe9, 1),
+            "refusing to write: no driver claims port 0xe9: it is in PCI Bus 0000:00 [0x0-0xcf7], a bus window no device claims"
+        );
+        assert!(refusal(0x64, 1).contains("port 0x64 is the keyboard controller's command port (8042): writing 0xfe to it resets the machine"));
+        assert!(refusal(0xcf9, 1).contains("the reset control register"));
+        assert!(refusal(0xcf8, 4).contains("ports 0xcf8-0xcfb are PCI configuration mechanism 1"));
+        assert!(refusal(0xcfc, 4).contains("PCI configuration mechanism 1"));
+        assert!(refusal(0x70, 1).contains("real-time clock"));
+        assert!(refusal(0x604, 2).contains("ACPI's power management registers"));
+        assert!(refusal(0xfff8, 4).contains("a reserved range"));
+        // a 32-bit access that starts in a claimed range and runs past its end
+        assert!(refusal(0xe00, 4).contains("runs past the end of smalldev [0xe00-0xe01]"));
+        assert!(check(0xe00, 2).is_ok());
+        assert!(refusal(0x2000, 4).contains("no driver claims ports 0x2000-0x2003"));
+        let nowhere = IoportMap::parse(b"0000-00ff : x\n").unwrap();
+        assert!(
+            check_port_write(Port(0x300), 1, &nowhere.place(Port(0x300)), false)
+                .unwrap_err()
+                .message
+                .contains("in no range of /proc/ioports")
+        );
+        assert!(check_port_write(Port(0x64), 1, &m.place(Port(0x64)), true).is_ok());
+        assert!(check_port_write(Port(0xe9), 1, &m.place(Port(0xe9)), true).is_ok());
+        let hidden = check_port_write(Port(0x510), 2, &Placement::Hidden, false).unwrap_err();
+        assert_eq!(hidden.kind, crate::error::ExitKind::Permission);
     }
 }

@@ -5,11 +5,14 @@
 //! Batched word reads ([`words`]) of pagemap ([`pagemap`]) and kpageflags/kpagecount
 //! ([`kpage`]); processes and their maps ([`process`]), pinned while a write is checked
 //! ([`pin`]); physdemo targets seen from outside ([`target_process`]); the physical address
-//! map ([`iomem`]), PCI configuration space windows ([`ecam`]) and PCI devices ([`pci`]).
+//! map ([`iomem`]) and the I/O port map ([`ioports`]), the lockdown mode ([`lockdown`]), PCI
+//! configuration space windows ([`ecam`]) and PCI devices ([`pci`]).
 
 pub(crate) mod ecam;
 pub(crate) mod iomem;
+pub(crate) mod ioports;
 pub(crate) mod kpage;
+pub(crate) mod lockdown;
 pub(crate) mod pagemap;
 pub(crate) mod pci;
 pub(crate) mod pin;

@@ -19,15 +19,24 @@ pub(crate) fn format_line(addr: u64, bytes: &[u8]) -> String {
         }
     }
     line.push_str(" |");
-    line.extend(bytes.iter().map(|&b| {
-        if (0x20..0x7f).contains(&b) {
-            b as char
-        } else {
-            '.'
-        }
-    }));
+    line.push_str(&ascii(bytes));
     line.push('|');
     line
+}
+
+/// The bytes as `hexdump -C`'s right-hand column shows them: printable ASCII as itself,
+/// anything else as `.`.
+pub(crate) fn ascii(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        })
+        .collect()
 }
 
 /// Streams bytes into `hexdump -C` lines, folding repeats into `*`.

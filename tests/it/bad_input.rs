@@ -1,18 +1,19 @@
 //! Hostile command lines: every subcommand fed garbage, overflow, negative numbers, huge
 //! lengths, missing and extra arguments, bad widths, misaligned addresses, pid 0, a kernel
-//! thread's pid, and writes the region policy refuses.
+//! thread's pid, and writes the region policy refuses; bad ports and port writes the port
+//! policy refuses.
 //!
 //! Each row runs the real binary and asserts the contract of README "Exit codes": the exact
 //! exit code, nothing on stdout, exactly one line on stderr that starts with
 //! `physdemo: error: `, contains the row's words and ends with a hint in parentheses, and
-//! never a panic. /dev/mem, /proc/iomem and the ACPI MCFG table are a scratch file and
-//! crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_IOMEM`, `PHYSDEMO_MCFG`), so nothing real
-//! is ever touched.
+//! never a panic. /dev/mem, /dev/port, /proc/iomem, /proc/ioports and the ACPI MCFG table
+//! are scratch files and crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_PORT_DEVICE`,
+//! `PHYSDEMO_IOMEM`, `PHYSDEMO_IOPORTS`, `PHYSDEMO_MCFG`), so nothing real is ever touched.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{physdemo, VM_MCFG};
+use crate::common::{physdemo, VM_IOPORTS, VM_MCFG};
 
 const IOMEM: &str = "\
 00000000-00000fff : Reserved
@@ -23,7 +24,8 @@ const IOMEM: &str = "\
 
 /// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
 /// thread's pid, `{sleeper}` a live user process's, `{dir}` the scratch directory (holding
-/// `mem`, `iomem` and `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
+/// `mem`, `iomem`, `ioports`, `port` (standing in for /dev/port: it must stay all zeros) and
+/// `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
 /// the environment; a last word `>/dev/full` sends stdout there; `\s` and `\n` in a word
 /// are a blank and a newline.
 const CASES: &[(&str, i32, &str)] = &[
@@ -118,6 +120,8 @@ const CASES: &[(&str, i32, &str)] = &[
     ("dump 0x1000 0xffffffffffffffff", 2, "past the end"),
     ("dump 0xfffffffffffffff0 0x100", 2, "past the end"),
     ("dump 0x100000 16", 3, "SIGBUS"),
+    ("dump 0x1001 4 --width 16", 2, "multiples of 2"),
+    ("dump 0x1000 4 --width 12", 2, "bad width '12'"),
     ("devmem", 2, "<ADDRESS>"),
     ("devmem 0x1000 12", 2, "bad width '12'"),
     ("devmem 0x1000 x", 2, "bad width 'x'"),
@@ -234,6 +238,61 @@ const CASES: &[(&str, i32, &str)] = &[
         2,
         "`_` may only stand",
     ),
+    // issue 13: I/O ports (a scratch file stands in for /dev/port, and stays all zeros)
+    ("port", 2, "<PORT>"),
+    ("port zz", 2, "bad port 'zz'"),
+    ("port -1", 2, "bad port '-1'"),
+    ("port 0x10000", 2, "port 0x10000 is out of range"),
+    ("port 0x10000 1", 2, "x86 I/O ports are 0 to 0xffff"),
+    (
+        "port 0xfffe --width 32",
+        2,
+        "runs past the last port, 0xffff",
+    ),
+    ("port 0xe0 0x100", 2, "value 0x100 does not fit in 8 bits"),
+    (
+        "port 0xe0 0x1ffffffff --width 32",
+        2,
+        "does not fit in 32 bits",
+    ),
+    ("port 0xe0 1 zz", 2, "bad value 'zz'"),
+    (
+        "port 0x511 --width 16",
+        2,
+        "port 0x511 is not aligned for a 16-bit access",
+    ),
+    ("port 0xe2 1 --width 32", 2, "multiple of 4"),
+    ("port 0xe0 --width 64", 2, "bad width '64' for an I/O port"),
+    ("port 0xe0 --width 12", 2, "bad width '12'"),
+    ("port 0xe0 --read 0", 2, "0 is not in 1..=65536"),
+    ("port 0xe0 1 --read 2", 2, "--read N reads the port"),
+    ("port 0xe9 0x41", 6, "no driver claims port 0xe9"),
+    ("port 0xe9 0x41 --dry-run", 6, "no driver claims port 0xe9"),
+    (
+        "port 0x2000 1 --width 32",
+        6,
+        "no driver claims ports 0x2000-0x2003",
+    ),
+    ("port 0x64 0xfe", 6, "writing 0xfe to it resets the machine"),
+    ("port 0xcf9 6", 6, "the reset control register"),
+    (
+        "port 0xcf8 0x80000000 --width 32",
+        6,
+        "PCI configuration mechanism 1",
+    ),
+    ("port 0x70 0x8f", 6, "the real-time clock"),
+    ("port 0x21 0xff", 6, "interrupt controller (8259 PIC, pic1)"),
+    ("port 0x92 1 --dry-run", 6, "fast reset"),
+    (
+        "PHYSDEMO_IOPORTS={dir}/garbage port 0xe0 1",
+        6,
+        "cannot tell who claims port 0xe0",
+    ),
+    (
+        "PHYSDEMO_PORT_DEVICE=/dev/null port 0xe0",
+        2,
+        "/dev/null is not /dev/port (char 1:4)",
+    ),
 ];
 
 /// How many rows must run: every row of the table. In a pid namespace that shows no kernel
@@ -281,6 +340,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         .set_len(1 << 20)
         .unwrap();
     std::fs::write(dir.join("iomem"), IOMEM).unwrap();
+    std::fs::write(dir.join("ioports"), VM_IOPORTS).unwrap();
+    let ports = dir.join("port");
+    std::fs::write(&ports, vec![0u8; 0x1_0000]).unwrap();
     std::fs::write(dir.join("garbage"), "garbage\n").unwrap();
     let full = std::path::Path::new("/dev/full");
     assert!(full.exists(), "this test writes to /dev/full");
@@ -320,7 +382,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         cmd.env("PHYSDEMO_DEVICE", &device)
             .env("PHYSDEMO_IOMEM", dir.join("iomem"))
             .env("PHYSDEMO_MCFG", dir.join("mcfg"))
-            .env("PHYSDEMO_PCI_SYSFS", dir.join("no-pci-devices"));
+            .env("PHYSDEMO_PCI_SYSFS", dir.join("no-pci-devices"))
+            .env("PHYSDEMO_IOPORTS", dir.join("ioports"))
+            .env("PHYSDEMO_PORT_DEVICE", &ports);
         for pair in &words[..env_words] {
             let (name, value) = pair.split_once('=').unwrap();
             cmd.env(name, value);
@@ -352,4 +416,9 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         "only {tried} of {FLOOR} bad command lines ran"
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let port_bytes = std::fs::read(&ports).expect("the /dev/port stand-in");
+    assert!(
+        port_bytes.iter().all(|&b| b == 0),
+        "a refused port write reached the /dev/port stand-in"
+    );
 }

@@ -21,6 +21,20 @@ pub const VM_MCFG: [u8; 60] = [
     0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00, 0x00, 0x00, 0x00,
 ];
 
+/// /proc/ioports of the project's VM around the ports the demos use (the full file is in
+/// src/kernel/ioports.rs's tests): pc-testdev's port claimed by physdemo_testdev, fw_cfg,
+/// the keyboard controller, and 0xe9 (the debug console) in no device's range.
+pub const VM_IOPORTS: &str = "\
+0000-0cf7 : PCI Bus 0000:00
+  0020-0021 : pic1
+  0064-0064 : keyboard
+  00e0-00e3 : physdemo-testdev
+    00e0-00e3 : physdemo-testdev
+  0510-051b : QEMU0002:00
+0cf8-0cff : PCI conf1
+0d00-ffff : PCI Bus 0000:00
+";
+
 pub fn physdemo() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_physdemo"));
     cmd.env_remove("NO_COLOR");

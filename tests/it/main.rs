@@ -5,9 +5,11 @@
 //! Host tests (this machine has no /dev/mem: a file stands in for it, crafted copies for
 //! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`pci`] (`--pci`),
-//! [`forge`] (forged targets), [`bad_input`] (every bad command line), and
+//! [`port`] (I/O ports, a file standing in for /dev/port), [`forge`] (forged targets),
+//! [`bad_input`] (every bad command line), and
 //! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
-//! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those).
+//! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those);
+//! [`trace`] reads QEMU's device trace there, the device's own account of each access.
 
 mod architecture;
 mod bad_input;
@@ -16,5 +18,7 @@ mod forge;
 mod maps_and_owner;
 mod pci;
 mod physmem;
+mod port;
 mod target_and_inspect;
+mod trace;
 mod vm;

@@ -835,3 +835,40 @@ fn without_root_a_hidden_map_and_an_unreadable_target_are_permission_errors() {
     }
     drop(target);
 }
+
+#[test]
+fn dump_of_device_memory_reads_whole_words_and_says_how_many_on_stderr() {
+    let s = Scratch::new("dump-words", 0x20000);
+    s.put(0x10000, b"device registers");
+    let bytes = s.run(&["dump", "0x2000", "16"]);
+    assert_eq!(
+        stderr_of(&bytes),
+        "",
+        "RAM is dumped as before, with no note"
+    );
+    let words = s.run(&["dump", "0x10000", "16"]);
+    assert!(words.status.success(), "{}", stderr_of(&words));
+    let want = "00010000  64 65 76 69 63 65 20 72  65 67 69 73 74 65 72 73  |device registers|\n\
+                00010010\n";
+    assert_eq!(stdout_of(&words), want, "stdout stays hexdump -C's");
+    assert_eq!(
+        stderr_of(&words),
+        "physdemo: dump: 4 32-bit reads from 0x10000, one per word, none repeated (a device region)\n"
+    );
+    for (width, reads) in [("8", 16), ("16", 8), ("64", 2)] {
+        let out = s.run(&["dump", "0x10000", "16", "--width", width]);
+        assert_eq!(stdout_of(&out), want, "--width {width}");
+        assert_eq!(
+            stderr_of(&out),
+            format!("physdemo: dump: {reads} {width}-bit reads from 0x10000, one per word, none repeated (--width {width})\n")
+        );
+    }
+    // an unaligned device range is read byte by byte, as before, with no note
+    let odd = s.run(&["dump", "0x10001", "3"]);
+    assert_eq!(stderr_of(&odd), "");
+    assert_exit(
+        &s.run(&["dump", "0x10001", "4", "--width", "16"]),
+        2,
+        "--width 16 reads 16-bit words: 0x10001 and 4 bytes must be multiples of 2",
+    );
+}

@@ -17,6 +17,9 @@ use std::process::{Command, Output};
 use std::sync::Mutex;
 
 use crate::common::skip_requested;
+use crate::trace::{accesses_to, Access};
+
+mod devices;
 
 /// One VM at a time: two cores do not run two emulated machines well.
 static ONE_VM: Mutex<()> = Mutex::new(());
@@ -403,90 +406,6 @@ fn maps_counts_transparent_huge_pages_as_the_kernel_does() {
         return;
     };
     assert!(text.contains("maps summary: huge 4096 pages = AnonHugePages"));
-}
-
-/// One device access in QEMU's trace log, as the `log` backend prints
-/// `memory_region_ops_read|write` (trace-events of QEMU's system/):
-/// `memory_region_ops_write cpu 0 mr 0x... addr 0xff000000 value 0x12345678 size 4 name 'pc-testdev-iomem'`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Access {
-    write: bool,
-    addr: u64,
-    value: u64,
-    size: u32,
-}
-
-impl Access {
-    fn read(addr: u64, value: u64, size: u32) -> Self {
-        Access {
-            write: false,
-            addr,
-            value,
-            size,
-        }
-    }
-    fn write(addr: u64, value: u64, size: u32) -> Self {
-        Access {
-            write: true,
-            addr,
-            value,
-            size,
-        }
-    }
-}
-
-/// The accesses to the memory region called `region`, in order, from a trace log.
-fn accesses_to(trace: &str, region: &str) -> Vec<Access> {
-    let quoted = format!("name '{region}'");
-    trace
-        .lines()
-        .filter(|line| line.ends_with(&quoted))
-        .map(|line| {
-            let write = if line.contains("memory_region_ops_write ") {
-                true
-            } else if line.contains("memory_region_ops_read ") {
-                false
-            } else {
-                panic!("not a memory_region_ops line: {line}")
-            };
-            let field = |key: &str| -> u64 {
-                let mut words = line.split_whitespace();
-                words.find(|w| *w == key);
-                let word = words.next().unwrap_or_else(|| panic!("no {key} in {line}"));
-                let parsed = match word.strip_prefix("0x") {
-                    Some(hex) => u64::from_str_radix(hex, 16),
-                    None => word.parse(),
-                };
-                parsed.unwrap_or_else(|_| panic!("bad {key} '{word}' in {line}"))
-            };
-            Access {
-                write,
-                addr: field("addr"),
-                value: field("value"),
-                size: u32::try_from(field("size")).expect("a small size"),
-            }
-        })
-        .collect()
-}
-
-#[test]
-fn accesses_are_parsed_from_the_trace_format_of_qemu() {
-    let trace = "memory_region_ops_write cpu 0 mr 0x5581e7d1c0a0 addr 0xff000000 value 0x12345678 size 4 name 'pc-testdev-iomem'\n\
-                 memory_region_ops_read cpu 1 mr 0x5581e7d1c0a0 addr 0xe2 value 0xcafe size 2 name 'pc-testdev-ioport'\n\
-                 memory_region_ops_read cpu 1 mr 0x5581e7d1c0b0 addr 0x3fd value 0x60 size 1 name 'serial'\n";
-    assert_eq!(
-        accesses_to(trace, "pc-testdev-iomem"),
-        [Access::write(0xff000000, 0x12345678, 4)]
-    );
-    assert_eq!(
-        accesses_to(trace, "pc-testdev-ioport"),
-        [Access::read(0xe2, 0xcafe, 2)]
-    );
-    // A widened or split access is a different list, so the tests below would fail.
-    assert_ne!(
-        accesses_to(trace, "pc-testdev-ioport"),
-        [Access::read(0xe0, 0xcafe0000, 4)]
-    );
 }
 
 /// What a run of demos/vm/plumbing.sh left: its output, QEMU's trace of every device read
