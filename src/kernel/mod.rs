@@ -6,7 +6,8 @@
 //! ([`frame_class`]), `/proc/<pid>/maps` ([`maps`]),
 //! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
 //! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
-//! ([`pci`]), and the header of a physdemo target's page ([`target_header`]).
+//! ([`pci`]), the header of a physdemo target's page ([`target_header`]), and what hides a
+//! process from /proc: hidepid and PID namespaces ([`visibility`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
@@ -19,4 +20,5 @@ pub mod lockdown;
 pub mod maps;
 pub mod pagemap;
 pub mod pci;
-pub(crate) mod target_header;
+pub mod target_header;
+pub mod visibility;
