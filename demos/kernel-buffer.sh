@@ -4,7 +4,8 @@
 # address through /dev/mem, and the kernel sees the new value.
 #
 #   1. load physdemo_buf.ko (demos/kmod): it kmallocs 64 bytes, stores a known
-#      64-bit value and reports vaddr/paddr/value in debugfs;
+#      64-bit value and reports vaddr/paddr/value and the direct-map base
+#      (PAGE_OFFSET, randomized under KASLR) in debugfs;
 #   2. `physdemo peek` reads the same value at the physical address;
 #   3. `physdemo poke` writes a new value there;
 #   4. the module, reading its own buffer with READ_ONCE, reports the new value;
@@ -36,9 +37,12 @@ vaddr="$(key_value vaddr "$file")"
 paddr="$(key_value paddr "$file")"
 before="$(key_value value "$file")"
 
-say "Step 2: where is that? The kernel maps all of RAM at a fixed offset (the
-    \"direct map\"; this VM boots with nokaslr, so it starts at 0xffff888000000000):
-    $vaddr - 0xffff888000000000 = $(printf '%#x' $((vaddr - 0xffff888000000000))), the physical address.
+base="$(key_value page_offset "$file")"
+kaslr="$(grep -qw nokaslr /proc/cmdline && echo "off (nokaslr)" || echo on)"
+say "Step 2: where is that? The kernel maps all of RAM at one offset, the \"direct
+    map\". It starts at PAGE_OFFSET, which the module reports: $base
+    (0xffff888000000000 unless KASLR randomizes it at boot; KASLR is $kaslr).
+    $vaddr - $base = $(printf '%#x' $((vaddr - base))), the physical address.
     /proc/iomem places it in System RAM, outside the kernel's own image:"
 grep -E 'System RAM|Kernel (code|rodata|data|bss)' /proc/iomem
 echo "physdemo poke writes to System RAM without --force, and refuses the kernel image:"

@@ -2,7 +2,9 @@
 # demos/e2e/kmod.sh: inside the VM, physdemo and a kernel module agree on a
 # kmalloc buffer. physdemo_buf.ko (demos/kmod) reports its buffer's vaddr,
 # paddr and value in debugfs; `physdemo peek` at paddr reads exactly the
-# module's value; after each `physdemo poke` the module reports exactly the
+# module's value; the module's vaddr is its paddr plus the direct-map base it
+# reports (PAGE_OFFSET: read, never assumed, so this runs with KASLR too, as
+# tests/it/vm.rs also does); after each `physdemo poke` the module reports exactly the
 # value poked (64-bit, and a 32-bit poke of the upper half); a value the
 # module stores (written to its file) is what peek reads; rmmod removes the
 # file and a second load/unload works.
@@ -11,7 +13,7 @@
 # where demos/vm/run puts the project's modules in every VM run. On the host:
 #   demos/vm/run demos/e2e/kmod.sh
 # (tests/it/vm.rs does exactly this). Prints "ok"/"FAIL" lines with the exact
-# values, then "kmod: N passed, N failed"; exit 0 only when all 13 passed.
+# values, then "kmod: N passed, N failed"; exit 0 only when all 14 passed.
 set -eu
 . "$(dirname "$0")/../lib.sh"
 ko="${1:-/lib/modules/$(uname -r)/extra/physdemo_buf.ko}"
@@ -20,21 +22,29 @@ peek64() { physdemo peek "$1" --width 64 --json | json_field value; }
 
 if [ ! -f "$ko" ]; then
   bad "no module at $ko: demos/vm/run adds it (demos/kmod/build builds it)"
-  summary kmod 13; exit 1
+  summary kmod 14; exit 1
 fi
 grep -q ' /sys/kernel/debug ' /proc/mounts || mount -t debugfs none /sys/kernel/debug
 
 if insmod "$ko" && [ -r "$file" ]; then ok "insmod $ko created $file"; else
-  bad "insmod $ko did not create $file"; summary kmod 13; exit 1
+  bad "insmod $ko did not create $file"; summary kmod 14; exit 1
 fi
 vaddr="$(key_value vaddr "$file")" paddr="$(key_value paddr "$file")" value="$(key_value value "$file")"
 if [ "$value" = 0xfeedfacecafebeef ]; then ok "the module stored $value"; else bad "initial value '$value'"; fi
-# Direct map with nokaslr: vaddr = paddr + 0xffff888000000000.
-if [ $((vaddr - 0xffff888000000000)) -eq $((paddr)) ]; then
-  ok "vaddr $vaddr is the direct map of paddr $paddr"
+# The direct map: vaddr = paddr + PAGE_OFFSET, as the module reports it (fixed at
+# 0xffff888000000000 with nokaslr, randomized with KASLR: never assumed here).
+base="$(key_value page_offset "$file")"
+if [ -n "$base" ] && [ $((vaddr - base)) -eq $((paddr)) ]; then
+  ok "vaddr $vaddr is the direct map of paddr $paddr (PAGE_OFFSET $base, read from the module)"
 else
-  bad "vaddr $vaddr - 0xffff888000000000 != paddr $paddr"
+  bad "vaddr $vaddr - PAGE_OFFSET '$base' != paddr $paddr"
 fi
+case " $(cat /proc/cmdline) " in
+  *" nokaslr "*) [ "$base" = 0xffff888000000000 ] && ok "nokaslr: the direct map starts at $base" ||
+                   bad "nokaslr, yet PAGE_OFFSET is $base" ;;
+  *) [ "$base" != 0xffff888000000000 ] && ok "KASLR: the direct map starts at $base, not 0xffff888000000000" ||
+       bad "KASLR on, yet PAGE_OFFSET is 0xffff888000000000" ;;
+esac
 region="$(physdemo peek "$paddr" --width 64 --json | json_field name)"
 if [ "$region" = "System RAM" ]; then ok "$paddr is in System RAM"; else bad "$paddr is in '$region'"; fi
 
@@ -75,4 +85,4 @@ if insmod "$ko" && [ "$(key_value value "$file")" = 0xfeedfacecafebeef ] && rmmo
 else
   bad "a second load/unload failed"
 fi
-summary kmod 13
+summary kmod 14

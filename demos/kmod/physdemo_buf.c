@@ -11,6 +11,10 @@
  *   paddr=0x3a1b2c0             virt_to_phys() of it: where /dev/mem finds it
  *   value=0xfeedfacecafebeef    the first 64-bit word, read now (READ_ONCE)
  *   size=64                     bytes allocated
+ *   page_offset=0xffff888000000000  PAGE_OFFSET, where the kernel's direct
+ *                               map of all RAM starts (vaddr = paddr +
+ *                               page_offset); randomized at boot with KASLR
+ *                               (CONFIG_RANDOMIZE_MEMORY)
  *
  * so `physdemo peek`/`poke <paddr> ... --width 64` can read and change the
  * value behind the kernel's back, and a second read of the file shows what the
@@ -40,14 +44,15 @@ static struct dentry *file;
 static ssize_t buf_read(struct file *f, char __user *ubuf, size_t len,
 			loff_t *pos)
 {
-	char text[128];
+	char text[192];
 	int n;
 
 	n = scnprintf(text, sizeof(text),
-		      "vaddr=0x%lx\npaddr=0x%llx\nvalue=0x%016llx\nsize=%d\n",
+		      "vaddr=0x%lx\npaddr=0x%llx\nvalue=0x%016llx\nsize=%d\npage_offset=0x%lx\n",
 		      (unsigned long)buf,
 		      (unsigned long long)virt_to_phys(buf),
-		      (unsigned long long)READ_ONCE(*buf), BUF_SIZE);
+		      (unsigned long long)READ_ONCE(*buf), BUF_SIZE,
+		      (unsigned long)PAGE_OFFSET);
 	return simple_read_from_buffer(ubuf, len, pos, text, n);
 }
 

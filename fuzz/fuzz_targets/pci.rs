@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(windows) = parse_mcfg(data) {
         for window in &windows {
             let n = data.len() as u64;
-            for addr in [window.first(), window.last(), window.first().wrapping_add(n * 4097)] {
+            for addr in [
+                window.first(),
+                window.last(),
+                window.first().wrapping_add(n * 4097),
+            ] {
                 if let Some(f) = window.decode(addr) {
                     assert!(window.contains(addr));
                     let encoded = window.base

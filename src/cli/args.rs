@@ -48,6 +48,10 @@ pub(crate) struct TargetArgs {
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     pub(crate) timeout: Option<f64>,
 
+    /// Do not hold the page still: by default the target registers it as an io_uring fixed buffer, which keeps the kernel from migrating it (mlock alone does not); with this the kernel may move it, as migration tests want
+    #[arg(long)]
+    pub(crate) movable: bool,
+
     /// One JSON object per line on stdout (events "ready", "change", "moved", "exit")
     #[arg(long)]
     pub(crate) json: bool,

@@ -172,6 +172,7 @@ impl TryFrom<&TargetArgs> for TargetOptions {
             interval: Duration::from_micros(args.interval_us),
             until: args.until,
             timeout: args.timeout.map(Duration::from_secs_f64),
+            movable: args.movable,
             json: args.json,
         })
     }

@@ -19,9 +19,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::error::{ExitKind, UserError};
-use crate::kernel::addr::{Hex, PhysAddr, VirtAddr};
+use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::physmem::access::PhysMem;
 use crate::physmem::device::DeviceOptions;
+use crate::physmem::frame_pin::{pinning_available, FramePin};
 use crate::physmem::policy::{check_config_space_write, check_region_write};
 use crate::physmem::width::{check_alignment, check_value_fits, Width, WidthValue};
 use crate::proc::target_process::{wait_for_reaction, Reaction};
@@ -30,17 +31,24 @@ use crate::render::json::write_sorted_json_line;
 use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
 use crate::render::units::format_latency;
 use crate::resolve::destination::Destination;
-use crate::resolve::recheck::{check_frame, When};
+use crate::resolve::recheck::{
+    after_store, check_before_store, check_present_before_pin, AfterStore,
+};
 use crate::resolve::register::Register;
 use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
+use crate::scan::owners::{every_pid, search, FrameQuery, SearchScope};
 
 /// What the no-argument `poke` writes, unless the variable already holds it (then its NOT).
 pub(crate) const DEMO_VALUE: u64 = 0xdead_beef_cafe_f00d;
 
-/// Hidden test hooks: milliseconds to sleep right before the pre-write frame check, and
-/// right after the write (before the target's reaction and the post-write check). Honoured
-/// only when set, so that a test can kill or replace the process, or move its page, inside
-/// the window (demos/stress/races.sh). Each pause announces itself on stderr.
+/// Hidden test hooks: milliseconds to sleep right before the last frame check (a change
+/// there must be refused, nothing written), between that check (and the pin) and the store
+/// (a page that moves there leaves the store in a stale frame: reported as a failure, or
+/// impossible when the page is pinned), and right after the store (before the target's
+/// reaction and the check after it). Honoured only when set, so that a test can kill or
+/// replace the process, move or swap its page inside each window (demos/stress/races.sh,
+/// demos/stress/migrate.sh). Each pause announces itself on stderr.
+pub(crate) const PAUSE_BEFORE_CHECK_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_CHECK_MS";
 pub(crate) const PAUSE_BEFORE_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_BEFORE_WRITE_MS";
 pub(crate) const PAUSE_AFTER_WRITE_ENV: &str = "PHYSDEMO_TEST_PAUSE_AFTER_WRITE_MS";
 
@@ -127,8 +135,8 @@ struct Plan {
 pub(crate) fn run(options: &PokeOptions) -> Result<()> {
     let plan = prepare(options)?;
     if options.dry_run {
-        let current = dry_run(&plan, options)?;
-        return render_dry_run(&plan, options, current);
+        let (current, would_pin) = dry_run(&plan, options)?;
+        return render_dry_run(&plan, options, current, would_pin);
     }
     let written = write(&plan, options)?;
     render_written(&plan, options, &written)?;
@@ -183,30 +191,94 @@ fn prepare(options: &PokeOptions) -> Result<Plan> {
     })
 }
 
-/// The checks a write makes, short of the store; returns the current value (read only from
-/// RAM).
-fn dry_run(plan: &Plan, options: &PokeOptions) -> Result<Option<u64>> {
-    let (paddr, width) = (plan.located.paddr, plan.width);
-    plan.mem.probe_write(paddr, width)?;
+/// The checks a write makes, short of the store (the page pinned and released, where the
+/// write would pin it); returns the current value (read only from RAM) and whether the
+/// write would pin.
+fn dry_run(plan: &Plan, options: &PokeOptions) -> Result<(Option<u64>, bool)> {
+    let width = plan.width;
+    let at = last_checks(plan, options)?;
+    plan.mem.probe_write(at.paddr, width)?;
     let current = if plan.ram {
-        Some(plan.mem.read(paddr, width)?)
+        Some(plan.mem.read(at.paddr, width)?)
     } else {
         None
     };
-    if let (Some(pin), Some(r)) = (&plan.located.pin, &plan.located.process) {
-        check_frame(pin, r, When::Before, false, options.force)?;
+    Ok((current, at.pin.is_some()))
+}
+
+/// Where the store goes: the resolved address, or, with the page pinned through
+/// /dev/physmem, the frame the pin names (the same one, unless the page moved since it was
+/// resolved, or the pin gave it a frame of its own).
+struct StoreAt {
+    paddr: PhysAddr,
+    /// The frame, for a process's page.
+    pfn: Option<Pfn>,
+    /// Held until the store is done and read back.
+    pin: Option<FramePin>,
+}
+
+/// The last checks before the store: for a process's page, same process, same frame, not
+/// shared (unless forced); then, when /dev/physmem can pin it and the frame is the
+/// process's alone, the pin, and the check once more against the pinned frame. A shared
+/// frame written with --force is never pinned: the pin would give the process a private
+/// copy, and the write would miss the very frame it was meant for.
+fn last_checks(plan: &Plan, options: &PokeOptions) -> Result<StoreAt> {
+    let located = &plan.located;
+    let (Some(pinned), Some(r)) = (&located.pin, &located.process) else {
+        return Ok(StoreAt {
+            paddr: located.paddr,
+            pfn: None,
+            pin: None,
+        });
+    };
+    // With a pin to come, the page may be at any frame now: the pin will name it.
+    let pinnable = pinning_available()
+        && check_present_before_pin(pinned, r.vaddr, options.force)
+            .map(|entry| entry.exclusive() && !entry.file_or_shared_anon())?;
+    if !pinnable {
+        check_before_store(pinned, r.vaddr, r.pfn(), options.force)?;
+        return Ok(StoreAt {
+            paddr: located.paddr,
+            pfn: r.pfn(),
+            pin: None,
+        });
     }
-    Ok(current)
+    let pin = FramePin::pin(r.pid, r.vaddr)?;
+    let paddr = r
+        .page
+        .phys_addr(pin.pfn, r.page.offset_in_page(r.vaddr.0))
+        .context("the pinned frame's address does not fit in 64 bits")?;
+    if paddr != located.paddr {
+        check_region_write(
+            paddr,
+            plan.width.bytes() as u64,
+            &Destination::of(paddr).placement,
+            options.force,
+        )?;
+    }
+    check_before_store(pinned, r.vaddr, Some(pin.pfn), options.force)?;
+    Ok(StoreAt {
+        paddr,
+        pfn: Some(pin.pfn),
+        pin: Some(pin),
+    })
 }
 
 /// What the write did.
 struct Written {
+    /// Where the value went (the pinned frame, when pinned).
+    paddr: PhysAddr,
+    pfn: Option<Pfn>,
+    /// Whether the page was pinned through /dev/physmem for the store.
+    pinned: bool,
     old: Option<u64>,
     readback: Option<u64>,
     /// CLOCK_MONOTONIC just before the store.
     write_ns: u64,
     /// What a physdemo target did; `None` when there is no target or nothing changed.
     reaction: Option<Reaction>,
+    /// Set when the page left the frame right after the store, taking the value along.
+    moved_after: Option<String>,
 }
 
 impl Written {
@@ -215,32 +287,35 @@ impl Written {
     }
 }
 
-/// The store, with the frame checked right before it and right after it (unless the target
-/// itself reports the value), and the target's reaction.
+/// The store, with the frame checked right before it (and pinned, where /dev/physmem can)
+/// and right after it (unless the target itself reports the value), and the target's
+/// reaction.
 fn write(plan: &Plan, options: &PokeOptions) -> Result<Written> {
-    let (located, paddr, width, value) =
-        (&plan.located, plan.located.paddr, plan.width, plan.value);
-    test_pause(PAUSE_BEFORE_WRITE_ENV, "before the write");
-    let seen_before = located.target.map(|t| t.seen_count);
+    let (width, value) = (plan.width, plan.value);
+    let seen_before = plan.located.target.map(|t| t.seen_count);
+    test_pause(PAUSE_BEFORE_CHECK_ENV, "before the last frame check");
+    let at = last_checks(plan, options)?;
     let old = if plan.reads {
-        Some(plan.mem.read(paddr, width)?)
+        Some(plan.mem.read(at.paddr, width)?)
     } else {
         None
     };
-    // The last check before the store: same process, same frame, not shared.
-    if let (Some(pin), Some(r)) = (&located.pin, &located.process) {
-        check_frame(pin, r, When::Before, false, options.force)?;
-    }
-    let write_ns = plan.mem.write(paddr, width, value)?;
+    test_pause(
+        PAUSE_BEFORE_WRITE_ENV,
+        "between the last frame check and the store",
+    );
+    let write_ns = plan.mem.write(at.paddr, width, value)?;
     let readback = if plan.reads {
-        Some(plan.mem.read(paddr, width)?)
+        Some(plan.mem.read(at.paddr, width)?)
     } else {
         None
     };
+    let pinned = at.pin.is_some();
+    drop(at.pin);
     test_pause(PAUSE_AFTER_WRITE_ENV, "after the write");
     // A physdemo target's own report that it saw the value proves the write landed; ask it
     // first, since a target with --until exits right after reporting.
-    let reaction = match (located.target, seen_before) {
+    let reaction = match (plan.located.target, seen_before) {
         (Some(t), Some(count)) if old != Some(value) => Some(wait_for_reaction(
             t,
             count,
@@ -249,21 +324,117 @@ fn write(plan: &Plan, options: &PokeOptions) -> Result<Written> {
         )),
         _ => None,
     };
-    let written = Written {
+    let mut written = Written {
+        paddr: at.paddr,
+        pfn: at.pfn,
+        pinned,
         old,
         readback,
         write_ns,
         reaction,
+        moved_after: None,
     };
-    if let (Some(pin), Some(r), false) = (
-        &located.pin,
-        &located.process,
-        written.confirmed_by_target(),
-    ) {
-        check_frame(pin, r, When::After, reaction.is_some(), options.force)
-            .with_context(|| format!("the value {} was written to {paddr}", width.hex(value)))?;
-    }
+    written.moved_after = check_after_store(plan, &written)?;
     Ok(written)
+}
+
+/// After the store (unless the target reported the value): is the page still at the frame
+/// the value went to? If it left, the process's own view decides: it holds the value (and
+/// held another before) when the page moved right after the store, taking the value along
+/// (`Some(what happened)`); otherwise the value went to a frame that had stopped being the
+/// process's, a stale write, which is an error naming that frame and who maps it now.
+fn check_after_store(plan: &Plan, written: &Written) -> Result<Option<String>> {
+    let (Some(pinned), Some(r)) = (&plan.located.pin, &plan.located.process) else {
+        return Ok(None);
+    };
+    if written.confirmed_by_target() {
+        return Ok(None);
+    }
+    let waited = written.reaction.is_some();
+    let change = after_store(pinned, r.vaddr, written.pfn, waited).with_context(|| {
+        let value = plan.width.hex(plan.value);
+        format!("the value {value} was written to {}", written.paddr)
+    })?;
+    let what = match change {
+        AfterStore::InPlace => return Ok(None),
+        AfterStore::Left { what } => what,
+    };
+    let mask = plan.width.max_value();
+    let sees = read_through_proc(r.pid, r.vaddr).map(|v| v & mask);
+    if written.old != Some(plan.value) && sees == Some(plan.value) {
+        return Ok(Some(format!(
+            "{what} right after the store, taking the value along (the process reads it)"
+        )));
+    }
+    Err(stale_write(plan, written, &what).into())
+}
+
+/// The error for a stale write: where the value went, and who maps that frame now.
+fn stale_write(plan: &Plan, written: &Written, what: &str) -> UserError {
+    let (width, value) = (plan.width, plan.value);
+    let pid = plan.located.pin.as_ref().map_or(0, |p| p.pid);
+    let frame = written
+        .pfn
+        .map_or_else(|| "?".to_string(), |pfn| pfn.to_string());
+    let now = written.pfn.map_or_else(String::new, |pfn| {
+        format!("; frame {frame} now: {}", who_maps(pfn))
+    });
+    UserError::new(
+        ExitKind::Failure,
+        format!(
+            "STALE WRITE: the value {} went to physical {} (frame {frame}), which had stopped \
+             being the process's page: {what} between the last check and the store, so pid \
+             {pid} never saw the value{now}",
+            width.hex(value),
+            written.paddr
+        ),
+    )
+    .hint(if written.pinned {
+        "the page was pinned, yet the process unmapped or discarded it around the store"
+    } else {
+        "nothing held the page in place: load physdemo_mem.ko (/dev/physmem) and poke pins it for the write"
+    })
+}
+
+/// Who maps a frame now, in words (the owner lookup, stopping at its map count).
+fn who_maps(pfn: Pfn) -> String {
+    let page = PageSize::of_system();
+    let found = FrameQuery::read(pfn, 0).and_then(|query| {
+        let pids = every_pid()?;
+        let scope = SearchScope {
+            pids: &pids,
+            named: false,
+            exhaustive: false,
+        };
+        Ok((query, search(&query, scope, page, || {})?))
+    });
+    match found {
+        Err(err) => format!("unknown ({err:#})"),
+        Ok((query, owners)) if owners.hits.is_empty() => format!(
+            "mapped by no process (map count {}, flags {}: free, or the kernel's own)",
+            query.map_count,
+            display_flags(&query.flags.names())
+        ),
+        Ok((_, owners)) => owners
+            .hits
+            .iter()
+            .map(|hit| {
+                format!(
+                    "mapped by pid {} ({}) at {}",
+                    hit.pid, hit.command, hit.vaddr
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn display_flags(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(",")
+    }
 }
 
 /// RAM holds what was stored unless something else stored there at once; a device answers
@@ -312,13 +483,18 @@ struct WrittenJson {
     detour: Option<String>,
     /// `null` when there is no target, it did not react, or nothing changed.
     target_reaction: Option<ReactionJson>,
+    /// Whether the page was pinned through /dev/physmem for the store.
+    pinned: bool,
+    /// What became of the page right after the store, when it left the frame taking the
+    /// value along; `null` otherwise.
+    moved_after_store: Option<String>,
 }
 
 fn written_json(plan: &Plan, written: &Written) -> WrittenJson {
     let width = plan.width;
     let used = DeviceUsed::of(&plan.mem);
     WrittenJson {
-        paddr: plan.located.paddr,
+        paddr: written.paddr,
         width: width.bits(),
         old: written.old.map(|v| width.value(v)),
         new: width.value(plan.value),
@@ -338,6 +514,8 @@ fn written_json(plan: &Plan, written: &Written) -> WrittenJson {
             }),
             _ => None,
         },
+        pinned: written.pinned,
+        moved_after_store: written.moved_after.clone(),
     }
 }
 
@@ -391,7 +569,7 @@ fn render_written_text(
         "{:<10}CLOCK_MONOTONIC {} ns",
         "written", written.write_ns
     )?;
-    render_frame(out, plan, written)?;
+    render_frame(out, located, written)?;
     render_reaction(out, plan, options, written)?;
     match written.readback {
         Some(answer) if answer != value && !plan.ram => writeln!(
@@ -404,22 +582,46 @@ fn render_written_text(
     Ok(())
 }
 
-/// The `frame` line: the frame the write went to, as the target or pagemap confirms it.
-fn render_frame(out: &mut impl Write, plan: &Plan, written: &Written) -> Result<()> {
-    match plan.located.pfn() {
-        Some(pfn) if written.confirmed_by_target() => writeln!(
+/// The `frame` lines: the pin, and what became of the frame after the store.
+fn render_frame(out: &mut impl Write, located: &Located, written: &Written) -> Result<()> {
+    let Some(pfn) = written.pfn else {
+        return Ok(());
+    };
+    if written.pinned {
+        let new_frame = if located.pfn() == Some(pfn) {
+            String::new()
+        } else {
+            format!(
+                " (a new frame: it was {} when resolved)",
+                show_pfn(located.pfn())
+            )
+        };
+        writeln!(
+            out,
+            "{:<10}{pfn} pinned through /dev/physmem for the write{new_frame}: it could not move, be swapped out or freed",
+            "pinned"
+        )?;
+    }
+    if written.confirmed_by_target() {
+        writeln!(
             out,
             "{:<10}{pfn}: the target's own report confirms the write landed in its variable",
             "frame"
-        )?,
-        Some(pfn) => writeln!(
+        )?;
+    } else if let Some(moved) = &written.moved_after {
+        writeln!(out, "{:<10}{moved}", "frame")?;
+    } else {
+        writeln!(
             out,
             "{:<10}still frame {pfn} after the write (pagemap re-checked)",
             "frame"
-        )?,
-        None => {}
+        )?;
     }
     Ok(())
+}
+
+fn show_pfn(pfn: Option<Pfn>) -> String {
+    pfn.map_or_else(|| "none".to_string(), |p| p.to_string())
 }
 
 /// The `target` line: what a physdemo target did after the write.
@@ -468,6 +670,8 @@ struct DryRunJson {
     accesses: Vec<&'static str>,
     /// What the poke would do.
     would_access: Vec<&'static str>,
+    /// Whether the poke would pin the page through /dev/physmem for the store.
+    would_pin: bool,
     region: RegionJson,
     process: Option<ProcessJson>,
     device: String,
@@ -475,8 +679,10 @@ struct DryRunJson {
     detour: Option<String>,
 }
 
-fn dry_run_json(plan: &Plan, current: Option<u64>, used: DeviceUsed) -> DryRunJson {
+/// `poke --dry-run --json`.
+fn dry_run_json(plan: &Plan, current: Option<u64>, would_pin: bool) -> DryRunJson {
     let width = plan.width;
+    let used = DeviceUsed::of(&plan.mem);
     DryRunJson {
         dry_run: true,
         paddr: plan.located.paddr,
@@ -489,6 +695,7 @@ fn dry_run_json(plan: &Plan, current: Option<u64>, used: DeviceUsed) -> DryRunJs
             vec![]
         },
         would_access: accesses(plan.reads),
+        would_pin,
         region: RegionJson::from(&plan.destination),
         process: ProcessJson::of(&plan.located),
         device: used.device,
@@ -497,12 +704,16 @@ fn dry_run_json(plan: &Plan, current: Option<u64>, used: DeviceUsed) -> DryRunJs
 }
 
 /// Render: the report of a dry run.
-fn render_dry_run(plan: &Plan, options: &PokeOptions, current: Option<u64>) -> Result<()> {
+fn render_dry_run(
+    plan: &Plan,
+    options: &PokeOptions,
+    current: Option<u64>,
+    would_pin: bool,
+) -> Result<()> {
     let (width, located) = (plan.width, &plan.located);
-    let used = DeviceUsed::of(&plan.mem);
     let mut out = std::io::stdout().lock();
     if options.json {
-        write_sorted_json_line(&mut out, &dry_run_json(plan, current, used))?;
+        write_sorted_json_line(&mut out, &dry_run_json(plan, current, would_pin))?;
         out.flush()?;
         return Ok(());
     }
@@ -512,12 +723,12 @@ fn render_dry_run(plan: &Plan, options: &PokeOptions, current: Option<u64>) -> R
         "dry run",
         width.hex(plan.value),
         located.paddr,
-        used.device
+        plan.mem.describe()
     )?;
     for line in subject_lines(plan.register.as_ref(), located, &plan.destination) {
         writeln!(out, "{line}")?;
     }
-    if let Some(via) = used.via_line() {
+    if let Some(via) = DeviceUsed::of(&plan.mem).via_line() {
         writeln!(out, "{via}")?;
     }
     match current {
@@ -539,6 +750,13 @@ fn render_dry_run(plan: &Plan, options: &PokeOptions, current: Option<u64>) -> R
         },
         describe_accesses(plan.reads, width)
     )?;
+    if would_pin {
+        writeln!(
+            out,
+            "{:<10}the page would be pinned through /dev/physmem for the write (it was, and released)",
+            "pin"
+        )?;
+    }
     writeln!(out, "nothing was written (--dry-run)")?;
     out.flush()?;
     Ok(())

@@ -22,6 +22,7 @@ use crate::proc::pagemap::PagemapFile;
 use crate::proc::process::open_user_process;
 use crate::render::json::write_sorted_json_line;
 use crate::sys::clock::monotonic_ns;
+use crate::sys::io_uring::FixedBuffer;
 use crate::sys::target_page::{TargetCell, TargetPage};
 
 /// How long the target stays alive after `--until` is reached, for the poker's checks.
@@ -67,7 +68,41 @@ pub(crate) struct TargetOptions {
     /// Exit once the variable holds this value.
     pub(crate) until: Option<u64>,
     pub(crate) timeout: Option<Duration>,
+    /// Leave the page movable instead of holding it still ([`Hold`]).
+    pub(crate) movable: bool,
     pub(crate) json: bool,
+}
+
+/// Whether the variable's page is held in place.
+#[derive(Debug)]
+pub(crate) enum Hold {
+    /// Registered as an io_uring fixed buffer: the kernel cannot migrate, swap or merge it
+    /// while the ring lives.
+    Held { _ring: FixedBuffer },
+    /// Left movable on purpose (`--movable`).
+    Movable,
+    /// The kernel refused the registration (no io_uring, file-backed memory...).
+    Refused(String),
+}
+
+impl Hold {
+    fn held(&self) -> bool {
+        matches!(self, Hold::Held { .. })
+    }
+
+    /// The `hold` of the ready event, and the text report's line.
+    fn describe(&self) -> String {
+        match self {
+            Hold::Held { .. } => {
+                "io_uring fixed buffer: pinned in place, the kernel cannot migrate or swap it"
+                    .to_string()
+            }
+            Hold::Movable => "not held (--movable): the kernel may migrate it".to_string(),
+            Hold::Refused(why) => {
+                format!("not held: io_uring refused to pin it ({why}); the kernel may migrate it")
+            }
+        }
+    }
 }
 
 /// One line of `target --json`, tagged by its `"event"`.
@@ -86,6 +121,10 @@ pub(crate) enum TargetEvent {
         pfn: Option<Pfn>,
         paddr: Option<PhysAddr>,
         locked: bool,
+        /// Whether the page is held in place (an io_uring fixed buffer).
+        held: bool,
+        /// How, or why not.
+        hold: String,
         monotonic_ns: u64,
     },
     /// The variable changed from `old` to `new`, noticed at `monotonic_ns`.
@@ -170,6 +209,7 @@ struct Placed {
     /// The name of the mapping holding the variable, as /proc/<pid>/maps shows it.
     mapping: String,
     lock_warning: Option<String>,
+    hold: Hold,
 }
 
 /// Gather: sets up the page (ordinary, initialised, locked) and finds where it is.
@@ -189,6 +229,15 @@ fn place(cell: &TargetCell<'_>, options: &TargetOptions, page: PageSize) -> Resu
     let lock_warning = cell.lock().err().map(|err| {
         format!("warning: mlock failed ({err}); the page could be swapped out. Run as root or raise `ulimit -l`.")
     });
+    // Held before its frame is read: a long-term pin may first move the page.
+    let hold = if options.movable {
+        Hold::Movable
+    } else {
+        match cell.hold_still() {
+            Ok(ring) => Hold::Held { _ring: ring },
+            Err(err) => Hold::Refused(err.to_string()),
+        }
+    };
     let vaddr = VirtAddr(cell.value_addr());
     let pagemap = PagemapFile::open(pid as i32).ok();
     let pfn = own_pfn(pagemap.as_ref(), page, vaddr);
@@ -206,6 +255,7 @@ fn place(cell: &TargetCell<'_>, options: &TargetOptions, page: PageSize) -> Resu
         paddr,
         mapping,
         lock_warning,
+        hold,
     })
 }
 
@@ -333,6 +383,8 @@ fn render_ready(
             pfn: placed.pfn,
             paddr: placed.paddr,
             locked: placed.lock_warning.is_none(),
+            held: placed.hold.held(),
+            hold: placed.hold.describe(),
             monotonic_ns: started_ns,
         };
         return render_event(out, true, &ready);
@@ -353,6 +405,7 @@ fn render_ready(
             "  physical  unknown here (pagemap hides frame numbers without root)"
         )?,
     }
+    writeln!(out, "  held      {}", placed.hold.describe())?;
     writeln!(out, "Next, in another terminal:")?;
     writeln!(out, "  sudo physdemo inspect {pid} {vaddr}")?;
     writeln!(
@@ -419,11 +472,14 @@ mod tests {
             pfn: Some(Pfn(0x1234)),
             paddr: None,
             locked: true,
+            held: false,
+            hold: Hold::Movable.describe(),
             monotonic_ns: 5,
         };
         assert_eq!(
             line(&ready, true),
-            "{\"event\":\"ready\",\"locked\":true,\"mapping\":\"[anonymous]\",\"monotonic_ns\":5,\
+            "{\"event\":\"ready\",\"held\":false,\"hold\":\"not held (--movable): the kernel may migrate it\",\
+             \"locked\":true,\"mapping\":\"[anonymous]\",\"monotonic_ns\":5,\
              \"paddr\":null,\"page_size\":4096,\"pfn\":\"0x1234\",\"pid\":42,\
              \"vaddr\":\"0x7f0000000040\",\"value\":\"0x1122334455667788\",\"where\":\"mmap\"}\n"
         );

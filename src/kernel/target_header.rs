@@ -8,26 +8,31 @@
 use crate::kernel::addr::VirtAddr;
 use crate::sys::target_page::{layout, TARGET_MAGIC};
 
+/// Bytes of a header, up to and with the variable: what a reader needs.
+pub const HEADER_LEN: usize = layout::HEADER_LEN;
+
 /// What a verified target's header says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TargetHeader {
-    pub(crate) pid: i32,
+pub struct TargetHeader {
+    pub pid: i32,
     /// Where the watched variable lives in the target.
-    pub(crate) value_addr: VirtAddr,
+    pub value_addr: VirtAddr,
     /// The last value the target noticed, when (CLOCK_MONOTONIC ns), and how many changes.
-    pub(crate) seen_value: u64,
-    pub(crate) seen_at_ns: u64,
-    pub(crate) seen_count: u64,
+    pub seen_value: u64,
+    pub seen_at_ns: u64,
+    pub seen_count: u64,
 }
 
 /// Decodes a header from the first bytes of a page at `page_addr` of process `pid`;
-/// `None` unless every self-check passes.
-pub(crate) fn decode_header(bytes: &[u8], pid: i32, page_addr: u64) -> Option<TargetHeader> {
+/// `None` unless every self-check passes. Any process can write any bytes on its own page,
+/// so nothing here may trust them; and where the variable's address would not fit in 64
+/// bits there is no header either.
+pub fn decode_header(bytes: &[u8], pid: i32, page_addr: u64) -> Option<TargetHeader> {
     let word = |offset: usize| -> Option<u64> {
         let raw = bytes.get(offset..offset + 8)?;
         Some(u64::from_ne_bytes(raw.try_into().ok()?))
     };
-    let value_addr = page_addr + layout::VALUE as u64;
+    let value_addr = page_addr.checked_add(layout::VALUE as u64)?;
     let valid = word(layout::MAGIC)? == TARGET_MAGIC
         && word(layout::PID)? == pid as u64
         && word(layout::VALUE_ADDR)? == value_addr;
@@ -38,6 +43,27 @@ pub(crate) fn decode_header(bytes: &[u8], pid: i32, page_addr: u64) -> Option<Ta
         seen_at_ns: word(layout::SEEN_AT_NS)?,
         seen_count: word(layout::SEEN_COUNT)?,
     })
+}
+
+/// The header bytes a target at `page_addr` of process `pid` writes ([`HEADER_LEN`] of
+/// them), with what it saw and its variable: the inverse of [`decode_header`].
+pub fn encode_header(header: &TargetHeader, page_addr: u64, value: u64) -> Vec<u8> {
+    let mut bytes = vec![0u8; layout::HEADER_LEN];
+    for (offset, word) in [
+        (layout::MAGIC, TARGET_MAGIC),
+        (layout::PID, header.pid as u64),
+        (
+            layout::VALUE_ADDR,
+            page_addr.wrapping_add(layout::VALUE as u64),
+        ),
+        (layout::SEEN_VALUE, header.seen_value),
+        (layout::SEEN_AT_NS, header.seen_at_ns),
+        (layout::SEEN_COUNT, header.seen_count),
+        (layout::VALUE, value),
+    ] {
+        bytes[offset..offset + 8].copy_from_slice(&word.to_ne_bytes());
+    }
+    bytes
 }
 
 #[cfg(test)]
@@ -80,5 +106,23 @@ mod tests {
         );
         assert_eq!(decode_header(&header_bytes(0, 42, value), 42, page), None);
         assert_eq!(decode_header(&[0u8; 8], 42, page), None);
+    }
+
+    #[test]
+    fn encoding_and_decoding_round_trip_and_an_address_past_the_top_is_no_header() {
+        let page = 0x7f00_0000_0000;
+        let header = TargetHeader {
+            pid: 7,
+            value_addr: VirtAddr(page + layout::VALUE as u64),
+            seen_value: 1,
+            seen_at_ns: 2,
+            seen_count: 3,
+        };
+        let bytes = encode_header(&header, page, 9);
+        assert_eq!(bytes.len(), HEADER_LEN);
+        assert_eq!(decode_header(&bytes, 7, page), Some(header));
+        // Where the variable's address would not fit in 64 bits there is no header.
+        let top = u64::MAX - 8;
+        assert_eq!(decode_header(&encode_header(&header, top, 9), 7, top), None);
     }
 }

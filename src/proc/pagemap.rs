@@ -8,8 +8,9 @@ use std::fs::File;
 
 use anyhow::Result;
 
-use crate::error::{not_found, permission};
+use crate::error::permission;
 use crate::kernel::pagemap::{scan_category, PagemapEntry};
+use crate::proc::process::no_such_process;
 use crate::proc::words::read_words;
 use crate::sys::pagemap_scan::{pagemap_scan, PageRegion};
 
@@ -23,10 +24,7 @@ impl PagemapFile {
     pub(crate) fn open(pid: i32) -> Result<Self> {
         let path = format!("/proc/{pid}/pagemap");
         let file = File::open(&path).map_err(|err| match err.kind() {
-            std::io::ErrorKind::NotFound => anyhow::Error::new(
-                not_found(format!("no process with pid {pid}"))
-                    .hint("it may have exited; check the pid with `ps`"),
-            ),
+            std::io::ErrorKind::NotFound => anyhow::Error::new(no_such_process(pid)),
             std::io::ErrorKind::PermissionDenied => anyhow::Error::new(
                 permission(format!("cannot read {path}: permission denied"))
                     .hint(crate::error::privilege_hint()),

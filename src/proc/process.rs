@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use procfs::process::{MemoryMap, Process};
 use procfs::ProcError;
 
-use crate::error::{not_found, permission, usage};
+use crate::error::{not_found, permission, usage, UserError};
 use crate::kernel::addr::VirtAddr;
 use crate::kernel::maps::{describe_path, parse_maps};
+use crate::kernel::visibility::{namespace_inode, proc_hidepid, INITIAL_PID_NAMESPACE_INODE};
 
 /// PF_KTHREAD from include/linux/sched.h: the task is a kernel thread.
 const PF_KTHREAD: u32 = 0x0020_0000;
@@ -70,11 +71,39 @@ pub(crate) fn open_user_process(pid: i32) -> Result<UserProcess> {
     Ok(UserProcess { pid, command, maps })
 }
 
+/// "no process with pid N", with the reason that fits this machine: /proc mounted with
+/// `hidepid` (which hides other users' processes from all but root), physdemo running in a
+/// PID namespace other than the initial one (where pids from outside mean nothing, or
+/// another process), or else that it may have exited.
+pub(crate) fn no_such_process(pid: i32) -> UserError {
+    use std::os::unix::fs::MetadataExt;
+    let base = format!("no process with pid {pid}");
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    let hidepid = std::fs::read_to_string("/proc/mounts")
+        .ok()
+        .and_then(|mounts| proc_hidepid(&mounts));
+    if let (Some(hidepid), false) = (hidepid, root) {
+        return not_found(format!(
+            "{base} visible here: /proc is mounted with hidepid={hidepid}, which hides the processes of other users"
+        ))
+        .hint("run as root (sudo), or look for the pid among your own processes (`ps -u $USER`)");
+    }
+    let namespace = std::fs::read_link("/proc/self/ns/pid")
+        .ok()
+        .and_then(|link| namespace_inode(&link.to_string_lossy()));
+    if let Some(inode) = namespace.filter(|&n| n != INITIAL_PID_NAMESPACE_INODE) {
+        return not_found(format!(
+            "{base} in this PID namespace (pid:[{inode}], where physdemo runs as pid {}): a pid seen outside it names no process here, or another one",
+            std::process::id()
+        ))
+        .hint("run physdemo in the PID namespace the pid was seen in (the host's, or `nsenter -t PID -p -m`), or use the pid this namespace gives the process");
+    }
+    not_found(base).hint("it may have exited; check the pid with `ps`")
+}
+
 fn proc_error(pid: i32, err: ProcError) -> anyhow::Error {
     match err {
-        ProcError::NotFound(_) => not_found(format!("no process with pid {pid}"))
-            .hint("it may have exited; check the pid with `ps`")
-            .into(),
+        ProcError::NotFound(_) => no_such_process(pid).into(),
         ProcError::PermissionDenied(_) => permission(format!(
             "cannot read the memory map of pid {pid}: permission denied"
         ))

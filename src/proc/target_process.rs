@@ -18,7 +18,7 @@ use crate::error::{not_found, permission, usage};
 use crate::kernel::addr::{PageSize, VirtAddr};
 use crate::kernel::target_header::{decode_header, TargetHeader};
 use crate::proc::pagemap::PagemapFile;
-use crate::proc::process::{command_line, open_user_process};
+use crate::proc::process::{command_line, no_such_process, open_user_process};
 use crate::sys::target_page::layout;
 
 /// Whether `pid` runs physdemo with the `target` subcommand (cheap check, no memory read).
@@ -47,9 +47,7 @@ pub(crate) fn read_header(pid: i32, value_addr: VirtAddr) -> Result<Option<Targe
 
 fn open_mem(pid: i32) -> Result<File> {
     File::open(format!("/proc/{pid}/mem")).map_err(|err| match err.kind() {
-        std::io::ErrorKind::NotFound => not_found(format!("no process with pid {pid}"))
-            .hint("it may have exited; check the pid with `ps`")
-            .into(),
+        std::io::ErrorKind::NotFound => no_such_process(pid).into(),
         std::io::ErrorKind::PermissionDenied => permission(format!(
             "cannot read the memory of pid {pid}: permission denied"
         ))

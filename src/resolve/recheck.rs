@@ -1,6 +1,7 @@
 //! The checks right around a store into a process's page: before it, the pinned process
 //! still lives, its page is still at the frame it was resolved to, and that frame is not
-//! shared; after it, the page is still there, or the error says what became of it.
+//! shared ([`check_before_store`]); after it, whether the page is still at the frame the value
+//! went to, or what became of it ([`after_store`]).
 
 use anyhow::Result;
 
@@ -8,14 +9,6 @@ use crate::error::refused;
 use crate::kernel::addr::{Pfn, VirtAddr};
 use crate::kernel::pagemap::PagemapEntry;
 use crate::proc::pin::{PageNow, Pinned};
-use crate::resolve::translate::Resolution;
-
-/// When a frame check runs, relative to the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum When {
-    Before,
-    After,
-}
 
 /// Refuses a frame that other mappings share (a file's page cache, shared memory, a
 /// KSM-merged or copy-on-write page): a write there changes every process that maps it.
@@ -39,21 +32,17 @@ fn show(pfn: Option<Pfn>) -> String {
     pfn.map_or_else(|| "none".to_string(), |p| p.to_string())
 }
 
-/// What became of the page, in words; `None` when it is still at the `expected` frame.
-fn page_change(now: PageNow, pid: i32, vaddr: VirtAddr, expected: Option<Pfn>) -> Option<String> {
+/// What became of the page when it is gone from RAM or its process exited, in words;
+/// `None` while it is present at some frame.
+fn page_gone(now: PageNow, pid: i32, vaddr: VirtAddr) -> Option<String> {
     Some(match now {
-        PageNow::Entry(entry) if entry.pfn() == expected => return None,
         PageNow::Entry(entry) if entry.swapped() => {
             format!("the page of {vaddr} in pid {pid} was swapped out")
         }
         PageNow::Entry(entry) if entry.pfn().is_none() => {
             format!("the page of {vaddr} in pid {pid} is no longer present (unmapped or discarded)")
         }
-        PageNow::Entry(entry) => format!(
-            "the page of {vaddr} in pid {pid} moved from frame {} to {}",
-            show(expected),
-            show(entry.pfn())
-        ),
+        PageNow::Entry(_) => return None,
         PageNow::Exited { reused } => format!(
             "pid {pid} exited{}",
             if reused {
@@ -65,37 +54,95 @@ fn page_change(now: PageNow, pid: i32, vaddr: VirtAddr, expected: Option<Pfn>) -
     })
 }
 
-/// Fails unless the pinned process still lives and its page is still at the frame it was
-/// resolved to (and, before the write, is not shared). After the write, `waited` says a
-/// physdemo target was waited for and did not report the value.
-pub(crate) fn check_frame(
+/// What became of the page, in words; `None` when it is still at the `expected` frame.
+fn page_change(now: PageNow, pid: i32, vaddr: VirtAddr, expected: Option<Pfn>) -> Option<String> {
+    if let Some(gone) = page_gone(now, pid, vaddr) {
+        return Some(gone);
+    }
+    match now {
+        PageNow::Entry(entry) if entry.pfn() != expected => Some(format!(
+            "the page of {vaddr} in pid {pid} moved from frame {} to {}",
+            show(expected),
+            show(entry.pfn())
+        )),
+        _ => None,
+    }
+}
+
+fn refused_before(what: &str) -> anyhow::Error {
+    refused(format!("{what} before the write; nothing was written"))
+        .hint("run the command again (the page migrated, was swapped, or the process exited)")
+        .into()
+}
+
+/// The last check before a store: fails unless the pinned process still lives, its page is
+/// still at the `expected` frame and, unless forced, that frame is not shared. Returns the
+/// page's pagemap entry, which says whether the frame is this process's alone.
+pub(crate) fn check_before_store(
     pin: &Pinned,
-    r: &Resolution,
-    when: When,
-    waited: bool,
+    vaddr: VirtAddr,
+    expected: Option<Pfn>,
     force: bool,
-) -> Result<()> {
-    let (pid, vaddr, expected) = (pin.pid, r.vaddr, r.pfn());
+) -> Result<PagemapEntry> {
     let now = pin.now();
-    let Some(what) = page_change(now, pid, vaddr, expected) else {
-        if let (When::Before, PageNow::Entry(entry)) = (when, now) {
-            check_private(entry, pid, vaddr, force)?;
+    match (page_change(now, pin.pid, vaddr, expected), now) {
+        (None, PageNow::Entry(entry)) => {
+            check_private(entry, pin.pid, vaddr, force)?;
+            Ok(entry)
         }
-        return Ok(());
+        (what, _) => Err(refused_before(&what.unwrap_or_default())),
+    }
+}
+
+/// The check before pinning: the pinned process still lives, its page is present (at any
+/// frame: the pin will say which) and, unless forced, not shared. Returns its pagemap entry.
+pub(crate) fn check_present_before_pin(
+    pin: &Pinned,
+    vaddr: VirtAddr,
+    force: bool,
+) -> Result<PagemapEntry> {
+    let now = pin.now();
+    match (page_gone(now, pin.pid, vaddr), now) {
+        (None, PageNow::Entry(entry)) => {
+            check_private(entry, pin.pid, vaddr, force)?;
+            Ok(entry)
+        }
+        (what, _) => Err(refused_before(&what.unwrap_or_default())),
+    }
+}
+
+/// What the check right after a store found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AfterStore {
+    /// The page is still at the frame the value was stored in.
+    InPlace,
+    /// The page is no longer at that frame (moved, swapped out, discarded): `what` says
+    /// what became of it. Whether the value went with it (the page moved after the store)
+    /// or went to a frame that had already stopped being the process's, only the process's
+    /// own view can tell.
+    Left { what: String },
+}
+
+/// The check right after a store into `stored`: where the page is now. Fails when the
+/// process exited: `waited` says a physdemo target was waited for and did not report the
+/// value; without that, whether it saw the value cannot be known.
+pub(crate) fn after_store(
+    pin: &Pinned,
+    vaddr: VirtAddr,
+    stored: Option<Pfn>,
+    waited: bool,
+) -> Result<AfterStore> {
+    let now = pin.now();
+    let Some(what) = page_change(now, pin.pid, vaddr, stored) else {
+        return Ok(AfterStore::InPlace);
     };
-    let exited = matches!(now, PageNow::Exited { .. });
-    let message = match (when, exited, waited) {
-        (When::Before, _, _) => format!("{what} before the write; nothing was written"),
-        (When::After, true, true) => {
-            format!("{what} right after the write, without reporting the new value")
-        }
-        (When::After, true, false) => {
-            format!("{what} right after the write; whether it saw the value cannot be known")
-        }
-        (When::After, false, _) => format!(
-            "{what} during the write, so the process did not see it (the store went to frame {})",
-            show(expected)
-        ),
+    if !matches!(now, PageNow::Exited { .. }) {
+        return Ok(AfterStore::Left { what });
+    }
+    let message = if waited {
+        format!("{what} right after the write, without reporting the new value")
+    } else {
+        format!("{what} right after the write; whether it saw the value cannot be known")
     };
     Err(refused(message)
         .hint("run the command again (the page migrated, was swapped, or the process exited)")

@@ -24,6 +24,13 @@ pub(crate) struct Register {
     pub(crate) paddr: PhysAddr,
 }
 
+/// The physical address of `len` bytes at the register `named`, resolved exactly as
+/// `peek --pci` and `poke --pci` resolve it (the device in sysfs, or in the tree
+/// `PHYSDEMO_PCI_SYSFS` names, then the offset into its BAR). Public for the fuzzer.
+pub fn resolve_address(named: &RegisterRef, len: u64) -> Result<PhysAddr> {
+    Ok(Register::resolve(named, len)?.paddr)
+}
+
 impl Register {
     /// Resolves `len` bytes at the register `named`: the device in sysfs, then the offset
     /// into its BAR.

@@ -11,6 +11,7 @@
 
 pub mod filter;
 pub(crate) mod huge;
+pub(crate) mod owners;
 pub(crate) mod physmap;
 pub(crate) mod runs;
 

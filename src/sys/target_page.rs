@@ -11,6 +11,8 @@ use std::mem::offset_of;
 use std::ptr::{addr_of, addr_of_mut};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::sys::io_uring::{register_fixed_buffer, FixedBuffer};
+
 /// Marks a target page: the ASCII bytes "PHYSDEMO" as a little-endian word.
 pub(crate) const TARGET_MAGIC: u64 = u64::from_le_bytes(*b"PHYSDEMO");
 
@@ -220,6 +222,12 @@ impl<'a> TargetCell<'a> {
             libc::madvise(addr, len, libc::MADV_NOHUGEPAGE);
             libc::madvise(addr, len, libc::MADV_UNMERGEABLE);
         }
+    }
+
+    /// Holds the variable's page in place: registers it as an io_uring fixed buffer, a
+    /// long-term pin, until the returned ring is dropped (see [`crate::sys::io_uring`]).
+    pub(crate) fn hold_still(&self) -> io::Result<FixedBuffer> {
+        register_fixed_buffer(self.page_addr(), layout::PAGE_LEN)
     }
 
     /// Locks the page in RAM so it is never swapped out.

@@ -170,3 +170,31 @@ pub fn require_root() {
         "these tests read real PFNs from pagemap and need root: run them with sudo"
     );
 }
+
+/// Whether the user asked, with `VARIABLE=1`, to skip `what`. A skip is never silent: with
+/// `CI` set (anything but empty, `0` or `false`) it is a failure, naming the variable;
+/// otherwise it prints a loud line and appends it to the file `PHYSDEMO_SKIP_LOG` names,
+/// which `demos/test` repeats at the end of its run.
+pub fn skip_requested(variable: &str, what: &str) -> bool {
+    if std::env::var(variable).as_deref() != Ok("1") {
+        return false;
+    }
+    let ci = std::env::var("CI").unwrap_or_default();
+    assert!(
+        matches!(ci.as_str(), "" | "0" | "false"),
+        "CI={ci} and {variable}=1: CI never skips ({what}); unset {variable}"
+    );
+    let line = format!("{what} ({variable}=1)");
+    eprintln!("\n!!! SKIPPED: {line} !!!\n");
+    if let Ok(log) = std::env::var("PHYSDEMO_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(log)
+        {
+            let _ = writeln!(file, "{line}");
+        }
+    }
+    true
+}

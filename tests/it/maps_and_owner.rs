@@ -5,13 +5,16 @@
 //! The page-types comparison needs the tool built from Debian's linux-source-6.1
 //! (`demos/bench/build-page-types.sh`, cached under ~/.cache/physdemo/page-types); the test
 //! builds it when missing and fails naming the prerequisite if it cannot.
-//! PHYSDEMO_SKIP_PAGE_TYPES=1 skips that one comparison with a loud message.
+//! PHYSDEMO_SKIP_PAGE_TYPES=1 skips that one comparison, loudly (`common::skip_requested`: never
+//! in CI, and repeated at the end of demos/test).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{independent_pfn, page_size, physdemo, require_root, stderr_of, stdout_of};
+use crate::common::{
+    independent_pfn, page_size, physdemo, require_root, skip_requested, stderr_of, stdout_of,
+};
 use physdemo::kernel::kpageflags::KPAGEFLAG_NAMES;
 use serde_json::Value;
 
@@ -152,10 +155,10 @@ fn bits_of_names(names: &str) -> u64 {
 
 /// Finds (or builds) page-types; `None` only when PHYSDEMO_SKIP_PAGE_TYPES=1.
 fn page_types() -> Option<String> {
-    if std::env::var("PHYSDEMO_SKIP_PAGE_TYPES").as_deref() == Ok("1") {
-        eprintln!(
-            "\n!!! SKIPPED: maps --pages vs page-types -L (PHYSDEMO_SKIP_PAGE_TYPES=1) !!!\n"
-        );
+    if skip_requested(
+        "PHYSDEMO_SKIP_PAGE_TYPES",
+        "maps --pages compared with the kernel's page-types -L",
+    ) {
         return None;
     }
     if let Ok(path) = std::env::var("PHYSDEMO_PAGE_TYPES") {
@@ -259,6 +262,54 @@ fn maps_pages_agrees_with_page_types_on_pfns_and_flags() {
     );
 }
 
+/// Per mapping of `pid` (start address): pages, resident, swapped, not present, and physical
+/// runs, from /proc/<pid>/maps and /proc/<pid>/pagemap read with plain std I/O (the kernel's
+/// Documentation/admin-guide/mm/pagemap.rst: bit 63 present, 62 swapped, 0-54 the PFN). A
+/// run is a stretch of present pages whose frames follow one another. Mappings above the
+/// user address space (the vsyscall page) have no pagemap entries and are left out.
+fn independent_counts(pid: i32) -> Vec<(u64, [u64; 5])> {
+    use std::io::{Read, Seek, SeekFrom};
+    let page = page_size();
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
+    let mut pagemap = std::fs::File::open(format!("/proc/{pid}/pagemap")).expect("pagemap");
+    let mut counts = Vec::new();
+    for line in maps.lines() {
+        let range = line.split_whitespace().next().expect("a range");
+        let (start, end) = range.split_once('-').expect("start-end");
+        let (start, end) = (hex(start), hex(end));
+        if start >= 0xffff_8000_0000_0000 {
+            continue; // [vsyscall]
+        }
+        let pages = (end - start) / page;
+        let mut words = vec![0u8; pages as usize * 8];
+        pagemap
+            .seek(SeekFrom::Start(start / page * 8))
+            .expect("seek");
+        pagemap.read_exact(&mut words).expect("read pagemap");
+        let (mut resident, mut swapped, mut runs) = (0, 0, 0);
+        let mut last: Option<(u64, u64)> = None;
+        for (i, word) in words.chunks_exact(8).enumerate() {
+            let entry = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
+            let (vpn, pfn) = (i as u64, entry & ((1 << 55) - 1));
+            if entry >> 63 == 1 {
+                resident += 1;
+                if last != Some((vpn.wrapping_sub(1), pfn.wrapping_sub(1))) {
+                    runs += 1;
+                }
+                last = Some((vpn, pfn));
+            } else {
+                swapped += (entry >> 62) & 1;
+                last = None;
+            }
+        }
+        counts.push((
+            start,
+            [pages, resident, swapped, pages - resident - swapped, runs],
+        ));
+    }
+    counts
+}
+
 #[test]
 fn maps_groups_runs_and_counts_like_an_independent_read() {
     require_root();
@@ -285,26 +336,72 @@ fn maps_groups_runs_and_counts_like_an_independent_read() {
             hex(run["paddr_start"].as_str().expect("p")),
         );
         let pages = run["pages"].as_u64().expect("pages");
-        for i in [0, pages - 1] {
-            assert_eq!(independent_pfn(sleeper.pid(), v + i * page), p / page + i);
+        for i in 0..pages {
+            assert_eq!(
+                independent_pfn(sleeper.pid(), v + i * page),
+                p / page + i,
+                "page {i} of the run at {v:#x}"
+            );
         }
         covered += pages;
     }
     assert_eq!(covered, 512);
+    // And the runs are maximal: no run continues the one before it, virtually and physically.
+    let runs: Vec<(u64, u64, u64)> = mapping["frame_runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| {
+            (
+                hex(r["vaddr_start"].as_str().expect("v")),
+                hex(r["paddr_start"].as_str().expect("p")),
+                r["pages"].as_u64().expect("pages"),
+            )
+        })
+        .collect();
+    for pair in runs.windows(2) {
+        let ((v0, p0, n0), (v1, p1, _)) = (pair[0], pair[1]);
+        assert!(
+            !(v1 == v0 + n0 * page && p1 == p0 + n0 * page),
+            "runs at {v0:#x} and {v1:#x} should be one"
+        );
+    }
     assert_eq!(mapping["runs"].as_u64().map(|r| r as usize), {
         mapping["frame_runs"].as_array().map(Vec::len)
     });
 
-    // The plain-read fallback (kernels without PAGEMAP_SCAN) gives the same counts.
+    // PAGEMAP_SCAN (where the kernel has it) and the plain-read fallback both give, mapping by
+    // mapping, the counts an independent read of /proc/<pid>/maps and pagemap gives.
+    let independent = independent_counts(sleeper.pid());
+    let scanned: Value =
+        serde_json::from_str(&run_ok(&["maps", &pid, "--json"], &[])).expect("maps --json");
     let fallback: Value = serde_json::from_str(&run_ok(
         &["maps", &pid, "--json"],
         &[("PHYSDEMO_NO_PAGEMAP_SCAN", "1")],
     ))
     .expect("maps --json");
-    let scanned: Value =
-        serde_json::from_str(&run_ok(&["maps", &pid, "--json"], &[])).expect("maps --json");
-    for key in ["pages", "resident", "swapped", "not_present", "runs"] {
-        assert_eq!(fallback["total"][key], scanned["total"][key], "{key}");
+    assert_eq!(fallback["pagemap_scan"], false);
+    eprintln!("PAGEMAP_SCAN used: {}", scanned["pagemap_scan"]);
+    for (path, report) in [("PAGEMAP_SCAN", &scanned), ("plain reads", &fallback)] {
+        let mappings = report["mappings"].as_array().expect("mappings");
+        let counted: Vec<(u64, [u64; 5])> = mappings
+            .iter()
+            .filter(|m| m["outside_pagemap"].as_u64() == Some(0))
+            .map(|m| {
+                let n = |k: &str| m[k].as_u64().unwrap_or_else(|| panic!("{k}"));
+                (
+                    hex(m["start"].as_str().expect("start")),
+                    [
+                        n("pages"),
+                        n("resident"),
+                        n("swapped"),
+                        n("not_present"),
+                        n("runs"),
+                    ],
+                )
+            })
+            .collect();
+        assert_eq!(counted, independent, "{path} against an independent read");
     }
 
     // Filters: nothing is swapped; every private page is anonymous.

@@ -103,7 +103,7 @@ fn poke_writes_one_byte_and_reports_old_and_new() {
 }
 
 #[test]
-fn every_width_round_trips_through_poke_peek_and_both_methods() {
+fn every_width_round_trips_through_poke_peek_and_both_methods_and_leaves_the_neighbours() {
     let s = Scratch::new("widths", 0x20000);
     for method in ["mmap", "rw"] {
         for (bits, addr, value) in [
@@ -117,8 +117,22 @@ fn every_width_round_trips_through_poke_peek_and_both_methods() {
                 format!("{addr:#x}"),
                 format!("{value:#x}"),
             );
+            // Known, distinct bytes on both sides: a widened or shifted store shows.
+            let around = addr - 8;
+            let pattern: Vec<u8> = (0..24u8).map(|i| 0xa5 ^ i.wrapping_mul(37)).collect();
+            s.put(around, &pattern);
             let out = s.run(&["poke", &a, &v, "--width", &b, "--method", method, "--json"]);
             assert!(out.status.success(), "{}", stderr_of(&out));
+            let after = s.bytes(around, pattern.len());
+            for (i, (&now, &was)) in after.iter().zip(&pattern).enumerate() {
+                let at = around + i as u64;
+                if at < addr || at >= addr + bits as u64 / 8 {
+                    assert_eq!(
+                        now, was,
+                        "{method} {bits}: byte {at:#x} beside the store changed"
+                    );
+                }
+            }
             let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
             assert_eq!(hex(&json["new"]), value);
             assert_eq!(hex(&json["readback"]), value);

@@ -1,0 +1,75 @@
+#!/bin/sh
+# demos/stress/holdstill.sh: inside a VM with two NUMA nodes, which ways for
+# a process to keep its own page from moving really work, measured with
+# forced migrations (move_pages(2), /files/movepage): PHYSDEMO_HOLD_MOVES
+# (default 8) moves requested of each page, and the moves observed (the frame
+# number in pagemap changed).
+#
+#   mmap   a plain private page: every move happens (the baseline)
+#   mlock  an mlock()ed page: every move happens too: mlock keeps a page in
+#          RAM, not in place (and vm.compact_unevictable_allowed lets
+#          compaction move it as well)
+#   uring  a page registered as an io_uring fixed buffer
+#          (IORING_REGISTER_BUFFERS pins it long-term): no move happens
+# Each held page is then poked, and the process sees exactly the value.
+# Then physdemo target itself, which holds its page that way by default: in
+# every --where placement it reports whether it is held (the ready event's
+# "held" and "hold"), and the forced moves agree with what it reports; with
+# --movable every move happens.
+#
+# Usage (host): PHYSDEMO_VM_NUMA=2 PHYSDEMO_VM_FILES="$(demos/stress/build)" \
+#                 demos/vm/run demos/stress/holdstill.sh
+# Prints "holdstill KIND: Q forced moves requested, O observed" per kind and
+# ends with "holdstill: N passed, N failed" (summary, minimum 9 checks).
+set -u
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/holders.sh"
+need_helpers holdpage movepage
+[ -d /sys/devices/system/node/node1 ] || die "one NUMA node only: run with PHYSDEMO_VM_NUMA=2"
+MOVES="${PHYSDEMO_HOLD_MOVES:-8}"
+echo "    vm.compact_unevictable_allowed = $(cat /proc/sys/vm/compact_unevictable_allowed)"
+
+for kind in mmap mlock uring; do
+  start_holder "$kind" "$kind" 0x1100000000000011 || { bad "holdpage $kind did not start"; continue; }
+  job=$h_job hp=$h_pid ha=$h_vaddr
+  "$MOVEPAGE" "$hp" "$ha" "$MOVES" 20 >"$W/$kind.moves"
+  observed="$(grep -c ': moved$' "$W/$kind.moves")"
+  echo "holdstill $kind: $MOVES forced moves requested, $observed observed"
+  grep -m 1 'not moved' "$W/$kind.moves" | sed 's/^/    e.g. /'
+  case $kind in
+    mmap|mlock)
+      [ "$observed" = "$MOVES" ] && ok "$kind: all $MOVES forced moves happened (it does not hold the page still)" ||
+        bad "$kind: only $observed of $MOVES forced moves happened" ;;
+    uring)
+      [ "$observed" = 0 ] && ok "uring: none of $MOVES forced moves happened: the io_uring fixed buffer holds the page still" ||
+        bad "uring: $observed of $MOVES forced moves happened despite the io_uring registration"
+      value=0x00c0ffee0000beef
+      physdemo poke "$hp" "$ha" "$value" >/dev/null 2>"$W/poke.err"; rc=$?
+      n=0
+      until holder_changes uring "$hp" | grep -q . || [ $n -ge 30 ]; do sleep 0.1; n=$((n + 1)); done
+      [ "$rc" = 0 ] && [ "$(holder_changes uring "$hp")" = "change $hp 0x1100000000000011 -> 0xc0ffee0000beef" ] &&
+        ok "uring: poke $value landed in the held page, the process saw it" ||
+        bad "uring: poke exit $rc $(cat "$W/poke.err"); saw '$(holder_changes uring "$hp")'" ;;
+  esac
+  stop_holder "$job"
+done
+
+# physdemo target: held by default (where the kernel lets it), movable on request.
+for args in "--where mmap" "--where heap" "--where stack" "--where static" "--movable"; do
+  # shellcheck disable=SC2086  # args are words
+  start_target $args || { bad "target $args did not start"; continue; }
+  held="$(json_field held <"$tout")" hold="$(sed -n 's/.*"hold":"\([^"]*\)".*/\1/p' "$tout")"
+  "$MOVEPAGE" "$pid" "$vaddr" "$MOVES" 20 >"$W/target.moves"
+  observed="$(grep -c ': moved$' "$W/target.moves")"
+  echo "holdstill target $args: held=$held; $MOVES forced moves requested, $observed observed ($hold)"
+  case "$args:$held" in
+    --movable:false) want=$MOVES ;;
+    --movable:*) want=bad ;;
+    *:true) want=0 ;;
+    *) want=$MOVES ;;   # the kernel refused the hold: it says so, and the page moves
+  esac
+  if [ "$observed" = "$want" ]; then ok "target $args: it says held=$held, and $observed of $MOVES forced moves happened"
+  else bad "target $args: held=$held ($hold), yet $observed of $MOVES forced moves happened"; fi
+  stop_target
+done
+summary holdstill 9
