@@ -17,8 +17,8 @@ use crate::error::{not_found, permission, ExitKind, UserError};
 use crate::kernel::addr::{Pfn, VirtAddr};
 use crate::sys::physmem_ioctl::{self, PHYSMEM_ABI_VERSION, PHYSMEM_MAGIC};
 
-/// The module's device.
-pub(crate) const PHYSMEM_PATH: &str = "/dev/physmem";
+/// The module's device (one name for it in the crate: [`crate::physmem::device`]'s).
+pub(crate) const PHYSMEM_PATH: &str = crate::physmem::device::DEV_PHYSMEM;
 
 /// A page held in place by the module until dropped.
 #[derive(Debug)]
