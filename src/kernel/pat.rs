@@ -35,10 +35,11 @@ pub fn parse_memtype_list(text: &[u8]) -> Vec<Memtype> {
             let (start, end) = range.split_once('-')?;
             let hex = |s: &str| u64::from_str_radix(s.strip_prefix("0x")?, 16).ok();
             let (start, end) = (hex(start)?, hex(end)?);
+            let cache = cache.trim();
             (start < end && !cache.is_empty()).then(|| Memtype {
                 start,
                 end,
-                cache: cache.trim().to_string(),
+                cache: cache.to_string(),
             })
         })
         .collect()
@@ -89,6 +90,13 @@ mod tests {
         assert!(!list[1].covers(0xfed0_0000, 0xfed0_2000));
         assert_eq!(list[2].cache, "write-combining");
         assert!(parse_memtype_list(b"").is_empty());
+    }
+
+    #[test]
+    fn a_reservation_whose_cache_type_is_only_blanks_is_skipped() {
+        // Found by the `facts` fuzz target: the blank check ran before the trim.
+        assert!(parse_memtype_list(b"PAT: [mem 0x0-0x1000]  \t\n").is_empty());
+        assert!(parse_memtype_list(b"PAT: [mem 0x0-0x1000] \r\n").is_empty());
     }
 
     #[test]
