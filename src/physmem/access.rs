@@ -2,9 +2,11 @@
 //! (mmap), or one `pread`/`pwrite` (rw), or a byte range; each failure explained.
 //!
 //! physdemo uses whichever door is open. Without `--device` it opens /dev/mem; where the
-//! kernel refuses there (EPERM of an access: CONFIG_STRICT_DEVMEM or IO_STRICT_DEVMEM;
-//! EINVAL mapping RAM: x86 PAT; no /dev/mem, or EPERM at open) and physdemo_mem's
-//! /dev/physmem exists, it goes through /dev/physmem instead. A refused access did
+//! kernel refuses there (EPERM of an access to RAM: CONFIG_STRICT_DEVMEM; EINVAL mapping
+//! RAM: x86 PAT; no /dev/mem, or EPERM at open) and physdemo_mem's /dev/physmem exists,
+//! it goes through /dev/physmem instead. A device range refused for IO_STRICT_DEVMEM is
+//! not gone around: a driver owns it, and only the user decides to bypass the driver
+//! (`--device /dev/physmem`); the error says so. A refused access did
 //! nothing, so it is made again there, and from then on every access of this [`PhysMem`]
 //! goes through /dev/physmem. [`PhysMem::describe`] and [`PhysMem::detour`] say which device
 //! was used and why, for the reports. Under lockdown /dev/physmem refuses too, and the
@@ -298,8 +300,10 @@ impl PhysMem {
     }
 
     /// Why /dev/mem's `err` for `step` at `addr` is a refusal /dev/physmem may get past,
-    /// or `None`: EPERM of an access (STRICT_DEVMEM, IO_STRICT_DEVMEM), EINVAL mapping RAM
-    /// (PAT). Only for /dev/mem opened without `--device`.
+    /// or `None`: EPERM of an access to RAM (STRICT_DEVMEM), EINVAL mapping RAM (PAT).
+    /// Only for /dev/mem opened without `--device`. EPERM of a device range
+    /// (IO_STRICT_DEVMEM: a driver claimed it) is `None`: going around a driver is the
+    /// user's call, made with `--device /dev/physmem`, never physdemo's.
     fn refusal(&self, step: Step, addr: PhysAddr, err: &io::Error) -> Option<String> {
         if self.kind() != DeviceKind::DevMem || !self.options.may_detour() {
             return None;
@@ -309,9 +313,6 @@ impl PhysMem {
             (Step::Map | Step::Read | Step::Write, libc::EPERM) if ram => {
                 let _ = self.strict_devmem.set(Some(true));
                 "CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem"
-            }
-            (Step::Map | Step::Read | Step::Write, libc::EPERM) => {
-                "CONFIG_IO_STRICT_DEVMEM closes device ranges a driver has claimed"
             }
             (Step::Map, libc::EINVAL) if ram => {
                 "x86 PAT keeps System RAM above 1 MiB out of /dev/mem's mappings"

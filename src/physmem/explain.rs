@@ -55,6 +55,20 @@ impl PhysmemWay {
             PhysmemWay::NoModules => "this kernel loads no modules (no /proc/modules), so physdemo_mem's /dev/physmem cannot help here".to_string(),
         }
     }
+
+    /// The phrase for a range a driver claimed: /dev/physmem reaches it, but only when the
+    /// user names it with `--device`.
+    pub(crate) fn around_a_driver(&self) -> String {
+        match self {
+            PhysmemWay::Loaded => "add --device /dev/physmem".to_string(),
+            PhysmemWay::Installed(path) => format!(
+                "load physdemo_mem (insmod {}) and add --device /dev/physmem",
+                path.display()
+            ),
+            PhysmemWay::Build => "build and load physdemo_mem (demos/kmod/build --host, then insmod the physdemo_mem.ko it prints) and add --device /dev/physmem".to_string(),
+            PhysmemWay::NoModules => "/dev/physmem would, but this kernel loads no modules (no /proc/modules)".to_string(),
+        }
+    }
 }
 
 /// The circumstances of a failure, for [`explain`].
@@ -302,8 +316,8 @@ fn strict_devmem(ctx: &FailureContext<'_>) -> UserError {
             claimant(ctx.placement).unwrap_or_else(|| "a driver".to_string())
         ))
         .hint(format!(
-            "unload or unbind that driver, or boot with `iomem=relaxed`; /dev/physmem reaches claimed ranges: {}",
-            ctx.physmem.phrase()
+            "unload or unbind that driver, or boot with `iomem=relaxed`; to go around the driver on purpose, {} (physdemo never does that by itself)",
+            ctx.physmem.around_a_driver()
         )),
         Some(RegionKind::SystemRam | RegionKind::KernelImage) => unsupported(format!(
             "the kernel refused {addr} through /dev/mem (EPERM): it is System RAM above 1 MiB, and CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem"
@@ -428,7 +442,7 @@ ff000000-ff00ffff : physdemo-testdev\n  ff000000-ff00ffff : physdemo-testdev\n";
         );
         assert!(io_strict.to_string().contains("CONFIG_IO_STRICT_DEVMEM closes device ranges a driver has claimed, and 0xff000004 is claimed by 'physdemo-testdev' [0xff000000-0xff00ffff], inside physdemo-testdev"), "{io_strict}");
         assert!(
-            io_strict.to_string().contains("iomem=relaxed"),
+            io_strict.to_string().contains("`iomem=relaxed`; to go around the driver on purpose, load physdemo_mem (insmod /lib/modules/6.1.0-physdemo-distro/extra/physdemo_mem.ko) and add --device /dev/physmem (physdemo never does that by itself)"),
             "{io_strict}"
         );
         let kernel = explain(
