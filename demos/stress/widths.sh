@@ -14,8 +14,8 @@
 # the offset, holding the value's little-endian bytes.
 #
 # Usage (host): PHYSDEMO_VM_FILES="$(demos/stress/build)" demos/vm/run demos/stress/widths.sh [DEVICE...]
-#   DEVICE  /dev/mem and/or /dev/physmem (default: both; physdemo reaches
-#           /dev/physmem through --device once issue 12 teaches it that door)
+#   DEVICE  /dev/mem and/or /dev/physmem (default: both; each poke names its
+#           device with --device, so /dev/physmem is used even where /dev/mem works)
 # Ends with "widths: N passed, N failed" (summary, minimum 8 checks per
 # device, and one for loading the module).
 set -u

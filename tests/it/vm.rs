@@ -366,10 +366,11 @@ fn pokes_reach_every_placement_and_the_process_sees_the_exact_value() {
 
 #[test]
 fn every_width_and_method_changes_exactly_its_bytes() {
-    let Some(text) = scenario("widths", &["/dev/mem"]) else {
+    let Some(text) = scenario("widths", &["/dev/mem", "/dev/physmem"]) else {
         return;
     };
-    assert_eq!(text.matches("untouched").count(), 8);
+    assert_eq!(text.matches("untouched").count(), 16);
+    assert_eq!(text.matches(" via /dev/physmem at +").count(), 8);
 }
 
 #[test]
