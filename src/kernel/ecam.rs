@@ -165,12 +165,15 @@ pub fn parse_mcfg(bytes: &[u8]) -> Result<Vec<EcamWindow>, String> {
     }
     Ok(entries
         .chunks_exact(MCFG_ENTRY_LEN)
-        .map(|entry| EcamWindow {
-            base: u64::from_le_bytes(entry[..8].try_into().expect("8 bytes")),
-            segment: u16::from_le_bytes([entry[8], entry[9]]),
-            start_bus: entry[10],
-            end_bus: entry[11],
-            source: WindowSource::Mcfg,
+        .map(|entry| {
+            let base: [u8; 8] = std::array::from_fn(|i| entry[i]);
+            EcamWindow {
+                base: u64::from_le_bytes(base),
+                segment: u16::from_le_bytes([entry[8], entry[9]]),
+                start_bus: entry[10],
+                end_bus: entry[11],
+                source: WindowSource::Mcfg,
+            }
         })
         .collect())
 }

@@ -216,10 +216,19 @@ pub(crate) struct PortIo {
     port: Port,
     width: Width,
     method: PortMethod,
-    file: Option<File>,
-    grant: Option<PortGrant>,
+    door: Door,
     device: PathBuf,
     lockdown: fn() -> Option<LockdownMode>,
+}
+
+/// How the accesses are made once everything is open.
+enum Door {
+    /// Not open yet: only while [`PortIo::open`] runs, so its failures can be explained.
+    Closed,
+    /// /dev/port or a stand-in for it: `pread`/`pwrite` at the port's offset.
+    File(File),
+    /// The port granted by ioperm: one `in`/`out` instruction.
+    Grant(PortGrant),
 }
 
 impl PortIo {
@@ -238,8 +247,7 @@ impl PortIo {
             port,
             width,
             method,
-            file: None,
-            grant: None,
+            door: Door::Closed,
             device: options.path.clone(),
             lockdown,
         };
@@ -250,12 +258,12 @@ impl PortIo {
                     .write(writable)
                     .open(&options.path)
                     .map_err(|err| io.fail(PortStep::Open { writable }, &err))?;
-                io.file = Some(file);
+                io.door = Door::File(file);
             }
             PortMethod::Ioperm => {
                 let grant = PortGrant::request(port.0, width.bytes() as u32)
                     .map_err(|err| io.fail(PortStep::Ioperm, &err))?;
-                io.grant = Some(grant);
+                io.door = Door::Grant(grant);
             }
         }
         Ok(io)
@@ -293,12 +301,15 @@ impl PortIo {
     /// One read of the port.
     pub(crate) fn read(&self) -> Result<u64> {
         let bytes = self.width.bytes();
-        if let Some(grant) = &self.grant {
-            return grant
-                .read(self.port.0, bytes)
-                .map_err(|err| self.fail(PortStep::Read, &err));
-        }
-        let file = self.file.as_ref().expect("an open device");
+        let file = match &self.door {
+            Door::Grant(grant) => {
+                return grant
+                    .read(self.port.0, bytes)
+                    .map_err(|err| self.fail(PortStep::Read, &err))
+            }
+            Door::File(file) => file,
+            Door::Closed => return Err(self.not_open()),
+        };
         let mut buf = [0u8; 4];
         let got = file
             .read_at(&mut buf[..bytes], u64::from(self.port.0))
@@ -312,12 +323,15 @@ impl PortIo {
     /// One write of `value` (which fits the width) to the port.
     pub(crate) fn write(&self, value: u64) -> Result<()> {
         let bytes = self.width.bytes();
-        if let Some(grant) = &self.grant {
-            return grant
-                .write(self.port.0, bytes, value)
-                .map_err(|err| self.fail(PortStep::Write, &err));
-        }
-        let file = self.file.as_ref().expect("an open device");
+        let file = match &self.door {
+            Door::Grant(grant) => {
+                return grant
+                    .write(self.port.0, bytes, value)
+                    .map_err(|err| self.fail(PortStep::Write, &err))
+            }
+            Door::File(file) => file,
+            Door::Closed => return Err(self.not_open()),
+        };
         let done = file
             .write_at(&encode_native(value, self.width), u64::from(self.port.0))
             .map_err(|err| self.fail(PortStep::Write, &err))?;
@@ -325,6 +339,16 @@ impl PortIo {
             return Err(self.short(done, "written"));
         }
         Ok(())
+    }
+
+    /// An access on a [`PortIo`] whose open failed: `open` never hands one out, so this
+    /// is an error of physdemo's own, said as one.
+    fn not_open(&self) -> anyhow::Error {
+        anyhow::anyhow!(
+            "internal error: port {} accessed before {} was opened",
+            self.port,
+            self.device.display()
+        )
     }
 
     fn short(&self, done: usize, what: &str) -> anyhow::Error {

@@ -22,7 +22,7 @@ use crate::error::{not_found, permission, usage, ExitKind, UserError};
 pub(crate) struct OutputFile {
     path: PathBuf,
     temp: PathBuf,
-    file: Option<File>,
+    file: File,
 }
 
 impl OutputFile {
@@ -67,13 +67,13 @@ impl OutputFile {
         Ok(OutputFile {
             path: path.to_path_buf(),
             temp,
-            file: Some(file),
+            file,
         })
     }
 
     /// Writes `bytes` and puts the file in place.
-    pub(crate) fn commit(mut self, bytes: &[u8]) -> Result<()> {
-        let mut file = self.file.take().expect("an output file is committed once");
+    pub(crate) fn commit(self, bytes: &[u8]) -> Result<()> {
+        let mut file = &self.file;
         let shown = self.path.display().to_string();
         let written = file
             .write_all(bytes)

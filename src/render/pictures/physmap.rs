@@ -158,8 +158,7 @@ fn draw_grid(report: &PhysmapReport, index: usize, svg: &mut Svg, top: f64) -> f
             };
             let x = x0 + col as f64 * CELL_PX;
             let size = CELL_PX - GAP;
-            if paint == Paint::Target {
-                let t = report.target.as_ref().expect("a target cell has a target");
+            if let (Paint::Target, Some(t)) = (paint, report.target.as_ref()) {
                 svg.rect_titled(
                     (x, y, size, size),
                     fill,
