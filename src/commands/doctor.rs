@@ -28,6 +28,7 @@ use crate::kernel::config::KernelConfig;
 use crate::kernel::iomem::{IomemMap, RegionKind};
 use crate::physmem::device::{identify, DeviceKind, FileKind, DEV_MEM, DEV_PHYSMEM};
 use crate::physmem::explain::errno_name;
+use crate::physmem::frame_pin::module_info;
 use crate::physmem::probe::{map_page, map_untouched, read_page, OwnPage, Seen};
 use crate::proc::capabilities::{is_root, own_capabilities};
 use crate::proc::config::{kernel_release, read_kernel_config};
@@ -125,6 +126,9 @@ struct PhysmemJson {
     open: String,
     ram_read: String,
     ram_mmap: String,
+    /// What the module's INFO ioctl says (`"ABI 1, up to 64 pins per open file"`), or why
+    /// poke cannot pin through it; `null` when /dev/physmem did not open.
+    pinning: Option<String>,
 }
 
 /// An inference: `on` is `null` when neither a probe nor the config could tell.
@@ -428,6 +432,7 @@ fn probe_physmem(own: Option<&OwnPage>, config: Option<&KernelConfig>) -> Physme
         },
         ram_read: seen_code(None),
         ram_mmap: seen_code(None),
+        pinning: None,
     };
     if present {
         match open_device(DEV_PHYSMEM, true) {
@@ -435,6 +440,13 @@ fn probe_physmem(own: Option<&OwnPage>, config: Option<&KernelConfig>) -> Physme
                 report.open = "ok".into();
                 report.ram_read = seen_code(own.map(|o| o.read_through(&file)));
                 report.ram_mmap = seen_code(own.map(|o| o.map_through(&file)));
+                report.pinning = Some(match module_info(&file) {
+                    Ok(info) => format!(
+                        "ABI {}, up to {} pins per open file",
+                        info.abi_version, info.max_pins
+                    ),
+                    Err(problem) => format!("unavailable: {DEV_PHYSMEM} {problem}"),
+                });
             }
             Err(err) => report.open = errno_code(&err),
         }
@@ -918,9 +930,10 @@ fn physmem_line(p: &PhysmemJson) -> String {
         return format!("present, open refused ({}); {module}", p.open);
     }
     format!(
-        "present; {module}; read(): {}; mmap: {}",
+        "present; {module}; read(): {}; mmap: {}; pinning: {}",
         outcome_words(&p.ram_read),
-        outcome_words(&p.ram_mmap)
+        outcome_words(&p.ram_mmap),
+        p.pinning.as_deref().unwrap_or("not asked")
     )
 }
 
@@ -973,6 +986,7 @@ mod tests {
                 open: if physmem.is_some() { "ok" } else { "absent" }.into(),
                 ram_read: physmem.unwrap_or("not tried").into(),
                 ram_mmap: physmem.unwrap_or("not tried").into(),
+                pinning: physmem.map(|_| "ABI 1, up to 64 pins per open file".into()),
             },
             strict_devmem: VerdictJson {
                 on: None,

@@ -34,6 +34,21 @@ pub(crate) fn pinning_available() -> bool {
     std::fs::metadata(PHYSMEM_PATH).is_ok_and(|m| m.file_type().is_char_device())
 }
 
+/// What the module at an open `/dev/physmem` says of itself (`PHYSMEM_IOC_INFO`), when it
+/// is physdemo_mem speaking the ABI this code speaks; else what is wrong, as words that
+/// follow the device's name ("does not answer …", "speaks ABI 2 …").
+pub(crate) fn module_info(device: &File) -> Result<physmem_ioctl::PhysmemInfo, String> {
+    let info = physmem_ioctl::info(device)
+        .map_err(|err| format!("does not answer physdemo_mem's INFO ioctl ({err})"))?;
+    if info.magic != PHYSMEM_MAGIC || info.abi_version != PHYSMEM_ABI_VERSION {
+        return Err(format!(
+            "speaks ABI {} (magic {:#x}), not physdemo_mem's ABI {PHYSMEM_ABI_VERSION}",
+            info.abi_version, info.magic
+        ));
+    }
+    Ok(info)
+}
+
 impl FramePin {
     /// Pins the page holding `vaddr` in `pid`. Nothing is written; an error says why the
     /// page could not be pinned (and that nothing was written).
@@ -43,23 +58,13 @@ impl FramePin {
             .write(true)
             .open(PHYSMEM_PATH)
             .map_err(|err| open_error(&err))?;
-        let info = physmem_ioctl::info(&device).map_err(|err| {
+        module_info(&device).map_err(|problem| {
             UserError::new(
                 ExitKind::Failure,
-                format!("{PHYSMEM_PATH} does not answer physdemo_mem's INFO ioctl ({err}); nothing was written"),
+                format!("{PHYSMEM_PATH} {problem}; nothing was written"),
             )
-            .hint("is another driver at /dev/physmem? load demos/kmod/physdemo_mem.ko")
+            .hint("load the physdemo_mem.ko built from this physdemo's sources (demos/kmod/build)")
         })?;
-        if info.magic != PHYSMEM_MAGIC || info.abi_version != PHYSMEM_ABI_VERSION {
-            return Err(UserError::new(
-                ExitKind::Failure,
-                format!(
-                    "{PHYSMEM_PATH} speaks ABI {} (magic {:#x}), not physdemo_mem's ABI {PHYSMEM_ABI_VERSION}; nothing was written",
-                    info.abi_version, info.magic
-                ),
-            )
-            .hint("load the physdemo_mem.ko built from this physdemo's sources (demos/kmod/build)"));
-        }
         let pinned =
             physmem_ioctl::pin(&device, pid, vaddr.0).map_err(|err| pin_error(&err, pid, vaddr))?;
         Ok(FramePin {
