@@ -307,6 +307,11 @@ fn mlock_does_not_hold_a_page_still_an_io_uring_fixed_buffer_does() {
     }
     assert!(text
         .contains("holdstill target --movable: held=false; 8 forced moves requested, 8 observed"));
+    assert!(text
+        .contains("holdstill target --where thp: held=true; 8 forced moves requested, 0 observed"));
+    assert!(text.contains(
+        "holdstill target --where thp --movable: held=false; 8 forced moves requested, 8 observed"
+    ));
 }
 
 #[test]
