@@ -7,8 +7,8 @@
 //! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
 //! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
 //! ([`pci`]), the header of a physdemo target's page ([`target_header`]), the transparent
-//! huge page mode ([`thp`]), what hides a process from /proc: hidepid and PID namespaces ([`visibility`]), and what else decides
-//! whether a memory device opens: the kernel's build configuration ([`config`]),
+//! huge page mode ([`thp`]), what hides a process from /proc: hidepid and PID namespaces
+//! ([`visibility`]), and what else decides whether a memory device opens: the kernel's build configuration ([`config`]),
 //! capabilities ([`capabilities`]), x86 PAT ([`pat`]), loaded modules and device numbers
 //! ([`modules`]).
 //! Reading the files is [`crate::proc`]'s.
