@@ -3,7 +3,8 @@
 # every kind of place a variable can live, and the process reporting exactly
 # the value written:
 #
-#   physdemo target --where mmap|heap|stack|static   (the target's "change" event)
+#   physdemo target --where mmap|heap|stack|static|thp|hugetlb
+#                                                    (the target's "change" event)
 #   holdpage heap|stack|static|thp|hugetlb           (a process that is not
 #       physdemo: its own "change PID OLD -> NEW" line; demos/stress/holdpage.c)
 #
@@ -11,17 +12,20 @@
 # [stack], the executable, an anonymous or huge-page mapping); its frame is the
 # one the raw pagemap entry read with dd gives, and its physical address is
 # that frame * 4096 + the offset in the page (for a THP or hugetlbfs page the
-# word lies deep inside the huge page, 0x5040 and 0x12340 bytes in, so the
-# 4 KiB subpage counts); the THP really is one (smaps AnonHugePages, and
-# inspect says "transparent huge page"), the hugetlbfs page too.
+# word lies deep inside the huge page, 0x5040 (target, holdpage thp) and
+# 0x12340 (holdpage hugetlb) bytes in, so the 4 KiB subpage counts); the THP
+# really is one (smaps AnonHugePages, and inspect and the target's ready line
+# say "transparent huge page"), the hugetlbfs page too. With THP switched off
+# ([never]), `target --where thp` still runs and says its page is NOT a huge
+# page, as inspect does.
 #
 # Usage (host): PHYSDEMO_VM_FILES="$(demos/stress/build)" demos/vm/run demos/stress/placements.sh
-# Ends with "placements: N passed, N failed" (summary, minimum 29 checks).
+# Ends with "placements: N passed, N failed" (summary, minimum 38 checks).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/holders.sh"
 need_helpers holdpage
-MIN=29
+MIN=38
 
 # located LABEL PID VADDR WANT_PATH: inspect's mapping, frame and address vs dd
 located() {
@@ -40,13 +44,36 @@ located() {
   fi
 }
 
+# huge_subpage LABEL PID VADDR WANT_KIND HUGE_KIND: the word's frame is a
+# subpage of a huge page of WANT_KIND, the one VADDR's offset in 2 MiB names
+# (HUGE_KIND: what inspect or the target said)
+huge_subpage() {
+  raw_pfn="$(pm_pfn "$(pagemap_raw "$2" "$3")")"
+  sub_pfn=$((raw_pfn & 511)) sub_va=$((($3 >> 12) & 511))
+  subpage="subpage $sub_pfn of the huge page at frame $(printf '%#x' $((raw_pfn & ~511)))"
+  [ "$5" = "$4" ] && [ "$sub_pfn" = "$sub_va" ]
+}
+
+echo 4 >/proc/sys/vm/nr_hugepages
 # --- physdemo targets --------------------------------------------------------
-for where in mmap heap stack static; do
+for where in mmap heap stack static thp hugetlb; do
   start_target --where "$where" --timeout 120 || { bad "target --where $where did not start"; continue; }
   case $where in
-    mmap) want='[[]anonymous[]]' ;; heap) want='[[]heap[]]' ;; stack) want='[[]stack[]]' ;; static) want='*/physdemo' ;;
+    mmap|thp) want='[[]anonymous[]]' ;; heap) want='[[]heap[]]' ;; stack) want='[[]stack[]]' ;;
+    static) want='*/physdemo' ;; hugetlb) want='*anon_hugepage*' ;;
   esac
   located "target --where $where" "$pid" "$vaddr" "$want"
+  case $where in
+    thp|hugetlb)
+      [ $where = thp ] && kind="transparent huge page (THP)" || kind="hugetlbfs huge page"
+      huge="$(physdemo inspect "$pid" "$vaddr" --json | json_field huge_page)"
+      said="$(json_field huge_page <"$tout")"
+      if huge_subpage "$where" "$pid" "$vaddr" "$kind" "$huge" && [ "$said" = "$kind" ]; then
+        ok "target --where $where: the target and inspect say $kind, the word $(printf '%#x' $(($vaddr & 0x1fffff))) in, $subpage"
+      else
+        bad "target --where $where: inspect '$huge', the target '$said' (want $kind), $subpage (want $sub_va)"
+      fi ;;
+  esac
   value="$(printf '0x%04x%012x' $((0x7a00 + ${#where})) "$pid")"
   if physdemo poke "$pid" "$vaddr" "$value" >"$W/poke.out" 2>"$W/poke.err" &&
      wait_for "$tout" "\"new\":\"$value\"" 30; then
@@ -57,8 +84,24 @@ for where in mmap heap stack static; do
   stop_target
 done
 
+# --- THP switched off: the target says its page is no huge page ---------------
+thp_mode="$(sed 's/.*\[\(.*\)\].*/\1/' /sys/kernel/mm/transparent_hugepage/enabled)"
+echo never >/sys/kernel/mm/transparent_hugepage/enabled
+if start_target --where thp --timeout 120; then
+  huge="$(physdemo inspect "$pid" "$vaddr" --json | json_field huge_page)"
+  if grep -q '"huge_page":null,"huge_page_note":"NOT a huge page: THP is disabled (\[never\]' "$tout" &&
+     [ "$huge" = null ]; then
+    ok "target --where thp with THP [never]: the target says NOT a huge page ($(sed -n 's/.*"huge_page_note":"\([^"]*\)".*/\1/p' "$tout")), inspect agrees"
+  else
+    bad "target --where thp with THP [never]: inspect huge_page '$huge', the target: $(head -n 1 "$tout")"
+  fi
+else
+  bad "target --where thp with THP [never] did not start"
+fi
+stop_target
+echo "$thp_mode" >/sys/kernel/mm/transparent_hugepage/enabled
+
 # --- a process that is not physdemo, in every placement ---------------------------
-echo 4 >/proc/sys/vm/nr_hugepages
 for kind in heap stack static thp hugetlb; do
   initial=0x1100000000000011
   start_holder "$kind" "$kind" "$initial" || { bad "holdpage $kind did not start"; continue; }
@@ -70,16 +113,14 @@ for kind in heap stack static thp hugetlb; do
   located "holdpage $kind" "$hp" "$ha" "$want"
   huge="$(physdemo inspect "$hp" "$ha" --json | json_field huge_page)"
   # In a 2 MiB page, the 4 KiB subpage's frame is the head frame + the subpage index.
-  sub_pfn=$(($(pm_pfn "$(pagemap_raw "$hp" "$ha")") & 511)) sub_va=$((($ha >> 12) & 511))
-  subpage="subpage $sub_pfn of the huge page at frame $(printf '%#x' $(($(pm_pfn "$(pagemap_raw "$hp" "$ha")") & ~511)))"
   case $kind in
     thp)
       kb="$(smaps_kb_at "$hp" "$ha" AnonHugePages)"
-      if [ "${kb:-0}" -ge 2048 ] && [ "$huge" = "transparent huge page (THP)" ] && [ "$sub_pfn" = "$sub_va" ]; then
+      if huge_subpage "$kind" "$hp" "$ha" "transparent huge page (THP)" "$huge" && [ "${kb:-0}" -ge 2048 ]; then
         ok "holdpage thp: a real THP (smaps AnonHugePages $kb kB; inspect: $huge), the word in $subpage"
       else bad "holdpage thp: AnonHugePages '$kb' kB, inspect huge_page '$huge', $subpage (want $sub_va)"; fi ;;
     hugetlb)
-      if [ "$huge" = "hugetlbfs huge page" ] && [ "$sub_pfn" = "$sub_va" ]; then
+      if huge_subpage "$kind" "$hp" "$ha" "hugetlbfs huge page" "$huge"; then
         ok "holdpage hugetlb: inspect says $huge, the word in $subpage"
       else bad "holdpage hugetlb: inspect huge_page '$huge', $subpage (want $sub_va)"; fi ;;
   esac

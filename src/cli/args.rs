@@ -20,6 +20,10 @@ pub(crate) enum WhereArg {
     Stack,
     /// The binary's writable data (.data, mapped from the executable)
     Static,
+    /// 0x5000 bytes into a 2 MiB transparent huge page (MADV_HUGEPAGE), where the kernel makes one; the ready report says whether it did
+    Thp,
+    /// 0x5000 bytes into a 2 MiB hugetlbfs page (MAP_HUGETLB; needs vm.nr_hugepages >= 1)
+    Hugetlb,
 }
 
 #[derive(Debug, Args)]

@@ -115,6 +115,8 @@ impl From<WhereArg> for Home {
             WhereArg::Heap => Home::Heap,
             WhereArg::Stack => Home::Stack,
             WhereArg::Static => Home::Static,
+            WhereArg::Thp => Home::Thp,
+            WhereArg::Hugetlb => Home::Hugetlb,
         }
     }
 }

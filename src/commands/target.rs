@@ -18,12 +18,14 @@ use serde::Serialize;
 use crate::error::{not_found, unsupported};
 use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::maps::describe_path;
+use crate::proc::huge::{hugetlb_2mb_pool, thp_mode, THP_ENABLED_PATH};
+use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
 use crate::proc::process::open_user_process;
 use crate::render::json::write_sorted_json_line;
 use crate::sys::clock::monotonic_ns;
 use crate::sys::io_uring::FixedBuffer;
-use crate::sys::target_page::{TargetCell, TargetPage};
+use crate::sys::target_page::{TargetCell, TargetPage, HUGE_PAGE_LEN};
 
 /// How long the target stays alive after `--until` is reached, for the poker's checks.
 const UNTIL_LINGER: Duration = Duration::from_millis(300);
@@ -42,6 +44,10 @@ pub(crate) enum Home {
     Stack,
     /// The binary's writable data (`.data`, mapped from the executable).
     Static,
+    /// Some pages into a 2 MiB transparent huge page, where the kernel makes one.
+    Thp,
+    /// Some pages into a 2 MiB hugetlbfs page (needs `vm.nr_hugepages`).
+    Hugetlb,
 }
 
 impl Home {
@@ -52,7 +58,14 @@ impl Home {
             Home::Heap => "heap",
             Home::Stack => "stack",
             Home::Static => "static",
+            Home::Thp => "thp",
+            Home::Hugetlb => "hugetlb",
         }
+    }
+
+    /// Whether the variable is meant to be in a huge page.
+    fn is_huge(self) -> bool {
+        matches!(self, Home::Thp | Home::Hugetlb)
     }
 }
 
@@ -125,6 +138,12 @@ pub(crate) enum TargetEvent {
         held: bool,
         /// How, or why not.
         hold: String,
+        /// For `--where thp|hugetlb`: the kind of huge page the kernel shows for the frame
+        /// (`inspect`'s `huge_page` names), `null` when it is none or cannot be told.
+        huge_page: Option<&'static str>,
+        /// For `--where thp|hugetlb`: how that is known and where the variable lies in it,
+        /// or why it is no huge page; `null` for the other placements.
+        huge_page_note: Option<String>,
         monotonic_ns: u64,
     },
     /// The variable changed from `old` to `new`, noticed at `monotonic_ns`.
@@ -177,11 +196,42 @@ pub(crate) fn run(options: &TargetOptions) -> Result<()> {
             watch(cell, options, page)
         }
         Home::Heap => watch(TargetCell::on_heap(), options, page),
+        Home::Thp => {
+            let cell = TargetCell::in_transparent_huge_page()
+                .context("mapping 4 MiB for a transparent huge page")?;
+            watch(cell, options, page)
+        }
+        Home::Hugetlb => {
+            let cell = TargetCell::in_hugetlb_page().map_err(no_hugetlb_page)?;
+            watch(cell, options, page)
+        }
         Home::Static => {
             let cell =
                 TargetCell::in_static_data().context("the static target page is already in use")?;
             watch(cell, options, page)
         }
+    }
+}
+
+/// Why `--where hugetlb` got no page, and how to reserve one.
+fn no_hugetlb_page(err: std::io::Error) -> anyhow::Error {
+    let pool = hugetlb_2mb_pool();
+    match (err.raw_os_error(), pool) {
+        (Some(libc::ENOMEM), Some((reserved, free))) => unsupported(format!(
+            "no free 2 MiB hugetlbfs page for --where hugetlb: vm.nr_hugepages reserves {reserved}, {free} free"
+        ))
+        .hint("reserve one as root: echo 1 > /proc/sys/vm/nr_hugepages, or sysctl vm.nr_hugepages=1")
+        .into(),
+        (_, None) => unsupported(format!(
+            "this kernel has no 2 MiB hugetlbfs pages for --where hugetlb ({err})"
+        ))
+        .hint("it needs CONFIG_HUGETLBFS; use --where thp")
+        .into(),
+        _ => unsupported(format!(
+            "the kernel refused a 2 MiB hugetlbfs page for --where hugetlb: {err}"
+        ))
+        .hint("check /proc/meminfo's HugePages_Free and vm.nr_hugepages")
+        .into(),
     }
 }
 
@@ -210,6 +260,80 @@ struct Placed {
     mapping: String,
     lock_warning: Option<String>,
     hold: Hold,
+    /// For `--where thp|hugetlb`: what backs the page, as the kernel tells.
+    huge: Option<HugeCheck>,
+}
+
+/// What backs a `--where thp|hugetlb` page, checked once it is in place: the frame's
+/// kpageflags (THP or HUGE, [`crate::kernel::kpageflags::KpageFlags::huge_kind`], the names `inspect` prints), or
+/// why it is no huge page. A page is never called huge on the strength of the request alone,
+/// except a MAP_HUGETLB mapping, which the kernel backs with hugetlbfs pages or refuses.
+#[derive(Debug, Clone)]
+struct HugeCheck {
+    /// `inspect`'s name for the kind, or `None`: not a huge page, or not known to be.
+    kind: Option<&'static str>,
+    /// One sentence: how it is known, where the variable lies in it, or why it is none.
+    note: String,
+}
+
+impl HugeCheck {
+    fn of(home: Home, vaddr: VirtAddr, pfn: Option<Pfn>) -> Option<HugeCheck> {
+        if !home.is_huge() {
+            return None;
+        }
+        let flags = pfn.and_then(|pfn| {
+            let reader = FrameInfoReader::open().ok()?;
+            reader.flags(pfn, 1).ok()?.first().copied()
+        });
+        let offset = vaddr.0 % HUGE_PAGE_LEN as u64;
+        let inside = |kind: &str| {
+            match pfn {
+            Some(pfn) => format!(
+                "in a {kind} of 2 MiB: the variable is {offset:#x} bytes in, subpage {} of the huge page at frame {}",
+                offset / 4096,
+                Pfn(pfn.0 & !(HUGE_PAGE_LEN as u64 / 4096 - 1)),
+            ),
+            None => format!("in a {kind} of 2 MiB: the variable is {offset:#x} bytes in"),
+        }
+        };
+        let check = match (flags.map(|f| f.huge_kind()), home) {
+            (Some(Some(kind)), _) => HugeCheck {
+                kind: Some(kind),
+                note: inside(kind),
+            },
+            (Some(None), Home::Thp) => HugeCheck {
+                kind: None,
+                note: format!("NOT a huge page: {}; the variable is on an ordinary 4 KiB page", why_no_thp()),
+            },
+            (Some(None), _) => HugeCheck {
+                kind: None,
+                note: "NOT a huge page: kpageflags shows neither HUGE nor THP for the frame of a MAP_HUGETLB mapping".into(),
+            },
+            (None, Home::Thp) => HugeCheck {
+                kind: None,
+                note: "unknown whether it is a transparent huge page: its frame's kpageflags need root to read".into(),
+            },
+            (None, _) => HugeCheck {
+                kind: Some(HUGETLB_KIND),
+                note: inside(HUGETLB_KIND) + " (a MAP_HUGETLB mapping; kpageflags not readable to confirm)",
+            },
+        };
+        Some(check)
+    }
+}
+
+/// `inspect`'s name for a hugetlbfs page.
+const HUGETLB_KIND: &str = "hugetlbfs huge page";
+
+/// Why the kernel gave the `--where thp` block no transparent huge page.
+fn why_no_thp() -> String {
+    match thp_mode().as_deref() {
+        None => format!("this kernel has no transparent huge pages (no {THP_ENABLED_PATH})"),
+        Some("never") => format!("THP is disabled ([never] in {THP_ENABLED_PATH})"),
+        Some(mode) => format!(
+            "the kernel did not back the block with one (THP mode [{mode}]; memory may be too fragmented)"
+        ),
+    }
 }
 
 /// Gather: sets up the page (ordinary, initialised, locked) and finds where it is.
@@ -224,7 +348,9 @@ fn place(cell: &TargetCell<'_>, options: &TargetOptions, page: PageSize) -> Resu
         .into());
     }
     let pid = std::process::id();
-    cell.keep_ordinary();
+    if !options.home.is_huge() {
+        cell.keep_ordinary();
+    }
     cell.initialise(pid, options.value);
     let lock_warning = cell.lock().err().map(|err| {
         format!("warning: mlock failed ({err}); the page could be swapped out. Run as root or raise `ulimit -l`.")
@@ -246,6 +372,7 @@ fn place(cell: &TargetCell<'_>, options: &TargetOptions, page: PageSize) -> Resu
         .and_then(|p| p.mapping_of(vaddr).ok().map(|m| describe_path(&m.pathname)))
         .unwrap_or_else(|| "?".into());
     let paddr = pfn.and_then(|pfn| page.phys_addr(pfn, page.offset_in_page(vaddr.0)));
+    let huge = HugeCheck::of(options.home, vaddr, pfn);
     Ok(Placed {
         pid,
         vaddr,
@@ -256,6 +383,7 @@ fn place(cell: &TargetCell<'_>, options: &TargetOptions, page: PageSize) -> Resu
         mapping,
         lock_warning,
         hold,
+        huge,
     })
 }
 
@@ -385,6 +513,8 @@ fn render_ready(
             locked: placed.lock_warning.is_none(),
             held: placed.hold.held(),
             hold: placed.hold.describe(),
+            huge_page: placed.huge.as_ref().and_then(|huge| huge.kind),
+            huge_page_note: placed.huge.as_ref().map(|huge| huge.note.clone()),
             monotonic_ns: started_ns,
         };
         return render_event(out, true, &ready);
@@ -404,6 +534,9 @@ fn render_ready(
             out,
             "  physical  unknown here (pagemap hides frame numbers without root)"
         )?,
+    }
+    if let Some(huge) = &placed.huge {
+        writeln!(out, "  huge      {}", huge.note)?;
     }
     writeln!(out, "  held      {}", placed.hold.describe())?;
     writeln!(out, "Next, in another terminal:")?;
@@ -474,12 +607,14 @@ mod tests {
             locked: true,
             held: false,
             hold: Hold::Movable.describe(),
+            huge_page: None,
+            huge_page_note: None,
             monotonic_ns: 5,
         };
         assert_eq!(
             line(&ready, true),
             "{\"event\":\"ready\",\"held\":false,\"hold\":\"not held (--movable): the kernel may migrate it\",\
-             \"locked\":true,\"mapping\":\"[anonymous]\",\"monotonic_ns\":5,\
+             \"huge_page\":null,\"huge_page_note\":null,\"locked\":true,\"mapping\":\"[anonymous]\",\"monotonic_ns\":5,\
              \"paddr\":null,\"page_size\":4096,\"pfn\":\"0x1234\",\"pid\":42,\
              \"vaddr\":\"0x7f0000000040\",\"value\":\"0x1122334455667788\",\"where\":\"mmap\"}\n"
         );

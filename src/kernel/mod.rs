@@ -6,9 +6,9 @@
 //! ([`frame_class`]), `/proc/<pid>/maps` ([`maps`]),
 //! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
 //! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
-//! ([`pci`]), the header of a physdemo target's page ([`target_header`]), what hides a
-//! process from /proc: hidepid and PID namespaces ([`visibility`]), and what else decides
-//! whether a memory device opens: the kernel's build configuration ([`config`]),
+//! ([`pci`]), the header of a physdemo target's page ([`target_header`]), the transparent
+//! huge page mode ([`thp`]), what hides a process from /proc: hidepid and PID namespaces
+//! ([`visibility`]), and what else decides whether a memory device opens: the kernel's build configuration ([`config`]),
 //! capabilities ([`capabilities`]), x86 PAT ([`pat`]), loaded modules and device numbers
 //! ([`modules`]).
 //! Reading the files is [`crate::proc`]'s.
@@ -28,4 +28,5 @@ pub mod pagemap;
 pub mod pat;
 pub mod pci;
 pub mod target_header;
+pub mod thp;
 pub mod visibility;

@@ -4,7 +4,8 @@
 //!
 //! Batched word reads ([`words`]) of pagemap ([`pagemap`]) and kpageflags/kpagecount
 //! ([`kpage`]); processes and their maps ([`process`]), pinned while a write is checked
-//! ([`pin`]); physdemo targets seen from outside ([`target_process`]); the physical address
+//! ([`pin`]); physdemo targets seen from outside ([`target_process`]), the huge page settings
+//! ([`huge`]); the physical address
 //! map ([`iomem`]) and the I/O port map ([`ioports`]), the lockdown mode ([`lockdown`]), PCI
 //! configuration space windows ([`ecam`]) and PCI devices ([`pci`]); and what else decides
 //! whether a memory device opens: the kernel's configuration ([`config`]), this process's
@@ -14,6 +15,7 @@
 pub(crate) mod capabilities;
 pub(crate) mod config;
 pub(crate) mod ecam;
+pub(crate) mod huge;
 pub(crate) mod iomem;
 pub(crate) mod ioports;
 pub(crate) mod kpage;

@@ -73,18 +73,28 @@ static STATIC_PAGE: StaticPage = StaticPage(UnsafeCell::new(TargetPage::INITIAL)
 static STATIC_TAKEN: AtomicBool = AtomicBool::new(false);
 
 enum Owner {
-    /// An anonymous mapping of `len` bytes that we unmap on drop.
-    Mapping { len: usize },
+    /// An anonymous mapping of `len` bytes from `base` that we unmap on drop (the page may
+    /// lie inside it, not at its start).
+    Mapping { base: *mut libc::c_void, len: usize },
     /// A heap allocation that we free on drop.
     Heap,
     /// The binary's writable data, or the caller's stack frame: nothing to free.
     Borrowed,
 }
 
+/// The size of the huge pages `--where thp|hugetlb` ask for: x86-64's PMD size.
+pub(crate) const HUGE_PAGE_LEN: usize = 2 << 20;
+
+/// Where the target page lies inside its huge page: some 4 KiB pages in, not at its start,
+/// so that its frame is a subpage's (the head frame + 5), not the head's.
+pub(crate) const OFFSET_IN_HUGE_PAGE: usize = 0x5000;
+
 /// A target page, accessed only through volatile reads and writes.
 pub(crate) struct TargetCell<'a> {
     page: *mut TargetPage,
-    /// Bytes from `page` that locking and advice cover (see [`TargetCell::cover_up_to`]).
+    /// The range that locking and advice cover: from `cover_start`, `extent` bytes (the page
+    /// itself, up to the stack's top ([`TargetCell::cover_up_to`]), or a whole huge page).
+    cover_start: *mut libc::c_void,
     extent: usize,
     owner: Owner,
     _borrow: std::marker::PhantomData<&'a mut TargetPage>,
@@ -94,26 +104,56 @@ impl TargetCell<'static> {
     /// A fresh private anonymous mapping of one page (`page_len` bytes, the system page size).
     pub(crate) fn in_anonymous_mapping(page_len: usize) -> io::Result<Self> {
         let len = page_len.max(layout::PAGE_LEN);
-        // SAFETY: a new anonymous mapping; no existing memory is affected.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
+        let ptr = map_anonymous(len, 0)?;
         Ok(TargetCell {
             page: ptr.cast(),
+            cover_start: ptr,
             extent: layout::PAGE_LEN,
-            owner: Owner::Mapping { len },
+            owner: Owner::Mapping { base: ptr, len },
             _borrow: std::marker::PhantomData,
         })
+    }
+
+    /// A page [`OFFSET_IN_HUGE_PAGE`] into a 2 MiB block, aligned to 2 MiB, of a private
+    /// anonymous mapping twice that size, advised `MADV_HUGEPAGE` and touched page by page,
+    /// so that the kernel backs it with a transparent huge page where it can. Whether it did
+    /// is for the caller to check (kpageflags): THP may be disabled, or memory too fragmented.
+    pub(crate) fn in_transparent_huge_page() -> io::Result<Self> {
+        let len = 2 * HUGE_PAGE_LEN;
+        let base = map_anonymous(len, 0)?;
+        let block = (base as usize).next_multiple_of(HUGE_PAGE_LEN) as *mut libc::c_void;
+        // SAFETY: advice on the aligned block, which lies inside the mapping just made. An
+        // error (EINVAL without CONFIG_TRANSPARENT_HUGEPAGE) only means no huge page, which
+        // the caller finds out.
+        unsafe { libc::madvise(block, HUGE_PAGE_LEN, libc::MADV_HUGEPAGE) };
+        for offset in (0..HUGE_PAGE_LEN).step_by(layout::PAGE_LEN) {
+            // SAFETY: inside the block, which is ours and writable; the first touch of the
+            // block is where the kernel allocates the huge page.
+            unsafe { block.cast::<u8>().add(offset).write_volatile(1) };
+        }
+        Ok(Self::in_huge_block(block, base, len))
+    }
+
+    /// A page [`OFFSET_IN_HUGE_PAGE`] into a private 2 MiB hugetlbfs page
+    /// (`MAP_HUGETLB | MAP_HUGE_2MB`). ENOMEM when no huge page is reserved
+    /// (`vm.nr_hugepages` is 0, or all are in use).
+    pub(crate) fn in_hugetlb_page() -> io::Result<Self> {
+        let base = map_anonymous(HUGE_PAGE_LEN, libc::MAP_HUGETLB | libc::MAP_HUGE_2MB)?;
+        Ok(Self::in_huge_block(base, base, HUGE_PAGE_LEN))
+    }
+
+    /// The cell of the page inside the 2 MiB `block` of the mapping `base`..`base + len`:
+    /// locking covers the whole block (mlock of 4 KiB would split a THP's mapping, and
+    /// hugetlbfs mappings cannot be split at all).
+    fn in_huge_block(block: *mut libc::c_void, base: *mut libc::c_void, len: usize) -> Self {
+        TargetCell {
+            // The block is 2 MiB aligned, so the page is 4 KiB aligned.
+            page: block.cast::<u8>().wrapping_add(OFFSET_IN_HUGE_PAGE).cast(),
+            cover_start: block,
+            extent: HUGE_PAGE_LEN,
+            owner: Owner::Mapping { base, len },
+            _borrow: std::marker::PhantomData,
+        }
     }
 
     /// A page-aligned heap allocation (glibc serves it from `[heap]`).
@@ -121,6 +161,7 @@ impl TargetCell<'static> {
         let page = Box::into_raw(Box::new(TargetPage::INITIAL));
         TargetCell {
             page,
+            cover_start: page.cast(),
             extent: layout::PAGE_LEN,
             owner: Owner::Heap,
             _borrow: std::marker::PhantomData,
@@ -134,6 +175,7 @@ impl TargetCell<'static> {
         }
         Some(TargetCell {
             page: STATIC_PAGE.0.get(),
+            cover_start: STATIC_PAGE.0.get().cast(),
             extent: layout::PAGE_LEN,
             owner: Owner::Borrowed,
             _borrow: std::marker::PhantomData,
@@ -144,8 +186,10 @@ impl TargetCell<'static> {
 impl<'a> TargetCell<'a> {
     /// A page in the caller's stack frame, which must outlive the cell.
     pub(crate) fn on_stack(page: &'a mut TargetPage) -> Self {
+        let page: *mut TargetPage = page;
         TargetCell {
             page,
+            cover_start: page.cast(),
             extent: layout::PAGE_LEN,
             owner: Owner::Borrowed,
             _borrow: std::marker::PhantomData,
@@ -216,7 +260,7 @@ impl<'a> TargetCell<'a> {
 
     /// Keeps the page ordinary: no transparent huge page, not merged by KSM. Best effort.
     pub(crate) fn keep_ordinary(&self) {
-        let (addr, len) = (self.page.cast::<libc::c_void>(), self.extent);
+        let (addr, len) = (self.cover_start, self.extent);
         // SAFETY: advice on a range we own; errors (e.g. EINVAL without KSM) are harmless.
         unsafe {
             libc::madvise(addr, len, libc::MADV_NOHUGEPAGE);
@@ -233,7 +277,7 @@ impl<'a> TargetCell<'a> {
     /// Locks the page in RAM so it is never swapped out.
     pub(crate) fn lock(&self) -> io::Result<()> {
         // SAFETY: mlock of a range we own.
-        let rc = unsafe { libc::mlock(self.page.cast(), self.extent) };
+        let rc = unsafe { libc::mlock(self.cover_start, self.extent) };
         if rc == 0 {
             Ok(())
         } else {
@@ -242,12 +286,32 @@ impl<'a> TargetCell<'a> {
     }
 }
 
+/// A new private anonymous read-write mapping of `len` bytes, with `flags` added.
+fn map_anonymous(len: usize, flags: libc::c_int) -> io::Result<*mut libc::c_void> {
+    // SAFETY: a new anonymous mapping; no existing memory is affected.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | flags,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ptr)
+    }
+}
+
 impl Drop for TargetCell<'_> {
     fn drop(&mut self) {
         match self.owner {
             // SAFETY: we mapped exactly this range and nothing else refers to it now.
-            Owner::Mapping { len } => unsafe {
-                libc::munmap(self.page.cast(), len);
+            Owner::Mapping { base, len } => unsafe {
+                libc::munmap(base, len);
             },
             // SAFETY: allocated by Box::into_raw in on_heap and not freed since.
             Owner::Heap => unsafe { drop(Box::from_raw(self.page)) },
@@ -283,5 +347,17 @@ mod tests {
         let stack = TargetCell::on_stack(&mut frame);
         assert_eq!(stack.page_addr() % 4096, 0);
         assert_eq!(stack.read(), 0x1122_3344_5566_7788);
+    }
+
+    #[test]
+    fn a_huge_page_cell_lies_some_pages_into_a_2_mib_aligned_block() {
+        let cell = TargetCell::in_transparent_huge_page().unwrap();
+        assert_eq!(
+            cell.page_addr() % HUGE_PAGE_LEN as u64,
+            OFFSET_IN_HUGE_PAGE as u64
+        );
+        cell.initialise(1, 0x55);
+        assert_eq!(cell.read(), 0x55);
+        cell.lock().unwrap();
     }
 }

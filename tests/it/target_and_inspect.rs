@@ -97,6 +97,136 @@ fn static_target_lives_in_the_binarys_data() {
     check_placement("static", |p| p.contains("physdemo"));
 }
 
+/// What the target's ready line and inspect say of a `--where thp|hugetlb` page, checked
+/// against an independent pagemap and kpageflags read: the frame, the subpage (the variable
+/// is 0x5040 bytes into a 2 MiB aligned block, so its frame is the head frame + 5 when the
+/// block is one huge page), and the huge page kind only when kpageflags shows it. Then a
+/// write through /proc/<pid>/mem, seen exactly by the target. Returns whether the frame is
+/// a huge page of `kpf_bit`.
+fn check_huge_placement(placement: &str, kpf_bit: u32, kind: &str, path: &str) -> bool {
+    const HUGE: u64 = 2 << 20;
+    let target = Target::start(&["--where", placement, "--value", "0x1111"]);
+    let (pid, vaddr) = (target.pid(), target.vaddr());
+    assert_eq!(
+        vaddr % HUGE,
+        0x5040,
+        "{placement}: the variable's place in the block"
+    );
+    let json = inspect_json(pid, vaddr);
+    let pfn = independent_pfn(pid, vaddr);
+    assert_eq!(
+        hex(&json["pfn"]),
+        pfn,
+        "{placement}: PFN differs from pagemap"
+    );
+    assert_eq!(
+        hex(&target.ready["pfn"]),
+        pfn,
+        "{placement}: the target's own PFN"
+    );
+    assert_eq!(hex(&json["paddr"]), pfn * 4096 + 0x40);
+    assert_eq!(json["mapping"]["path"], path, "{placement}");
+    assert_eq!(target.ready["where"], placement);
+    let huge = independent_kpageflags(pfn) & (1 << kpf_bit) != 0;
+    let note = target.ready["huge_page_note"].as_str().unwrap().to_string();
+    if huge {
+        assert_eq!(
+            pfn % 512,
+            5,
+            "{placement}: the variable's frame is subpage 5"
+        );
+        assert_eq!(json["huge_page"], kind);
+        assert_eq!(target.ready["huge_page"], kind);
+        let head = format!("subpage 5 of the huge page at frame {:#x}", pfn - 5);
+        assert!(note.contains(&head), "{note}");
+    } else {
+        assert_eq!(json["huge_page"], Value::Null);
+        assert_eq!(target.ready["huge_page"], Value::Null, "{note}");
+        assert!(note.starts_with("NOT a huge page: "), "{note}");
+    }
+    let mem = OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/mem"))
+        .unwrap();
+    mem.write_all_at(&0x7ee7_0000_0000_0005u64.to_ne_bytes(), vaddr)
+        .unwrap();
+    let event = target.next_event(Duration::from_secs(5)).expect("a change");
+    assert_eq!(event["event"], "change");
+    assert_eq!(event["new"], "0x7ee7000000000005");
+    huge
+}
+
+#[test]
+fn thp_target_is_in_a_transparent_huge_page_or_says_it_is_not() {
+    require_root();
+    let huge = check_huge_placement("thp", 22, "transparent huge page (THP)", "[anonymous]");
+    let mode =
+        std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled").unwrap_or_default();
+    if mode.contains("[never]") {
+        assert!(!huge, "THP disabled, yet the frame is one");
+    }
+    eprintln!(
+        "thp target: a THP on this host: {huge} (THP mode: {})",
+        mode.trim()
+    );
+}
+
+/// The 2 MiB hugetlbfs pool's `nr_hugepages` and `free_hugepages`.
+fn hugetlb_pool() -> (u64, u64) {
+    let read = |name: &str| -> u64 {
+        std::fs::read_to_string(format!("/sys/kernel/mm/hugepages/hugepages-2048kB/{name}"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    (read("nr_hugepages"), read("free_hugepages"))
+}
+
+/// Puts `nr_hugepages` back as it was, whatever happens.
+struct RestoreHugepages(u64);
+
+impl Drop for RestoreHugepages {
+    fn drop(&mut self) {
+        let path = "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages";
+        std::fs::write(path, self.0.to_string()).expect("restoring nr_hugepages");
+    }
+}
+
+#[test]
+fn hugetlb_target_needs_a_reserved_page_and_lives_in_it() {
+    require_root();
+    let (reserved, free) = hugetlb_pool();
+    if free == 0 {
+        assert_one_line_error(
+            &["target", "--where", "hugetlb", "--timeout", "1"],
+            5,
+            "echo 1 > /proc/sys/vm/nr_hugepages",
+        );
+    }
+    // One more page reserved for the test, and the pool put back as it was.
+    let _restore = RestoreHugepages(reserved);
+    std::fs::write(
+        "/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+        (reserved + 1).to_string(),
+    )
+    .unwrap();
+    assert!(
+        hugetlb_pool().1 >= 1,
+        "the kernel reserved no hugetlbfs page"
+    );
+    let huge = check_huge_placement(
+        "hugetlb",
+        17,
+        "hugetlbfs huge page",
+        "/anon_hugepage (deleted)",
+    );
+    assert!(
+        huge,
+        "a MAP_HUGETLB page whose frame kpageflags does not call HUGE"
+    );
+}
+
 #[test]
 fn inspect_without_address_finds_the_targets_variable() {
     require_root();

@@ -307,6 +307,11 @@ fn mlock_does_not_hold_a_page_still_an_io_uring_fixed_buffer_does() {
     }
     assert!(text
         .contains("holdstill target --movable: held=false; 8 forced moves requested, 8 observed"));
+    assert!(text
+        .contains("holdstill target --where thp: held=true; 8 forced moves requested, 0 observed"));
+    assert!(text.contains(
+        "holdstill target --where thp --movable: held=false; 8 forced moves requested, 8 observed"
+    ));
 }
 
 #[test]
@@ -349,12 +354,21 @@ fn pokes_reach_every_placement_and_the_process_sees_the_exact_value() {
     let Some(text) = scenario("placements", &[]) else {
         return;
     };
-    for home in ["mmap", "heap", "stack", "static"] {
+    for home in ["mmap", "heap", "stack", "static", "thp", "hugetlb"] {
         assert!(
             text.contains(&format!("ok   - target --where {home}: poke 0x")),
             "{home}"
         );
     }
+    assert!(text.contains(
+        "ok   - target --where thp: the target and inspect say transparent huge page (THP), the word 0x5040 in, subpage 5 of the huge page"
+    ));
+    assert!(text.contains(
+        "ok   - target --where hugetlb: the target and inspect say hugetlbfs huge page, the word 0x5040 in, subpage 5 of the huge page"
+    ));
+    assert!(text.contains(
+        "ok   - target --where thp with THP [never]: the target says NOT a huge page (NOT a huge page: THP is disabled"
+    ));
     for kind in ["heap", "stack", "static", "thp", "hugetlb"] {
         assert!(
             text.contains(&format!("ok   - holdpage {kind}: poke 0x")),
