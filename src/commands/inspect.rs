@@ -261,32 +261,9 @@ fn explain_missing(r: &Resolution) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::addr::PageSize;
-    use crate::kernel::kpageflags::KpageFlags;
-    use crate::resolve::translate::FrameInfo;
 
     fn sample(entry: u64) -> Resolution {
-        Resolution {
-            pid: 42,
-            command: "physdemo".into(),
-            vaddr: VirtAddr(0x7f12_3456_7040),
-            page: PageSize::new(4096).unwrap(),
-            mapping: MappingSummary {
-                start: VirtAddr(0x7f12_3456_7000),
-                end: VirtAddr(0x7f12_3456_8000),
-                perms: "rw-p".into(),
-                offset: Hex(0),
-                device: "00:00".into(),
-                inode: 0,
-                path: "[anonymous]".into(),
-            },
-            entry: PagemapEntry(entry),
-            pagemap_covered: true,
-            frame: Some(FrameInfo {
-                flags: KpageFlags(1 << 11 | 1 << 12),
-                map_count: 1,
-            }),
-        }
+        crate::resolve::translate::sample_resolution(entry)
     }
 
     #[test]

@@ -286,10 +286,12 @@ impl Placement {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const SAMPLE: &str = "\
+    /// A q35 guest's /proc/iomem, cut down: RAM with the kernel in it, ROM, a PCI window
+    /// with edu's BAR, the IOAPIC, RAM above 4 GiB (shared with the write policy's tests).
+    pub(crate) const SAMPLE: &str = "\
 00000000-00000fff : Reserved
 00001000-0009fbff : System RAM
 0009fc00-000fffff : Reserved
@@ -306,7 +308,7 @@ fec00000-fec003ff : IOAPIC 0
 100000000-63fffffff : System RAM
 ";
 
-    fn map() -> IomemMap {
+    pub(crate) fn map() -> IomemMap {
         IomemMap::parse(SAMPLE.as_bytes()).unwrap()
     }
 

@@ -146,26 +146,7 @@ mod tests {
     use crate::kernel::ecam::{locate, parse_mcfg};
     use crate::kernel::iomem::IomemMap;
 
-    const SAMPLE: &str = "\
-00000000-00000fff : Reserved
-00001000-0009fbff : System RAM
-0009fc00-000fffff : Reserved
-  000f0000-000fffff : System ROM
-00100000-bfffffff : System RAM
-  01000000-02209987 : Kernel code
-  02400000-02e09fff : Kernel rodata
-  03000000-0327c0ff : Kernel data
-  03b34000-03c57fff : Kernel bss
-c0001000-febfffff : PCI Bus 0000:00
-  fe000000-fe0fffff : 0000:00:03.0
-    fe000000-fe0fffff : edu-mmio
-fec00000-fec003ff : IOAPIC 0
-100000000-63fffffff : System RAM
-";
-
-    fn map() -> IomemMap {
-        IomemMap::parse(SAMPLE.as_bytes()).unwrap()
-    }
+    use crate::kernel::iomem::tests::map;
 
     /// The MCFG table of the project's VM (QEMU 10 q35), as `od` printed it there.
     const QEMU_Q35_MCFG: [u8; 60] = [

@@ -108,3 +108,32 @@ pub(crate) fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
         frame,
     })
 }
+
+/// A resolution to draw and report in unit tests: pid 42's anonymous page at
+/// 0x7f1234567000, its variable 0x40 in, with pagemap entry `entry` and an anonymous,
+/// mapped-once frame.
+#[cfg(test)]
+pub(crate) fn sample_resolution(entry: u64) -> Resolution {
+    use crate::kernel::addr::Hex;
+    Resolution {
+        pid: 42,
+        command: "physdemo".into(),
+        vaddr: VirtAddr(0x7f12_3456_7040),
+        page: PageSize::new(4096).expect("4096 is a page size"),
+        mapping: MappingSummary {
+            start: VirtAddr(0x7f12_3456_7000),
+            end: VirtAddr(0x7f12_3456_8000),
+            perms: "rw-p".into(),
+            offset: Hex(0),
+            device: "00:00".into(),
+            inode: 0,
+            path: "[anonymous]".into(),
+        },
+        entry: PagemapEntry(entry),
+        pagemap_covered: true,
+        frame: Some(FrameInfo {
+            flags: KpageFlags(1 << 11 | 1 << 12),
+            map_count: 1,
+        }),
+    }
+}

@@ -364,35 +364,10 @@ fn draw_physical(svg: &mut Svg, r: &Resolution, y: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernel::addr::{Hex, PageSize, VirtAddr};
-    use crate::kernel::kpageflags::KpageFlags;
-    use crate::kernel::maps::MappingSummary;
-    use crate::kernel::pagemap::PagemapEntry;
-    use crate::resolve::translate::FrameInfo;
 
     #[test]
     fn every_bit_of_the_three_words_is_a_cell_of_its_fields_colour() {
-        let r = Resolution {
-            pid: 42,
-            command: "physdemo".into(),
-            vaddr: VirtAddr(0x7f12_3456_7040),
-            page: PageSize::new(4096).unwrap(),
-            mapping: MappingSummary {
-                start: VirtAddr(0x7f12_3456_7000),
-                end: VirtAddr(0x7f12_3456_8000),
-                perms: "rw-p".into(),
-                offset: Hex(0),
-                device: "00:00".into(),
-                inode: 0,
-                path: "[anonymous]".into(),
-            },
-            entry: PagemapEntry(0x8180_0000_0012_3456),
-            pagemap_covered: true,
-            frame: Some(FrameInfo {
-                flags: KpageFlags(1 << 11 | 1 << 12),
-                map_count: 1,
-            }),
-        };
+        let r = crate::resolve::translate::sample_resolution(0x8180_0000_0012_3456);
         let text = translation_svg(&r);
         assert!(
             text.contains("virtual 0x7f1234567040 is physical 0x123456040"),
