@@ -5,18 +5,19 @@
 //! Host tests (this machine has no /dev/mem: a file stands in for it, crafted copies for
 //! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`pci`] (`--pci`),
-//! [`port`] (I/O ports, a file standing in for /dev/port), [`forge`] (forged targets),
+//! [`port`] (I/O ports, a file standing in for /dev/port),
 //! [`doctor`] (this host's report), [`pictures`] (physmap and the SVG pictures, read back
 //! off their pixels), [`bad_input`] (every bad command line), and
 //! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
 //! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those);
 //! [`trace`] reads QEMU's device trace there, the device's own account of each access.
+//! The forged-target tests are a binary of their own (`tests/alone/`): they need to be the
+//! only physdemo targets on the machine, and these tests start targets in parallel.
 
 mod architecture;
 mod bad_input;
 mod common;
 mod doctor;
-mod forge;
 mod maps_and_owner;
 mod pci;
 mod physmem;

@@ -94,9 +94,38 @@ fn assert_refused(out: &Output, needle: &str) {
     );
 }
 
+/// The pids of `physdemo … target …` processes already running (this binary starts none
+/// before the check).
+fn other_targets() -> Vec<String> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<&[u8]> = cmdline.split(|&b| b == 0).collect();
+        let arg0 = String::from_utf8_lossy(args[0]);
+        let program = arg0.rsplit('/').next().unwrap_or_default();
+        if program.starts_with("physdemo") && args.iter().any(|a| *a == b"target") {
+            pids.push(name);
+        }
+    }
+    pids
+}
+
 #[test]
 fn forged_headers_are_never_taken_for_a_target() {
     require_root();
+    let others = other_targets();
+    assert!(
+        others.is_empty(),
+        "physdemo targets are running (pids {}): discovery would find them, so this test \
+         needs them stopped first",
+        others.join(", ")
+    );
     let scratch = scratch();
     let dir = scratch.path();
     // 1. A process that is not physdemo at all.
