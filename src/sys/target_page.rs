@@ -269,9 +269,10 @@ impl<'a> TargetCell<'a> {
     }
 
     /// Holds the variable's page in place: registers it as an io_uring fixed buffer, a
-    /// long-term pin, until the returned ring is dropped (see [`crate::sys::io_uring`]).
-    pub(crate) fn hold_still(&self) -> io::Result<FixedBuffer> {
-        register_fixed_buffer(self.page_addr(), layout::PAGE_LEN)
+    /// long-term pin, until the returned ring is dropped (see [`crate::sys::io_uring`]). The
+    /// ring borrows the cell: the page cannot be freed or unmapped before it is released.
+    pub(crate) fn hold_still(&self) -> io::Result<FixedBuffer<'_>> {
+        register_fixed_buffer(self, self.page_addr(), layout::PAGE_LEN)
     }
 
     /// Locks the page in RAM so it is never swapped out.
