@@ -36,8 +36,11 @@ impl PhysWindow {
         } else {
             libc::PROT_READ
         };
-        // SAFETY: a new shared mapping of a file we hold open; it aliases no Rust object,
-        // and all access goes through the checked volatile methods below.
+        // SAFETY: a new shared mapping of a file we hold open, at an address the kernel
+        // picks, so no Rust reference points into it. The memory behind it may be anything
+        // (through /dev/mem even a frame of this process, as /proc/self/mem could reach),
+        // which is why every access below is a checked volatile copy and no reference into
+        // the window is ever handed out.
         let ptr = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),

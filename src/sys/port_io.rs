@@ -171,8 +171,10 @@ fn ioperm(_first: u16, _count: u32, _on: bool) -> io::Result<()> {
 #[cfg(target_arch = "x86_64")]
 fn port_in(port: u16, bytes: usize) -> u64 {
     use std::arch::asm;
-    // SAFETY: the port is in a range ioperm granted (PortGrant::check), so the instruction
-    // does not fault; it reads the port into a register and touches no memory.
+    // SAFETY: the port is in a range ioperm granted to this thread (PortGrant::check; a
+    // grant cannot leave its thread, and dropping an overlapping one keeps its ports), so
+    // the instruction does not fault; it reads the port into a register and touches no
+    // memory of ours (what reading the port does to the device is not Rust's concern).
     unsafe {
         match bytes {
             1 => {
@@ -198,8 +200,10 @@ fn port_in(port: u16, bytes: usize) -> u64 {
 #[cfg(target_arch = "x86_64")]
 fn port_out(port: u16, bytes: usize, value: u64) {
     use std::arch::asm;
-    // SAFETY: the port is in a range ioperm granted (PortGrant::check), so the instruction
-    // does not fault; it writes a register to the port and touches no memory of ours (what
+    // SAFETY: the port is in a range ioperm granted to this thread (PortGrant::check; a
+    // grant cannot leave its thread, and dropping an overlapping one keeps its ports), so
+    // the instruction does not fault; it writes a register to the port and touches no
+    // memory of ours (what
     // the device then does is the write policy's concern, checked before a grant is asked).
     unsafe {
         match bytes {

@@ -261,7 +261,10 @@ impl<'a> TargetCell<'a> {
     /// Keeps the page ordinary: no transparent huge page, not merged by KSM. Best effort.
     pub(crate) fn keep_ordinary(&self) {
         let (addr, len) = (self.cover_start, self.extent);
-        // SAFETY: advice on a range we own; errors (e.g. EINVAL without KSM) are harmless.
+        // SAFETY: neither advice changes any memory's contents (only whether the kernel may
+        // back the range with a huge page or merge its pages), and the range is mapped (the
+        // page, the stack above it, or a huge block of ours); errors (e.g. EINVAL without
+        // KSM) are harmless.
         unsafe {
             libc::madvise(addr, len, libc::MADV_NOHUGEPAGE);
             libc::madvise(addr, len, libc::MADV_UNMERGEABLE);
@@ -277,7 +280,9 @@ impl<'a> TargetCell<'a> {
 
     /// Locks the page in RAM so it is never swapped out.
     pub(crate) fn lock(&self) -> io::Result<()> {
-        // SAFETY: mlock of a range we own.
+        // SAFETY: mlock only makes the kernel keep the range's pages resident; it reads and
+        // writes no memory (the range, which may run up the stack past our frame, must be
+        // mapped, else ENOMEM).
         let rc = unsafe { libc::mlock(self.cover_start, self.extent) };
         if rc == 0 {
             Ok(())
@@ -310,7 +315,8 @@ fn map_anonymous(len: usize, flags: libc::c_int) -> io::Result<*mut libc::c_void
 impl Drop for TargetCell<'_> {
     fn drop(&mut self) {
         match self.owner {
-            // SAFETY: we mapped exactly this range and nothing else refers to it now.
+            // SAFETY: we mapped exactly this range; the cell is its only user, and the io_uring
+            // registration that pins the page borrows the cell, so it is released by now.
             Owner::Mapping { base, len } => unsafe {
                 libc::munmap(base, len);
             },
