@@ -2,7 +2,9 @@
 # demos/vm/dump.sh: inside the VM, `physdemo dump` of RAM through the real /dev/mem, checked
 # against busybox's dd and hexdump, and timed against them.
 #
-# Usage (on the host): demos/vm/run demos/vm/dump.sh [MIB]     (default 64)
+# Usage (on the host): demos/vm/run demos/vm/dump.sh [MIB [WITNESS_KIB]]
+#   MIB           the range timed (default 64; 0: no timing)
+#   WITNESS_KIB   how much of the kernel's code the witness compares (default: all of it)
 #
 # 1. The witness: the kernel's code (its /proc/iomem range, whole pages; the VM boots
 #    nokaslr and nothing rewrites that text after boot) is read by dd from /dev/mem into a
@@ -16,12 +18,16 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 mib="${1:-64}"
+witness_kib="${2:-0}"
 TIMEFORMAT=%R
 
 code="$(sed -n 's/^ *\([0-9a-f]*\)-\([0-9a-f]*\) : Kernel code$/\1 \2/p' /proc/iomem | head -n 1)"
 [ -n "$code" ] || die "no Kernel code range in /proc/iomem"
 first=$((0x${code% *} / 4096))
 last=$((0x${code#* } / 4096))
+if [ "$witness_kib" -gt 0 ] && [ $((first + witness_kib / 4 - 1)) -lt "$last" ]; then
+  last=$((first + witness_kib / 4 - 1))
+fi
 start=$((first * 4096))
 len=$(((last - first + 1) * 4096))
 printf 'witness: kernel code %#x, %d bytes\n' "$start" "$len"
