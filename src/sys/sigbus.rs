@@ -194,4 +194,57 @@ mod tests {
         let len = hex_into(u64::MAX, &mut out);
         assert_eq!(&out[..len], b"0xffffffffffffffff");
     }
+
+    /// The variable that makes the test below, run again in a child process, play one case
+    /// (a test-internal handshake, not a knob: no `PHYSDEMO_` name).
+    const CASE: &str = "SIGBUS_GUARD_TEST_CASE";
+
+    /// In the child: a guard on a one-page window of a file one page long, then one SIGBUS.
+    fn play(case: &str) -> ! {
+        let file = tempfile::tempfile().unwrap();
+        file.set_len(4096).unwrap();
+        // two pages mapped, one backed: the second page's access raises SIGBUS
+        let guarded = PhysWindow::map(&file, 0, 8192, false).unwrap();
+        let other = PhysWindow::map(&file, 0, 8192, false).unwrap();
+        let _guard = SigbusGuard::install(&guarded, "guarded fault at ", " (test)", 3).unwrap();
+        match case {
+            "inside" => drop(guarded.read(0x1008, 8)),
+            "outside" => drop(other.read(0x1008, 8)),
+            // SAFETY: raise only sends this thread a signal.
+            _ => drop(unsafe { libc::raise(libc::SIGBUS) }),
+        }
+        eprintln!("no SIGBUS");
+        std::process::exit(0)
+    }
+
+    #[test]
+    fn only_a_fault_inside_the_live_window_is_the_guards_any_other_sigbus_kills() {
+        use std::os::unix::process::ExitStatusExt;
+        if let Ok(case) = std::env::var(CASE) {
+            play(&case);
+        }
+        let name = "sys::sigbus::tests::only_a_fault_inside_the_live_window_is_the_guards_any_other_sigbus_kills";
+        let child = |case: &str| {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([name, "--exact", "--test-threads=1", "--nocapture"])
+                .env(CASE, case)
+                .output()
+                .unwrap()
+        };
+        // the guarded access: one line naming the physical address that faulted, exit 3
+        let inside = child("inside");
+        let stderr = String::from_utf8_lossy(&inside.stderr);
+        assert_eq!(inside.status.code(), Some(3), "{stderr}");
+        assert!(
+            stderr.contains("guarded fault at 0x1008 (test)\n"),
+            "{stderr}"
+        );
+        // a fault in another mapping, and a SIGBUS sent by raise: the default action
+        for case in ["outside", "raised"] {
+            let out = child(case);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.signal(), Some(libc::SIGBUS), "{case}: {stderr}");
+            assert!(!stderr.contains("guarded fault"), "{case}: {stderr}");
+        }
+    }
 }
