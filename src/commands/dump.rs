@@ -9,7 +9,9 @@
 //! nothing, as `hexdump -C -n 0` does. Addresses are the physical addresses themselves,
 //! not offsets from the start. A range beyond the CPU's physical address bits is refused
 //! before anything is printed; a read that fails midway names the first address that
-//! failed and its /proc/iomem region ([`describe_stop`]). Device memory is read in whole
+//! failed and its /proc/iomem region ([`describe_stop`]); a batch whose mapping is refused
+//! is read again page by page for that. A bus error ends the process in the SIGBUS guard
+//! (naming the address that faulted), after the lines of the batches before it. Device memory is read in whole
 //! words (32-bit in a device region or with `--pci`, or `--width`'s), one load per word,
 //! and then a note on stderr says how many loads of which width were made; stdout stays
 //! exactly `hexdump -C`'s. `--raw` writes the bytes themselves (never to a terminal), and
