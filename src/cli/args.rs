@@ -200,6 +200,14 @@ pub(crate) struct DumpArgs {
     #[arg(long, short = 'v')]
     pub(crate) all: bool,
 
+    /// Write the bytes themselves, not hexdump lines (never to a terminal)
+    #[arg(long, conflicts_with = "all")]
+    pub(crate) raw: bool,
+
+    /// Write the dump to FILE (whole, or not at all) instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<std::path::PathBuf>,
+
     /// Read with loads of this width, 8, 16, 32 or 64 bits, one per word [default: 32-bit words in a device region when the range allows, and with --pci; else bytes]
     #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
     pub(crate) width: Option<Width>,

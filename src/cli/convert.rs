@@ -261,6 +261,8 @@ impl TryFrom<&DumpArgs> for DumpOptions {
             len: args.len,
             squeeze: !args.all,
             width: args.width,
+            raw: args.raw,
+            output: args.output.clone(),
             device: (&args.device).into(),
         })
     }

@@ -1,29 +1,38 @@
 //! `physdemo dump <paddr> <len>`: a hex dump of physical memory in `hexdump -C` layout.
 //!
-//! Any start and any length, in constant memory: the range is streamed one page at a time
-//! ([`page_chunks`] is a lazy iterator; one mapping per page, see [`PhysMem::read_into`])
-//! into a [`HexDumper`] ([`crate::render::hexdump`]), whose lines are `hexdump -C`'s; a run
+//! Any start and any length, in constant memory: the range is streamed in batches of 1 MiB
+//! ([`page_chunks`] is a lazy iterator; one mapping or one `pread` per batch, RAM copied
+//! in aligned 64-bit loads, see [`PhysMem::read_into`]) into a [`HexDumper`]
+//! ([`crate::render::hexdump`]), whose lines are `hexdump -C`'s, built with table lookups in
+//! one reused buffer; a run
 //! of identical lines is shown once and then `*` (unless `--all`), and an empty range prints
 //! nothing, as `hexdump -C -n 0` does. Addresses are the physical addresses themselves,
 //! not offsets from the start. A range beyond the CPU's physical address bits is refused
 //! before anything is printed; a read that fails midway names the first address that
-//! failed and its /proc/iomem region ([`describe_stop`]). Device memory is read in whole
+//! failed and its /proc/iomem region ([`describe_stop`]); a batch whose mapping is refused
+//! is read again page by page for that. A bus error ends the process in the SIGBUS guard
+//! (naming the address that faulted), after the lines of the batches before it. Device memory is read in whole
 //! words (32-bit in a device region or with `--pci`, or `--width`'s), one load per word,
 //! and then a note on stderr says how many loads of which width were made; stdout stays
-//! exactly `hexdump -C`'s.
+//! exactly `hexdump -C`'s. `--raw` writes the bytes themselves (never to a terminal), and
+//! `--output FILE` writes either to a file that appears whole or not at all.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{IsTerminal, Write};
+use std::os::fd::AsFd;
+use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::error::{usage, UserError};
 use crate::kernel::addr::{PageSize, PhysAddr};
 use crate::kernel::iomem::{IomemMap, RegionKind};
 use crate::physmem::access::{PartialRead, PhysMem};
 use crate::physmem::device::DeviceOptions;
-use crate::physmem::width::{encode_native, Width};
+use crate::physmem::width::Width;
 use crate::proc::iomem::{place_in_system_map, read_system_map};
 use crate::render::device::DeviceUsed;
+use crate::render::file::OutputFile;
 use crate::render::hexdump::HexDumper;
 use crate::resolve::register::{Register, RegisterRef};
 
@@ -105,27 +114,6 @@ fn check_load_range(addr: PhysAddr, len: u64, width: Width, why: &str) -> Result
     Ok(())
 }
 
-/// Fills `out` (a multiple of the width's size, see [`check_load_range`]) from `addr` with
-/// loads of `width`, one per word; on failure, says how many bytes were read before the
-/// word that failed. No word is read twice.
-fn read_words_into(
-    mem: &PhysMem,
-    addr: PhysAddr,
-    width: Width,
-    out: &mut [u8],
-) -> Result<(), PartialRead> {
-    let size = width.bytes();
-    for (i, word) in out.chunks_mut(size).enumerate() {
-        let at = PhysAddr(addr.0 + (size * i) as u64);
-        let value = mem.read(at, width).map_err(|error| PartialRead {
-            read: size * i,
-            error,
-        })?;
-        word.copy_from_slice(&encode_native(value, width)[..word.len()]);
-    }
-    Ok(())
-}
-
 /// The note a dump read in whole words ends with, on stderr (stdout stays exactly
 /// `hexdump -C`'s): how many loads of which width it made, and why.
 fn loads_note(addr: PhysAddr, len: u64, width: Width, why: &str) -> String {
@@ -153,7 +141,80 @@ pub(crate) struct DumpOptions {
     /// Read with loads of this width; `None`: whole 32-bit words in a device region (when
     /// the range allows) or with `--pci`, else bytes.
     pub(crate) width: Option<Width>,
+    /// The bytes themselves (`--raw`), not `hexdump -C` lines.
+    pub(crate) raw: bool,
+    /// Written whole to this file (`--output`) instead of stdout.
+    pub(crate) output: Option<PathBuf>,
     pub(crate) device: DeviceOptions,
+}
+
+/// Bytes are read in batches of this many (at batch boundaries), each one mapping or one
+/// `pread`; the lines of each batch reach the output before the next is read.
+const BATCH: u64 = 1 << 20;
+
+/// Where the dump goes: stdout (its file descriptor, written in large pieces), or a file
+/// written whole or not at all.
+enum Destination {
+    Stdout(File),
+    File(OutputFile),
+}
+
+impl Destination {
+    /// Checks the destination before anything is read: `--raw` bytes are not sent to a
+    /// terminal; a bad `--output` path fails at once.
+    fn open(options: &DumpOptions) -> Result<Destination> {
+        if let Some(path) = &options.output {
+            return Ok(Destination::File(OutputFile::create_for(path, "--output")?));
+        }
+        let stdout = std::io::stdout();
+        if options.raw && stdout.is_terminal() {
+            return Err(
+                usage("dump --raw writes the bytes themselves, and stdout is a terminal")
+                    .hint("redirect stdout (> FILE, | xxd) or give --output FILE")
+                    .into(),
+            );
+        }
+        let fd = stdout.as_fd().try_clone_to_owned().context("stdout")?;
+        Ok(Destination::Stdout(File::from(fd)))
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Destination::Stdout(file) => file,
+            Destination::File(file) => file,
+        }
+    }
+
+    /// Puts a `--output` file in place; stdout has nothing left to do.
+    fn finish(self) -> Result<()> {
+        match self {
+            Destination::Stdout(_) => Ok(()),
+            Destination::File(file) => file.finish(),
+        }
+    }
+}
+
+/// What the bytes become: `hexdump -C` lines, or themselves (`--raw`).
+enum Shape {
+    Lines(HexDumper),
+    Raw,
+}
+
+impl Shape {
+    fn push(&mut self, bytes: &[u8], out: &mut dyn Write) -> std::io::Result<()> {
+        match self {
+            Shape::Lines(dumper) => dumper.push(bytes, out),
+            Shape::Raw => out.write_all(bytes),
+        }
+    }
+
+    fn finish(self, out: &mut dyn Write) -> std::io::Result<()> {
+        match self {
+            Shape::Lines(dumper) => dumper.finish(out),
+            Shape::Raw => Ok(()),
+        }?;
+        out.flush()
+    }
 }
 
 /// Runs `physdemo dump`.
@@ -180,9 +241,14 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
     if let Some((width, why)) = &loads {
         check_load_range(paddr, len, *width, why)?;
     }
-    let mut out = std::io::stdout().lock();
+    let mut destination = Destination::open(options)?;
+    let shape = match options.raw {
+        true => Shape::Raw,
+        false => Shape::Lines(HexDumper::new(paddr.0, options.squeeze)),
+    };
     let width = loads.as_ref().map(|(width, _)| *width);
-    stream(&mem, paddr, len, width, options.squeeze, &mut out)?;
+    stream(&mem, paddr, len, width, shape, destination.writer())?;
+    destination.finish()?;
     if let Some((width, why)) = loads {
         if len > 0 {
             eprintln!("{}", loads_note(paddr, len, width, &why));
@@ -195,32 +261,57 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
     Ok(())
 }
 
-/// Reads the range page by page into `hexdump -C` lines. A read that stops midway leaves
-/// the bytes read on show, up to the address where they end, as hexdump shows a short
-/// file; the error names that first address that failed and its region. Nothing is read
-/// twice.
+/// Fills `buf` from `addr`: bytes in the widest loads RAM allows, or loads of `words`.
+/// A batch that fails before its first byte (a mapping refused) is read again page by
+/// page, so that the failure names its first address and the pages before it are shown.
+fn read_batch(
+    mem: &PhysMem,
+    addr: u64,
+    words: Option<Width>,
+    buf: &mut [u8],
+    page: PageSize,
+) -> Result<(), PartialRead> {
+    let read = |at: u64, into: &mut [u8]| match words {
+        Some(width) => mem.read_words_into(PhysAddr(at), width, into),
+        None => mem.read_into(PhysAddr(at), into),
+    };
+    match read(addr, buf) {
+        Err(stop) if stop.read == 0 && buf.len() as u64 > page.bytes() => {
+            let mut done = 0;
+            for (at, n) in page_chunks(addr, buf.len() as u64, page) {
+                let n = n as usize;
+                read(at, &mut buf[done..done + n]).map_err(|stop| PartialRead {
+                    read: done + stop.read,
+                    error: stop.error,
+                })?;
+                done += n;
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Reads the range in batches into `hexdump -C` lines (or the raw bytes). A read that
+/// stops midway leaves the bytes read on show, up to the address where they end, as
+/// hexdump shows a short file; the error names that first address that failed and its
+/// region. Nothing is read twice.
 fn stream(
     mem: &PhysMem,
     paddr: PhysAddr,
     len: u64,
     words: Option<Width>,
-    squeeze: bool,
-    out: &mut impl Write,
+    mut shape: Shape,
+    out: &mut dyn Write,
 ) -> Result<()> {
     let page = PageSize::of_system();
-    let mut dumper = HexDumper::new(paddr.0, squeeze);
-    let mut buf = Vec::with_capacity(page.bytes() as usize);
-    for (addr, len) in page_chunks(paddr.0, len, page) {
-        buf.clear();
-        buf.resize(len as usize, 0);
-        let read = match words {
-            Some(width) => read_words_into(mem, PhysAddr(addr), width, &mut buf),
-            None => mem.read_into(PhysAddr(addr), &mut buf),
-        };
-        if let Err(stop) = read {
-            dumper.push(&buf[..stop.read], out)?;
-            dumper.finish(out)?;
-            out.flush()?;
+    let batch = PageSize::new(BATCH.max(page.bytes())).expect("a power of two");
+    let mut buf = vec![0u8; len.min(batch.bytes()) as usize];
+    for (addr, n) in page_chunks(paddr.0, len, batch) {
+        let buf = &mut buf[..n as usize];
+        if let Err(stop) = read_batch(mem, addr, words, buf, page) {
+            shape.push(&buf[..stop.read], out)?;
+            shape.finish(out)?;
             let failed = PhysAddr(addr + stop.read as u64);
             let context = match read_system_map() {
                 Ok(map) => describe_stop(&map, failed, page),
@@ -228,10 +319,9 @@ fn stream(
             };
             return Err(stop.error.context(context));
         }
-        dumper.push(&buf, out)?;
+        shape.push(buf, out)?;
     }
-    dumper.finish(out)?;
-    out.flush()?;
+    shape.finish(out)?;
     Ok(())
 }
 

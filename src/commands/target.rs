@@ -88,17 +88,18 @@ pub(crate) struct TargetOptions {
 
 /// Whether the variable's page is held in place.
 #[derive(Debug)]
-pub(crate) enum Hold {
+pub(crate) enum Hold<'cell> {
     /// Registered as an io_uring fixed buffer: the kernel cannot migrate, swap or merge it
-    /// while the ring lives.
-    Held { _ring: FixedBuffer },
+    /// while the ring lives. The ring borrows the page's cell, so it is released before
+    /// the page is freed or unmapped.
+    Held { _ring: FixedBuffer<'cell> },
     /// Left movable on purpose (`--movable`).
     Movable,
     /// The kernel refused the registration (no io_uring, file-backed memory...).
     Refused(String),
 }
 
-impl Hold {
+impl Hold<'_> {
     fn held(&self) -> bool {
         matches!(self, Hold::Held { .. })
     }
@@ -248,7 +249,7 @@ fn own_pfn(pagemap: Option<&PagemapFile>, page: PageSize, addr: VirtAddr) -> Opt
 }
 
 /// The variable in place: where it is, and how to see it move.
-struct Placed {
+struct Placed<'cell> {
     pid: u32,
     vaddr: VirtAddr,
     page: PageSize,
@@ -259,7 +260,7 @@ struct Placed {
     /// The name of the mapping holding the variable, as /proc/<pid>/maps shows it.
     mapping: String,
     lock_warning: Option<String>,
-    hold: Hold,
+    hold: Hold<'cell>,
     /// For `--where thp|hugetlb`: what backs the page, as the kernel tells.
     huge: Option<HugeCheck>,
 }
@@ -337,7 +338,11 @@ fn why_no_thp() -> String {
 }
 
 /// Gather: sets up the page (ordinary, initialised, locked) and finds where it is.
-fn place(cell: &TargetCell<'_>, options: &TargetOptions, page: PageSize) -> Result<Placed> {
+fn place<'cell>(
+    cell: &'cell TargetCell<'_>,
+    options: &TargetOptions,
+    page: PageSize,
+) -> Result<Placed<'cell>> {
     if page.bytes() != 4096 && options.home != Home::Mmap {
         return Err(unsupported(format!(
             "--where {} needs 4 KiB pages; this system uses {}",
@@ -421,6 +426,8 @@ fn watch(cell: TargetCell<'_>, options: &TargetOptions, page: PageSize) -> Resul
             value: Hex(last),
         },
     )?;
+    // The io_uring registration first, then the page it pins.
+    drop(placed);
     drop(cell);
     match options.until {
         Some(until) if reason == StopReason::Timeout => Err(not_found(format!(

@@ -464,12 +464,12 @@ impl PhysMem {
         Ok((window, (addr.0 - base) as usize))
     }
 
-    fn guard(&self, addr: PhysAddr) -> Result<SigbusGuard> {
-        SigbusGuard::install(
-            &sigbus_message(addr, &self.door.borrow().path),
-            SIGBUS_EXIT.code(),
-        )
-        .context("installing the SIGBUS handler")
+    /// The SIGBUS guard of an access inside `window`: it names the physical address that
+    /// faulted.
+    fn guard<'w>(&self, window: &'w PhysWindow) -> Result<SigbusGuard<'w>> {
+        let (before, after) = sigbus_message(&self.door.borrow().path);
+        SigbusGuard::install(window, &before, &after, SIGBUS_EXIT.code())
+            .context("installing the SIGBUS handler")
     }
 
     /// One read of `width` at `addr` (which must be aligned).
@@ -478,7 +478,7 @@ impl PhysMem {
         match self.options.method {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, width.bytes() as u64)?;
-                let _guard = self.guard(addr)?;
+                let _guard = self.guard(&window)?;
                 Ok(window.read(at, width.bytes())?)
             }
             AccessMethod::Rw => {
@@ -500,7 +500,7 @@ impl PhysMem {
         match self.options.method {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, width.bytes() as u64)?;
-                let _guard = self.guard(addr)?;
+                let _guard = self.guard(&window)?;
                 let at_ns = monotonic_ns();
                 window.write(at, width.bytes(), value)?;
                 Ok(at_ns)
@@ -550,12 +550,57 @@ impl PhysMem {
         match self.options.method {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, out.len() as u64).map_err(nothing)?;
-                let _guard = self.guard(addr).map_err(nothing)?;
+                let _guard = self.guard(&window).map_err(nothing)?;
                 window
                     .read_bytes(at, out)
                     .map_err(|err| nothing(err.into()))
             }
             AccessMethod::Rw => self.pread_prefix(addr, out),
+        }
+    }
+
+    /// Fills `out` (a multiple of `width`'s size) from `addr` (aligned to it) with loads of
+    /// `width`, one per word, none repeated, in address order: with mmap, all from one
+    /// mapping of the range; with pread, one `pread` per word. On failure, says how many
+    /// bytes arrived before the word that failed.
+    pub(crate) fn read_words_into(
+        &self,
+        addr: PhysAddr,
+        width: Width,
+        out: &mut [u8],
+    ) -> Result<(), PartialRead> {
+        let size = width.bytes();
+        if out.is_empty() {
+            return Ok(());
+        }
+        let nothing = |error: anyhow::Error| PartialRead { read: 0, error };
+        check_alignment(addr, width).map_err(|err| nothing(err.into()))?;
+        match self.options.method {
+            AccessMethod::Mmap => {
+                let (window, at) = self.map(addr, out.len() as u64).map_err(nothing)?;
+                let _guard = self.guard(&window).map_err(nothing)?;
+                for (i, word) in out.chunks_mut(size).enumerate() {
+                    let value = window
+                        .read(at + size * i, size)
+                        .map_err(|err| PartialRead {
+                            read: size * i,
+                            error: err.into(),
+                        })?;
+                    word.copy_from_slice(&encode_native(value, width)[..word.len()]);
+                }
+                Ok(())
+            }
+            AccessMethod::Rw => {
+                for (i, word) in out.chunks_mut(size).enumerate() {
+                    let at = PhysAddr(addr.0 + (size * i) as u64);
+                    let value = self.read(at, width).map_err(|error| PartialRead {
+                        read: size * i,
+                        error,
+                    })?;
+                    word.copy_from_slice(&encode_native(value, width)[..word.len()]);
+                }
+                Ok(())
+            }
         }
     }
 

@@ -358,11 +358,15 @@ pub(crate) fn hidden_low_ram(write: bool, ctx: &FailureContext<'_>) -> UserError
     }
 }
 
-/// The message and exit code of a bus error during an access.
-pub(crate) fn sigbus_message(addr: PhysAddr, device: &Path) -> String {
-    format!(
-        "physdemo: error: bus error (SIGBUS) accessing {addr} through {}: nothing answered there (beyond the end of the device file, or beyond physical memory) (check the address against /proc/iomem)",
-        device.display()
+/// The message of a bus error during an access, as the text before and after the physical
+/// address that faulted (the SIGBUS handler puts it in between).
+pub(crate) fn sigbus_message(device: &Path) -> (String, String) {
+    (
+        "physdemo: error: bus error (SIGBUS) accessing ".to_string(),
+        format!(
+            " through {}: nothing answered there (beyond the end of the device file, or beyond physical memory) (check the address against /proc/iomem)",
+            device.display()
+        ),
     )
 }
 

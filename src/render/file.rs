@@ -1,10 +1,11 @@
-//! Picture files (`--svg FILE`) written whole or not at all.
+//! Picture files (`--svg FILE`) and dumps (`dump --output FILE`) written whole or not at all.
 //!
 //! [`OutputFile::create`] checks the destination and creates a temporary file next to it
 //! (`.NAME.PID.tmp`, in the same directory so the rename cannot cross file systems) before
 //! the command does any work, so a bad path fails at once with one line; [`OutputFile::commit`]
 //! writes the bytes, flushes them to disk and renames the temporary file over the
-//! destination. Dropped before that (an error, a bad pid found later), it removes the
+//! destination (or the bytes are streamed in through [`Write`] and [`OutputFile::finish`]
+//! does the rest). Dropped before that (an error, a bad pid found later), it removes the
 //! temporary file: no partial file is ever left behind. An existing destination that is not
 //! a regular file (a directory, `/dev/null`) is refused rather than replaced.
 
@@ -23,26 +24,36 @@ pub(crate) struct OutputFile {
     path: PathBuf,
     temp: PathBuf,
     file: File,
+    /// The option that named it, for messages: `--svg`, `--output`.
+    flag: &'static str,
 }
 
 impl OutputFile {
-    /// Checks `path` and creates the temporary file beside it.
+    /// Checks `path` (given with `--svg`) and creates the temporary file beside it.
     pub(crate) fn create(path: &Path) -> Result<Self> {
+        Self::create_for(path, "--svg")
+    }
+
+    /// Checks `path`, given with the option `flag`, and creates the temporary file beside it.
+    pub(crate) fn create_for(path: &Path, flag: &'static str) -> Result<Self> {
         let shown = path.display();
         let Some(name) = path.file_name() else {
-            return Err(usage(format!("--svg {shown} names no file"))
-                .hint("give a file name, e.g. --svg picture.svg")
+            return Err(usage(format!("{flag} {shown} names no file"))
+                .hint(format!("give a file name, e.g. {flag} {}", example(flag)))
                 .into());
         };
         match std::fs::metadata(path) {
             Ok(meta) if meta.is_dir() => {
-                return Err(usage(format!("--svg {shown} is a directory"))
-                    .hint("give a file name inside it, e.g. --svg DIR/picture.svg")
+                return Err(usage(format!("{flag} {shown} is a directory"))
+                    .hint(format!(
+                        "give a file name inside it, e.g. {flag} DIR/{}",
+                        example(flag)
+                    ))
                     .into())
             }
             Ok(meta) if !meta.is_file() => {
                 return Err(usage(format!(
-                    "--svg {shown} exists and is not a regular file; it is not replaced"
+                    "{flag} {shown} exists and is not a regular file; it is not replaced"
                 ))
                 .hint("give the name of a new or a regular file")
                 .into())
@@ -63,32 +74,55 @@ impl OutputFile {
             .create_new(true)
             .mode(0o644)
             .open(&temp)
-            .map_err(|err| cannot_create(path, &dir, &err))?;
+            .map_err(|err| cannot_create(path, &dir, &err, flag))?;
         Ok(OutputFile {
             path: path.to_path_buf(),
             temp,
             file,
+            flag,
         })
     }
 
     /// Writes `bytes` and puts the file in place.
-    pub(crate) fn commit(self, bytes: &[u8]) -> Result<()> {
-        let mut file = &self.file;
-        let shown = self.path.display().to_string();
-        let written = file
-            .write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .and_then(|()| std::fs::rename(&self.temp, &self.path));
-        written.map_err(|err| {
-            UserError::new(ExitKind::Failure, format!("could not write {shown}: {err}"))
-                .hint("free some space, or give --svg another place")
-                .into()
-        })
+    pub(crate) fn commit(mut self, bytes: &[u8]) -> Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => self.finish(),
+            Err(err) => Err(self.failed(&err)),
+        }
+    }
+
+    /// Flushes what was written to disk and puts the file in place.
+    pub(crate) fn finish(self) -> Result<()> {
+        self.file
+            .sync_all()
+            .and_then(|()| std::fs::rename(&self.temp, &self.path))
+            .map_err(|err| self.failed(&err))
+    }
+
+    fn failed(&self, err: &std::io::Error) -> anyhow::Error {
+        let shown = self.path.display();
+        UserError::new(ExitKind::Failure, format!("could not write {shown}: {err}"))
+            .hint(format!(
+                "free some space, or give {} another place",
+                self.flag
+            ))
+            .into()
     }
 
     /// Where the picture goes.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Bytes streamed into the temporary file; [`OutputFile::finish`] puts it in place.
+impl Write for OutputFile {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.file.write(bytes)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
     }
 }
 
@@ -99,23 +133,37 @@ impl Drop for OutputFile {
     }
 }
 
+/// A file name to show in hints about `flag`.
+fn example(flag: &str) -> &'static str {
+    match flag {
+        "--svg" => "picture.svg",
+        _ => "dump.txt",
+    }
+}
+
 /// Why the temporary file could not be created, as one line with a fix.
-fn cannot_create(path: &Path, dir: &Path, err: &std::io::Error) -> anyhow::Error {
+fn cannot_create(path: &Path, dir: &Path, err: &std::io::Error, flag: &str) -> anyhow::Error {
     let (shown, dir_shown) = (path.display(), dir.display());
     let user = match err.kind() {
         ErrorKind::NotFound if !dir.exists() => not_found(format!(
             "cannot write {shown}: directory {dir_shown} does not exist"
         ))
-        .hint("create it first, or give --svg another place"),
+        .hint(format!("create it first, or give {flag} another place")),
         ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => permission(format!(
             "cannot write {shown}: {dir_shown} does not let us create a file ({err})"
         ))
-        .hint("give --svg a place you may write, e.g. /tmp/picture.svg"),
+        .hint(format!(
+            "give {flag} a place you may write, e.g. /tmp/{}",
+            example(flag)
+        )),
         _ => UserError::new(
             ExitKind::Failure,
             format!("cannot write {shown}: cannot create a file in {dir_shown} ({err})"),
         )
-        .hint("give --svg a place on an ordinary file system, e.g. /tmp/picture.svg"),
+        .hint(format!(
+            "give {flag} a place on an ordinary file system, e.g. /tmp/{}",
+            example(flag)
+        )),
     };
     user.into()
 }

@@ -1,52 +1,104 @@
 //! `hexdump -C`'s layout: the address (at least 8 hex digits), sixteen bytes in two groups of
 //! eight, and the printable ASCII between bars; a run of identical lines shown once and then
-//! `*`, and a last line giving the end address. Pure formatting, holding at most two lines.
+//! `*`, and a last line giving the end address. Pure formatting: each line is written with
+//! table lookups into one reused output buffer (no allocation per line or byte), handed to
+//! the writer in large pieces; at most one partial line and the previous line are held.
 
 use std::io::Write;
 
 const PER_LINE: usize = 16;
+/// A full line with an 8-digit address: `AAAAAAAA  hh .. hh  hh .. hh  |................|\n`.
+const FULL_LINE: usize = 79;
+/// The output buffer is handed to the writer once it holds this much.
+const FLUSH_AT: usize = 256 * 1024;
 
-/// One `hexdump -C` line for up to sixteen bytes at `addr`.
-pub(crate) fn format_line(addr: u64, bytes: &[u8]) -> String {
-    let mut line = format!("{addr:08x} ");
-    for i in 0..PER_LINE {
-        if i % 8 == 0 {
-            line.push(' ');
-        }
-        match bytes.get(i) {
-            Some(b) => line.push_str(&format!("{b:02x} ")),
-            None => line.push_str("   "),
-        }
+/// Two lowercase hex digits of every byte.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    let digits = *b"0123456789abcdef";
+    let mut table = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        table[i] = [digits[i >> 4], digits[i & 15]];
+        i += 1;
     }
-    line.push_str(" |");
-    line.push_str(&ascii(bytes));
-    line.push('|');
-    line
+    table
+};
+
+/// Every byte as `hexdump -C`'s right-hand column shows it: printable ASCII as itself,
+/// anything else as `.`.
+static SHOWN: [u8; 256] = {
+    let mut table = [b'.'; 256];
+    let mut i = 0x20;
+    while i < 0x7f {
+        table[i] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Where byte `i`'s two hex digits start in a line, after the 8-digit address.
+const fn hex_column(i: usize) -> usize {
+    8 + 2 + 3 * i + if i >= 8 { 1 } else { 0 }
+}
+
+/// Appends the address as `hexdump -C` prints it: lowercase hex, at least 8 digits.
+fn put_address(out: &mut Vec<u8>, addr: u64) {
+    let digits = (64 - addr.leading_zeros() as usize).div_ceil(4).max(8);
+    for k in (0..digits).rev() {
+        out.push(b"0123456789abcdef"[(addr >> (4 * k)) as usize & 15]);
+    }
+}
+
+/// Appends one `hexdump -C` line (with its newline) for up to sixteen bytes at `addr`.
+fn put_line(out: &mut Vec<u8>, addr: u64, bytes: &[u8]) {
+    debug_assert!(bytes.len() <= PER_LINE);
+    put_address(out, addr);
+    // The rest after the address is fixed in layout: fill a template and copy it once.
+    let mut rest = [b' '; FULL_LINE - 8];
+    for (i, &b) in bytes.iter().enumerate() {
+        let at = hex_column(i) - 8;
+        rest[at..at + 2].copy_from_slice(&HEX_PAIRS[b as usize]);
+    }
+    let bar = hex_column(PER_LINE) - 8 + 1;
+    rest[bar] = b'|';
+    for (i, &b) in bytes.iter().enumerate() {
+        rest[bar + 1 + i] = SHOWN[b as usize];
+    }
+    let end = bar + 1 + bytes.len();
+    rest[end] = b'|';
+    rest[end + 1] = b'\n';
+    out.extend_from_slice(&rest[..end + 2]);
+}
+
+/// One `hexdump -C` line for up to sixteen bytes at `addr`, without its newline.
+#[cfg(test)]
+pub(crate) fn format_line(addr: u64, bytes: &[u8]) -> String {
+    let mut out = Vec::new();
+    put_line(&mut out, addr, bytes);
+    out.pop();
+    String::from_utf8(out).expect("hexdump lines are ASCII")
 }
 
 /// The bytes as `hexdump -C`'s right-hand column shows them: printable ASCII as itself,
 /// anything else as `.`.
 pub(crate) fn ascii(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|&b| {
-            if (0x20..0x7f).contains(&b) {
-                b as char
-            } else {
-                '.'
-            }
-        })
-        .collect()
+    bytes.iter().map(|&b| SHOWN[b as usize] as char).collect()
 }
 
 /// Streams bytes into `hexdump -C` lines, folding repeats into `*`.
 pub(crate) struct HexDumper {
     start: u64,
     next_addr: u64,
-    pending: Vec<u8>,
-    previous: Option<Vec<u8>>,
+    /// The bytes of a line not yet complete.
+    pending: [u8; PER_LINE],
+    pending_len: usize,
+    /// The last line shown or folded, and its length (0: none yet).
+    previous: [u8; PER_LINE],
+    previous_len: usize,
     in_repeat: bool,
     squeeze: bool,
+    /// Formatted lines not yet handed to the writer.
+    text: Vec<u8>,
 }
 
 impl HexDumper {
@@ -54,55 +106,88 @@ impl HexDumper {
         HexDumper {
             start,
             next_addr: start,
-            pending: Vec::with_capacity(PER_LINE),
-            previous: None,
+            pending: [0; PER_LINE],
+            pending_len: 0,
+            previous: [0; PER_LINE],
+            previous_len: 0,
             in_repeat: false,
             squeeze,
+            text: Vec::with_capacity(FLUSH_AT + 2 * FULL_LINE),
         }
     }
 
-    /// Adds bytes that follow the ones already pushed.
-    pub(crate) fn push(&mut self, mut bytes: &[u8], out: &mut impl Write) -> std::io::Result<()> {
-        while !bytes.is_empty() {
-            let take = (PER_LINE - self.pending.len()).min(bytes.len());
-            self.pending.extend_from_slice(&bytes[..take]);
+    /// Adds bytes that follow the ones already pushed. Every complete line is formatted;
+    /// all of them have reached `out` when this returns.
+    pub(crate) fn push(
+        &mut self,
+        mut bytes: &[u8],
+        out: &mut (impl Write + ?Sized),
+    ) -> std::io::Result<()> {
+        if self.pending_len > 0 {
+            let take = (PER_LINE - self.pending_len).min(bytes.len());
+            self.pending[self.pending_len..self.pending_len + take].copy_from_slice(&bytes[..take]);
+            self.pending_len += take;
             bytes = &bytes[take..];
-            if self.pending.len() == PER_LINE {
-                self.emit(out)?;
+            if self.pending_len == PER_LINE {
+                let line = self.pending;
+                self.pending_len = 0;
+                self.emit(&line);
             }
+        }
+        let mut lines = bytes.chunks_exact(PER_LINE);
+        for line in &mut lines {
+            self.emit(line);
+            if self.text.len() >= FLUSH_AT {
+                self.drain(out)?;
+            }
+        }
+        let tail = lines.remainder();
+        self.pending[self.pending_len..self.pending_len + tail.len()].copy_from_slice(tail);
+        self.pending_len += tail.len();
+        self.drain(out)
+    }
+
+    fn drain(&mut self, out: &mut (impl Write + ?Sized)) -> std::io::Result<()> {
+        if !self.text.is_empty() {
+            out.write_all(&self.text)?;
+            self.text.clear();
         }
         Ok(())
     }
 
-    fn emit(&mut self, out: &mut impl Write) -> std::io::Result<()> {
-        let line = std::mem::take(&mut self.pending);
+    fn emit(&mut self, line: &[u8]) {
         let repeat = self.squeeze
             && line.len() == PER_LINE
-            && self.previous.as_deref() == Some(line.as_slice());
+            && self.previous_len == PER_LINE
+            && self.previous == line;
         if repeat {
             if !self.in_repeat {
-                writeln!(out, "*")?;
+                self.text.extend_from_slice(b"*\n");
                 self.in_repeat = true;
             }
         } else {
-            writeln!(out, "{}", format_line(self.next_addr, &line))?;
+            put_line(&mut self.text, self.next_addr, line);
             self.in_repeat = false;
         }
         self.next_addr += line.len() as u64;
-        self.previous = Some(line);
-        Ok(())
+        self.previous[..line.len()].copy_from_slice(line);
+        self.previous_len = line.len();
     }
 
     /// Prints the last partial line and the end address; nothing at all when no byte came,
     /// as `hexdump -C -n 0`.
-    pub(crate) fn finish(mut self, out: &mut impl Write) -> std::io::Result<()> {
-        if !self.pending.is_empty() {
-            self.emit(out)?;
+    pub(crate) fn finish(mut self, out: &mut (impl Write + ?Sized)) -> std::io::Result<()> {
+        if self.pending_len > 0 {
+            let line = self.pending;
+            let len = self.pending_len;
+            self.pending_len = 0;
+            self.emit(&line[..len]);
         }
-        if self.next_addr == self.start {
-            return Ok(());
+        if self.next_addr != self.start {
+            put_address(&mut self.text, self.next_addr);
+            self.text.push(b'\n');
         }
-        writeln!(out, "{:08x}", self.next_addr)
+        self.drain(out)
     }
 }
 
@@ -149,6 +234,45 @@ mod tests {
              00001040  78                                                |x|\n00001041\n"
         );
         assert_eq!(dump(0x1000, &bytes, false).lines().count(), 6);
+    }
+
+    /// The lines as the formatter of `format!` calls made them, kept as the reference.
+    fn reference_line(addr: u64, bytes: &[u8]) -> String {
+        let mut line = format!("{addr:08x} ");
+        for i in 0..PER_LINE {
+            if i % 8 == 0 {
+                line.push(' ');
+            }
+            match bytes.get(i) {
+                Some(b) => line.push_str(&format!("{b:02x} ")),
+                None => line.push_str("   "),
+            }
+        }
+        let shown: String = bytes
+            .iter()
+            .map(|&b| {
+                if (0x20..0x7f).contains(&b) {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        format!("{line} |{shown}|")
+    }
+
+    #[test]
+    fn every_byte_value_and_every_line_length_match_the_reference() {
+        let all: Vec<u8> = (0..=255).collect();
+        for (i, line) in all.chunks(PER_LINE).enumerate() {
+            for len in 0..=line.len() {
+                let addr = 0xfff0_0000_0000u64.wrapping_mul(i as u64) + 16 * i as u64;
+                assert_eq!(
+                    format_line(addr, &line[..len]),
+                    reference_line(addr, &line[..len])
+                );
+            }
+        }
     }
 
     #[test]

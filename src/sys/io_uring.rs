@@ -12,6 +12,7 @@
 //! `kernel.io_uring_disabled`).
 
 use std::io;
+use std::marker::PhantomData;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// `IORING_REGISTER_BUFFERS` (include/uapi/linux/io_uring.h).
@@ -22,13 +23,23 @@ const IORING_REGISTER_BUFFERS: libc::c_uint = 0;
 type IoUringParams = [u64; 15];
 
 /// The ring that holds the registration; dropping it closes the ring and releases the pin.
+/// It borrows the memory it pins (`'a`), so that memory cannot be freed or unmapped while
+/// the registration still holds it: the registration is released first.
 #[derive(Debug)]
-pub(crate) struct FixedBuffer {
+pub(crate) struct FixedBuffer<'a> {
     _ring: OwnedFd,
+    _pinned: PhantomData<&'a [u8]>,
 }
 
-/// Registers `[addr, addr + len)` of this process as an io_uring fixed buffer.
-pub(crate) fn register_fixed_buffer(addr: u64, len: usize) -> io::Result<FixedBuffer> {
+/// Registers `[addr, addr + len)`, memory that `owner` holds (a target page: no reference
+/// to the bytes themselves is made, they change behind the compiler's back), as an io_uring
+/// fixed buffer for as long as `owner` is borrowed. The kernel only pins the pages; it never
+/// reads or writes them here.
+pub(crate) fn register_fixed_buffer<T: ?Sized>(
+    _owner: &T,
+    addr: u64,
+    len: usize,
+) -> io::Result<FixedBuffer<'_>> {
     let mut params: IoUringParams = [0; 15];
     // SAFETY: io_uring_setup reads and writes a struct io_uring_params (120 bytes) at the
     // pointer, which points at 120 writable zeroed bytes; it returns a new fd or -1.
@@ -56,5 +67,8 @@ pub(crate) fn register_fixed_buffer(addr: u64, len: usize) -> io::Result<FixedBu
     if rc < 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(FixedBuffer { _ring: ring })
+    Ok(FixedBuffer {
+        _ring: ring,
+        _pinned: PhantomData,
+    })
 }

@@ -5,8 +5,9 @@
 //! the page of a `physdemo target` process that holds the watched 64-bit variable; it is read
 //! and written only with volatile accesses, since another agent (a write through /dev/mem)
 //! changes it behind the compiler's back. The *physical window* ([`phys_window::PhysWindow`])
-//! maps the page(s) of a device file such as /dev/mem for one volatile access, under a
-//! [`sigbus::SigbusGuard`] that turns a bus error into a message. Besides those, the raw
+//! maps the page(s) of a device file such as /dev/mem for one volatile access (or a range
+//! copied in aligned volatile loads), under a [`sigbus::SigbusGuard`] that turns a bus error
+//! inside that window into a message. Besides those, the raw
 //! system calls: `clock_gettime` ([`clock`]), the PAGEMAP_SCAN ioctl ([`pagemap_scan`]),
 //! /dev/physmem's pin ioctls ([`physmem_ioctl`]) and the io_uring registration that holds a
 //! target's page in place ([`io_uring`]); and x86 I/O ports: `ioperm` and the `in`/`out`

@@ -261,7 +261,10 @@ impl<'a> TargetCell<'a> {
     /// Keeps the page ordinary: no transparent huge page, not merged by KSM. Best effort.
     pub(crate) fn keep_ordinary(&self) {
         let (addr, len) = (self.cover_start, self.extent);
-        // SAFETY: advice on a range we own; errors (e.g. EINVAL without KSM) are harmless.
+        // SAFETY: neither advice changes any memory's contents (only whether the kernel may
+        // back the range with a huge page or merge its pages), and the range is mapped (the
+        // page, the stack above it, or a huge block of ours); errors (e.g. EINVAL without
+        // KSM) are harmless.
         unsafe {
             libc::madvise(addr, len, libc::MADV_NOHUGEPAGE);
             libc::madvise(addr, len, libc::MADV_UNMERGEABLE);
@@ -269,14 +272,17 @@ impl<'a> TargetCell<'a> {
     }
 
     /// Holds the variable's page in place: registers it as an io_uring fixed buffer, a
-    /// long-term pin, until the returned ring is dropped (see [`crate::sys::io_uring`]).
-    pub(crate) fn hold_still(&self) -> io::Result<FixedBuffer> {
-        register_fixed_buffer(self.page_addr(), layout::PAGE_LEN)
+    /// long-term pin, until the returned ring is dropped (see [`crate::sys::io_uring`]). The
+    /// ring borrows the cell: the page cannot be freed or unmapped before it is released.
+    pub(crate) fn hold_still(&self) -> io::Result<FixedBuffer<'_>> {
+        register_fixed_buffer(self, self.page_addr(), layout::PAGE_LEN)
     }
 
     /// Locks the page in RAM so it is never swapped out.
     pub(crate) fn lock(&self) -> io::Result<()> {
-        // SAFETY: mlock of a range we own.
+        // SAFETY: mlock only makes the kernel keep the range's pages resident; it reads and
+        // writes no memory (the range, which may run up the stack past our frame, must be
+        // mapped, else ENOMEM).
         let rc = unsafe { libc::mlock(self.cover_start, self.extent) };
         if rc == 0 {
             Ok(())
@@ -309,7 +315,8 @@ fn map_anonymous(len: usize, flags: libc::c_int) -> io::Result<*mut libc::c_void
 impl Drop for TargetCell<'_> {
     fn drop(&mut self) {
         match self.owner {
-            // SAFETY: we mapped exactly this range and nothing else refers to it now.
+            // SAFETY: we mapped exactly this range; the cell is its only user, and the io_uring
+            // registration that pins the page borrows the cell, so it is released by now.
             Owner::Mapping { base, len } => unsafe {
                 libc::munmap(base, len);
             },
