@@ -293,7 +293,7 @@ pub(crate) struct MapsArgs {
     #[arg(long)]
     pub(crate) runs: bool,
 
-    /// Only mappings matching SPEC: [heap], a path or part of one, an address (0x...) or a range START-END; repeatable
+    /// Only mappings matching SPEC: [heap], a path or part of one, an address (0x...) or a range START-END in hex, as /proc/PID/maps prints it (0x on both ends or neither); repeatable
     #[arg(long = "mapping", short = 'm', value_name = "SPEC")]
     pub(crate) mappings: Vec<String>,
 
