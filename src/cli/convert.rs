@@ -103,7 +103,8 @@ impl From<&DeviceArgs> for DeviceOptions {
         DeviceOptions {
             chosen: args.device.clone(),
             cached: args.cached,
-            method: args.method.into(),
+            method: args.method.map_or(AccessMethod::Mmap, AccessMethod::from),
+            method_chosen: args.method.is_some(),
         }
     }
 }
