@@ -23,7 +23,11 @@ pub enum ExitKind {
     /// The kernel cannot do it: no /dev/mem, STRICT_DEVMEM, a PAT conflict.
     Unsupported = 5,
     /// physdemo refused to write, for safety: kernel image, unknown region, frame moved.
+    /// Nothing was written.
     Refused = 6,
+    /// The value was written, but the process whose page it was exited right after the
+    /// store, before it could be seen to hold it: the write is done, not to be repeated.
+    WrittenProcessGone = 7,
 }
 
 impl ExitKind {

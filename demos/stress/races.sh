@@ -19,7 +19,9 @@
 #   5. the page is moved to the other NUMA node (move_pages);
 #   5b. the page is discarded (MADV_DONTNEED): the value went to a freed frame.
 #   After the store:
-#   6. the target exits right after the write: reported, not silently ok;
+#   6. the target exits right after the write: reported as written (exit 7,
+#      naming the value and the physical address; busybox devmem read the
+#      value there before the kill), never as refused (6: nothing written);
 #   7. a frame shared with others (busybox's code): refused;
 #   8. forged targets (demos/stress/memhog.c forge): a header in a process
 #      that is not physdemo, in a program named physdemo, pointing into
@@ -33,7 +35,7 @@
 #                 demos/vm/run demos/stress/races.sh
 # Prints "ok"/"FAIL" lines, "races: N races provoked: R refused, S reported
 # stale, X reported after the write; F forged targets refused" and
-# "races: N passed, N failed" (summary, minimum 22 checks).
+# "races: N passed, N failed" (summary, minimum 23 checks).
 set -u
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/holders.sh"
@@ -184,12 +186,19 @@ kill "$vjob"; wait "$vjob" 2>/dev/null
 
 # 6. The target exits right after the write, before it noticed (it polls once a second).
 start_target --interval-us 1000000
+tpaddr="$(json_field paddr <"$tout")"
 poke_bg after "$AFTER=3000" -- "$pid" "$vaddr" 0xabad1dea
 wait_for "$W/after.err" "test hook: pausing"
+# The store is made: busybox reads the value at the frame, and the process holds it.
+landed="$(devmem "$tpaddr" 64)" held="$(dd if="/proc/$pid/mem" bs=8 count=1 skip=$((vaddr / 8)) 2>/dev/null | od -An -tx8 | tr -d ' ')"
 kill -9 "$tpid"; wait "$tpid" 2>/dev/null; stop_target
 [ -d "/proc/$pid" ] || happened=yes
 wait "$poke"; race_done after
-expect after 6 "pid $pid exited right after the write, without reporting the new value"
+expect after 7 "the value 0x00000000abad1dea was written to physical $tpaddr (frame .*, but pid $pid exited right after the write, without reporting the new value (the write was made: do not repeat it"
+if [ "$(norm_hex "$landed")" = abad1dea ] && [ "$(norm_hex "$held")" = abad1dea ]; then
+  ok "after: before the kill busybox devmem read $landed at $tpaddr and /proc/$pid/mem 0x$held: the write landed, as exit 7 says"
+else bad "after: before the kill busybox devmem read '$landed' at $tpaddr, /proc/$pid/mem '$held' (want 0xabad1dea)"; fi
+grep -q 'run the command again\|nothing was written' "$W/after.err" && bad "after: the error suggests a second write: $(cat "$W/after.err")"
 
 # 7. A frame shared with others: busybox's own code, mapped from the file.
 sleep 1000 & spid=$!
@@ -237,4 +246,4 @@ stop_target
 [ "$provoked" = 8 ] && ok "all 8 races were provoked (each checked to have happened in the window)" ||
   bad "only $provoked of 8 races were provoked"
 echo "races: $provoked races provoked: $refused_n refused, $stale_n reported stale, $after_n reported after the write; $forged forged targets refused"
-summary races 22
+summary races 23

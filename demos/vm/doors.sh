@@ -14,7 +14,11 @@
 #             through /dev/physmem and says so, the target sees the exact value;
 #             peek --method rw, dump and devmem too; low RAM reads what busybox
 #             devmem's mapping shows; edu answers through --device /dev/physmem
-#             (demos/edu.sh); the kmalloc buffer is rewritten (demos/kernel-buffer.sh);
+#             (demos/edu.sh); with /dev/mem gone, a range a driver claims is still
+#             refused (the register unchanged, read by dd) while edu's unclaimed BAR
+#             reads through /dev/physmem; the IOAPIC's 1 KiB reads by pread by itself
+#             (= dd), and --method mmap there names ENXIO and --method rw;
+#             the kmalloc buffer is rewritten (demos/kernel-buffer.sh);
 #             busybox devmem still fails; the kernel log stays clean.
 #   lockdown  (PHYSDEMO_VM_KERNEL=distro PHYSDEMO_VM_APPEND=lockdown=integrity):
 #             the doctor names lockdown; peek is refused (EPERM) naming lockdown
@@ -31,7 +35,7 @@ set -u
 mode="${1:-}"
 extra="/lib/modules/$(uname -r)/extra"
 case "$mode" in
-  distro) min=34 ;;
+  distro) min=39 ;;
   lockdown) min=13 ;;
   *) die "usage: doors.sh distro|lockdown (got '$mode')" ;;
 esac
@@ -244,6 +248,40 @@ pd devmem 0xff000004 32 --device /dev/physmem
 if [ "$rc" -eq 0 ] && [ "$out" = 0x5A5A1234 ] && [ "$pd2" = "0/" ] && [ -z "$err" ]; then
   ok "devmem --device /dev/physmem write and read of 0xff000004 (claimed by physdemo-testdev): $out, no detour note"
 else bad "devmem 0xff000004 --device /dev/physmem: $out / $pd2 / $err"; fi
+# Nor when /dev/mem is not there at all: the detour to /dev/physmem never reaches a range a
+# driver claims unless named. dd through /dev/physmem (one 4-byte read) is the witness.
+reg_dd() { dd if=/dev/physmem bs=4 count=1 skip=$((0xff000004 / 4)) 2>/dev/null | od -An -tx4 | tr -d ' '; }
+reg_before="$(reg_dd)"
+mv /dev/mem /dev/mem.away
+pd poke 0xff000004 0x77
+if one_error 6 "refusing to go around a driver: 0xff000004 is claimed by 'physdemo-testdev' [0xff000000-0xff00ffff], inside physdemo-testdev, and physdemo came to /dev/physmem only because /dev/mem does not exist" "nothing was accessed" "add --device /dev/physmem" &&
+   [ -n "$reg_before" ] && [ "$(reg_dd)" = "$reg_before" ] && [ "$reg_before" != 00000077 ]; then
+  ok "no /dev/mem: poke 0xff000004 0x77 refused (exit 6), dd through /dev/physmem still reads 0x$reg_before: $err"
+else bad "no /dev/mem: poke 0xff000004 0x77: exit $rc: $out / $err; dd before 0x$reg_before, now 0x$(reg_dd)"; fi
+pd peek 0xff000004
+if one_error 6 "refusing to go around a driver: 0xff000004 is claimed by 'physdemo-testdev'"; then ok "no /dev/mem: peek 0xff000004 refused too (exit 6)"
+else bad "no /dev/mem: peek 0xff000004: exit $rc: $out / $err"; fi
+edu_bar="$(bar_start "$(edu_dir)")"
+pd peek "$edu_bar"
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     0x010000ed  (32-bit read via /dev/physmem (physdemo_mem) mmap)$" &&
+   echo "$out" | grep -q "^via       /dev/physmem (physdemo_mem) mmap, because /dev/mem does not exist"; then
+  ok "no /dev/mem: edu's BAR0 $edu_bar, which no driver claims, is read through /dev/physmem: 0x010000ed, edu's ident"
+else bad "no /dev/mem: peek $edu_bar: exit $rc: $out / $err"; fi
+mv /dev/mem.away /dev/mem
+
+# The IOAPIC's 1 KiB does not fill its page: /dev/physmem maps no such page, so without
+# --method physdemo reads it with pread; dd (a pread too) reads the same register.
+ioapic_dd="$(dd if=/dev/physmem bs=4 count=1 skip=$((0xfec00000 / 4)) 2>/dev/null | od -An -tx4 | tr -d ' ')"
+pd peek 0xfec00000 --device /dev/physmem --json
+if [ "$rc" -eq 0 ] && [ -n "$ioapic_dd" ] && [ "$(echo "$out" | json_field value)" = "0x$ioapic_dd" ] &&
+   echo "$out" | grep -q '"device":"/dev/physmem (physdemo_mem) pread/pwrite (a device range smaller than its page, which /dev/physmem does not map)"'; then
+  ok "peek 0xfec00000 (IOAPIC 0, 1 KiB) --device /dev/physmem: pread/pwrite chosen by itself, 0x$ioapic_dd as dd reads it"
+else bad "peek 0xfec00000 --device /dev/physmem: exit $rc: $out / $err (dd: 0x$ioapic_dd)"; fi
+pd peek 0xfec00000 --device /dev/physmem --method mmap
+if one_error 3 "/dev/physmem refuses to map 0xfec00000 (ENXIO): IOAPIC 0 [0xfec00000-0xfec003ff] does not fill its page" "use --method rw"; then
+  ok "peek 0xfec00000 --method mmap: $err"
+else bad "peek 0xfec00000 --method mmap: exit $rc: $out / $err"; fi
+
 pd peek "$pid" "$vaddr" --device /dev/mem
 if one_error 5 "CONFIG_STRICT_DEVMEM" "without --device (and PHYSDEMO_DEVICE) physdemo goes through /dev/physmem, which is loaded"; then
   ok "peek --device /dev/mem uses /dev/mem alone: refused, and says /dev/physmem is loaded"

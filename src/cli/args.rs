@@ -94,9 +94,9 @@ pub(crate) struct DeviceArgs {
     #[arg(long)]
     pub(crate) cached: bool,
 
-    /// How to access the device
-    #[arg(long, value_enum, default_value_t = MethodArg::Mmap)]
-    pub(crate) method: MethodArg,
+    /// How to access the device [default: mmap; pread/pwrite for a device range smaller than its page through /dev/physmem]
+    #[arg(long, value_enum)]
+    pub(crate) method: Option<MethodArg>,
 
     /// The global `--device` ([`crate::cli::Cli`]), copied here by [`crate::cli::run`] so
     /// that one conversion makes the command's device options.
@@ -301,7 +301,7 @@ pub(crate) struct MapsArgs {
     #[arg(long)]
     pub(crate) runs: bool,
 
-    /// Only mappings matching SPEC: [heap], a path or part of one, an address (0x...) or a range START-END; repeatable
+    /// Only mappings matching SPEC: [heap], a path or part of one, an address (0x...) or a range START-END in hex, as /proc/PID/maps prints it (0x on both ends or neither); repeatable
     #[arg(long = "mapping", short = 'm', value_name = "SPEC")]
     pub(crate) mappings: Vec<String>,
 

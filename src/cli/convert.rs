@@ -103,7 +103,8 @@ impl From<&DeviceArgs> for DeviceOptions {
         DeviceOptions {
             chosen: args.device.clone(),
             cached: args.cached,
-            method: args.method.into(),
+            method: args.method.map_or(AccessMethod::Mmap, AccessMethod::from),
+            method_chosen: args.method.is_some(),
         }
     }
 }
@@ -330,7 +331,7 @@ impl TryFrom<&MapsArgs> for MapsOptions {
             .map(|spec| MappingFilter::parse(spec))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|msg| {
-                usage(msg).hint("e.g. --mapping '[heap]' or --mapping 0x7f00000000-0x7f00200000")
+                usage(msg).hint("e.g. --mapping '[heap]' or --mapping 7f00000000-7f00200000 (a range as /proc/PID/maps prints it)")
             })?;
         let flags = FlagFilter::parse(&args.flags).map_err(usage)?;
         Ok(MapsOptions {

@@ -41,7 +41,8 @@ pub(crate) use args::*;
         walks /proc/<pid>/maps and /proc/<pid>/pagemap to its physical address; `physdemo poke` \
         rewrites it through /dev/mem and the target reacts.",
     after_help = "Run `physdemo <command> --help` for examples. Exit codes: 0 ok, 1 failure, \
-        2 bad usage, 3 not found, 4 permission, 5 kernel cannot, 6 refused for safety."
+        2 bad usage, 3 not found, 4 permission, 5 kernel cannot, 6 refused for safety (nothing \
+        written), 7 written but the process exited right after (do not repeat it)."
 )]
 pub struct Cli {
     /// When to colour output

@@ -2,7 +2,9 @@
 //!
 //! The kernel keeps no reverse map user space can read, so this scans every process's present
 //! pages ([`crate::scan::owners`]) and stops as soon as the frame's map count from
-//! `/proc/kpagecount` is accounted for.
+//! `/proc/kpagecount` is accounted for. An address that is not System RAM (a PCI hole, a
+//! device, firmware) is said to be so, with its /proc/iomem region: no process's memory is
+//! there, whatever its map count.
 
 use std::io::Write;
 
@@ -11,6 +13,8 @@ use serde::Serialize;
 
 use crate::error::not_found;
 use crate::kernel::addr::{PageSize, Pfn, PhysAddr};
+use crate::kernel::iomem::{Placement, RegionKind};
+use crate::proc::iomem::place_in_system_map;
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
 use crate::proc::process::open_user_process;
@@ -74,6 +78,10 @@ struct OwnerJson<'a> {
     owners: &'a [OwnerHit],
     processes_scanned: usize,
     stopped_early: bool,
+    /// Where the address falls in /proc/iomem (`null` when it cannot be read).
+    region: Option<String>,
+    /// Whether it is RAM (System RAM or the kernel's image in it); `null` when unknown.
+    ram: Option<bool>,
 }
 
 /// The frame asked about, and the physical address named (the frame's start, or with
@@ -81,6 +89,40 @@ struct OwnerJson<'a> {
 struct Frame {
     query: FrameQuery,
     paddr: PhysAddr,
+    /// Where the address falls in /proc/iomem.
+    placement: Placement,
+}
+
+impl Frame {
+    /// Whether the address is RAM; `None` when /proc/iomem cannot tell.
+    fn ram(&self) -> Option<bool> {
+        match &self.placement {
+            Placement::In { .. } => Some(matches!(
+                self.placement.kind(),
+                Some(RegionKind::SystemRam | RegionKind::KernelImage)
+            )),
+            Placement::Nowhere => Some(false),
+            Placement::Hidden | Placement::Unreadable(_) => None,
+        }
+    }
+
+    fn region(&self) -> Option<String> {
+        match &self.placement {
+            Placement::Hidden | Placement::Unreadable(_) => None,
+            known => Some(known.describe()),
+        }
+    }
+}
+
+/// The line saying an address is not RAM, or `None` when it is (or cannot be told).
+fn not_ram_line(frame: &Frame) -> Option<String> {
+    (frame.ram() == Some(false)).then(|| {
+        format!(
+            "not RAM: {} is in {}, not System RAM: no process's memory lives there, and kpagecount counts no mapping of it",
+            frame.paddr,
+            frame.placement.describe()
+        )
+    })
 }
 
 /// Runs `physdemo owner`.
@@ -105,6 +147,8 @@ pub(crate) fn run(options: &OwnerOptions) -> Result<()> {
             owners: &search.hits,
             processes_scanned: search.scanned,
             stopped_early: search.stopped_early,
+            region: frame.region(),
+            ram: frame.ram(),
         };
         write_json_line(&mut out, &json)?;
     } else {
@@ -130,6 +174,7 @@ fn read_frame(options: &OwnerOptions, page: PageSize) -> Result<Frame> {
             map_count: frames.map_counts(pfn, 1)?[0],
         },
         paddr,
+        placement: place_in_system_map(paddr),
     })
 }
 
@@ -172,6 +217,9 @@ fn render_text(out: &mut impl Write, frame: &Frame, search: &Owners) -> Result<(
             names.join(",")
         }
     )?;
+    if let Some(line) = not_ram_line(frame) {
+        writeln!(out, "{line}")?;
+    }
     if !search.hits.is_empty() {
         writeln!(
             out,

@@ -351,13 +351,12 @@ fn check_after_store(plan: &Plan, written: &Written) -> Result<Option<String>> {
         return Ok(None);
     }
     let waited = written.reaction.is_some();
-    let change = after_store(pinned, r.vaddr, written.pfn, waited).with_context(|| {
-        let value = plan.width.hex(plan.value);
-        format!("the value {value} was written to {}", written.paddr)
-    })?;
-    let what = match change {
+    let what = match after_store(pinned, r.vaddr, written.pfn) {
         AfterStore::InPlace => return Ok(None),
         AfterStore::Left { what } => what,
+        AfterStore::Exited { what } => {
+            return Err(exited_after_store(plan, written, &what, waited).into())
+        }
     };
     let mask = plan.width.max_value();
     let sees = read_through_proc(r.pid, r.vaddr).map(|v| v & mask);
@@ -367,6 +366,34 @@ fn check_after_store(plan: &Plan, written: &Written) -> Result<Option<String>> {
         )));
     }
     Err(stale_write(plan, written, &what).into())
+}
+
+/// The error for a write that landed in a process that exited right after it: what was
+/// written and where, and that it is not to be repeated (exit 7, never 6's "nothing was
+/// written").
+fn exited_after_store(plan: &Plan, written: &Written, what: &str, waited: bool) -> UserError {
+    let vaddr = plan
+        .located
+        .process
+        .as_ref()
+        .map_or_else(String::new, |r| format!(", the page of {}", r.vaddr));
+    let frame = written
+        .pfn
+        .map_or_else(|| "?".to_string(), |pfn| pfn.to_string());
+    UserError::new(
+        ExitKind::WrittenProcessGone,
+        format!(
+            "the value {} was written to physical {} (frame {frame}{vaddr}), but {what} right after the write, {}",
+            plan.width.hex(plan.value),
+            written.paddr,
+            if waited {
+                "without reporting the new value"
+            } else {
+                "so whether it saw the value cannot be known"
+            }
+        ),
+    )
+    .hint("the write was made: do not repeat it; the process's memory went back to the kernel when it exited")
 }
 
 /// The error for a stale write: where the value went, and who maps that frame now.

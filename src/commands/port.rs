@@ -22,7 +22,7 @@ use crate::kernel::iomem::Placement;
 use crate::kernel::ioports::{describe_port_placement, machine_port, MachinePort, Port};
 use crate::physmem::policy::check_port_write;
 use crate::physmem::port::{check_port, PortDevice, PortIo};
-use crate::physmem::width::{check_value_fits, encode_native, Width, WidthValue};
+use crate::physmem::width::{check_port_value_fits, encode_native, Width, WidthValue};
 use crate::proc::ioports::place_port;
 use crate::proc::lockdown::lockdown_mode;
 use crate::render::hexdump::ascii;
@@ -89,7 +89,7 @@ fn prepare(options: &PortOptions) -> Result<Plan> {
     let width = options.width;
     let port = check_port(options.number, width)?;
     for &value in &options.values {
-        check_value_fits(value, width)?;
+        check_port_value_fits(value, width)?;
     }
     let placement = place_port(port);
     let bytes = width.bytes() as u16;

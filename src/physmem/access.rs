@@ -6,7 +6,10 @@
 //! RAM: x86 PAT; no /dev/mem, or EPERM at open) and physdemo_mem's /dev/physmem exists,
 //! it goes through /dev/physmem instead. A device range refused for IO_STRICT_DEVMEM is
 //! not gone around: a driver owns it, and only the user decides to bypass the driver
-//! (`--device /dev/physmem`); the error says so. A refused access did
+//! (`--device /dev/physmem`); the error says so. Nor is any range a driver claims reached
+//! through a /dev/physmem physdemo came to by itself, whatever made it come (/dev/mem
+//! absent, refusing to open, refusing RAM): [`PhysMem::check_not_around_a_driver`]
+//! refuses it before the access (exit 6). A refused access did
 //! nothing, so it is made again there, and from then on every access of this [`PhysMem`]
 //! goes through /dev/physmem. [`PhysMem::describe`] and [`PhysMem::detour`] say which device
 //! was used and why, for the reports. Under lockdown /dev/physmem refuses too, and the
@@ -18,7 +21,7 @@
 //! [`crate::physmem::probe`]), and when it is, goes through /dev/physmem or refuses, naming
 //! the cause and the way around it ([`crate::physmem::explain::hidden_low_ram`]).
 
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -34,8 +37,8 @@ use crate::physmem::device::{
     identify, AccessMethod, DeviceKind, DeviceOptions, FileKind, DEV_MEM, DEV_PHYSMEM,
 };
 use crate::physmem::explain::{
-    errno_name, explain, hidden_low_ram, sigbus_message, FailureContext, PhysmemWay, Step,
-    SIGBUS_EXIT,
+    around_a_driver_refused, driver_claimed, errno_name, explain, hidden_low_ram, sigbus_message,
+    FailureContext, PhysmemWay, Step, SIGBUS_EXIT,
 };
 use crate::physmem::probe::{OwnPage, Seen};
 use crate::physmem::reach::{check_addressable, cpu_physical_address_bits};
@@ -83,6 +86,9 @@ pub(crate) struct PhysMem {
     /// Whether /dev/mem's read() hides RAM (CONFIG_STRICT_DEVMEM), probed once when
     /// needed; `None` inside: the probe could not tell.
     strict_devmem: OnceCell<Option<bool>>,
+    /// Set once an access went by pread/pwrite instead of the default mmap, because
+    /// /dev/physmem maps only whole pages of a device and the range is smaller.
+    small_device: Cell<bool>,
 }
 
 /// Why a device did not open.
@@ -228,6 +234,7 @@ impl PhysMem {
             detour: RefCell::new(detour),
             map: OnceCell::new(),
             strict_devmem: OnceCell::new(),
+            small_device: Cell::new(false),
         };
         mem.check_reachable(addr, 1)?;
         Ok(mem)
@@ -237,8 +244,42 @@ impl PhysMem {
     /// `/dev/physmem (physdemo_mem) mmap`.
     pub(crate) fn describe(&self) -> String {
         let door = self.door.borrow();
+        if self.small_device.get() {
+            let rw = door
+                .kind
+                .describe(&door.path, AccessMethod::Rw, self.options.cached);
+            return format!(
+                "{rw} (a device range smaller than its page, which /dev/physmem does not map)"
+            );
+        }
         door.kind
             .describe(&door.path, self.options.method, self.options.cached)
+    }
+
+    /// How to reach `[addr, addr + len)`: `--method`, or by default mmap, except through
+    /// /dev/physmem into a device range that does not fill the pages of the access (the
+    /// IOAPIC's 1 KiB): physdemo_mem maps only whole pages of a device (ENXIO), while its
+    /// pread/pwrite reach any register of the range.
+    fn method_for(&self, addr: PhysAddr, len: u64) -> AccessMethod {
+        if self.options.method_chosen
+            || self.options.method != AccessMethod::Mmap
+            || self.kind() != DeviceKind::PhysMem
+        {
+            return self.options.method;
+        }
+        let Placement::In { region, .. } = self.placement(addr) else {
+            return self.options.method;
+        };
+        let first = self.page.page_base(addr.0);
+        let last = self
+            .page
+            .page_base(addr.0.saturating_add(len.max(1) - 1))
+            .saturating_add(self.page.bytes() - 1);
+        if region.kind() == RegionKind::Device && !(region.start <= first && last <= region.end) {
+            self.small_device.set(true);
+            return AccessMethod::Rw;
+        }
+        self.options.method
     }
 
     /// Why the accesses went through /dev/physmem instead of /dev/mem, when they did.
@@ -355,20 +396,40 @@ impl PhysMem {
         Ok(true)
     }
 
+    /// Refuses an access to a range a driver claims through a /dev/physmem the user did
+    /// not name (physdemo went there because /dev/mem was missing, would not open, or
+    /// refused RAM): going around a driver is the user's call, `--device /dev/physmem`.
+    fn check_not_around_a_driver(&self, addr: PhysAddr) -> Result<()> {
+        if self.kind() != DeviceKind::PhysMem || !self.options.may_detour() {
+            return Ok(());
+        }
+        let placement = self.placement(addr);
+        if !driver_claimed(&placement) {
+            return Ok(());
+        }
+        let why = self
+            .detour()
+            .unwrap_or_else(|| "/dev/mem could not be used".to_string());
+        Err(around_a_driver_refused(addr, &placement, &why).into())
+    }
+
     /// Runs `op` on the open device; where /dev/mem refuses it (see [`PhysMem::refusal`])
-    /// and /dev/physmem is there, runs it again through /dev/physmem.
+    /// and /dev/physmem is there, runs it again through /dev/physmem. Never through a
+    /// /dev/physmem the user did not name into a range a driver claims.
     fn attempt<T>(
         &self,
         step: Step,
         addr: PhysAddr,
         mut op: impl FnMut(&File) -> io::Result<T>,
     ) -> Result<T> {
+        self.check_not_around_a_driver(addr)?;
         let err = match op(&self.door.borrow().file) {
             Ok(value) => return Ok(value),
             Err(err) => err,
         };
         match self.refusal(step, addr, &err) {
             Some(reason) if self.take_detour(reason.clone())? => {
+                self.check_not_around_a_driver(addr)?;
                 op(&self.door.borrow().file).map_err(|err| self.fail(step, addr, &err))
             }
             _ => Err(self.fail(step, addr, &err)),
@@ -475,7 +536,7 @@ impl PhysMem {
     /// One read of `width` at `addr` (which must be aligned).
     pub(crate) fn read(&self, addr: PhysAddr, width: Width) -> Result<u64> {
         check_alignment(addr, width)?;
-        match self.options.method {
+        match self.method_for(addr, width.bytes() as u64) {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, width.bytes() as u64)?;
                 let _guard = self.guard(&window)?;
@@ -497,7 +558,7 @@ impl PhysMem {
         if !self.writable {
             anyhow::bail!("internal: the device was opened read-only");
         }
-        match self.options.method {
+        match self.method_for(addr, width.bytes() as u64) {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, width.bytes() as u64)?;
                 let _guard = self.guard(&window)?;
@@ -529,7 +590,7 @@ impl PhysMem {
     /// instead of the write.
     pub(crate) fn probe_write(&self, addr: PhysAddr, width: Width) -> Result<()> {
         check_alignment(addr, width)?;
-        match self.options.method {
+        match self.method_for(addr, width.bytes() as u64) {
             AccessMethod::Mmap => self.map(addr, width.bytes() as u64).map(|_| ()),
             AccessMethod::Rw => {
                 self.check_low_memory(true, addr, width.bytes() as u64)?;
@@ -547,7 +608,7 @@ impl PhysMem {
             return Ok(());
         }
         let nothing = |error: anyhow::Error| PartialRead { read: 0, error };
-        match self.options.method {
+        match self.method_for(addr, out.len() as u64) {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, out.len() as u64).map_err(nothing)?;
                 let _guard = self.guard(&window).map_err(nothing)?;
@@ -652,6 +713,7 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         file.as_file().set_len(len as u64).unwrap();
         let options = DeviceOptions {
+            method_chosen: false,
             chosen: Some(file.path().to_path_buf()),
             cached: false,
             method: AccessMethod::Mmap,
@@ -708,6 +770,7 @@ mod tests {
     #[test]
     fn a_missing_device_is_the_config_devmem_error() {
         let options = DeviceOptions {
+            method_chosen: false,
             chosen: Some(PathBuf::from("/nonexistent/physdemo-mem")),
             cached: false,
             method: AccessMethod::Mmap,

@@ -44,6 +44,9 @@ pub(crate) struct DeviceOptions {
     /// Open without O_SYNC (a cached mapping of /dev/mem).
     pub(crate) cached: bool,
     pub(crate) method: AccessMethod,
+    /// Whether `--method` was given: without it, a device range smaller than its page is
+    /// reached through /dev/physmem by pread/pwrite (it maps only whole pages of a device).
+    pub(crate) method_chosen: bool,
 }
 
 impl DeviceOptions {
@@ -256,6 +259,7 @@ mod tests {
             DeviceKind::PhysMem.describe(Path::new(DEV_PHYSMEM), AccessMethod::Mmap, false);
         assert_eq!(physmem, "/dev/physmem (physdemo_mem) mmap");
         let options = DeviceOptions {
+            method_chosen: false,
             chosen: None,
             cached: false,
             method: AccessMethod::Mmap,

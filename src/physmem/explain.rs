@@ -237,6 +237,11 @@ fn explain_physmem(step: Step, errno: Option<i32>, ctx: &FailureContext<'_>) -> 
     let device = ctx.device.display();
     let addr = ctx.addr;
     Some(match (step, errno?) {
+        (Step::Map, libc::ENXIO) if partial_device_page(ctx) => not_found(format!(
+            "{device} refuses to map {addr} (ENXIO): {} does not fill its page, and physdemo_mem maps only whole pages of a device",
+            ctx.placement.describe()
+        ))
+        .hint("use --method rw (or leave --method out, and physdemo chooses it): /dev/physmem's pread/pwrite reach any register of the range"),
         (_, libc::ENXIO) => not_found(format!(
             "{device} refuses {addr} (ENXIO): physdemo_mem reaches only whole pages of System RAM and the inside of one device range of /proc/iomem, {}",
             physmem_miss(ctx)
@@ -265,6 +270,15 @@ fn explain_physmem(step: Step, errno: Option<i32>, ctx: &FailureContext<'_>) -> 
         .hint("check the address against /proc/iomem"),
         _ => return None,
     })
+}
+
+/// Whether the address is in a device range that does not fill its page (the IOAPIC's
+/// 1 KiB): physdemo_mem maps no such page.
+fn partial_device_page(ctx: &FailureContext<'_>) -> bool {
+    let page = ctx.addr.0 & !0xfff;
+    matches!(ctx.placement, Placement::In { region, .. }
+        if region.kind() == RegionKind::Device
+            && !(region.start <= page && page + 0xfff <= region.end))
 }
 
 /// Why /dev/physmem found no RAM or device at an address (its ENXIO).
@@ -304,6 +318,37 @@ fn claimant(placement: &Placement) -> Option<String> {
         }
         _ => format!("'{}' [{:#x}-{:#x}]", region.name, region.start, region.end),
     })
+}
+
+/// Whether a driver (or the kernel) claims the device range holding an address, as far as
+/// /proc/iomem shows it: the innermost range is a device's and it is not a bare PCI BAR
+/// (a device range right inside a bus window, with no driver's claim nested in it). A
+/// driver's `request_mem_region()` nests inside the BAR; `IOAPIC 0`, `Local APIC`, a
+/// platform device and the like sit at the top level, claimed by the kernel. Without
+/// /dev/mem to ask (IO_STRICT_DEVMEM's EPERM), this is what physdemo goes by.
+pub(crate) fn driver_claimed(placement: &Placement) -> bool {
+    let Placement::In { region, outer } = placement else {
+        return false;
+    };
+    region.kind() == RegionKind::Device
+        && !outer
+            .last()
+            .is_some_and(|parent| parent.kind() == RegionKind::BusWindow)
+}
+
+/// The refusal to reach a range a driver claims through /dev/physmem when the user did
+/// not name /dev/physmem: physdemo came there because `why` (/dev/mem absent, refused to
+/// open, or refused an access), and going around a driver is the user's call alone.
+pub(crate) fn around_a_driver_refused(
+    addr: PhysAddr,
+    placement: &Placement,
+    why: &str,
+) -> UserError {
+    crate::error::refused(format!(
+        "refusing to go around a driver: {addr} is claimed by {}, and physdemo came to /dev/physmem only because {why}; nothing was accessed",
+        claimant(placement).unwrap_or_else(|| "a driver".to_string())
+    ))
+    .hint("to go around the driver on purpose, add --device /dev/physmem (physdemo never does that by itself); or unload or unbind that driver")
 }
 
 /// EPERM on an access through /dev/mem: which STRICT_DEVMEM flavour said no, by what the
@@ -503,6 +548,36 @@ ff000000-ff00ffff : physdemo-testdev\n  ff000000-ff00ffff : physdemo-testdev\n";
     }
 
     #[test]
+    fn a_driver_claim_is_told_from_a_bare_bar() {
+        // testdev: the driver's claim nested in the platform device's range
+        assert!(driver_claimed(&place(0xff00_0004)));
+        // IOAPIC 0: a top-level range the kernel claims
+        assert!(driver_claimed(&place(0xfec0_0000)));
+        let map = IomemMap::parse(
+            b"00000000-00000fff : Reserved\nc0000000-febfffff : PCI Bus 0000:00\n  \
+fea00000-feafffff : 0000:00:01.0\n  feb00000-feb00fff : 0000:00:02.0\n    \
+feb00000-feb00fff : e1000\n",
+        )
+        .unwrap();
+        // a BAR no driver claims, one a driver does, a bus window, RAM
+        assert!(!driver_claimed(&map.place(PhysAddr(0xfea0_0004))));
+        assert!(driver_claimed(&map.place(PhysAddr(0xfeb0_0004))));
+        assert!(!driver_claimed(&map.place(PhysAddr(0xc000_0000))));
+        assert!(!driver_claimed(&place(0x19b_0040)));
+        let err = around_a_driver_refused(
+            PhysAddr(0xff00_0004),
+            &place(0xff00_0004),
+            "/dev/mem does not exist (a kernel without CONFIG_DEVMEM)",
+        );
+        assert_eq!(err.kind, ExitKind::Refused);
+        assert!(err.to_string().contains("refusing to go around a driver: 0xff000004 is claimed by 'physdemo-testdev' [0xff000000-0xff00ffff], inside physdemo-testdev, and physdemo came to /dev/physmem only because /dev/mem does not exist"), "{err}");
+        assert!(
+            err.to_string().contains("add --device /dev/physmem"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn names_why_a_device_did_not_open() {
         let nowhere = Placement::Nowhere;
         let mut c = ctx(DeviceKind::DevMem, 0x1000, &nowhere);
@@ -562,6 +637,16 @@ ff000000-ff00ffff : physdemo-testdev\n  ff000000-ff00ffff : physdemo-testdev\n";
             ),
             "{partial}"
         );
+        // The IOAPIC's 1 KiB does not fill its page: mmap says ENXIO, pread reaches it.
+        let ioapic = place(0xfec0_0000);
+        let small = explain(
+            Step::Map,
+            &errno(libc::ENXIO),
+            &ctx(DeviceKind::PhysMem, 0xfec0_0000, &ioapic),
+        );
+        assert_eq!(small.kind, ExitKind::NotFound);
+        assert!(small.to_string().contains("/dev/physmem refuses to map 0xfec00000 (ENXIO): IOAPIC 0 [0xfec00000-0xfec003ff] does not fill its page"), "{small}");
+        assert!(small.to_string().contains("(use --method rw"), "{small}");
         let misaligned = explain(
             Step::Read,
             &errno(libc::EINVAL),

@@ -129,19 +129,47 @@ pub(crate) fn check_virtual_alignment(addr: VirtAddr, width: Width) -> Result<()
 
 /// Refuses a value wider than the access.
 pub fn check_value_fits(value: u64, width: Width) -> Result<(), UserError> {
+    value_fits(value, width).map_err(|wider| {
+        wider.hint(format!(
+            "use --width {} or a smaller value",
+            needed_width(value).bits()
+        ))
+    })
+}
+
+/// As [`check_value_fits`], for an I/O port: its widest access is 32 bits, so a value
+/// wider than that is never mended with `--width`.
+pub(crate) fn check_port_value_fits(value: u64, width: Width) -> Result<(), UserError> {
+    value_fits(value, width).map_err(|wider| {
+        let needed = needed_width(value);
+        if needed.bits() <= 32 {
+            wider.hint(format!("use --width {} or a smaller value", needed.bits()))
+        } else {
+            wider.hint(
+                "an I/O port access is at most 32 bits (--width 8, 16 or 32): give a value up to 0xffffffff, or write the rest to the next port",
+            )
+        }
+    })
+}
+
+/// The narrowest width `value` fits.
+fn needed_width(value: u64) -> Width {
+    Width::ALL
+        .into_iter()
+        .find(|w| value <= w.max_value())
+        .unwrap_or(Width::W64)
+}
+
+/// The error (without a hint) for a value wider than `width`.
+fn value_fits(value: u64, width: Width) -> Result<(), UserError> {
     if value <= width.max_value() {
         return Ok(());
     }
-    let needed = Width::ALL
-        .into_iter()
-        .find(|w| value <= w.max_value())
-        .unwrap_or(Width::W64);
     Err(usage(format!(
         "value {value:#x} does not fit in {} bits (at most {:#x})",
         width.bits(),
         width.max_value()
-    ))
-    .hint(format!("use --width {} or a smaller value", needed.bits())))
+    )))
 }
 
 /// The bytes a store of `value` with `width` puts in memory (this machine's byte order).
@@ -211,5 +239,16 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--width 64"));
+        // a port has no 64-bit access: never suggested for one
+        let port = check_port_value_fits(0x1_0000_0000, Width::W32).unwrap_err();
+        assert!(
+            port.to_string().contains("does not fit in 32 bits"),
+            "{port}"
+        );
+        assert!(!port.to_string().contains("--width 64"), "{port}");
+        assert!(port.to_string().contains("at most 32 bits"), "{port}");
+        let small = check_port_value_fits(0x100, Width::W8).unwrap_err();
+        assert!(small.to_string().contains("use --width 16"), "{small}");
+        assert!(check_port_value_fits(0xffff_ffff, Width::W32).is_ok());
     }
 }

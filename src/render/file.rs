@@ -7,10 +7,15 @@
 //! destination (or the bytes are streamed in through [`Write`] and [`OutputFile::finish`]
 //! does the rest). Dropped before that (an error, a bad pid found later), it removes the
 //! temporary file: no partial file is ever left behind. An existing destination that is not
-//! a regular file (a directory, `/dev/null`) is refused rather than replaced.
+//! a regular file (a directory, `/dev/null`, a symbolic link, looked at without following
+//! it) is refused rather than replaced, and a name ending in `/` must be an existing
+//! directory's. The temporary name is cut to fit `NAME_MAX` (255 bytes), so that any legal
+//! FILE works.
 
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -42,33 +47,12 @@ impl OutputFile {
                 .hint(format!("give a file name, e.g. {flag} {}", example(flag)))
                 .into());
         };
-        match std::fs::metadata(path) {
-            Ok(meta) if meta.is_dir() => {
-                return Err(usage(format!("{flag} {shown} is a directory"))
-                    .hint(format!(
-                        "give a file name inside it, e.g. {flag} DIR/{}",
-                        example(flag)
-                    ))
-                    .into())
-            }
-            Ok(meta) if !meta.is_file() => {
-                return Err(usage(format!(
-                    "{flag} {shown} exists and is not a regular file; it is not replaced"
-                ))
-                .hint("give the name of a new or a regular file")
-                .into())
-            }
-            _ => {}
-        }
+        check_destination(path, flag)?;
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let temp = dir.join(format!(
-            ".{}.{}.tmp",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
+        let temp = dir.join(temp_name(name.as_bytes(), std::process::id()));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -100,12 +84,17 @@ impl OutputFile {
     }
 
     fn failed(&self, err: &std::io::Error) -> anyhow::Error {
-        let shown = self.path.display();
+        let (shown, flag) = (self.path.display(), self.flag);
+        let full = matches!(
+            err.raw_os_error(),
+            Some(libc::ENOSPC | libc::EDQUOT | libc::EFBIG)
+        );
         UserError::new(ExitKind::Failure, format!("could not write {shown}: {err}"))
-            .hint(format!(
-                "free some space, or give {} another place",
-                self.flag
-            ))
+            .hint(if full {
+                format!("free some space, or give {flag} another place")
+            } else {
+                format!("give {flag} another place, e.g. /tmp/{}", example(flag))
+            })
             .into()
     }
 
@@ -138,6 +127,54 @@ fn example(flag: &str) -> &'static str {
     match flag {
         "--svg" => "picture.svg",
         _ => "dump.txt",
+    }
+}
+
+/// The longest file name Linux file systems take (`NAME_MAX`).
+const NAME_MAX: usize = 255;
+
+/// The temporary file's name for the destination `name`: `.NAME.PID.tmp`, with NAME cut
+/// (at a byte boundary: the name is bytes to the kernel) so that the whole fits
+/// [`NAME_MAX`] whatever the destination's legal length.
+fn temp_name(name: &[u8], pid: u32) -> OsString {
+    let suffix = format!(".{pid}.tmp");
+    let room = NAME_MAX - 1 - suffix.len();
+    let mut bytes = vec![b'.'];
+    bytes.extend_from_slice(&name[..name.len().min(room)]);
+    bytes.extend_from_slice(suffix.as_bytes());
+    OsString::from_vec(bytes)
+}
+
+/// Refuses a destination (named with the option `flag`) that exists and is not a regular
+/// file (looked at without following a symbolic link: the rename would replace the link
+/// itself, and a link to /proc/self/fd/1 would get the bytes), and a name ending in `/`
+/// that is no directory.
+fn check_destination(path: &Path, flag: &str) -> Result<(), UserError> {
+    let shown = path.display();
+    let dir_form = path.as_os_str().as_bytes().ends_with(b"/");
+    let example = example(flag);
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(usage(format!("{flag} {shown} is a directory"))
+            .hint(format!("give a file name inside it, e.g. {flag} DIR/{example}"))),
+        Ok(meta) if meta.file_type().is_symlink() => Err(usage(format!(
+            "{flag} {shown} is a symbolic link; it is not followed, and not replaced"
+        ))
+        .hint(
+            "give the name of a new or a regular file (the link's target itself, if you mean it)",
+        )),
+        Ok(meta) if !meta.is_file() => Err(usage(format!(
+            "{flag} {shown} exists and is not a regular file; it is not replaced"
+        ))
+        .hint("give the name of a new or a regular file")),
+        _ if dir_form => Err(not_found(format!(
+            "{flag} {shown} ends in / and so names a directory, and there is no directory {shown}"
+        ))
+        .hint(format!(
+            "create it first and give a file name inside it, e.g. {flag} DIR/{example}"
+        ))),
+        _ => Ok(()),
+    }
+}
     }
 }
 
@@ -225,5 +262,60 @@ mod tests {
             assert!(format!("{err:#}").contains(words), "{err:#}");
         }
         assert_eq!(entries(dir.path()).len(), 0);
+    }
+
+    #[test]
+    fn a_symbolic_link_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target.svg");
+        std::fs::write(&target, b"mine").unwrap();
+        let link = dir.path().join("link.svg");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let stdout = dir.path().join("stdout.svg");
+        std::os::unix::fs::symlink("/proc/self/fd/1", &stdout).unwrap();
+        let dangling = dir.path().join("dangling.svg");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        for path in [&link, &stdout, &dangling] {
+            let err = OutputFile::create(path).unwrap_err();
+            assert_eq!(crate::error::exit_kind_of(&err), ExitKind::Usage, "{err:#}");
+            assert!(format!("{err:#}").contains("is a symbolic link"), "{err:#}");
+            assert!(std::fs::symlink_metadata(path)
+                .unwrap()
+                .file_type()
+                .is_symlink());
+        }
+        assert_eq!(std::fs::read(&target).unwrap(), b"mine");
+        assert_eq!(
+            entries(dir.path()),
+            ["dangling.svg", "link.svg", "stdout.svg", "target.svg"]
+        );
+    }
+
+    #[test]
+    fn a_name_ending_in_a_slash_must_be_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = PathBuf::from(format!("{}/newdir/", dir.path().display()));
+        let err = OutputFile::create(&new).unwrap_err();
+        assert_eq!(crate::error::exit_kind_of(&err), ExitKind::NotFound);
+        assert!(
+            format!("{err:#}").contains("ends in / and so names a directory"),
+            "{err:#}"
+        );
+        assert_eq!(entries(dir.path()).len(), 0, "no temporary file left");
+    }
+
+    #[test]
+    fn the_longest_legal_name_works_and_its_temporary_name_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = format!("{}.svg", "p".repeat(NAME_MAX - 4));
+        assert_eq!(name.len(), NAME_MAX);
+        let path = dir.path().join(&name);
+        let out = OutputFile::create(&path).unwrap();
+        out.commit(b"<svg/>").unwrap();
+        assert_eq!(entries(dir.path()), [name]);
+        let temp = temp_name(&[b'q'; NAME_MAX], u32::MAX);
+        assert_eq!(temp.len(), NAME_MAX);
+        assert!(temp.as_bytes().ends_with(b".4294967295.tmp"));
+        assert_eq!(temp_name(b"a.svg", 7), ".a.svg.7.tmp");
     }
 }

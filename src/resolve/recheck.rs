@@ -121,30 +121,18 @@ pub(crate) enum AfterStore {
     /// or went to a frame that had already stopped being the process's, only the process's
     /// own view can tell.
     Left { what: String },
+    /// The process exited (or its pid was reused) right after the store: the value was
+    /// written, and whether the process saw it cannot be known any more. `what` says so.
+    Exited { what: String },
 }
 
-/// The check right after a store into `stored`: where the page is now. Fails when the
-/// process exited: `waited` says a physdemo target was waited for and did not report the
-/// value; without that, whether it saw the value cannot be known.
-pub(crate) fn after_store(
-    pin: &Pinned,
-    vaddr: VirtAddr,
-    stored: Option<Pfn>,
-    waited: bool,
-) -> Result<AfterStore> {
+/// The check right after a store into `stored`: where the page is now, or that the
+/// process is gone.
+pub(crate) fn after_store(pin: &Pinned, vaddr: VirtAddr, stored: Option<Pfn>) -> AfterStore {
     let now = pin.now();
-    let Some(what) = page_change(now, pin.pid, vaddr, stored) else {
-        return Ok(AfterStore::InPlace);
-    };
-    if !matches!(now, PageNow::Exited { .. }) {
-        return Ok(AfterStore::Left { what });
+    match page_change(now, pin.pid, vaddr, stored) {
+        None => AfterStore::InPlace,
+        Some(what) if matches!(now, PageNow::Exited { .. }) => AfterStore::Exited { what },
+        Some(what) => AfterStore::Left { what },
     }
-    let message = if waited {
-        format!("{what} right after the write, without reporting the new value")
-    } else {
-        format!("{what} right after the write; whether it saw the value cannot be known")
-    };
-    Err(refused(message)
-        .hint("run the command again (the page migrated, was swapped, or the process exited)")
-        .into())
 }

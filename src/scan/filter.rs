@@ -23,8 +23,7 @@ impl MappingFilter {
         }
         let numeric = |text: &str| crate::kernel::addr::parse_u64(text).map_err(|e| e.to_string());
         if let Some((start, end)) = spec.split_once('-') {
-            if start.trim().starts_with("0x") || start.trim().chars().all(|c| c.is_ascii_digit()) {
-                let (start, end) = (numeric(start)?, numeric(end)?);
+            if let Some((start, end)) = parse_range(spec, start.trim(), end.trim())? {
                 if start >= end {
                     return Err(format!(
                         "range {spec} is empty: the start must be below the end"
@@ -51,6 +50,33 @@ impl MappingFilter {
                 (from < to).then_some((from, to))
             }
         }
+    }
+}
+
+/// A `START-END` range, or `None` when `spec` is not one (a name with a `-` in it): both
+/// ends in hex, either both with `0x` or both without, as /proc/PID/maps and `maps` print
+/// them (`00400000-00401000`, `556e7edc8000-556e7edca000`). Ends written differently are
+/// refused rather than guessed at.
+fn parse_range(spec: &str, start: &str, end: &str) -> Result<Option<(u64, u64)>, String> {
+    let prefixed = |text: &str| text.starts_with("0x") || text.starts_with("0X");
+    let bare_hex = |text: &str| !text.is_empty() && text.bytes().all(|b| b.is_ascii_hexdigit());
+    match (prefixed(start), prefixed(end)) {
+        (true, true) => {
+            let numeric =
+                |text: &str| crate::kernel::addr::parse_u64(text).map_err(|e| e.to_string());
+            Ok(Some((numeric(start)?, numeric(end)?)))
+        }
+        (false, false) if bare_hex(start) && bare_hex(end) => {
+            let hex = |text: &str| {
+                u64::from_str_radix(text, 16)
+                    .map_err(|_| format!("{text} in range {spec} does not fit in 64 bits"))
+            };
+            Ok(Some((hex(start)?, hex(end)?)))
+        }
+        (true, false) | (false, true) => Err(format!(
+            "range {spec} writes its ends differently: give both in hex, both with 0x or both without (as /proc/PID/maps prints them)"
+        )),
+        (false, false) => Ok(None),
     }
 }
 
@@ -214,6 +240,28 @@ mod tests {
             ))
         );
         assert!(MappingFilter::parse("0x3000-0x1000").is_err());
+        // as /proc/PID/maps and maps print ranges: hex without 0x
+        assert_eq!(
+            MappingFilter::parse("00400000-00401000"),
+            Ok(MappingFilter::Range(0x40_0000, 0x40_1000))
+        );
+        assert_eq!(
+            MappingFilter::parse("556e7edc8000-556e7edca000"),
+            Ok(MappingFilter::Range(0x556e_7edc_8000, 0x556e_7edc_a000))
+        );
+        assert_eq!(
+            MappingFilter::parse("0X1000-0x2000"),
+            Ok(MappingFilter::Range(0x1000, 0x2000))
+        );
+        let mixed = MappingFilter::parse("0x1000-2000").unwrap_err();
+        assert!(mixed.contains("writes its ends differently"), "{mixed}");
+        assert!(MappingFilter::parse("1000-0x2000").is_err());
+        assert!(MappingFilter::parse("10000000000000000-20000000000000000").is_err());
+        // a name with a dash stays a name
+        assert_eq!(
+            MappingFilter::parse("ld-linux-x86-64.so.2"),
+            Ok(MappingFilter::Name("ld-linux-x86-64.so.2".into()))
+        );
         assert!(MappingFilter::parse("").is_err());
     }
 

@@ -141,6 +141,12 @@ const CASES: &[(&str, i32, &str)] = &[
     ("maps {kthread}", 3, "is a kernel thread"),
     ("maps 1 --flag bogus", 2, "unknown flag 'bogus'"),
     ("maps 1 --mapping 0x10-0x5", 2, "is empty"),
+    ("maps 1 --mapping 00401000-00400000", 2, "is empty"),
+    (
+        "maps 1 --mapping 0x1000-2000",
+        2,
+        "writes its ends differently",
+    ),
     ("owner", 2, "give a physical address or --pfn"),
     ("owner zz", 2, "invalid value 'zz'"),
     ("owner 0x1000 --pfn 1", 2, "cannot be used with"),
@@ -277,6 +283,19 @@ const CASES: &[(&str, i32, &str)] = &[
         2,
         "too many for a picture",
     ),
+    // issue 18: a symbolic link is never followed nor replaced; a name ending in / is a
+    // directory's, checked before the scan
+    (
+        "physmap --svg {dir}/stdout.svg",
+        2,
+        "is a symbolic link; it is not followed, and not replaced",
+    ),
+    ("maps {sleeper} --svg {dir}/link.svg", 2, "is a symbolic link"),
+    (
+        "physmap --svg {dir}/newdir/",
+        3,
+        "ends in / and so names a directory, and there is no directory",
+    ),
     (
         "maps {sleeper} --svg {dir}/no/such/x.svg",
         3,
@@ -317,7 +336,12 @@ const CASES: &[(&str, i32, &str)] = &[
     (
         "port 0xe0 0x1ffffffff --width 32",
         2,
-        "does not fit in 32 bits",
+        "does not fit in 32 bits (at most 0xffffffff) (an I/O port access is at most 32 bits",
+    ),
+    (
+        "port 0xe0 0x1ffffffff",
+        2,
+        "does not fit in 8 bits (at most 0xff) (an I/O port access is at most 32 bits",
     ),
     ("port 0xe0 1 zz", 2, "bad value 'zz'"),
     (
@@ -411,6 +435,10 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
     let full = std::path::Path::new("/dev/full");
     assert!(full.exists(), "this test writes to /dev/full");
     std::fs::write(dir.join("mcfg"), VM_MCFG).unwrap();
+    // --svg destinations that are symbolic links: to a file of ours, and to stdout
+    std::fs::write(dir.join("mine.svg"), "mine").unwrap();
+    std::os::unix::fs::symlink(dir.join("mine.svg"), dir.join("link.svg")).unwrap();
+    std::os::unix::fs::symlink("/proc/self/fd/1", dir.join("stdout.svg")).unwrap();
     let sleeper = Sleeper(
         Command::new("sleep")
             .arg("100")
@@ -485,4 +513,13 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         port_bytes.iter().all(|&b| b == 0),
         "a refused port write reached the /dev/port stand-in"
     );
+    for link in ["link.svg", "stdout.svg"] {
+        let meta = std::fs::symlink_metadata(dir.join(link)).expect("the link is still there");
+        assert!(meta.file_type().is_symlink(), "--svg replaced {link}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("mine.svg")).unwrap(),
+        "mine"
+    );
+    assert!(!dir.join("newdir").exists(), "--svg DIR/ created something");
 }

@@ -568,6 +568,93 @@ fn maps_and_inspect_give_one_meaning_to_an_address_in_no_mapping() {
 }
 
 #[test]
+fn a_range_copied_from_proc_maps_or_maps_itself_selects_that_mapping() {
+    require_root();
+    let sleeper = Sleeper::start(1, false);
+    let pid = sleeper.pid().to_string();
+    let proc_maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    // The first mapping, as the kernel prints it: hex without 0x.
+    let first = proc_maps.split_whitespace().next().unwrap().to_string();
+    let out = run_ok(&["maps", &pid, "--mapping", &first], &[]);
+    let header = out.lines().next().unwrap();
+    assert!(
+        header.starts_with(&format!("{first} ")),
+        "--mapping {first} printed {header:?}"
+    );
+    let mapping_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with(' ') && !l.starts_with("total:"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(mapping_lines(&out).len(), 1, "one mapping: {out}");
+    assert!(out.contains("\ntotal: 1 mappings,"), "{out}");
+    // A range from maps' own output: the last mapping with resident frames.
+    let all = run_ok(&["maps", &pid], &[]);
+    let last = mapping_lines(&all)
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let again = run_ok(&["maps", &pid, "--mapping", &last], &[]);
+    assert!(again.starts_with(&format!("{last} ")), "{again}");
+    // The same range with 0x on both ends is the same filter.
+    let (a, b) = last.split_once('-').unwrap();
+    let prefixed = run_ok(&["maps", &pid, "--mapping", &format!("0x{a}-0x{b}")], &[]);
+    assert_eq!(prefixed, again);
+}
+
+#[test]
+fn owner_of_an_address_in_no_ram_says_so_and_names_its_region() {
+    require_root();
+    // /proc/iomem read here: a top-level range that is not System RAM, below RAM's end.
+    let iomem = std::fs::read_to_string("/proc/iomem").unwrap();
+    let top: Vec<(u64, u64, String)> = iomem
+        .lines()
+        .filter(|l| !l.starts_with(' '))
+        .filter_map(|l| {
+            let (range, name) = l.split_once(" : ")?;
+            let (a, b) = range.split_once('-')?;
+            Some((hex(a), hex(b), name.to_string()))
+        })
+        .collect();
+    let ram_end = top
+        .iter()
+        .filter(|(_, _, n)| n == "System RAM")
+        .map(|&(_, end, _)| end)
+        .max()
+        .unwrap();
+    let page = page_size();
+    let (start, end, name) = top
+        .iter()
+        .find(|(start, end, n)| {
+            n != "System RAM" && *start >= 0x10_0000 && *end < ram_end && end - start >= page
+        })
+        .expect("a range that is not RAM between RAM ranges")
+        .clone();
+    let paddr = format!("{:#x}", start.div_ceil(page) * page);
+    let out = run_ok(&["owner", &paddr], &[]);
+    let want = format!("not RAM: {paddr} is in {name} [{start:#x}-{end:#x}], not System RAM");
+    assert!(
+        out.lines().any(|l| l.starts_with(&want)),
+        "want {want:?} in {out}"
+    );
+    let json: Value = serde_json::from_str(&run_ok(&["owner", &paddr, "--json"], &[])).unwrap();
+    assert_eq!(json["ram"], Value::Bool(false));
+    assert_eq!(json["region"], format!("{name} [{start:#x}-{end:#x}]"));
+    // And a page of RAM says nothing of the kind.
+    let sleeper = Sleeper::start(1, false);
+    let maps = std::fs::read_to_string(format!("/proc/{}/maps", sleeper.pid())).unwrap();
+    let vaddr = hex(maps.split('-').next().unwrap());
+    let pfn = independent_pfn(sleeper.pid(), vaddr);
+    let ram = run_ok(&["owner", "--pfn", &format!("{pfn:#x}"), "--json"], &[]);
+    let ram: Value = serde_json::from_str(&ram).unwrap();
+    assert_eq!(ram["ram"], Value::Bool(true), "{ram}");
+}
+
+#[test]
 fn the_vsyscall_page_is_outside_pagemap_and_every_report_says_so() {
     require_root();
     let sleeper = Sleeper::start(1, false);

@@ -483,3 +483,21 @@ fn a_failed_picture_leaves_no_file_behind() {
         assert!(left.is_empty(), "{args:?} left {left:?}");
     }
 }
+
+#[test]
+fn a_picture_takes_the_longest_file_name_the_kernel_allows() {
+    require_root();
+    let scratch = tempfile::tempdir().unwrap();
+    // 254 bytes: legal (NAME_MAX is 255), longer than the temporary name's room.
+    let name = format!("{}.svg", "p".repeat(250));
+    let svg = scratch.path().join(&name);
+    let out = run(&["physmap", "--svg", svg.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", crate::common::stderr_of(&out));
+    assert!(stdout_of(&out).starts_with(&format!("physmap: wrote {}", svg.display())));
+    let left: Vec<String> = std::fs::read_dir(scratch.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [name], "the picture alone, no temporary file");
+    roxmltree::Document::parse(&std::fs::read_to_string(&svg).unwrap()).expect("whole SVG");
+}

@@ -751,6 +751,9 @@ fn where_dev_mem_is_locked_physdemo_names_why_and_goes_through_dev_physmem() {
         .contains("ok   - poke through /dev/physmem: the target saw exactly 0xc0ffee0123456789"));
     assert!(text.contains("the module saw 0x1357924680acebdf"));
     assert!(text.contains("ok   - demos/edu.sh through --device /dev/physmem: ident 0x010000ed"));
+    // Never around a driver, whatever brought physdemo to /dev/physmem (issue 18).
+    assert!(text.contains("ok   - no /dev/mem: poke 0xff000004 0x77 refused (exit 6), dd through /dev/physmem still reads 0x"));
+    assert!(text.contains("ok   - peek 0xfec00000 (IOAPIC 0, 1 KiB) --device /dev/physmem: pread/pwrite chosen by itself"));
 }
 
 #[test]
