@@ -154,8 +154,9 @@ fn check_destination(path: &Path, flag: &str) -> Result<(), UserError> {
     let dir_form = path.as_os_str().as_bytes().ends_with(b"/");
     let example = example(flag);
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(usage(format!("{flag} {shown} is a directory"))
-            .hint(format!("give a file name inside it, e.g. {flag} DIR/{example}"))),
+        Ok(meta) if meta.is_dir() => Err(usage(format!("{flag} {shown} is a directory")).hint(
+            format!("give a file name inside it, e.g. {flag} DIR/{example}"),
+        )),
         Ok(meta) if meta.file_type().is_symlink() => Err(usage(format!(
             "{flag} {shown} is a symbolic link; it is not followed, and not replaced"
         ))
@@ -173,8 +174,6 @@ fn check_destination(path: &Path, flag: &str) -> Result<(), UserError> {
             "create it first and give a file name inside it, e.g. {flag} DIR/{example}"
         ))),
         _ => Ok(()),
-    }
-}
     }
 }
 
