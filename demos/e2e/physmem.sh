@@ -164,6 +164,26 @@ if [ -z "$bar0" ]; then bad "no edu device (1234:11e8)"; else
   if [ "$e" = ENXIO ]; then ok "a read where nothing is (0xfee01000): $e"; else bad "a read of a hole: '$e'"; fi
 fi
 
+# --- the kernel's text: physdemo cannot write it through /dev/physmem ---------------
+code="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem)"
+at="$(printf '%#x' $((0x$code + 0x40)))"
+before="$(t peek "$at" 8)"
+for method in mmap rw; do
+  err="$(physdemo poke "$at" 0x4141414141414141 --width 64 --device /dev/physmem --force --method "$method" 2>&1 >/dev/null)"
+  rc=$?
+  first="$(echo "$err" | head -n 1)"
+  case "$method" in
+    mmap) want="/dev/physmem refuses to map 0x" ;;
+    rw) want="/dev/physmem cannot write 0x" ;;
+  esac
+  if [ "$rc" -ne 0 ] && echo "$first" | grep -qF "$want" && echo "$first" | grep -qF "(EIO): the kernel" &&
+     [ "$(t peek "$at" 8)" = "$before" ]; then
+    ok "physdemo poke --force of Kernel code $at through /dev/physmem (--method $method): exit $rc, '$first'; the code still reads $before"
+  else
+    bad "physdemo poke of Kernel code $at (--method $method): exit $rc, '$err', now $(t peek "$at" 8) (was $before)"
+  fi
+done
+
 # --- hostile use ---------------------------------------------------------------
 out="$(mktemp)"
 t all >"$out" 2>&1

@@ -17,6 +17,10 @@
  *                                                prints "mapped", sleeps until
  *                                                killed (for the unload test)
  *   physmem_torture all                          every hostile case below
+ *   physmem_torture lockdown                     raises kernel lockdown while
+ *                                                /dev/physmem is open, then
+ *                                                checks that file is closed
+ *                                                (EPERM): irreversible, last
  *
  * peek/poke/pin print one "physmem_torture: error: ..." line and exit 1 on
  * failure, naming the errno (ENXIO, EINVAL, ...), so the script can check it.
@@ -41,6 +45,16 @@
  * compaction does not move (while it moves unpinned pages of the same area)
  * and that is not freed when its process dies (while an unpinned one is
  * reused), and that crashing or closing without unpinning releases the pin.
+ * Then issue 18's hostile list, as root and again as uid 1000 holding root's
+ * open files: writable mmap of the kernel's text and rodata (EIO, and a
+ * read-only one cannot be mprotect()ed writable), a memfd_secret frame (EIO
+ * for pread, pwrite, mmap; boot with secretmem.enable=1), "Unusable memory"
+ * (ENXIO; boot with memmap=1M%0x30000000-1+5), 8-byte reads of the local APIC
+ * and the IOAPIC (EINVAL), pins through a read-only file (EBADF), of shared
+ * memfd and shmem pages (EINVAL), with NULL, kernel and read-only arguments
+ * (EFAULT), bad pidfds and ABI 1's number, 2 threads x 40 pins (exactly 64),
+ * offset and lseek edges; what uid 1000 can do with the inherited file; and a
+ * pc-testdev mapping kept across rmmod physdemo_testdev (a new pread: ENXIO).
  * (Swap is not tried: the VM kernel has no CONFIG_SWAP.) RAM read through
  * /dev/physmem is compared with /dev/mem's pread, or, where /dev/mem refuses RAM
  * (STRICT_DEVMEM: the distro VM), with the module's other path to it (its mmap
@@ -591,11 +605,11 @@ static void test_regions(int fd, int mem)
 		bad("3 bytes at an odd RAM address: %ld", n);
 
 	expect_ret("the last 8 bytes of RAM", peek(fd, m.ram_end - 7, 8, &v), 8);
-	snprintf(what, sizeof(what), "8 bytes at %#" PRIx64 ", crossing RAM's end into Reserved", m.ram_end - 3);
+	snprintf(what, sizeof(what), "8 bytes at %#" PRIx64 ", crossing RAM's end into what follows (Unusable memory or Reserved)", m.ram_end - 3);
 	expect_errno(what, peek(fd, m.ram_end - 3, 8, &v), ENXIO);
 	expect_errno("2 pages crossing RAM's end", pread(fd, a, 2 * PAGE, (m.ram_end & ~(PAGE - 1))), ENXIO);
 	expect_errno("write of 8 crossing RAM's end (nothing written)", poke(fd, m.ram_end - 3, 8, 0), ENXIO);
-	expect_errno("Reserved right after RAM", peek(fd, m.ram_end + 1, 4, &v), ENXIO);
+	expect_errno("the range right after RAM (Unusable memory or Reserved)", peek(fd, m.ram_end + 1, 4, &v), ENXIO);
 	expect_errno("Reserved page 0", peek(fd, 0, 4, &v), ENXIO);
 	expect_ret("low RAM at 0x1000", peek(fd, 0x1000, 8, &v), 8);
 	snprintf(what, sizeof(what), "the page holding low RAM's end %#" PRIx64 " (part Reserved)", m.low_ram_end);
@@ -730,7 +744,7 @@ static void test_mmap(int fd, int mem)
 	q = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, m.kernel_code);
 	expect_errno("mmap MAP_PRIVATE", q == MAP_FAILED ? -1 : 0, EINVAL);
 	q = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, m.ram_end + 1 - PAGE);
-	expect_errno("mmap of RAM's last page and the Reserved page after it", q == MAP_FAILED ? -1 : 0, ENXIO);
+	expect_errno("mmap of RAM's last page and the page after it (Unusable memory or Reserved)", q == MAP_FAILED ? -1 : 0, ENXIO);
 	q = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, m.hole);
 	expect_errno("mmap of a hole", q == MAP_FAILED ? -1 : 0, ENXIO);
 	q = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, m.ioapic);
