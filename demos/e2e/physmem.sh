@@ -257,4 +257,4 @@ if [ -z "$(kernel_log_bad)" ]; then
 else
   bad "the kernel log after the test:"; kernel_log_bad | sed 's/^/    | /'
 fi
-summary physmem 152
+summary physmem 257
