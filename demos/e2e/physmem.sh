@@ -16,13 +16,26 @@
 #     with EINVAL and ENXIO;
 #   - demos/kmod/torture/physmem_torture all: every hostile case (its ok/FAIL
 #     lines count here, its "> " lines say what it provoked);
+#     including issue 18's hostile list, as root and as uid 1000 holding
+#     root's open files: writable mmap of the kernel's text and rodata, a
+#     memfd_secret frame, "Unusable memory", pins through a read-only file,
+#     of shared memfd/shmem pages, with bad arguments and pidfds, 2 threads x
+#     40 pins, offset and lseek edges, 8-byte reads of the local APIC and the
+#     IOAPIC, a pc-testdev mapping kept across rmmod physdemo_testdev;
 #   - rmmod fails while a process maps /dev/physmem (its file closed), works
 #     after that process is killed, and a second load works;
-#   - the kernel log has no "BUG", "Oops", "WARNING" or "general protection".
+#   - lockdown raised while /dev/physmem is open (physmem_torture lockdown;
+#     the distro kernel, whose lockdown LSM is built in: the last step, as it
+#     cannot be undone);
+#   - the kernel log has no "WARN", "BUG", "Oops" or "general protection".
 #
 # Needs physdemo_mem.ko (/lib/modules/$(uname -r)/extra/ or /files/) and
-# /files/physmem_torture. On the host:
-#   PHYSDEMO_VM_FILES="$(demos/kmod/torture/build)" demos/vm/run demos/e2e/physmem.sh
+# /files/physmem_torture, and the boot parameters the hostile list needs,
+# secretmem.enable=1 (memfd_secret) and memmap=1M%0x30000000-1+5 (1 MiB of
+# RAM turned into "Unusable memory"). On the host:
+#   PHYSDEMO_VM_FILES="$(demos/kmod/torture/build)" \
+#   PHYSDEMO_VM_APPEND='secretmem.enable=1 memmap=1M%0x30000000-1+5' \
+#     demos/vm/run demos/e2e/physmem.sh
 # (tests/it/vm.rs does exactly that, in the default VM and with
 # PHYSDEMO_VM_KERNEL=distro). Prints "ok"/"FAIL" lines with the exact
 # values, then "physmem: N passed, N failed"; exit 0 only when all passed.
@@ -41,7 +54,7 @@ fi
 t() { "$TORTURE" "$@"; }
 # t_err CMD...: the errno name physmem_torture's error line ends with
 t_err() { "$TORTURE" "$@" 2>&1 >/dev/null | sed -n 's/.*: \(E[A-Z0-9]*\)$/\1/p'; }
-kernel_log_bad() { dmesg | grep -E 'BUG|Oops|WARNING|general protection'; }
+kernel_log_bad() { dmesg | grep -E 'WARN|BUG|Oops|general protection'; }
 
 if [ -z "$(kernel_log_bad)" ]; then ok "the kernel log is clean before the test"; else
   bad "the kernel log was not clean before the test:"; kernel_log_bad | sed 's/^/    | /'; fi
@@ -151,6 +164,26 @@ if [ -z "$bar0" ]; then bad "no edu device (1234:11e8)"; else
   if [ "$e" = ENXIO ]; then ok "a read where nothing is (0xfee01000): $e"; else bad "a read of a hole: '$e'"; fi
 fi
 
+# --- the kernel's text: physdemo cannot write it through /dev/physmem ---------------
+code="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem)"
+at="$(printf '%#x' $((0x$code + 0x40)))"
+before="$(t peek "$at" 8)"
+for method in mmap rw; do
+  err="$(physdemo poke "$at" 0x4141414141414141 --width 64 --device /dev/physmem --force --method "$method" 2>&1 >/dev/null)"
+  rc=$?
+  first="$(echo "$err" | head -n 1)"
+  case "$method" in
+    mmap) want="/dev/physmem refuses to map 0x" ;;
+    rw) want="/dev/physmem cannot write 0x" ;;
+  esac
+  if [ "$rc" -ne 0 ] && echo "$first" | grep -qF "$want" && echo "$first" | grep -qF "(EIO): the kernel" &&
+     [ "$(t peek "$at" 8)" = "$before" ]; then
+    ok "physdemo poke --force of Kernel code $at through /dev/physmem (--method $method): exit $rc, '$first'; the code still reads $before"
+  else
+    bad "physdemo poke of Kernel code $at (--method $method): exit $rc, '$err', now $(t peek "$at" 8) (was $before)"
+  fi
+done
+
 # --- hostile use ---------------------------------------------------------------
 out="$(mktemp)"
 t all >"$out" 2>&1
@@ -198,9 +231,30 @@ else
   bad "a second load/unload failed"
 fi
 
+# --- lockdown raised while the file is open (last: it cannot be undone) -----------
+if [ -e /sys/kernel/security/lockdown ]; then
+  insmod "$ko" || bad "insmod $ko for the lockdown step failed"
+  out="$(mktemp)"
+  t lockdown >"$out" 2>&1
+  rc=$?
+  while IFS= read -r line; do
+    case "$line" in
+      "ok   - "*) ok "${line#ok   - }" ;;
+      "FAIL - "*) bad "${line#FAIL - }" ;;
+      *) echo "$line" ;;
+    esac
+  done <"$out"
+  [ "$rc" -eq 0 ] || bad "physmem_torture lockdown: exit $rc"
+  rm -f "$out"
+elif zcat /proc/config.gz >/dev/null && ! zcat /proc/config.gz | grep -q '^CONFIG_SECURITY_LOCKDOWN_LSM=y'; then
+  ok "lockdown after open: this kernel has no lockdown LSM (no CONFIG_SECURITY_LOCKDOWN_LSM=y in /proc/config.gz); the distro VM runs that step"
+else
+  bad "no /sys/kernel/security/lockdown, though /proc/config.gz has the lockdown LSM (or cannot be read)"
+fi
+
 if [ -z "$(kernel_log_bad)" ]; then
-  ok "the kernel log has no BUG, Oops, WARNING or general protection after everything"
+  ok "the kernel log has no WARN, BUG, Oops or general protection after everything"
 else
   bad "the kernel log after the test:"; kernel_log_bad | sed 's/^/    | /'
 fi
-summary physmem 152
+summary physmem 257

@@ -21,6 +21,9 @@
  * kernel now sees. Writing a number (C syntax: 0x hex, 0 octal, decimal) to
  * the file stores it with WRITE_ONCE, to reset the value.
  *
+ * The file is root's only (mode 0600); the kernel log names the buffer by a
+ * hashed pointer (%p) and never by a raw address.
+ *
  * Parameter: initial=VALUE (default 0xfeedfacecafebeef). Unloading removes the
  * file and kfree()s the buffer. Build: demos/kmod/build (against the VM kernel).
  */
@@ -87,8 +90,9 @@ static int __init physdemo_buf_init(void)
 		kfree(buf);
 		return PTR_ERR(file);
 	}
-	pr_info("physdemo_buf: buffer at vaddr 0x%lx paddr 0x%llx\n",
-		(unsigned long)buf, (unsigned long long)virt_to_phys(buf));
+	/* A hashed pointer: the addresses are in debugfs, for root only. */
+	pr_info("physdemo_buf: buffer %p ready, its addresses in /sys/kernel/debug/physdemo_buf\n",
+		buf);
 	return 0;
 }
 

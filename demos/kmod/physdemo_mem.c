@@ -15,22 +15,57 @@
  *                at most per step through a temporary kernel mapping
  *                (kmap_local_page) and a bounce buffer, so that a page the
  *                kernel maps read-only or not at all fails with EIO instead
- *                of an oops. Within a page the copy uses the widest naturally
+ *                of an oops. A write also fails with EIO on a page of the
+ *                kernel's image that its own mapping keeps read-only (text,
+ *                rodata, ro_after_init), even where the direct map would
+ *                take it. Within a page the copy uses the widest naturally
  *                aligned stores, so an aligned 8-byte write is one store.
- *   device       a single IORESOURCE_MEM resource of /proc/iomem that is
- *                neither RAM, nor a bridge window, nor firmware's (Reserved,
- *                ACPI, ...): a top-level one (HPET, IOAPIC, a ROM) or, inside
+ *   device       a single IORESOURCE_MEM resource of /proc/iomem, without a
+ *                description (desc), that is neither RAM nor a bridge window:
+ *                a top-level one (HPET, IOAPIC, a platform device) or, inside
  *                a bridge window, a PCI BAR or a range a driver claimed
- *                (busy). Accessed through ioremap() (uncached), and only as
- *                ONE access of 1, 2, 4 or 8 bytes at an address aligned to
- *                that size: readb/readw/readl/readq or writeb/.../writeq,
- *                nothing else. Registers have side effects; other lengths
- *                and misaligned accesses fail with EINVAL, so `dd` of a
- *                device range fails rather than touching it byte by byte.
+ *                (busy), at any depth. Never firmware's: no range of the
+ *                firmware's memory map (e820: Reserved, ACPI tables and NVS,
+ *                Unusable memory, persistent memory, unknown types) and no
+ *                resource with a description (Reserved, ACPI, ...) at any
+ *                level may overlap it. Accessed through ioremap() (uncached),
+ *                and only as ONE access of 1, 2, 4 or 8 bytes at an address
+ *                aligned to that size: readb/readw/readl/readq or
+ *                writeb/.../writeq, nothing else; and not 8 bytes of the
+ *                local APIC or an IOAPIC (32-bit registers). Registers have
+ *                side effects; other lengths and misaligned accesses fail
+ *                with EINVAL, so `dd` of a device range fails rather than
+ *                touching it byte by byte.
  *
- * mmap(): MAP_SHARED only; RAM mapped write-back, a device range uncached,
- * by one remap_pfn_range() over the whole mapping. Whole pages must lie in
- * RAM or in one device resource.
+ * Exclusive claims (IORESOURCE_EXCLUSIVE) are looked for at every level of
+ * the resource tree here (walk_iomem_res_desc() descends into children),
+ * not left to region_intersects(), which looks below the top level only
+ * since a 6.1 stable update.
+ *
+ * mmap(): MAP_SHARED only; whole pages must lie in RAM or in one device
+ * resource, as for read/write. A device range is mapped uncached (UC-, what
+ * mmap_mem() gives with O_SYNC; a register is never mapped cacheable here)
+ * and never with the memory-encryption bit (pgprot_decrypted(), as
+ * phys_mem_access_prot() does), by one remap_pfn_range(). RAM is mapped
+ * write-back, or asked UC- with O_SYNC as mmap_mem() does, one page per
+ * remap_pfn_range() so that with PAT each page keeps the cache type the
+ * kernel gave it (a remap of the whole VMA checks the first page only). Every
+ * RAM page obeys read()/write()'s rules first: a page the kernel does not
+ * map (secret memory) fails with EIO; a writable mapping of a page it keeps
+ * read-only (its text, rodata) fails with EIO, and a read-only mapping of
+ * one loses VM_MAYWRITE, so mprotect() cannot make it writable.
+ *
+ * What a mapping cannot do: it is not revoked. A mapping of a device range
+ * made while a driver held it stays after the driver leaves (and a mapping
+ * made before a driver claims a range stays too; /dev/mem revokes its own
+ * mappings then, with CONFIG_IO_STRICT_DEVMEM, through an inode this module
+ * has no access to); only new read/write/mmap calls see the change.
+ *
+ * An open file keeps what it was opened with, as /dev/mem's does: CAP_SYS_RAWIO
+ * is checked at open only, so a file passed to or inherited by an
+ * unprivileged process reads, writes and maps as it did for root (the pin's
+ * ptrace check is made against the caller, whoever it is). Kernel lockdown is
+ * checked at open and again at every read, write, mmap and pin (EPERM).
  *
  * Errors. Every refusal comes before anything is read or written, but for
  * EFAULT from a user buffer found bad only after a register was read.
@@ -38,26 +73,35 @@
  *   open    EPERM     no CAP_SYS_RAWIO
  *           (lockdown's errno, EPERM)  kernel lockdown forbids /dev/mem too
  *           ENOMEM    no memory for the per-file state
- *   read/   EINVAL    negative offset, or offset + length overflows (VFS);
- *   write             a device access that is not 1/2/4/8 bytes, aligned
+ *   read/   EPERM     kernel lockdown (raised since the open)
+ *   write   EINVAL    negative offset, or offset + length overflows (VFS);
+ *                     a device access that is not 1/2/4/8 bytes, aligned,
+ *                     or 8 bytes of the local APIC or an IOAPIC
  *           ENXIO     not all RAM and not inside one device range: a hole,
- *                     Reserved/ACPI/firmware memory, beyond the end of
- *                     physical memory, or crossing from one to another
+ *                     Reserved/ACPI/Unusable/firmware memory, beyond the
+ *                     end of physical memory, or crossing from one to another
  *           EPERM     a driver marked the range exclusive
- *                     (IORESOURCE_EXCLUSIVE)
+ *                     (IORESOURCE_EXCLUSIVE), at any level
  *           EIO       the kernel maps that RAM page read-only or not at all
- *                     (its own text, secret memory, ...)
+ *                     (secret memory, ...); a write into its text or rodata
  *           EFAULT    the user buffer is not accessible
  *           ENOMEM    ioremap() or the bounce buffer failed
  *           A read or write that fails after some pages were done returns
  *           the bytes done; a pending signal also ends it early that way.
  *   lseek   EINVAL    SEEK_END/SEEK_DATA/SEEK_HOLE, a negative result
  *   mmap    EINVAL    not MAP_SHARED, offset or length overflows
+ *           EPERM     kernel lockdown
  *           ENXIO, EPERM  as for read/write, over the whole pages mapped
+ *           EIO       a RAM page the kernel does not map; a writable mapping
+ *                     of a RAM page it keeps read-only
  *           (remap_pfn_range's errno, e.g. EINVAL for a PAT conflict)
- *   ioctl   see physdemo_mem.h and physmem_pin() below; ENOTTY unknown.
+ *   ioctl   see physdemo_mem.h and physmem_pin() below; ENOTTY unknown,
+ *           and ABI 1's PIN number (with a kernel log line naming ABI 2).
  *
- * Pinning (PHYSMEM_IOC_PIN): pin_user_pages_remote() on the target's mm
+ * Pinning (PHYSMEM_IOC_PIN, ABI 2): the process is named by a pidfd, so a
+ * reused pid never gets another process pinned; the file must be open for
+ * writing; only the process's own pages (not a shared mapping of a file or of
+ * shared memory). pin_user_pages_remote() on the target's mm
  * with FOLL_WRITE (the frame returned is the process's own: copy-on-write,
  * KSM and zero pages are replaced first, as a write by the process would)
  * and without FOLL_LONGTERM (a pin lasts for one poke; a long-term pin would
@@ -80,10 +124,12 @@
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/ioport.h>
+#include <linux/magic.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -96,10 +142,24 @@
 #include <linux/sched/task.h>
 #include <linux/security.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
 
+#include <linux/acpi.h>
+
+#include <asm/apicdef.h>
+#include <asm/cpufeature.h>
+#include <asm/e820/api.h>
+#include <asm/msr.h>
+#include <asm/page.h>
+#include <asm/pgtable.h>
+
 #include "physdemo_mem.h"
+
+#ifndef CONFIG_X86_64
+#error "physdemo_mem reads x86-64 page tables and the e820 map"
+#endif
 
 #ifndef readq
 #error "physdemo_mem needs readq/writeq: an 8-byte register access must be one access"
@@ -156,11 +216,87 @@ static bool physmem_all_ram(phys_addr_t start, u64 size)
 	return true;
 }
 
+/*
+ * May the kernel's own RAM page at @pfn (pfn_valid, System RAM) be read and
+ * written through /dev/physmem? The read and write paths go through the
+ * kernel's direct map and fail with EIO where it faults; mmap() asks this
+ * first, page by page, so that a mapping never grants more than read() and
+ * write() would:
+ *
+ *   PHYSMEM_NONE   the direct map does not map it (secret memory, ...)
+ *   PHYSMEM_RO     mapped read-only there, or the page is part of the
+ *                  kernel's image and its own mapping of it (the
+ *                  __START_KERNEL_map alias) is read-only: text, rodata,
+ *                  ro_after_init data
+ *   PHYSMEM_RW     anything else
+ *
+ * x86-64 page tables, read as kernel_page_present() reads them.
+ */
+enum physmem_access {
+	PHYSMEM_NONE,
+	PHYSMEM_RO,
+	PHYSMEM_RW,
+};
+
+static enum physmem_access physmem_kernel_access(unsigned long pfn)
+{
+	phys_addr_t p = PFN_PHYS(pfn);
+	unsigned int level;
+	pte_t *pte;
+
+	pte = lookup_address((unsigned long)page_address(pfn_to_page(pfn)),
+			     &level);
+	if (!pte || !(pte_val(*pte) & _PAGE_PRESENT))
+		return PHYSMEM_NONE;
+	if (!(pte_val(*pte) & _PAGE_RW))
+		return PHYSMEM_RO;
+	/* The kernel image's own mapping: phys_base is where it starts. */
+	if (p >= phys_base && p - phys_base < KERNEL_IMAGE_SIZE) {
+		pte = lookup_address(__START_KERNEL_map + (p - phys_base),
+				     &level);
+		if (pte && (pte_val(*pte) & _PAGE_PRESENT) &&
+		    !(pte_val(*pte) & _PAGE_RW))
+			return PHYSMEM_RO;
+	}
+	return PHYSMEM_RW;
+}
+
 struct physmem_span {
 	u64 start;
-	u64 end;
+	u64 end;		/* inclusive */
 	bool device;
+	bool found;
 };
+
+/*
+ * walk_iomem_res_desc() callback that notes a match overlapping the span.
+ * The walk wants start < end, so it runs to one byte past the span; a match
+ * that begins there does not count.
+ */
+static int physmem_note(struct resource *res, void *arg)
+{
+	struct physmem_span *span = arg;
+
+	if (res->start > span->end)
+		return 0;
+	span->found = true;
+	return 1;
+}
+
+/*
+ * Does any resource at any level of the tree (find_next_iomem_res() looks
+ * into the children of every top-level range it meets) with @flags and @desc
+ * overlap the span? Checked here rather than by region_intersects(), which
+ * looks below the top level only since a 6.1 stable update.
+ */
+static bool physmem_any(struct physmem_span *span, unsigned long flags,
+			unsigned long desc)
+{
+	span->found = false;
+	walk_iomem_res_desc(desc, flags, span->start, span->end + 1, span,
+			    physmem_note);
+	return span->found;
+}
 
 /*
  * walk_iomem_res_desc() callback: it hands over (a copy of, clipped to the
@@ -181,7 +317,7 @@ static int physmem_one_device(struct resource *res, void *arg)
 /* Is [span->start, span->end] inside one device resource matching @flags? */
 static bool physmem_in_device(struct physmem_span *span, unsigned long flags)
 {
-	/* The walk wants start < end: one byte more, which the check ignores. */
+	span->device = false;
 	walk_iomem_res_desc(IORES_DESC_NONE, flags, span->start, span->end + 1,
 			    span, physmem_one_device);
 	return span->device;
@@ -190,14 +326,21 @@ static bool physmem_in_device(struct physmem_span *span, unsigned long flags)
 /*
  * Classify [start, start + size): PHYSMEM_RAM, PHYSMEM_DEVICE, or -ENXIO /
  * -EPERM (see the table at the top). The resource tree is only read through
- * the kernel's locked helpers (region_intersects, walk_iomem_res_desc).
+ * the kernel's locked helpers (region_intersects, walk_iomem_res_desc), the
+ * firmware's memory map through e820__mapped_any().
  */
 static int physmem_classify(phys_addr_t start, u64 size)
 {
 	struct physmem_span span = { .start = start, .end = start + size - 1 };
+	unsigned long desc;
 
 	if (!size || span.end < span.start || span.end == U64_MAX)
 		return -ENXIO;
+
+	/* A driver's exclusive claim at any level (driver-managed RAM too). */
+	if (physmem_any(&span, IORESOURCE_MEM | IORESOURCE_EXCLUSIVE,
+			IORES_DESC_NONE))
+		return -EPERM;
 
 	switch (region_intersects(start, size, IORESOURCE_SYSTEM_RAM,
 				  IORES_DESC_NONE)) {
@@ -208,16 +351,22 @@ static int physmem_classify(phys_addr_t start, u64 size)
 		return -ENXIO;
 	}
 
-	if (region_intersects(start, size, IORESOURCE_MEM,
-			      IORES_DESC_RESERVED) != REGION_DISJOINT)
+	/*
+	 * Firmware's memory is no device: any range of the firmware's memory
+	 * map (e820: Reserved, ACPI tables and NVS, Unusable memory, persistent
+	 * memory, unknown types), and any resource, at any level, that carries
+	 * a description (Reserved, ACPI, persistent, soft-reserved, CXL, ...).
+	 */
+	if (e820__mapped_any(span.start, span.end + 1, 0))
 		return -ENXIO;
-	if (region_intersects(start, size, IORESOURCE_MEM | IORESOURCE_EXCLUSIVE,
-			      IORES_DESC_NONE) != REGION_DISJOINT)
-		return -EPERM;
+	for (desc = IORES_DESC_NONE + 1; desc <= IORES_DESC_CXL; desc++)
+		if (physmem_any(&span, IORESOURCE_MEM, desc))
+			return -ENXIO;
 
 	/*
-	 * A top-level range that is no bridge window (HPET, IOAPIC, a ROM) or,
-	 * inside a window, a PCI BAR or a range a driver claimed (busy).
+	 * A top-level range that is no bridge window (HPET, IOAPIC, a platform
+	 * device) or, inside a window, a PCI BAR or a range a driver claimed
+	 * (busy), at whatever depth.
 	 */
 	if (physmem_in_device(&span, IORESOURCE_MEM) ||
 	    physmem_in_device(&span, IORESOURCE_MEM | IORESOURCE_SIZEALIGN) ||
@@ -226,9 +375,68 @@ static int physmem_classify(phys_addr_t start, u64 size)
 	return -ENXIO;
 }
 
-/* A register access: 1, 2, 4 or 8 bytes at an address aligned to that. */
+/*
+ * The kernel's interrupt controllers, whose registers are 32 bits wide and
+ * for which the SDM leaves wider accesses undefined: the local APIC (its base
+ * from the IA32_APIC_BASE MSR) and the IOAPICs (from the ACPI MADT), found
+ * once at load. An 8-byte access there fails with EINVAL, as an access of a
+ * width the device does not take.
+ */
+#define PHYSMEM_MAX_IOAPICS	8
+#define PHYSMEM_IOAPIC_SIZE	1024	/* the kernel's "IOAPIC N" resource */
+
+static phys_addr_t physmem_lapic;
+static phys_addr_t physmem_ioapic[PHYSMEM_MAX_IOAPICS];
+static unsigned int physmem_ioapics;
+
+static void __init physmem_find_interrupt_controllers(void)
+{
+	struct acpi_table_header *madt;
+	struct acpi_subtable_header *sub;
+	u64 base = 0;
+	u8 *at, *end;
+
+	if (boot_cpu_has(X86_FEATURE_APIC) && !rdmsrl_safe(MSR_IA32_APICBASE, &base))
+		physmem_lapic = base & MSR_IA32_APICBASE_BASE;
+	if (ACPI_FAILURE(acpi_get_table(ACPI_SIG_MADT, 0, &madt)))
+		return;
+	at = (u8 *)madt + sizeof(struct acpi_table_madt);
+	end = (u8 *)madt + madt->length;
+	while (at + sizeof(*sub) <= end) {
+		sub = (struct acpi_subtable_header *)at;
+		if (sub->length < sizeof(*sub) || at + sub->length > end)
+			break;
+		if (sub->type == ACPI_MADT_TYPE_IO_APIC &&
+		    sub->length >= sizeof(struct acpi_madt_io_apic) &&
+		    physmem_ioapics < PHYSMEM_MAX_IOAPICS)
+			physmem_ioapic[physmem_ioapics++] =
+				((struct acpi_madt_io_apic *)sub)->address;
+		at += sub->length;
+	}
+	acpi_put_table(madt);
+}
+
+static bool physmem_interrupt_controller(phys_addr_t p)
+{
+	unsigned int i;
+
+	if (physmem_lapic && p >= physmem_lapic && p - physmem_lapic < PAGE_SIZE)
+		return true;
+	for (i = 0; i < physmem_ioapics; i++)
+		if (p >= physmem_ioapic[i] &&
+		    p - physmem_ioapic[i] < PHYSMEM_IOAPIC_SIZE)
+			return true;
+	return false;
+}
+
+/*
+ * A register access: 1, 2, 4 or 8 bytes at an address aligned to that; not
+ * 8 bytes of an interrupt controller.
+ */
 static bool physmem_register_access(phys_addr_t p, size_t count)
 {
+	if (count == 8 && physmem_interrupt_controller(p))
+		return false;
 	return (count == 1 || count == 2 || count == 4 || count == 8) &&
 	       IS_ALIGNED(p, count);
 }
@@ -334,6 +542,9 @@ static ssize_t physmem_write_ram(phys_addr_t p, const char __user *buf,
 			err = -EFAULT;
 		} else if (!pfn_valid(pfn)) {
 			err = -ENXIO;
+		} else if (physmem_kernel_access(pfn) != PHYSMEM_RW) {
+			/* Not even when the direct map would take it. */
+			err = -EIO;
 		} else {
 			kaddr = kmap_local_page(pfn_to_page(pfn));
 			if (physmem_store_nofault(kaddr + off, bounce + off, sz))
@@ -427,6 +638,16 @@ static ssize_t physmem_write_device(phys_addr_t p, const char __user *buf,
 	return count;
 }
 
+/*
+ * Kernel lockdown raised after the file was opened closes it too (stricter
+ * than /dev/mem, which asks at open only): every read, write, mmap and pin
+ * asks again, with lockdown's errno (EPERM).
+ */
+static int physmem_locked_down(void)
+{
+	return security_locked_down(LOCKDOWN_DEV_MEM);
+}
+
 static ssize_t physmem_read(struct file *file, char __user *buf,
 			    size_t count, loff_t *ppos)
 {
@@ -435,6 +656,9 @@ static ssize_t physmem_read(struct file *file, char __user *buf,
 
 	if (!count)
 		return 0;
+	ret = physmem_locked_down();
+	if (ret)
+		return ret;
 	ret = physmem_classify(p, count);
 	if (ret == PHYSMEM_RAM)
 		ret = physmem_read_ram(p, buf, count);
@@ -455,6 +679,9 @@ static ssize_t physmem_write(struct file *file, const char __user *buf,
 
 	if (!count)
 		return 0;
+	ret = physmem_locked_down();
+	if (ret)
+		return ret;
 	ret = physmem_classify(p, count);
 	if (ret == PHYSMEM_RAM)
 		ret = physmem_write_ram(p, buf, count);
@@ -501,11 +728,69 @@ static loff_t physmem_lseek(struct file *file, loff_t offset, int orig)
  */
 static const struct vm_operations_struct physmem_vm_ops;
 
+/*
+ * RAM may be mapped only as read() and write() could reach it, page by page:
+ * EIO (their errno) for a page the kernel does not map, and for a writable
+ * mapping of a page it keeps read-only; a read-only mapping of such a page
+ * loses VM_MAYWRITE, so mprotect() cannot make it writable later.
+ */
+static int physmem_check_ram_pages(struct vm_area_struct *vma,
+				   unsigned long pfn, unsigned long pages)
+{
+	bool all_writable = true;
+	unsigned long i;
+
+	for (i = 0; i < pages; i++) {
+		switch (physmem_kernel_access(pfn + i)) {
+		case PHYSMEM_NONE:
+			return -EIO;
+		case PHYSMEM_RO:
+			if (vma->vm_flags & VM_WRITE)
+				return -EIO;
+			all_writable = false;
+			break;
+		case PHYSMEM_RW:
+			break;
+		}
+		if (!(i & 1023))
+			cond_resched();
+	}
+	if (!all_writable)
+		vma->vm_flags &= ~VM_MAYWRITE;
+	return 0;
+}
+
+/*
+ * Map RAM one page per remap_pfn_range(): with PAT, a remap of the whole VMA
+ * checks the cache type of its first page only, while one of part of it
+ * takes each page's own type (track_pfn_remap()), so no page a driver set to
+ * WC or UC gets a write-back alias here.
+ */
+static int physmem_remap_ram(struct vm_area_struct *vma, unsigned long pfn,
+			     unsigned long pages)
+{
+	unsigned long i;
+	int err;
+
+	if (pages == 1)
+		return remap_pfn_range(vma, vma->vm_start, pfn, PAGE_SIZE,
+				       vma->vm_page_prot);
+	for (i = 0; i < pages; i++) {
+		err = remap_pfn_range(vma, vma->vm_start + i * PAGE_SIZE,
+				      pfn + i, PAGE_SIZE, vma->vm_page_prot);
+		if (err)
+			return err;	/* mmap() unmaps what was mapped */
+		if (!(i & 1023))
+			cond_resched();
+	}
+	return 0;
+}
+
 static int physmem_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	size_t size = vma->vm_end - vma->vm_start;
 	phys_addr_t start = (phys_addr_t)vma->vm_pgoff << PAGE_SHIFT;
-	int kind;
+	int kind, err;
 
 	/* Does it even fit in phys_addr_t, without wrapping around? */
 	if (start >> PAGE_SHIFT != vma->vm_pgoff)
@@ -515,17 +800,37 @@ static int physmem_mmap(struct file *file, struct vm_area_struct *vma)
 	/* A private copy of physical memory would be a lie. */
 	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
+	err = physmem_locked_down();
+	if (err)
+		return err;
 
 	kind = physmem_classify(start, size);
 	if (kind < 0)
 		return kind;
-	if (kind == PHYSMEM_DEVICE)
-		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
 	vma->vm_ops = &physmem_vm_ops;
 
-	/* Remap-pfn-range will mark the range VM_IO */
-	return remap_pfn_range(vma, vma->vm_start, vma->vm_pgoff, size,
-			       vma->vm_page_prot);
+	if (kind == PHYSMEM_DEVICE) {
+		/*
+		 * Uncached (UC-: what mmap_mem() asks for with O_SYNC; without
+		 * it asks write-back and leaves the rest to PAT and the MTRRs):
+		 * a register is never mapped cacheable here. Never encrypted:
+		 * the memory-encryption bit of user mappings must not reach a
+		 * device (phys_mem_access_prot()).
+		 */
+		vma->vm_page_prot =
+			pgprot_decrypted(pgprot_noncached(vma->vm_page_prot));
+		/* Remap-pfn-range will mark the range VM_IO */
+		return remap_pfn_range(vma, vma->vm_start, vma->vm_pgoff, size,
+				       vma->vm_page_prot);
+	}
+
+	err = physmem_check_ram_pages(vma, vma->vm_pgoff, size >> PAGE_SHIFT);
+	if (err)
+		return err;
+	/* The cache type mmap_mem() asks for: write-back, or UC- with O_SYNC. */
+	if (file->f_flags & O_DSYNC)
+		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	return physmem_remap_ram(vma, vma->vm_pgoff, size >> PAGE_SHIFT);
 }
 
 static int physmem_open(struct inode *inode, struct file *file)
@@ -630,20 +935,55 @@ static struct mm_struct *physmem_task_mm(struct task_struct *task)
 	return mm;
 }
 
-/* Pin one page of another process (or of the caller) for writing. */
-static struct page *physmem_pin_page(pid_t nr, unsigned long vaddr)
+/*
+ * The task a pidfd refers to, with a reference. pidfd_get_task() is not
+ * exported, so the file is recognised as pidfd_create() makes it: an anon
+ * inode named "[pidfd]", whose private data is its struct pid. EBADF: not an
+ * open file; EINVAL: not a pidfd; ESRCH: the process has exited.
+ */
+static struct task_struct *physmem_pidfd_task(int pidfd)
 {
+	struct task_struct *task;
+	struct file *file;
+
+	if (pidfd < 0)
+		return ERR_PTR(-EBADF);
+	file = fget(pidfd);
+	if (!file)
+		return ERR_PTR(-EBADF);
+	if (file_inode(file)->i_sb->s_magic != ANON_INODE_FS_MAGIC ||
+	    strcmp(file->f_path.dentry->d_name.name, "[pidfd]")) {
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	task = get_pid_task(file->private_data, PIDTYPE_PID);
+	fput(file);
+	return task ? task : ERR_PTR(-ESRCH);
+}
+
+/*
+ * A page that stays the process's own while pinned: not of a shared mapping
+ * of a file or of shared memory (shmem, memfd, MAP_SHARED|MAP_ANONYMOUS),
+ * whose page is the file's (a truncate takes it from the file, the pin keeps
+ * the frame, and a write there reaches no one).
+ */
+static bool physmem_own_page(struct vm_area_struct *vma)
+{
+	return !(vma->vm_flags & VM_MAYSHARE) && !(vma->vm_flags & VM_SHARED);
+}
+
+/* Pin one page of another process (or of the caller) for writing. */
+static struct page *physmem_pin_page(int pidfd, unsigned long vaddr)
+{
+	struct vm_area_struct *vma = NULL;
 	struct task_struct *task;
 	struct mm_struct *mm;
 	struct page *page;
-	struct pid *pid;
 	long got;
 
-	pid = find_get_pid(nr);
-	task = get_pid_task(pid, PIDTYPE_PID);
-	put_pid(pid);
-	if (!task)
-		return ERR_PTR(-ESRCH);
+	task = physmem_pidfd_task(pidfd);
+	if (IS_ERR(task))
+		return ERR_CAST(task);
 	mm = physmem_task_mm(task);
 	put_task_struct(task);
 	if (IS_ERR(mm))
@@ -654,7 +994,12 @@ static struct page *physmem_pin_page(pid_t nr, unsigned long vaddr)
 		return ERR_PTR(-EINTR);
 	}
 	got = pin_user_pages_remote(mm, vaddr & PAGE_MASK, 1, FOLL_WRITE,
-				    &page, NULL, NULL);
+				    &page, &vma, NULL);
+	/* The VMA the page was found in, checked under the same lock. */
+	if (got == 1 && !physmem_own_page(vma)) {
+		unpin_user_page(page);
+		got = -EINVAL;
+	}
 	mmap_read_unlock(mm);
 	mmput(mm);
 
@@ -690,22 +1035,30 @@ static int physmem_unpin_handle(struct physmem_file *pf, u64 handle)
 }
 
 /*
- * PHYSMEM_IOC_PIN. Errors: EFAULT (the argument, or nothing writable is
- * mapped at vaddr: no mapping, read-only, VM_IO/PFNMAP such as a mapping of
- * /dev/physmem itself), EINVAL (pid <= 0, flags != 0), ESRCH (no such
- * process, or it has exited), EPERM (a kernel thread), EACCES (the ptrace
- * attach check), ENOSPC (this file holds PHYSMEM_MAX_PINS pins), EINTR
- * (a fatal signal), ENOMEM, EHWPOISON: pin_user_pages_remote()'s own errno.
+ * PHYSMEM_IOC_PIN. Errors: EBADF (the file is not open for writing, or pidfd
+ * is no open file), EFAULT (the argument, or nothing writable is mapped at
+ * vaddr: no mapping, read-only, VM_IO/PFNMAP such as a mapping of
+ * /dev/physmem itself, secret memory), EINVAL (pidfd is no pidfd, flags != 0,
+ * a shared mapping of a file or of shared memory), ESRCH (the process has
+ * exited), EPERM (a kernel thread), EACCES (the ptrace attach check), ENOSPC
+ * (this file holds PHYSMEM_MAX_PINS pins), EINTR (a fatal signal), ENOMEM,
+ * EHWPOISON: pin_user_pages_remote()'s own errno.
  */
-static long physmem_pin(struct physmem_file *pf, void __user *arg)
+static long physmem_pin(struct file *file, void __user *arg)
 {
+	struct physmem_file *pf = file->private_data;
 	struct physmem_pin req;
 	struct page *page;
 	int i;
 
+	/* A pin is taken to write the frame: read-only files take none. */
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	if (physmem_locked_down())
+		return -EPERM;
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
-	if (req.pid <= 0 || req.flags)
+	if (req.flags)
 		return -EINVAL;
 
 	/* Reserve a slot first: a full table must not fault pages in. */
@@ -717,7 +1070,7 @@ static long physmem_pin(struct physmem_file *pf, void __user *arg)
 	pf->pins++;
 	mutex_unlock(&pf->lock);
 
-	page = physmem_pin_page(req.pid, req.vaddr);
+	page = physmem_pin_page(req.pidfd, req.vaddr);
 	if (IS_ERR(page)) {
 		mutex_lock(&pf->lock);
 		pf->pins--;
@@ -763,7 +1116,12 @@ static long physmem_ioctl(struct file *file, unsigned int cmd,
 		mutex_unlock(&pf->lock);
 		return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 	case PHYSMEM_IOC_PIN:
-		return physmem_pin(pf, uarg);
+		return physmem_pin(file, uarg);
+	case PHYSMEM_IOC_PIN_ABI1:
+		pr_notice_ratelimited("physdemo_mem: %s (pid %d) used PHYSMEM_IOC_PIN of ABI 1 (a pid): this module speaks ABI %d, which names the process by a pidfd; rebuild the caller against this physdemo_mem.h\n",
+				      current->comm, task_pid_nr(current),
+				      PHYSMEM_ABI_VERSION);
+		return -ENOTTY;
 	case PHYSMEM_IOC_UNPIN:
 		if (copy_from_user(&unpin, uarg, sizeof(unpin)))
 			return -EFAULT;
@@ -792,7 +1150,19 @@ static struct miscdevice physmem_dev = {
 	.mode	= 0600,
 };
 
-module_misc_device(physmem_dev);
+static int __init physmem_init(void)
+{
+	physmem_find_interrupt_controllers();
+	return misc_register(&physmem_dev);
+}
+
+static void __exit physmem_exit(void)
+{
+	misc_deregister(&physmem_dev);
+}
+
+module_init(physmem_init);
+module_exit(physmem_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("physdemo: /dev/physmem, physical memory for root where /dev/mem is locked");

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
- * physdemo_mem.h: the ioctl interface of /dev/physmem (physdemo_mem.ko).
+ * The ioctl interface of /dev/physmem (physdemo_mem.ko).
  *
  * Shared by the module (demos/kmod/physdemo_mem.c), its C test program
  * (demos/kmod/torture/physmem_torture.c) and physdemo's Rust side, which mirrors
@@ -11,11 +11,16 @@
  * The ioctl numbers, as computed by _IOR/_IOWR/_IOW on x86-64 (type 0xB8):
  *
  *   PHYSMEM_IOC_INFO   0x8018b800   struct physmem_info    (24 bytes, out)
- *   PHYSMEM_IOC_PIN    0xc020b801   struct physmem_pin     (32 bytes, in/out)
+ *   PHYSMEM_IOC_PIN    0xc020b803   struct physmem_pin     (32 bytes, in/out)
  *   PHYSMEM_IOC_UNPIN  0x4008b802   struct physmem_unpin   ( 8 bytes, in)
  *
  * An unknown ioctl number fails with ENOTTY. A caller that finds a magic
  * or an ABI version it does not know must not use the other ioctls.
+ *
+ * ABI 2 (this one) names the process to pin by a pidfd (pidfd_open(2)); ABI 1
+ * named it by a pid number (PHYSMEM_IOC_PIN_ABI1, 0xc020b801), which a reused
+ * pid could turn into another process. That number now fails with ENOTTY and
+ * one kernel log line saying that ABI 2 (a pidfd) is needed.
  */
 #ifndef _PHYSDEMO_MEM_H
 #define _PHYSDEMO_MEM_H
@@ -25,7 +30,7 @@
 
 #define PHYSMEM_IOC_TYPE	0xB8
 #define PHYSMEM_MAGIC		0x70687973	/* "phys" */
-#define PHYSMEM_ABI_VERSION	1
+#define PHYSMEM_ABI_VERSION	2
 #define PHYSMEM_MAX_PINS	64	/* per open file */
 
 /*
@@ -42,8 +47,12 @@ struct physmem_info {
 };
 
 /*
- * PHYSMEM_IOC_PIN: pin the page that holds @vaddr in process @pid and say
- * which frame it is. The page is pinned for writing (the kernel's FOLL_WRITE:
+ * PHYSMEM_IOC_PIN: pin the page that holds @vaddr in the process @pidfd refers
+ * to and say which frame it is. The file must be open for writing (else
+ * EBADF), and the page must be the process's own: a page of a shared mapping
+ * of a file or of shared memory (shmem, memfd, MAP_SHARED|MAP_ANONYMOUS) is
+ * refused with EINVAL, as it stays the file's page (a truncate takes it away
+ * from the file while the pin keeps the frame). The page is pinned for writing (the kernel's FOLL_WRITE:
  * a copy-on-write, KSM or zero page is first replaced by a private page of the
  * process, exactly as a write by the process itself would), so the frame
  * returned belongs to that process alone. Until the pin is released the page
@@ -55,7 +64,7 @@ struct physmem_info {
  * The physical address of @vaddr is pfn * page_size + (vaddr % page_size).
  */
 struct physmem_pin {
-	__s32 pid;		/* in: the process, numbered in the caller's PID namespace */
+	__s32 pidfd;		/* in: a pidfd of the process (pidfd_open(2)) */
 	__u32 flags;		/* in: 0 (no flags are defined yet) */
 	__u64 vaddr;		/* in: any address inside the page */
 	__u64 pfn;		/* out: the pinned page frame number */
@@ -68,7 +77,9 @@ struct physmem_unpin {
 };
 
 #define PHYSMEM_IOC_INFO	_IOR(PHYSMEM_IOC_TYPE, 0x00, struct physmem_info)
-#define PHYSMEM_IOC_PIN		_IOWR(PHYSMEM_IOC_TYPE, 0x01, struct physmem_pin)
+#define PHYSMEM_IOC_PIN		_IOWR(PHYSMEM_IOC_TYPE, 0x03, struct physmem_pin)
+/* ABI 1's PIN (a pid, not a pidfd): refused, see above. */
+#define PHYSMEM_IOC_PIN_ABI1	_IOWR(PHYSMEM_IOC_TYPE, 0x01, struct physmem_pin)
 #define PHYSMEM_IOC_UNPIN	_IOW(PHYSMEM_IOC_TYPE, 0x02, struct physmem_unpin)
 
 #endif /* _PHYSDEMO_MEM_H */

@@ -31,15 +31,24 @@
  * CONFIG_IO_STRICT_DEVMEM the claim closes the range to /dev/mem (EPERM);
  * unloading the module opens it again.
  *
+ * Only in QEMU: on a real PC 0xff000000 is the firmware's flash, so the module
+ * refuses to load (ENODEV, and one kernel log line saying why) unless the CPU
+ * says it runs under a hypervisor and the ACPI tables are QEMU's (FADT OEM
+ * ID "BOCHS ", QEMU's default). It touches nothing to find out.
+ *
  * Loading fails with EBUSY (and a log line) when something else already holds
  * the range or the ports, and with ENODEV when the driver could not bind. demos/vm/initramfs
  * loads it at boot; build: demos/kmod/build.
  */
+#include <linux/acpi.h>
 #include <linux/err.h>
 #include <linux/ioport.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
+#include <linux/string.h>
+
+#include <asm/cpufeature.h>
 
 #define TESTDEV_NAME	"physdemo-testdev"
 #define TESTDEV_BASE	0xff000000
@@ -83,8 +92,33 @@ static struct platform_driver testdev_driver = {
 	},
 };
 
+/*
+ * Is this QEMU? NULL when it is, else why not (for the log line). Only what
+ * the kernel already knows: the CPU's hypervisor bit and the FADT's OEM ID.
+ */
+static const char *__init testdev_not_qemu(void)
+{
+	struct acpi_table_header *fadt;
+	bool bochs;
+
+	if (!boot_cpu_has(X86_FEATURE_HYPERVISOR))
+		return "the CPU reports no hypervisor";
+	if (ACPI_FAILURE(acpi_get_table(ACPI_SIG_FADT, 0, &fadt)))
+		return "there is no ACPI FADT";
+	bochs = !memcmp(fadt->oem_id, "BOCHS ", ACPI_OEM_ID_SIZE);
+	acpi_put_table(fadt);
+	return bochs ? NULL : "the ACPI tables are not QEMU's (FADT OEM ID is not \"BOCHS \")";
+}
+
 static int __init physdemo_testdev_init(void)
 {
+	const char *why = testdev_not_qemu();
+
+	if (why) {
+		pr_err("physdemo_testdev: not loaded: this is not QEMU (%s); outside QEMU %#x is not pc-testdev but, on a PC, the firmware's flash\n",
+		       why, TESTDEV_BASE);
+		return -ENODEV;
+	}
 	/*
 	 * Adds the device (inserting its resource into iomem_resource: EBUSY
 	 * if that range overlaps another) and binds the driver to it at once;

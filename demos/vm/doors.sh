@@ -196,9 +196,9 @@ if insmod "$extra/physdemo_mem.ko" && [ -c /dev/physmem ]; then ok "insmod $extr
 else bad "insmod physdemo_mem failed"; summary "doors-$mode" "$min"; exit 1; fi
 doc="$(physdemo doctor --json)"
 if [ "$(echo "$doc" | obj_field physmem ram_read)" = exact ] && [ "$(echo "$doc" | obj_field physmem ram_mmap)" = exact ] &&
-   echo "$doc" | grep -q '"pinning":"ABI 1, up to 64 pins per open file"' &&
+   echo "$doc" | grep -q '"pinning":"ABI 2, up to 64 pins per open file"' &&
    [ "$(echo "$doc" | next_step)" = "none: /dev/physmem reaches RAM by read() and by mapping, and physdemo goes through it wherever /dev/mem refuses (STRICT_DEVMEM)" ]; then
-  ok "doctor: /dev/physmem reads physdemo's page exactly by read() and mmap, its INFO ioctl says ABI 1 and 64 pins; next step: none"
+  ok "doctor: /dev/physmem reads physdemo's page exactly by read() and mmap, its INFO ioctl says ABI 2 and 64 pins; next step: none"
 else bad "doctor with the module: physmem $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/'), next step '$(echo "$doc" | next_step)'"; fi
 
 by_dd="$(pagemap_paddr "$pid" "$vaddr")"

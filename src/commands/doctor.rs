@@ -126,7 +126,7 @@ struct PhysmemJson {
     open: String,
     ram_read: String,
     ram_mmap: String,
-    /// What the module's INFO ioctl says (`"ABI 1, up to 64 pins per open file"`), or why
+    /// What the module's INFO ioctl says (`"ABI 2, up to 64 pins per open file"`), or why
     /// poke cannot pin through it; `null` when /dev/physmem did not open.
     pinning: Option<String>,
 }
@@ -986,7 +986,7 @@ mod tests {
                 open: if physmem.is_some() { "ok" } else { "absent" }.into(),
                 ram_read: physmem.unwrap_or("not tried").into(),
                 ram_mmap: physmem.unwrap_or("not tried").into(),
-                pinning: physmem.map(|_| "ABI 1, up to 64 pins per open file".into()),
+                pinning: physmem.map(|_| "ABI 2, up to 64 pins per open file".into()),
             },
             strict_devmem: VerdictJson {
                 on: None,

@@ -268,6 +268,10 @@ fn explain_physmem(step: Step, errno: Option<i32>, ctx: &FailureContext<'_>) -> 
             "{device} cannot read {addr} (EIO): the kernel does not map that RAM page (secret memory, or a page taken out of its direct map)"
         ))
         .hint("check the address against /proc/iomem"),
+        (Step::Map, libc::EIO) => unsupported(format!(
+            "{device} refuses to map {addr} (EIO): the kernel keeps that RAM page read-only (its own text or read-only data) or does not map it (secret memory), and physdemo_mem never maps such a page writable; nothing was written"
+        ))
+        .hint("write elsewhere: physdemo_mem does not change the kernel's read-only memory"),
         _ => return None,
     })
 }
@@ -668,6 +672,19 @@ feb00000-feb00fff : e1000\n",
             text.to_string().contains("read-only or not at all")
                 && text.to_string().contains("nothing was written"),
             "{text}"
+        );
+        let mapped = explain(
+            Step::Map,
+            &errno(libc::EIO),
+            &ctx(DeviceKind::PhysMem, 0x0100_0000, &kernel),
+        );
+        assert_eq!(mapped.kind, ExitKind::Unsupported);
+        assert!(
+            mapped
+                .to_string()
+                .starts_with("/dev/physmem refuses to map 0x1000000 (EIO): the kernel keeps that RAM page read-only")
+                && !mapped.to_string().contains('\n'),
+            "{mapped}"
         );
         assert_eq!(errno_name(libc::EPERM), "EPERM");
         assert_eq!(errno_name(libc::EINVAL), "EINVAL");

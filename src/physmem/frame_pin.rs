@@ -1,5 +1,7 @@
 //! A process's page pinned for the duration of one write, through `/dev/physmem`
 //! (physdemo_mem.ko, `PHYSMEM_IOC_PIN`: a kernel page reference taken on the process's mm).
+//! The process is named by a pidfd opened first, so the pin can only ever reach the process
+//! whose pid was given at that moment, never one that reused its number later.
 //!
 //! While pinned, the page cannot migrate, be swapped out or be freed, so a store into the
 //! frame the pin names lands in the process's page: the stale-frame outcome becomes
@@ -11,6 +13,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
+use std::os::fd::AsFd;
 use std::os::unix::fs::FileTypeExt;
 
 use crate::error::{not_found, permission, ExitKind, UserError};
@@ -65,8 +68,9 @@ impl FramePin {
             )
             .hint("load the physdemo_mem.ko built from this physdemo's sources (demos/kmod/build)")
         })?;
-        let pinned =
-            physmem_ioctl::pin(&device, pid, vaddr.0).map_err(|err| pin_error(&err, pid, vaddr))?;
+        let pidfd = physmem_ioctl::pidfd_open(pid).map_err(|err| pin_error(&err, pid, vaddr))?;
+        let pinned = physmem_ioctl::pin(&device, pidfd.as_fd(), vaddr.0)
+            .map_err(|err| pin_error(&err, pid, vaddr))?;
         Ok(FramePin {
             device,
             handle: pinned.handle,
@@ -105,6 +109,21 @@ fn pin_error(err: &io::Error, pid: i32, vaddr: VirtAddr) -> UserError {
             "{what}: it is no longer mapped there; nothing was written"
         ))
         .hint(format!("see /proc/{pid}/maps")),
+        Some(libc::EINVAL) => UserError::new(
+            ExitKind::Failure,
+            format!(
+                "{what}: it is a page of a shared file or shared memory, which stays the \
+                 file's page (physdemo_mem pins a process's own pages only); nothing was written"
+            ),
+        )
+        .hint(format!("see /proc/{pid}/maps")),
+        Some(libc::ENOTTY) => UserError::new(
+            ExitKind::Failure,
+            format!(
+                "{what}: the module does not know ABI {PHYSMEM_ABI_VERSION}'s pin ioctl; nothing was written"
+            ),
+        )
+        .hint("load the physdemo_mem.ko built from this physdemo's sources (demos/kmod/build)"),
         Some(libc::EPERM | libc::EACCES) => permission(format!(
             "{what}: {err} (pinning needs the right to ptrace it); nothing was written"
         ))

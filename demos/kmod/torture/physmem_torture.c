@@ -17,6 +17,10 @@
  *                                                prints "mapped", sleeps until
  *                                                killed (for the unload test)
  *   physmem_torture all                          every hostile case below
+ *   physmem_torture lockdown                     raises kernel lockdown while
+ *                                                /dev/physmem is open, then
+ *                                                checks that file is closed
+ *                                                (EPERM): irreversible, last
  *
  * peek/poke/pin print one "physmem_torture: error: ..." line and exit 1 on
  * failure, naming the errno (ENXIO, EINVAL, ...), so the script can check it.
@@ -41,6 +45,16 @@
  * compaction does not move (while it moves unpinned pages of the same area)
  * and that is not freed when its process dies (while an unpinned one is
  * reused), and that crashing or closing without unpinning releases the pin.
+ * Then issue 18's hostile list, as root and again as uid 1000 holding root's
+ * open files: writable mmap of the kernel's text and rodata (EIO, and a
+ * read-only one cannot be mprotect()ed writable), a memfd_secret frame (EIO
+ * for pread, pwrite, mmap; boot with secretmem.enable=1), "Unusable memory"
+ * (ENXIO; boot with memmap=1M%0x30000000-1+5), 8-byte reads of the local APIC
+ * and the IOAPIC (EINVAL), pins through a read-only file (EBADF), of shared
+ * memfd and shmem pages (EINVAL), with NULL, kernel and read-only arguments
+ * (EFAULT), bad pidfds and ABI 1's number, 2 threads x 40 pins (exactly 64),
+ * offset and lseek edges; what uid 1000 can do with the inherited file; and a
+ * pc-testdev mapping kept across rmmod physdemo_testdev (a new pread: ENXIO).
  * (Swap is not tried: the VM kernel has no CONFIG_SWAP.) RAM read through
  * /dev/physmem is compared with /dev/mem's pread, or, where /dev/mem refuses RAM
  * (STRICT_DEVMEM: the distro VM), with the module's other path to it (its mmap
@@ -64,6 +78,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,13 +250,28 @@ static int kpageflag(uint64_t pfn, int bit)
 	return (flags >> bit) & 1;
 }
 
-static int pin(int fd, pid_t pid, const volatile void *vaddr, struct physmem_pin *out)
+/* PHYSMEM_IOC_PIN with a pidfd the caller already has. */
+static int pin_fd(int fd, int pidfd, const volatile void *vaddr, struct physmem_pin *out)
 {
-	struct physmem_pin req = { .pid = pid, .vaddr = (uintptr_t)vaddr };
+	struct physmem_pin req = { .pidfd = pidfd, .vaddr = (uintptr_t)vaddr };
 	int ret = ioctl(fd, PHYSMEM_IOC_PIN, &req);
 
 	if (out)
 		*out = req;
+	return ret;
+}
+
+/* Pin by pid: a pidfd of it (pidfd_open's errno when there is none), then the pin. */
+static int pin(int fd, pid_t pid, const volatile void *vaddr, struct physmem_pin *out)
+{
+	int pidfd = syscall(SYS_pidfd_open, pid, 0), ret, saved;
+
+	if (pidfd < 0)
+		return -1;
+	ret = pin_fd(fd, pidfd, vaddr, out);
+	saved = errno;
+	close(pidfd);
+	errno = saved;
 	return ret;
 }
 
@@ -319,7 +349,8 @@ static struct machine {
 	uint64_t ram_start, ram_end;	/* the System RAM range above 1 MiB */
 	uint64_t low_ram_end;		/* end of System RAM below 640 KiB */
 	uint64_t kernel_code, kernel_rodata;
-	uint64_t hpet, ioapic;
+	uint64_t hpet, ioapic, lapic;
+	uint64_t unusable, unusable_end;	/* "Unusable memory" (memmap=...%...-1+5) */
 	uint64_t hole;			/* a page no resource describes */
 	uint64_t window;		/* a bridge window with no device there */
 	uint64_t mmconfig;		/* PCI MMCONFIG, with Reserved inside */
@@ -354,6 +385,11 @@ static void find_machine(void)
 			m.hpet = start;
 		} else if (!strncmp(name, "IOAPIC", 6) && top) {
 			m.ioapic = start;
+		} else if (!strcmp(name, "Local APIC") && top) {
+			m.lapic = start;
+		} else if (!strcmp(name, "Unusable memory") && top && !m.unusable) {
+			m.unusable = start;
+			m.unusable_end = end;
 		} else if (!strncmp(name, "PCI MMCONFIG", 12) && top) {
 			m.mmconfig = start;
 		}
@@ -392,7 +428,7 @@ static void find_machine(void)
 			fclose(r);
 	}
 	if (!m.ram_start || !m.low_ram_end || !m.kernel_code || !m.kernel_rodata ||
-	    !m.hpet || !m.ioapic || !m.hole || !m.window || !m.mmconfig || !m.edu)
+	    !m.hpet || !m.ioapic || !m.lapic || !m.hole || !m.window || !m.mmconfig || !m.edu)
 		die("could not find every region in /proc/iomem and sysfs (ram %#" PRIx64
 		    " low %#" PRIx64 " code %#" PRIx64 " hpet %#" PRIx64 " hole %#" PRIx64
 		    " window %#" PRIx64 " edu %#" PRIx64 ")", m.ram_start, m.low_ram_end,
@@ -400,9 +436,10 @@ static void find_machine(void)
 	printf("     machine: RAM %#" PRIx64 "-%#" PRIx64 ", kernel code %#" PRIx64
 	       ", rodata %#" PRIx64 ", hole %#" PRIx64 ", empty window %#" PRIx64
 	       ", MMCONFIG %#" PRIx64 ", HPET %#" PRIx64 ", IOAPIC %#" PRIx64
-	       ", edu BAR0 %#" PRIx64 "-%#" PRIx64 "\n", m.ram_start, m.ram_end,
+	       ", edu BAR0 %#" PRIx64 "-%#" PRIx64 ", Local APIC %#" PRIx64
+	       ", Unusable memory %#" PRIx64 "-%#" PRIx64 "\n", m.ram_start, m.ram_end,
 	       m.kernel_code, m.kernel_rodata, m.hole, m.window, m.mmconfig, m.hpet,
-	       m.ioapic, m.edu, m.edu_end);
+	       m.ioapic, m.edu, m.edu_end, m.lapic, m.unusable, m.unusable_end);
 }
 
 /* ------------------------------------------------------------------ */
@@ -568,11 +605,11 @@ static void test_regions(int fd, int mem)
 		bad("3 bytes at an odd RAM address: %ld", n);
 
 	expect_ret("the last 8 bytes of RAM", peek(fd, m.ram_end - 7, 8, &v), 8);
-	snprintf(what, sizeof(what), "8 bytes at %#" PRIx64 ", crossing RAM's end into Reserved", m.ram_end - 3);
+	snprintf(what, sizeof(what), "8 bytes at %#" PRIx64 ", crossing RAM's end into what follows (Unusable memory or Reserved)", m.ram_end - 3);
 	expect_errno(what, peek(fd, m.ram_end - 3, 8, &v), ENXIO);
 	expect_errno("2 pages crossing RAM's end", pread(fd, a, 2 * PAGE, (m.ram_end & ~(PAGE - 1))), ENXIO);
 	expect_errno("write of 8 crossing RAM's end (nothing written)", poke(fd, m.ram_end - 3, 8, 0), ENXIO);
-	expect_errno("Reserved right after RAM", peek(fd, m.ram_end + 1, 4, &v), ENXIO);
+	expect_errno("the range right after RAM (Unusable memory or Reserved)", peek(fd, m.ram_end + 1, 4, &v), ENXIO);
 	expect_errno("Reserved page 0", peek(fd, 0, 4, &v), ENXIO);
 	expect_ret("low RAM at 0x1000", peek(fd, 0x1000, 8, &v), 8);
 	snprintf(what, sizeof(what), "the page holding low RAM's end %#" PRIx64 " (part Reserved)", m.low_ram_end);
@@ -653,7 +690,7 @@ static void test_regions(int fd, int mem)
 		bad("HPET capabilities: physmem %#" PRIx64 " (%ld, %s), /dev/mem %#" PRIx64, v, n, ename(errno), w);
 }
 
-/* The kernel's text and rodata: the same bytes written back fail cleanly or land harmlessly. */
+/* The kernel's text and rodata: even the same bytes written back fail with EIO, nothing changes. */
 static void test_kernel_readonly(int fd)
 {
 	uint64_t where[2] = { m.kernel_code + 0x100, m.kernel_rodata + 0x100 };
@@ -668,10 +705,7 @@ static void test_kernel_readonly(int fd)
 		n = poke(fd, where[i], 8, before);
 		peek(fd, where[i], 8, &after);
 		if (n == -1 && errno == EIO && after == before)
-			ok("the same bytes written back into the kernel's %s at %#" PRIx64 ": EIO (the kernel maps it read-only), unchanged",
-			   name[i], where[i]);
-		else if (n == 8 && after == before)
-			ok("the same bytes written back into the kernel's %s at %#" PRIx64 ": written (the direct map is writable there), unchanged",
+			ok("the same bytes written back into the kernel's %s at %#" PRIx64 ": EIO (the kernel keeps it read-only), unchanged",
 			   name[i], where[i]);
 		else
 			bad("writing the kernel's %s back: %ld (%s), %#" PRIx64 " -> %#" PRIx64,
@@ -710,7 +744,7 @@ static void test_mmap(int fd, int mem)
 	q = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, fd, m.kernel_code);
 	expect_errno("mmap MAP_PRIVATE", q == MAP_FAILED ? -1 : 0, EINVAL);
 	q = mmap(NULL, 2 * PAGE, PROT_READ, MAP_SHARED, fd, m.ram_end + 1 - PAGE);
-	expect_errno("mmap of RAM's last page and the Reserved page after it", q == MAP_FAILED ? -1 : 0, ENXIO);
+	expect_errno("mmap of RAM's last page and the page after it (Unusable memory or Reserved)", q == MAP_FAILED ? -1 : 0, ENXIO);
 	q = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, m.hole);
 	expect_errno("mmap of a hole", q == MAP_FAILED ? -1 : 0, ENXIO);
 	q = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, m.ioapic);
@@ -1023,14 +1057,17 @@ static void test_pin_abuse(int fd)
 	char what[160];
 
 	page[0] = 7;
-	expect_errno("pin pid 0", pin(fd, 0, page, NULL), EINVAL);
-	expect_errno("pin pid -1", pin(fd, -1, page, NULL), EINVAL);
-	expect_errno("pin pid INT_MIN", pin(fd, INT32_MIN, page, NULL), EINVAL);
-	expect_errno("pin pid 4194304 (beyond pid_max)", pin(fd, 4194304, page, NULL), ESRCH);
-	expect_errno("pin pid 32767 (no such process)", pin(fd, 32767, page, NULL), ESRCH);
+	/* pidfd_open() refuses these before the module is asked. */
+	expect_errno("pin pid 0 (pidfd_open)", pin(fd, 0, page, NULL), EINVAL);
+	expect_errno("pin pid -1 (pidfd_open)", pin(fd, -1, page, NULL), EINVAL);
+	expect_errno("pin pid INT_MIN (pidfd_open)", pin(fd, INT32_MIN, page, NULL), EINVAL);
+	expect_errno("pin pid 4194304 (beyond pid_max; pidfd_open)", pin(fd, 4194304, page, NULL), ESRCH);
+	expect_errno("pin pid 32767 (no such process; pidfd_open)", pin(fd, 32767, page, NULL), ESRCH);
 	expect_errno("pin kthreadd (pid 2, a kernel thread)", pin(fd, 2, page, NULL), EPERM);
-	req = (struct physmem_pin){ .pid = getpid(), .flags = 1, .vaddr = (uintptr_t)page };
+	req = (struct physmem_pin){ .pidfd = syscall(SYS_pidfd_open, getpid(), 0), .flags = 1,
+				    .vaddr = (uintptr_t)page };
 	expect_errno("pin with flags 1", ioctl(fd, PHYSMEM_IOC_PIN, &req), EINVAL);
+	close(req.pidfd);
 	zombie = fork();
 	if (zombie == 0)
 		_exit(0);
@@ -1545,6 +1582,395 @@ static void test_pin_holds_after_exit(int fd)
 	sched_setaffinity(0, sizeof(one), &one);
 }
 
+/* ------------------------------------------------------------------ */
+/* Issue 18's hostile list: as root, and again as uid 1000 holding    */
+/* root's open files (inherited, as /dev/mem allows: CAP_SYS_RAWIO is */
+/* checked at open only).                                             */
+
+/* 0 after mapping (and unmapping) it, -1 with mmap's errno. */
+static long try_map(int fd, uint64_t addr, size_t len, int prot)
+{
+	void *p = mmap(NULL, len, prot, MAP_SHARED, fd, (off_t)addr);
+
+	if (p == MAP_FAILED)
+		return -1;
+	munmap(p, len);
+	return 0;
+}
+
+/* A secret page (memfd_secret, secretmem.enable=1) of this process. */
+static struct secret {
+	volatile uint64_t *page;
+	uint64_t phys;
+	int err;
+} secret;
+
+static void make_secret(void)
+{
+	int sfd = syscall(SYS_memfd_secret, 0);
+
+	if (sfd < 0 || ftruncate(sfd, PAGE)) {
+		secret.err = errno;
+		return;
+	}
+	secret.page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+	close(sfd);
+	if (secret.page == MAP_FAILED) {
+		secret.err = errno;
+		secret.page = NULL;
+		return;
+	}
+	secret.page[0] = 0x5ec2e75ec2e75ec2ULL;
+	secret.phys = pagemap_pfn(getpid(), secret.page) * PAGE;
+}
+
+struct pin_race {
+	int fd;
+	volatile uint64_t *page;
+	int got, nospc, other;
+	uint64_t handles[40];
+};
+
+static void *pin_forty(void *arg)
+{
+	struct pin_race *r = arg;
+	struct physmem_pin p;
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		if (pin(r->fd, getpid(), r->page, &p) == 0)
+			r->handles[r->got++] = p.handle;
+		else if (errno == ENOSPC)
+			r->nospc++;
+		else
+			r->other++;
+	}
+	return NULL;
+}
+
+/* The cases run by root and by uid 1000 alike; @who names the caller. */
+static void hostile_cases(int fd, int ro_fd, const char *who)
+{
+	char what[256], buf[16];
+	struct physmem_pin req;
+	uint64_t v;
+	void *p;
+
+#define CASE(...) (snprintf(what, sizeof(what), __VA_ARGS__), what)
+	/* The kernel's text and rodata: never writable through /dev/physmem. */
+	expect_errno(CASE("%s: writable mmap of Kernel code %#" PRIx64, who, m.kernel_code),
+		     try_map(fd, m.kernel_code, PAGE, PROT_READ | PROT_WRITE), EIO);
+	expect_errno(CASE("%s: writable mmap of Kernel rodata %#" PRIx64, who, m.kernel_rodata),
+		     try_map(fd, m.kernel_rodata, PAGE, PROT_READ | PROT_WRITE), EIO);
+	expect_errno(CASE("%s: writable mmap of the page before Kernel code and its first page (checked page by page)", who),
+		     try_map(fd, m.kernel_code - PAGE, 2 * PAGE, PROT_READ | PROT_WRITE), EIO);
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, (off_t)m.kernel_code);
+	if (p == MAP_FAILED) {
+		bad("%s: read-only mmap of Kernel code: %s", who, ename(errno));
+	} else {
+		expect_ret(CASE("%s: read-only mmap of Kernel code, its first byte readable", who),
+			   *(volatile unsigned char *)p == *(volatile unsigned char *)p, 1);
+		expect_errno(CASE("%s: mprotect(PROT_WRITE) of that mapping (VM_MAYWRITE taken away)", who),
+			     mprotect(p, PAGE, PROT_READ | PROT_WRITE), EACCES);
+		munmap(p, PAGE);
+	}
+	if (pread(fd, buf, 8, m.kernel_code + 0x40) == 8)
+		expect_errno(CASE("%s: pwrite of the same 8 bytes back into Kernel code", who),
+			     pwrite(fd, buf, 8, m.kernel_code + 0x40), EIO);
+	else
+		bad("%s: pread of Kernel code: %s", who, ename(errno));
+
+	/* A secret page: the kernel itself does not map it. */
+	if (!secret.page || !secret.phys) {
+		bad("%s: no memfd_secret page to try (%s; boot with secretmem.enable=1)", who,
+		    ename(secret.err));
+	} else {
+		expect_errno(CASE("%s: pread of the memfd_secret frame %#" PRIx64, who, secret.phys),
+			     peek(fd, secret.phys, 8, &v), EIO);
+		expect_errno(CASE("%s: pwrite of the memfd_secret frame", who),
+			     poke(fd, secret.phys, 8, 0), EIO);
+		expect_errno(CASE("%s: read-only mmap of the memfd_secret frame", who),
+			     try_map(fd, secret.phys, PAGE, PROT_READ), EIO);
+	}
+
+	/* Firmware's: Unusable memory (memmap=...%...-1+5 made it). */
+	if (!m.unusable) {
+		bad("%s: no \"Unusable memory\" range in /proc/iomem (boot with memmap=1M%%0x30000000-1+5)", who);
+	} else {
+		expect_errno(CASE("%s: pread of Unusable memory %#" PRIx64, who, m.unusable),
+			     peek(fd, m.unusable, 8, &v), ENXIO);
+		expect_errno(CASE("%s: pwrite of Unusable memory", who), poke(fd, m.unusable, 4, 0), ENXIO);
+		expect_errno(CASE("%s: mmap of Unusable memory", who),
+			     try_map(fd, m.unusable, PAGE, PROT_READ), ENXIO);
+	}
+
+	/* The interrupt controllers take 32-bit accesses only. */
+	expect_errno(CASE("%s: 8-byte read of the local APIC %#" PRIx64, who, m.lapic),
+		     peek(fd, m.lapic, 8, &v), EINVAL);
+	expect_errno(CASE("%s: 8-byte read of its version register (+0x30)", who),
+		     peek(fd, m.lapic + 0x30, 8, &v), EINVAL);
+	expect_errno(CASE("%s: 8-byte read of the IOAPIC %#" PRIx64, who, m.ioapic),
+		     peek(fd, m.ioapic, 8, &v), EINVAL);
+	expect_errno(CASE("%s: 8-byte read of the IOAPIC's data window (+0x10)", who),
+		     peek(fd, m.ioapic + 0x10, 8, &v), EINVAL);
+	v = 0;
+	if (peek(fd, m.lapic + 0x30, 4, &v) == 4 && (v & 0xff) >= 0x10)
+		ok("%s: a 4-byte read of the local APIC's version register: %#" PRIx64 " (an integrated APIC, 0x1X)", who, v);
+	else
+		bad("%s: a 4-byte read of the local APIC's version register: %s, %#" PRIx64, who, ename(errno), v);
+
+	/* The pin: write access, the process's own page, sound arguments. */
+	{
+		volatile uint64_t *own = map_anon(PAGE);
+		int mfd = memfd_create("physmem_torture", 0), zero = open("/dev/null", O_RDONLY);
+		int pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+		volatile uint64_t *shared = NULL, *private = NULL, *anon_shared;
+		struct physmem_pin *ro_arg;
+		pid_t gone;
+
+		own[0] = 1;
+		expect_errno(CASE("%s: pin through a file opened read-only", who),
+			     pin(ro_fd, getpid(), own, NULL), EBADF);
+		if (mfd < 0 || ftruncate(mfd, PAGE)) {
+			bad("%s: memfd_create: %s", who, ename(errno));
+		} else {
+			shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+			private = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, mfd, 0);
+			shared[0] = 0x5a5a;
+			expect_errno(CASE("%s: pin a shared memfd page", who), pin(fd, getpid(), shared, NULL), EINVAL);
+			expect_ret(CASE("%s: then ftruncate(0) of the memfd", who), ftruncate(mfd, 0), 0);
+			expect_ret(CASE("%s: no pin left behind", who), pins_held(fd), 0);
+			if (ftruncate(mfd, PAGE) == 0 && pin(fd, getpid(), private, &req) == 0) {
+				ok("%s: a private mapping of the memfd pins (copy-on-write made the page the process's own)", who);
+				unpin(fd, req.handle);
+			} else {
+				bad("%s: pin of a private memfd mapping: %s", who, ename(errno));
+			}
+			munmap((void *)shared, PAGE);
+			munmap((void *)private, PAGE);
+			close(mfd);
+		}
+		anon_shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		anon_shared[0] = 1;
+		expect_errno(CASE("%s: pin a MAP_SHARED|MAP_ANONYMOUS page (shmem)", who),
+			     pin(fd, getpid(), anon_shared, NULL), EINVAL);
+		munmap((void *)anon_shared, PAGE);
+
+		expect_errno(CASE("%s: PIN with a NULL argument", who), ioctl(fd, PHYSMEM_IOC_PIN, NULL), EFAULT);
+		expect_errno(CASE("%s: PIN with a kernel address as argument", who),
+			     ioctl(fd, PHYSMEM_IOC_PIN, (void *)0xffff888000001000UL), EFAULT);
+		ro_arg = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		*ro_arg = (struct physmem_pin){ .pidfd = pidfd, .vaddr = (uintptr_t)own };
+		mprotect(ro_arg, PAGE, PROT_READ);
+		expect_errno(CASE("%s: PIN with its argument in a read-only page (pinned, then released)", who),
+			     ioctl(fd, PHYSMEM_IOC_PIN, ro_arg), EFAULT);
+		expect_ret(CASE("%s: no pin held after that", who), pins_held(fd), 0);
+		munmap(ro_arg, PAGE);
+
+		expect_errno(CASE("%s: PIN with pidfd -1", who), pin_fd(fd, -1, own, NULL), EBADF);
+		expect_errno(CASE("%s: PIN with pidfd 999 (not open)", who), pin_fd(fd, 999, own, NULL), EBADF);
+		expect_errno(CASE("%s: PIN with /dev/null as pidfd", who), pin_fd(fd, zero, own, NULL), EINVAL);
+		expect_errno(CASE("%s: PIN with the device itself as pidfd", who), pin_fd(fd, fd, own, NULL), EINVAL);
+		gone = fork();
+		if (gone == 0)
+			_exit(0);
+		{
+			int gone_fd = syscall(SYS_pidfd_open, gone, 0);
+
+			waitpid(gone, NULL, 0);
+			expect_errno(CASE("%s: PIN with a pidfd of a process that exited and was reaped", who),
+				     pin_fd(fd, gone_fd, own, NULL), ESRCH);
+			close(gone_fd);
+		}
+		req = (struct physmem_pin){ .pidfd = getpid(), .vaddr = (uintptr_t)own };
+		expect_errno(CASE("%s: ABI 1's PIN number (a pid, not a pidfd)", who),
+			     ioctl(fd, PHYSMEM_IOC_PIN_ABI1, &req), ENOTTY);
+		expect_ret(CASE("%s: nothing pinned by the refused pins", who), pins_held(fd), 0);
+
+		/* Two threads, 40 pins each, one file: the bound holds exactly. */
+		{
+			struct pin_race r[2] = { { .fd = fd, .page = own }, { .fd = fd, .page = own } };
+			pthread_t t[2];
+			int i, j;
+
+			pthread_create(&t[0], NULL, pin_forty, &r[0]);
+			pthread_create(&t[1], NULL, pin_forty, &r[1]);
+			pthread_join(t[0], NULL);
+			pthread_join(t[1], NULL);
+			if (r[0].got + r[1].got == PHYSMEM_MAX_PINS && r[0].nospc + r[1].nospc == 80 - PHYSMEM_MAX_PINS &&
+			    !r[0].other && !r[1].other && pins_held(fd) == PHYSMEM_MAX_PINS)
+				ok("%s: 2 threads x 40 pins on one file: %d + %d = 64 pinned, %d ENOSPC, INFO says 64 held",
+				   who, r[0].got, r[1].got, r[0].nospc + r[1].nospc);
+			else
+				bad("%s: 2 threads x 40 pins: %d + %d pinned, %d ENOSPC, %d other errors, %d held", who,
+				    r[0].got, r[1].got, r[0].nospc + r[1].nospc, r[0].other + r[1].other, pins_held(fd));
+			for (i = 0; i < 2; i++)
+				for (j = 0; j < r[i].got; j++)
+					unpin(fd, r[i].handles[j]);
+			expect_ret(CASE("%s: all 64 unpinned", who), pins_held(fd), 0);
+		}
+		close(pidfd);
+		close(zero);
+		munmap((void *)own, PAGE);
+	}
+
+	/* Offsets and lseek at the edges. */
+	expect_errno(CASE("%s: pread of 0 bytes at offset -1", who), pread(fd, buf, 0, -1), EINVAL);
+	expect_errno(CASE("%s: pread of 1 byte at 2^63-1 (the end overflows)", who), pread(fd, buf, 1, INT64_MAX), EINVAL);
+	expect_ret(CASE("%s: lseek to 2^63-1", who), lseek(fd, INT64_MAX, SEEK_SET), INT64_MAX);
+	expect_errno(CASE("%s: read of 1 byte there", who), read(fd, buf, 1), EINVAL);
+	expect_errno(CASE("%s: lseek SEEK_CUR +1 from there", who), lseek(fd, 1, SEEK_CUR), EINVAL);
+	expect_errno(CASE("%s: lseek SEEK_HOLE", who), lseek(fd, 0, SEEK_HOLE), EINVAL);
+	expect_errno(CASE("%s: lseek whence 7", who), lseek(fd, 0, 7), EINVAL);
+	expect_ret(CASE("%s: f_pos still 2^63-1", who), lseek(fd, 0, SEEK_CUR), INT64_MAX);
+	expect_ret(CASE("%s: lseek SEEK_SET 0", who), lseek(fd, 0, SEEK_SET), 0);
+#undef CASE
+}
+
+/* What uid 1000 can do with root's files: everything the files allow, nothing more. */
+static void inherited_by_uid_1000(int fd, int ro_fd)
+{
+	volatile uint64_t *result = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+					 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	volatile uint64_t *own = map_anon(PAGE);
+	pid_t child;
+	int status;
+
+	own[0] = 0x0dd;
+	child = fork();
+	if (child == 0) {
+		struct physmem_pin p;
+		uint64_t v = 0;
+		char buf[8];
+
+		if (setresgid(1000, 1000, 1000) || setresuid(1000, 1000, 1000)) {
+			bad("becoming uid 1000: %s", ename(errno));
+			_exit(1);
+		}
+		expect_errno("uid 1000: open /dev/physmem itself", open(DEV, O_RDWR), EACCES);
+		expect_ret("uid 1000, fd inherited: pread of 8 bytes of Kernel code (as /dev/mem allows)",
+			   pread(fd, buf, 8, m.kernel_code), 8);
+		expect_ret("uid 1000, fd inherited: read-only mmap of Kernel code", try_map(fd, m.kernel_code, PAGE, PROT_READ), 0);
+		if (pin(fd, getpid(), own, &p) == 0) {
+			long n = poke(fd, p.pfn * PAGE, 8, 0x1000beef);
+
+			if (n == 8 && own[0] == 0x1000beef)
+				ok("uid 1000, fd inherited: pins its own page (frame %#llx) and writes RAM there: the page holds %#" PRIx64,
+				   (unsigned long long)p.pfn, own[0]);
+			else
+				bad("uid 1000, fd inherited: write to its pinned frame: %ld (%s), page %#" PRIx64, n, ename(errno), own[0]);
+			result[0] = p.pfn;
+			unpin(fd, p.handle);
+		} else {
+			bad("uid 1000, fd inherited: pin of its own page: %s", ename(errno));
+		}
+		expect_ret("uid 1000, fd inherited: edu ident, a register", peek(fd, m.edu, 4, &v), 4);
+		hostile_cases(fd, ro_fd, "uid 1000, fd inherited");
+		_exit(0);
+	}
+	waitpid(child, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		bad("the uid 1000 child ended with status %#x", status);
+	provoked("uid 1000 with root's open /dev/physmem: read, write and map RAM and registers as root could (CAP_SYS_RAWIO is asked at open), pins by its own ptrace rights");
+	munmap((void *)result, PAGE);
+	munmap((void *)own, PAGE);
+}
+
+/* A mapping of pc-testdev kept while physdemo_testdev is unloaded: not revoked. */
+static void testdev_unplugged(int fd)
+{
+	const uint64_t base = 0xff000000;
+	volatile uint32_t *regs;
+	char cmd[256];
+	struct utsname u;
+	uint64_t v = 0;
+
+	regs = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, base);
+	if (regs == MAP_FAILED) {
+		bad("mmap of physdemo-testdev at %#" PRIx64 ": %s", base, ename(errno));
+		return;
+	}
+	regs[0] = 0x7e57de75;
+	expect_ret("pc-testdev through the mapping and through pread agree", peek(fd, base, 4, &v) == 4 && v == regs[0], 1);
+	if (system("rmmod physdemo_testdev") != 0) {
+		bad("rmmod physdemo_testdev failed");
+		munmap((void *)regs, PAGE);
+		return;
+	}
+	expect_errno("after rmmod physdemo_testdev: a new pread at 0xff000000 (no resource there now)",
+		     peek(fd, base, 4, &v), ENXIO);
+	expect_errno("after rmmod: a new mmap at 0xff000000", try_map(fd, base, PAGE, PROT_READ), ENXIO);
+	v = regs[0];
+	if (v == 0x7e57de75)
+		ok("after rmmod: the mapping made before still reaches pc-testdev (%#" PRIx64 "): mappings are not revoked (README: the revocation gap)", v);
+	else
+		bad("after rmmod: the kept mapping reads %#" PRIx64, v);
+	munmap((void *)regs, PAGE);
+	uname(&u);
+	snprintf(cmd, sizeof(cmd), "ko=/lib/modules/%s/extra/physdemo_testdev.ko; [ -f $ko ] || ko=/files/physdemo_testdev.ko; insmod $ko",
+		 u.release);
+	expect_ret("insmod physdemo_testdev again", system(cmd), 0);
+	expect_ret("pread at 0xff000000 works again", peek(fd, base, 4, &v), 4);
+}
+
+static void test_hostile(int fd)
+{
+	int ro_fd = open_dev(DEV, O_RDONLY);
+
+	make_secret();
+	hostile_cases(fd, ro_fd, "root");
+	inherited_by_uid_1000(fd, ro_fd);
+	if (secret.page && secret.page[0] == 0x5ec2e75ec2e75ec2ULL)
+		ok("the secret page still holds its value (%#" PRIx64 ", read by its owner)", secret.page[0]);
+	else if (secret.page)
+		bad("the secret page now holds %#" PRIx64, secret.page[0]);
+	testdev_unplugged(fd);
+	close(ro_fd);
+}
+
+/*
+ * Lockdown raised while a file is open (the distro kernel's lockdown LSM):
+ * every later read, write, mmap and pin of that file fails with EPERM, and so
+ * does a new open (while /dev/mem's file, opened before, still reads: mem.c
+ * asks at open only). Irreversible: the last thing a run does.
+ */
+static int lockdown_after_open(void)
+{
+	int fd = open_dev(DEV, O_RDWR), mem = open("/dev/mem", O_RDONLY);
+	volatile uint64_t *own = map_anon(PAGE);
+	struct physmem_pin p;
+	char buf[8], state[128] = "";
+	void *kept;
+	long n;
+	int lfd;
+
+	own[0] = 1;
+	find_machine();
+	expect_ret("before lockdown: pread of Kernel code", pread(fd, buf, 8, m.kernel_code), 8);
+	kept = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, (off_t)m.kernel_code);
+	if (kept == MAP_FAILED)
+		bad("before lockdown: mmap of Kernel code: %s", ename(errno));
+	if (write_file("/sys/kernel/security/lockdown", "integrity"))
+		die("raising lockdown: %s", ename(errno));
+	lfd = open("/sys/kernel/security/lockdown", O_RDONLY);
+	n = lfd < 0 ? -1 : read(lfd, state, sizeof(state) - 1);
+	if (n > 0)
+		state[n - 1] = 0;
+	provoked("lockdown raised with the file open: %s", state);
+	expect_errno("after lockdown: pread of Kernel code on the open file", pread(fd, buf, 8, m.kernel_code), EPERM);
+	expect_errno("after lockdown: pwrite on the open file", pwrite(fd, buf, 8, m.ram_start), EPERM);
+	expect_errno("after lockdown: mmap on the open file", try_map(fd, m.kernel_code, PAGE, PROT_READ), EPERM);
+	expect_errno("after lockdown: pin on the open file", pin(fd, getpid(), own, &p), EPERM);
+	expect_errno("after lockdown: a new open of /dev/physmem", open(DEV, O_RDONLY), EPERM);
+	/* /dev/mem asks at open only: its file opened before still reads (the BIOS area). */
+	expect_ret("after lockdown: /dev/mem's file opened before still reads 8 bytes at 0xf0000 (mem.c asks at open only; /dev/physmem asks every time)",
+		   pread(mem, buf, 8, 0xf0000), 8);
+	if (kept != MAP_FAILED)
+		ok("after lockdown: the mapping made before still reads (%#x): mappings are not revoked", *(volatile unsigned char *)kept);
+	printf("torture: %d passed, %d failed\n", counts->passed, counts->failed);
+	return counts->failed ? 1 : 0;
+}
+
 static int all(void)
 {
 	int fd = open_dev(DEV, O_RDWR), mem = open_dev("/dev/mem", O_RDWR);
@@ -1564,6 +1990,7 @@ static int all(void)
 	test_pin_holds_against_ksm();
 	test_pin_holds_against_compaction(fd);
 	test_pin_holds_after_exit(fd);
+	test_hostile(fd);
 	expect_ret("pins held at the end", pins_held(fd), 0);
 	close(fd);
 	close(mem);
@@ -1594,6 +2021,8 @@ int main(int argc, char **argv)
 
 	if (!strcmp(cmd, "all") && argc == 2)
 		return all();
+	if (!strcmp(cmd, "lockdown") && argc == 2)
+		return lockdown_after_open();
 	if ((!strcmp(cmd, "peek") && (argc == 4 || argc == 5)) ||
 	    (!strcmp(cmd, "poke") && (argc == 5 || argc == 6))) {
 		int write = cmd[1] == 'o', width = number(argv[3]);
