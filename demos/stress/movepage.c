@@ -25,7 +25,13 @@
  *   "move I: node A -> B, pfn 0xX -> 0xX: not moved (WHY)" (not observed;
  *        WHY: move_pages failed, returned a count of pages it could not
  *        migrate (a pinned page), or set the page's status to an error)
- * then "movepage: R requested, O observed".
+ * then "movepage: R requested, O observed, K refused by the kernel", where
+ * K counts the moves the kernel itself declined for this page (move_pages
+ * returned a count of pages it could not migrate, or set the page's status
+ * to an error): the tests count forced moves from this line, and a page held
+ * in place must show K = R, the kernel's own refusal, not a failed call.
+ * SIGTERM or SIGINT ends a long run after the current move, with that line
+ * counting the moves made so far (the scripts stop the random flips so).
  * Exit status: 0 every request observed, 1 some not, 2 bad usage, 3 the
  * process or its page cannot be found (no such pid, page not present), 4 one
  * NUMA node only.
@@ -34,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mempolicy.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +57,13 @@
 #define STATUS_UNSET (-100000)
 
 static int pagemap_fd;
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static uint64_t entry_of(uintptr_t page)
 {
@@ -137,7 +151,8 @@ static unsigned long number(const char *text, const char *what)
 
 int main(int argc, char **argv)
 {
-	unsigned long count = 1, interval_ms = 0, observed = 0;
+	unsigned long count = 1, interval_ms = 0, observed = 0, refused = 0, done = 0;
+	struct sigaction sa = { .sa_handler = on_stop };
 	uintptr_t page;
 	char path[64];
 	pid_t pid;
@@ -168,7 +183,9 @@ int main(int argc, char **argv)
 		return 4;
 	}
 
-	for (unsigned long i = 1; i <= count; i++) {
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	for (unsigned long i = 1; i <= count && !stop; i++) {
 		uint64_t before = pfn_of(page), after;
 		int from = node_of(pid, page), to, status = -EINVAL;
 		void *pages[1] = { (void *)page };
@@ -183,6 +200,7 @@ int main(int argc, char **argv)
 		status = STATUS_UNSET;
 		ret = syscall(SYS_move_pages, pid, 1, pages, &to, &status, MPOL_MF_MOVE);
 		after = pfn_of(page);
+		done++;
 		if (after && after != before) {
 			observed++;
 			printf("move %lu: node %d -> %d, pfn %#llx -> %#llx: moved\n", i, from,
@@ -192,18 +210,18 @@ int main(int argc, char **argv)
 
 			if (ret < 0)
 				snprintf(why, sizeof(why), "move_pages failed: %s", strerror(errno));
-			else if (ret > 0)
+			else if (ret > 0 && ++refused)
 				snprintf(why, sizeof(why), "the kernel could not migrate it: move_pages returned %ld", ret);
-			else if (status < 0 && status != STATUS_UNSET)
-				snprintf(why, sizeof(why), "page status %s", strerror(-status));
+			else if (status < 0 && status != STATUS_UNSET && ++refused)
+				snprintf(why, sizeof(why), "the kernel refused it: page status %s", strerror(-status));
 			else
 				snprintf(why, sizeof(why), "move_pages returned 0, status %d", status);
 			printf("move %lu: node %d -> %d, pfn %#llx -> %#llx: not moved (%s)\n",
 			       i, from, to, (unsigned long long)before, (unsigned long long)after, why);
 		}
-		if (interval_ms && i < count)
+		if (interval_ms && i < count && !stop)
 			usleep(interval_ms * 1000);
 	}
-	printf("movepage: %lu requested, %lu observed\n", count, observed);
-	return observed == count ? 0 : 1;
+	printf("movepage: %lu requested, %lu observed, %lu refused by the kernel\n", done, observed, refused);
+	return observed == done ? 0 : 1;
 }

@@ -221,12 +221,14 @@ fn numbers(line: &str) -> Vec<u64> {
 }
 
 /// One case of demos/stress/migrate.sh: `[pokes, landed, refused, stale, unclear,
-/// moves requested, moves observed]`.
-fn migrate_case(text: &str, case: &str) -> [u64; 7] {
+/// moves requested, moves observed, moves refused by the kernel]`. Each poke's outcome is
+/// one the script confirmed with /proc/PID/mem or busybox devmem (else it is unclear), and
+/// the moves are movepage's own counts.
+fn migrate_case(text: &str, case: &str) -> [u64; 8] {
     let line = line_starting(text, &format!("migrate {case}: "));
     numbers(line)
         .try_into()
-        .unwrap_or_else(|_| panic!("7 numbers in {line:?}"))
+        .unwrap_or_else(|_| panic!("8 numbers in {line:?}"))
 }
 
 #[test]
@@ -234,12 +236,16 @@ fn without_a_pin_a_page_moved_between_check_and_store_is_a_reported_stale_write(
     let Some(text) = scenario("migrate", &["dev-mem"]) else {
         return;
     };
-    // [pokes, landed, refused, stale, unclear, requested, observed]
+    // [pokes, landed, refused, stale, unclear, requested, observed, refused by the kernel]
     for case in ["before", "after"] {
-        assert_eq!(migrate_case(&text, case), [6, 6, 0, 0, 0, 6, 6], "{case}");
+        assert_eq!(
+            migrate_case(&text, case),
+            [6, 6, 0, 0, 0, 6, 6, 0],
+            "{case}"
+        );
     }
-    assert_eq!(migrate_case(&text, "window"), [6, 0, 0, 6, 0, 6, 6]);
-    let [pokes, landed, refused, stale, unclear, requested, observed] =
+    assert_eq!(migrate_case(&text, "window"), [6, 0, 0, 6, 0, 6, 6, 0]);
+    let [pokes, landed, refused, stale, unclear, requested, observed, _] =
         migrate_case(&text, "random");
     assert_eq!((pokes, unclear), (40, 0));
     assert_eq!(landed + refused + stale, 40);
@@ -262,11 +268,16 @@ fn with_dev_physmem_poke_pins_the_page_and_no_write_is_ever_stale() {
         return;
     };
     for case in ["before", "after"] {
-        assert_eq!(migrate_case(&text, case), [6, 6, 0, 0, 0, 6, 6], "{case}");
+        assert_eq!(
+            migrate_case(&text, case),
+            [6, 6, 0, 0, 0, 6, 6, 0],
+            "{case}"
+        );
     }
-    // Inside the window the pin holds the page: the forced moves fail, every poke lands.
-    assert_eq!(migrate_case(&text, "window"), [6, 6, 0, 0, 0, 6, 0]);
-    let [pokes, landed, refused, stale, unclear, _, observed] = migrate_case(&text, "random");
+    // Inside the window the pin holds the page: the kernel refuses the forced moves, every
+    // poke lands.
+    assert_eq!(migrate_case(&text, "window"), [6, 6, 0, 0, 0, 6, 0, 6]);
+    let [pokes, landed, refused, stale, unclear, _, observed, _] = migrate_case(&text, "random");
     assert_eq!((pokes, stale, unclear), (40, 0, 0));
     assert_eq!(landed + refused, 40);
     assert!(observed > 0, "no forced move happened between the pokes");
@@ -277,11 +288,18 @@ fn a_target_that_holds_its_page_never_moves_and_every_poke_lands() {
     let Some(text) = scenario("migrate", &["held"]) else {
         return;
     };
+    // Every forced move refused by the kernel itself, not merely a frame that stayed.
     for case in ["before", "window", "after"] {
-        assert_eq!(migrate_case(&text, case), [6, 6, 0, 0, 0, 6, 0], "{case}");
+        assert_eq!(
+            migrate_case(&text, case),
+            [6, 6, 0, 0, 0, 6, 0, 6],
+            "{case}"
+        );
     }
-    let [pokes, landed, _, stale, unclear, requested, observed] = migrate_case(&text, "random");
+    let [pokes, landed, _, stale, unclear, requested, observed, declined] =
+        migrate_case(&text, "random");
     assert_eq!((pokes, landed, stale, unclear, observed), (40, 40, 0, 0, 0));
+    assert_eq!(declined, requested, "moves the kernel refused");
     assert!(requested > 100, "only {requested} forced moves requested");
 }
 
@@ -301,24 +319,27 @@ fn mlock_does_not_hold_a_page_still_an_io_uring_fixed_buffer_does() {
     let Some(text) = scenario("holdstill", &[]) else {
         return;
     };
-    assert!(text.contains("holdstill mmap: 8 forced moves requested, 8 observed"));
-    assert!(text.contains("holdstill mlock: 8 forced moves requested, 8 observed"));
-    assert!(text.contains("holdstill uring: 8 forced moves requested, 0 observed"));
-    for home in ["mmap", "heap", "stack"] {
+    // The counts are movepage's own; a held page needs the kernel's refusal of each move.
+    let moved = "8 forced moves requested, 8 observed, 0 refused by the kernel";
+    let held = "8 forced moves requested, 0 observed, 8 refused by the kernel";
+    assert!(text.contains(&format!("holdstill mmap: {moved}")));
+    assert!(text.contains(&format!("holdstill mlock: {moved}")));
+    assert!(text.contains(&format!("holdstill uring: {held}")));
+    assert!(text.contains("ok   - uring: none of 8 forced moves happened, each refused by the kernel (the kernel could not migrate it"));
+    for home in ["mmap", "heap", "stack", "static", "thp"] {
         assert!(
             text.contains(&format!(
-                "holdstill target --where {home}: held=true; 8 forced moves requested, 0 observed"
+                "holdstill target --where {home}: held=true; {held} ("
             )),
             "{home}"
         );
     }
-    assert!(text
-        .contains("holdstill target --movable: held=false; 8 forced moves requested, 8 observed"));
-    assert!(text
-        .contains("holdstill target --where thp: held=true; 8 forced moves requested, 0 observed"));
-    assert!(text.contains(
-        "holdstill target --where thp --movable: held=false; 8 forced moves requested, 8 observed"
-    ));
+    assert!(text.contains(&format!(
+        "holdstill target --movable: held=false; {moved} ("
+    )));
+    assert!(text.contains(&format!(
+        "holdstill target --where thp --movable: held=false; {moved} ("
+    )));
 }
 
 #[test]
@@ -392,6 +413,30 @@ fn every_width_and_method_changes_exactly_its_bytes() {
     };
     assert_eq!(text.matches("untouched").count(), 16);
     assert_eq!(text.matches(" via /dev/physmem at +").count(), 8);
+    // poke --json named the device and method each poke was asked to use.
+    for (device, method, reported) in [
+        ("/dev/mem", "mmap", "/dev/mem mmap, "),
+        ("/dev/mem", "rw", "/dev/mem pread/pwrite, "),
+        ("/dev/physmem", "mmap", "/dev/physmem (physdemo_mem) mmap'"),
+        (
+            "/dev/physmem",
+            "rw",
+            "/dev/physmem (physdemo_mem) pread/pwrite'",
+        ),
+    ] {
+        let lines = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("ok   - ") && l.contains(&format!(" {method} via {device} at +"))
+            })
+            .filter(|l| l.contains(&format!("poke --json: device '{reported}")))
+            .filter(|l| l.ends_with(", no detour"))
+            .count();
+        assert_eq!(
+            lines, 4,
+            "{device} --method {method}: 4 widths reported as {reported:?}"
+        );
+    }
 }
 
 #[test]
@@ -428,6 +473,11 @@ fn maps_counts_transparent_huge_pages_as_the_kernel_does() {
         return;
     };
     assert!(text.contains("maps summary: huge 4096 pages = AnonHugePages"));
+    // The 6.1 guest has no PAGEMAP_SCAN, as the kernel itself answers: maps falls back.
+    assert!(text.contains(
+        "ok   - maps --json: \"pagemap_scan\":false, as the kernel answered (the fallback: plain pagemap reads)"
+    ));
+    assert!(text.contains(", asked directly: PAGEMAP_SCAN: refused ("));
 }
 
 /// What a run of demos/vm/plumbing.sh left: its output, QEMU's trace of every device read
