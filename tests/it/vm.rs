@@ -612,6 +612,20 @@ fn the_distro_vm_under_lockdown_refuses_dev_mem_ports_and_unsigned_modules() {
         .contains("lockdown: none [integrity] confidentiality"));
     assert_eq!(accesses_to(&run.trace, "pc-testdev-iomem"), []);
     assert_eq!(accesses_to(&run.trace, "pc-testdev-ioport"), []);
+    // The positive control in the same trace: the lines the guest printed right after the
+    // refused /dev/mem and /dev/port accesses reached the serial port, byte by byte, so
+    // the trace was recording device accesses while they were refused.
+    let serial = crate::trace::serial_output(&run.trace);
+    for line in [
+        "ok   - lockdown: /dev/mem cannot be opened: ",
+        "ok   - lockdown: /dev/port cannot be opened: ",
+    ] {
+        assert!(
+            serial.contains(line),
+            "the trace lacks the serial port's {line:?} ({} bytes traced)",
+            serial.len()
+        );
+    }
     assert!(
         run.debugcon.is_empty(),
         "lockdown let bytes reach port 0xe9"
@@ -733,14 +747,21 @@ fn a_device_register_gets_exactly_the_accesses_asked_for_as_qemu_traces_them() {
         accesses_to(&log, "edu-mmio").len(),
         want.len()
     );
-    // The refused writes never reached PCI configuration space.
-    let config_writes: Vec<Access> = accesses_to(&log, "pcie-mmcfg-mmio")
-        .into_iter()
+    // The refused writes never reached PCI configuration space; the positive control in
+    // the same trace: busybox's read of that very byte, last, did.
+    let config_space = accesses_to(&log, "pcie-mmcfg-mmio");
+    let config_writes: Vec<&Access> = config_space
+        .iter()
         .filter(|a| a.write && a.value == 0x5a)
         .collect();
     assert!(
         config_writes.is_empty(),
         "{config:#x}: refused writes reached config space: {config_writes:x?}"
+    );
+    let busybox_read = hex_after("config byte 0x3c read by busybox devmem: ");
+    assert!(
+        config_space.contains(&Access::read(config, busybox_read, 1)),
+        "the trace lacks busybox's 1-byte read of {config:#x} ({busybox_read:#x}): {config_space:x?}"
     );
 }
 
