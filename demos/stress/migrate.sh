@@ -116,6 +116,11 @@ count() { # count ARRAY CASE: add 1 to ARRAY[CASE]
 before_poke() { # before_poke: the process's value and frame now, read without physdemo
   old_value="$(mem_word "$pid" "$vaddr")"
   old_pfn="$(pm_pfn "$(pagemap_raw "$pid" "$vaddr")")"
+  old_paddr="$(printf '0x%x' $((old_pfn * 4096 + offset)))"
+}
+after_poke() { # after_poke: the old frame's word, read by busybox first thing after the poke
+  # (a frame that a move freed is soon handed out again: read it before anything else runs)
+  at_old="$(busybox devmem "$old_paddr" 64)"
 }
 witness() { # witness OUTCOME CASE VALUE: 0 when readers other than physdemo confirm OUTCOME
   local out=$1 case=$2 value=$3 seen frame paddr at
@@ -128,7 +133,7 @@ witness() { # witness OUTCOME CASE VALUE: 0 when readers other than physdemo con
       frame="$(sed -n 's/.*moved from frame \(0x[0-9a-f]*\) to .*/\1/p' "$W/poke.err" | head -n 1)"
       frame="${frame:-$old_pfn}"
       paddr="$(printf '0x%x' $((frame * 4096 + offset)))"
-      at="$(phys_word "$paddr")"
+      if [ "$(norm_hex "$paddr")" = "$(norm_hex "$old_paddr")" ]; then at="$at_old"; else at="$(phys_word "$paddr")"; fi
       if [ "$(norm_hex "$seen")" != "$(norm_hex "$old_value")" ]; then
         echo "    $case $value: refused, but /proc/$pid/mem holds '$seen', not the old $old_value"
       elif [ "$(norm_hex "$at")" = "$(norm_hex "$value")" ]; then
@@ -146,7 +151,8 @@ witness() { # witness OUTCOME CASE VALUE: 0 when readers other than physdemo con
         echo "    $case $value: stale, but the message names no physical address: $(cat "$W/poke.err")"
         return 1
       fi
-      at="$(phys_word "$paddr")"
+      # the old frame's word as read right after the poke, when the report names that frame
+      if [ "$(norm_hex "$paddr")" = "$(norm_hex "$old_paddr")" ]; then at="$at_old"; else at="$(phys_word "$paddr")"; fi
       if [ "$(norm_hex "$at")" != "$(norm_hex "$value")" ]; then
         echo "    $case $value: stale, but busybox devmem $paddr reads $at, not the value"
       elif [ "$(norm_hex "$seen")" = "$(norm_hex "$value")" ]; then
@@ -186,6 +192,7 @@ poke_with_move() {
   local case=$1 value=$2 hook=$3 job
   : >"$W/poke.err"   # so that the wait below sees this poke's hook, not the last one's
   rm -f "$W/poke.rc"
+  clear_move_out
   before_poke
   ( env "$hook=1500" physdemo poke "$pid" "$vaddr" "$value" --wait 5 >"$W/poke.out" 2>"$W/poke.err"
     echo $? >"$W/poke.rc" ) &
@@ -193,19 +200,23 @@ poke_with_move() {
   # The poke's own report that it is paused, not a guess at how long it takes to get there.
   wait_for "$W/poke.err" "test hook: pausing" 100 >/dev/null
   # Nothing else between the move and the store: a frame a stale store hits is then
-  # still free, not yet handed to this script's next command.
-  "$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/move.out"
-  if [ -e "$W/poke.rc" ]; then
-    echo "    $case $value: the move ended after the poke did, outside its window"
-    in_window=no
-  fi
+  # still free, not yet handed to this script's next command. movepage allocates
+  # nothing after the move, and writes into move.out's existing page (<>: no truncation).
+  "$MOVEPAGE" "$pid" "$vaddr" 1 1<>"$W/move.out"
+  [ -e "$W/poke.rc" ] && in_window=no
   wait "$job"
+  after_poke
+  [ "$in_window" = no ] && echo "    $case $value: the move ended after the poke did, outside its window"
   count_move "$case"
   outcome_of "$case" "$value" "$(cat "$W/poke.rc")"
 }
 
+clear_move_out() { # one page of newlines, rewritten in place: the page stays the file's
+  head -c 4096 /dev/zero | tr '\0' '\n' 1<>"$W/move.out"
+}
 move() { # move CASE: one forced move of the target's page, counted
-  "$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/move.out"
+  clear_move_out
+  "$MOVEPAGE" "$pid" "$vaddr" 1 1<>"$W/move.out"
   count_move "$1"
 }
 
@@ -230,7 +241,9 @@ for i in $(seq "$ROUNDS"); do
   move before
   before_poke
   physdemo poke "$pid" "$vaddr" "$(printf '0x5eed1000%08x' "$i")" --wait 5 >"$W/poke.out" 2>"$W/poke.err"
-  outcome_of before "$(printf '0x5eed1000%08x' "$i")" $?
+  rc=$?
+  after_poke
+  outcome_of before "$(printf '0x5eed1000%08x' "$i")" $rc
 done
 for i in $(seq "$ROUNDS"); do poke_with_move window "$(printf '0x5eed2000%08x' "$i")" "$PAUSE"; done
 for i in $(seq "$ROUNDS"); do poke_with_move after "$(printf '0x5eed3000%08x' "$i")" "$AFTER"; done
@@ -255,7 +268,9 @@ for i in $(seq "$POKES"); do
   else
     physdemo poke --value "$value" --wait 5 >"$W/poke.out" 2>"$W/poke.err"
   fi
-  outcome_of random "$value" $?
+  rc=$?
+  after_poke
+  outcome_of random "$value" $rc
 done
 # movepage ends on SIGTERM after its current move, with its summary line.
 kill "$flip_job" "$compact_job" $pressure_job 2>/dev/null
