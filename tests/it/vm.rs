@@ -312,6 +312,13 @@ fn races_around_the_store_are_provoked_and_each_ends_as_it_must() {
         line_starting(&text, "races: 8 races provoked"),
         "races: 8 races provoked: 5 refused, 2 reported stale, 1 reported after the write; 5 forged targets refused"
     );
+    // Each of the 8 races' outcomes, and the shared frame's refusal, confirmed by busybox
+    // devmem and /proc/PID/mem, not by physdemo's word.
+    let witnessed = text
+        .lines()
+        .filter(|l| l.starts_with("ok   - ") && l.contains(": witnessed"))
+        .count();
+    assert_eq!(witnessed, 9, "outcomes witnessed without physdemo");
 }
 
 #[test]
