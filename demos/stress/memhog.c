@@ -31,6 +31,14 @@
  *                           every page, print "ready PID ADDR" and sleep until
  *                           killed: memory the kernel backs with transparent huge
  *                           pages where it can (for the maps huge-page test).
+ *   memhog watch PADDR VALUE  a witness of one 64-bit word of physical memory, not
+ *                           physdemo: map PADDR's page of /dev/mem (its page tables
+ *                           made now, so that nothing is allocated while watching),
+ *                           print "ready 0xWORD", then read the word every 200 us
+ *                           until SIGUSR1, and print "watch PADDR: VALUE seen|not
+ *                           seen, first 0xW, last 0xW". A stale store into a freed
+ *                           frame is caught even if the kernel hands the frame out
+ *                           again a moment later; a refused poke must leave it unseen.
  *   memhog scan PID         ask the kernel itself, with no physdemo involved, whether
  *                           it answers the PAGEMAP_SCAN ioctl (Linux 6.7+) on
  *                           /proc/PID/pagemap: print "PAGEMAP_SCAN: answered, N
@@ -177,6 +185,34 @@ struct scan_region { uint64_t start, end, categories; };
 #define SCAN_IOCTL _IOWR('f', 16, struct scan_arg)
 #define SCAN_PRESENT (1 << 1)
 
+static int watch(const char *paddr_text, const char *value_text) {
+  uint64_t paddr = strtoull(paddr_text, NULL, 0), value = strtoull(value_text, NULL, 0);
+  uint64_t page = paddr & ~4095ULL, first, last;
+  const struct timespec tick = { 0, 200000 };
+  volatile uint64_t *word;
+  int fd = open("/dev/mem", O_RDONLY | O_SYNC), seen = 0;
+  char *map;
+
+  if (fd < 0) { printf("memhog: /dev/mem: %s\n", strerror(errno)); return 1; }
+  map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)page);
+  if (map == MAP_FAILED) { printf("memhog: mmap /dev/mem at %#llx: %s\n", (unsigned long long)page, strerror(errno)); return 1; }
+  word = (volatile uint64_t *)(map + (paddr & 4095) / 8 * 8);
+  first = last = *word;
+  printf("ready %#018llx\n", (unsigned long long)first);
+  fflush(stdout);
+  while (!got_usr1) {
+    last = *word;
+    if (last == value) seen = 1;
+    nanosleep(&tick, NULL);
+  }
+  last = *word;
+  if (last == value) seen = 1;
+  printf("watch %#llx: %#018llx %s, first %#018llx, last %#018llx\n", (unsigned long long)paddr,
+         (unsigned long long)value, seen ? "seen" : "not seen", (unsigned long long)first,
+         (unsigned long long)last);
+  return 0;
+}
+
 static int scan(const char *pid) {
   char path[64];
   struct scan_region regions[16];
@@ -205,6 +241,7 @@ int main(int argc, char **argv) {
   if (argc >= 3 && !strcmp(argv[1], "forge")) return forge(argv[2]);
   if (argc == 3 && !strcmp(argv[1], "thp")) thp(strtoul(argv[2], NULL, 0));
   if (argc == 3 && !strcmp(argv[1], "scan")) return scan(argv[2]);
-  fprintf(stderr, "usage: memhog canary MIB | pressure MIB SECONDS | hold MIB | vanish | forge self|elsewhere|shared | thp MIB | scan PID\n");
+  if (argc == 4 && !strcmp(argv[1], "watch")) return watch(argv[2], argv[3]);
+  fprintf(stderr, "usage: memhog canary MIB | pressure MIB SECONDS | hold MIB | vanish | forge self|elsewhere|shared | thp MIB | scan PID | watch PADDR VALUE\n");
   return 2;
 }
