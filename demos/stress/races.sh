@@ -88,18 +88,33 @@ refused_witness() { # refused_witness NAME OLD_PADDR OLD_VALUE [PID VADDR]
     ok "$name: witnessed nothing written: ${p:+/proc/$p/mem still holds $old, }busybox devmem $paddr (the old frame, freed and reused since) reads $at, not the poked value"
   fi
 }
-value_witness() { # value_witness NAME [PID VADDR]: the value is at the address the error names
+watch_start() { # watch_start PADDR: memhog watches PADDR's word for the poked value
+  watched="$1"
+  "$MEMHOG" watch "$1" "$POKED" >"$W/watch.out" &
+  watch_job=$!
+  wait_for "$W/watch.out" '^ready' 50 >/dev/null
+}
+watch_stop() { # watch_stop: end the watch, right after the poke
+  kill -USR1 "$watch_job"; wait "$watch_job"
+}
+value_witness() { # value_witness NAME [PID VADDR]: the value appeared at the address the error
+  # names: seen by the watcher on that frame during the poke (a freed frame is handed out
+  # again within milliseconds), else read now with busybox devmem
   local name=$1 p=${2:-} a=${3:-} paddr at seen=""
   paddr="$(grep -o 'went to physical 0x[0-9a-f]*\|written to 0x[0-9a-f]*' "$W/$name.err" | head -n 1 | grep -o '0x[0-9a-f]*$')"
   if [ -z "$paddr" ]; then bad "$name: the error names no physical address: $(cat "$W/$name.err")"; return; fi
-  at="$(phys_word "$paddr")"
+  if [ "$(norm_hex "$paddr")" = "$(norm_hex "${watched:-}")" ]; then
+    grep -q "^watch .* seen, " "$W/watch.out" && at="$POKED (memhog watch)" || at="$(tail -n 1 "$W/watch.out")"
+  else
+    at="$(phys_word "$paddr")"
+  fi
   [ -n "$p" ] && [ -d "/proc/$p" ] && seen="$(mem_word "$p" "$a")"
-  if [ "$(norm_hex "$at")" != "$(norm_hex "$POKED")" ]; then
-    bad "$name: busybox devmem $paddr reads $at, not the value physdemo says went there"
+  if [ "$(norm_hex "${at% (memhog watch)}")" != "$(norm_hex "$POKED")" ]; then
+    bad "$name: at $paddr: $at, not the value physdemo says went there"
   elif [ -n "$seen" ] && [ "$(norm_hex "$seen")" = "$(norm_hex "$POKED")" ]; then
     bad "$name: the process shows the value at $a, yet physdemo said it never saw it"
   else
-    ok "$name: witnessed: busybox devmem finds $at at $paddr, the address physdemo named${seen:+; /proc/$p/mem holds $seen}"
+    ok "$name: witnessed: $at appeared at $paddr, the address physdemo named${seen:+; /proc/$p/mem holds $seen}"
   fi
 }
 happened=no
@@ -203,12 +218,14 @@ swapoff /dev/zram0
 # 5. The page moves to the other node between the check and the store: the store
 #    hits the old frame, and physdemo must say so.
 start_target --interval-us 100000 --movable
+watch_start "$(json_field paddr <"$tout")"
 poke_bg move "$PAUSE=3000" -- "$pid" "$vaddr" 0xabad1dea
 wait_for "$W/move.err" "test hook: pausing"
 # Nothing else between the move and the store, so that the frame the stale store hits is
 # still free rather than handed to this script's next command.
 "$MOVEPAGE" "$pid" "$vaddr" 1 >"$W/moved.out"
 wait "$poke"
+watch_stop
 echo "    $(head -n 1 "$W/moved.out")"
 grep -q ': moved$' "$W/moved.out" && happened=yes || bad "move: movepage did not move the page: $(cat "$W/moved.out")"
 old_frame="$(sed -n 's/.*pfn \(0x[0-9a-f]*\) -> .*/\1/p' "$W/moved.out")"
@@ -225,6 +242,7 @@ stop_target
 vjob=$!
 wait_for "$W/vanish2.out" ready
 read -r _ p a <"$W/vanish2.out"
+watch_start "$(frame_addr "$(pm_pfn "$(pagemap_raw "$p" "$a")")" "$a")"
 poke_bg discard "$PAUSE=3000" -- "$p" "$a" 0xabad1dea
 wait_for "$W/discard.err" "test hook: pausing"
 kill -USR1 "$vjob"; wait_for "$W/vanish2.out" discarded
@@ -232,6 +250,7 @@ kill -USR1 "$vjob"; wait_for "$W/vanish2.out" discarded
 # the zero page there)
 pm_present "$(pagemap_raw "$p" "$a")" && bad "discard: the page is still present" || happened=yes
 wait "$poke"
+watch_stop
 race_done discard
 expect discard 1 "STALE WRITE: the value 0x00000000abad1dea went to .*no longer present"
 value_witness discard "$p" "$a"
