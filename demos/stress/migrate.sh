@@ -114,14 +114,14 @@ count() { # count ARRAY CASE: add 1 to ARRAY[CASE]
   counts[$2]=$((${counts[$2]:-0} + 1))
 }
 before_poke() { # before_poke VALUE: the process's value and frame now, read without
-  # physdemo, and a watcher on that frame's word (memhog watch: /dev/mem, polled every
-  # 200 us) for the whole poke: a frame that a move freed is soon handed out again (the
+  # physdemo, and a watcher on that frame's word (memhog watch: /dev/mem, polled without
+  # pause at nice -20) for the whole poke: a frame that a move freed is soon handed out again (the
   # flips move the page back into it, a new page table takes it), so a stale store must
   # be caught when it happens, not looked for afterwards
   old_value="$(mem_word "$pid" "$vaddr")"
   old_pfn="$(pm_pfn "$(pagemap_raw "$pid" "$vaddr")")"
   old_paddr="$(printf '0x%x' $((old_pfn * 4096 + offset)))"
-  "$MEMHOG" watch "$old_paddr" "$1" >"$W/watch.out" &
+  nice -n -20 "$MEMHOG" watch "$old_paddr" "$1" >"$W/watch.out" &
   watch_job=$!
   wait_for "$W/watch.out" '^ready' 50 >/dev/null
 }
