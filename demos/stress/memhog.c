@@ -35,7 +35,7 @@
  *                           physdemo: map PADDR's page of /dev/mem (its page tables
  *                           made now, so that nothing is allocated while watching),
  *                           print "ready 0xWORD", then read the word without pause
- *                           (run it at a high priority: nice -n -20) until SIGUSR1,
+ *                           (at nice -20, set by itself) until SIGUSR1,
  *                           and print "watch PADDR: VALUE seen|not
  *                           seen, first 0xW, last 0xW". A stale store into a freed
  *                           frame is caught even if the kernel hands the frame out
@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -197,6 +198,7 @@ static int watch(const char *paddr_text, const char *value_text) {
   map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, (off_t)page);
   if (map == MAP_FAILED) { printf("memhog: mmap /dev/mem at %#llx: %s\n", (unsigned long long)page, strerror(errno)); return 1; }
   word = (volatile uint64_t *)(map + (paddr & 4095) / 8 * 8);
+  if (setpriority(PRIO_PROCESS, 0, -20) != 0) printf("memhog: setpriority: %s\n", strerror(errno));
   first = last = *word;
   printf("ready %#018llx\n", (unsigned long long)first);
   fflush(stdout);

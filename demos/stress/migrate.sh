@@ -121,7 +121,7 @@ before_poke() { # before_poke VALUE: the process's value and frame now, read wit
   old_value="$(mem_word "$pid" "$vaddr")"
   old_pfn="$(pm_pfn "$(pagemap_raw "$pid" "$vaddr")")"
   old_paddr="$(printf '0x%x' $((old_pfn * 4096 + offset)))"
-  nice -n -20 "$MEMHOG" watch "$old_paddr" "$1" >"$W/watch.out" &
+  "$MEMHOG" watch "$old_paddr" "$1" >"$W/watch.out" &
   watch_job=$!
   wait_for "$W/watch.out" '^ready' 50 >/dev/null
 }

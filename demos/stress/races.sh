@@ -90,7 +90,7 @@ refused_witness() { # refused_witness NAME OLD_PADDR OLD_VALUE [PID VADDR]
 }
 watch_start() { # watch_start PADDR: memhog watches PADDR's word for the poked value
   watched="$1"
-  nice -n -20 "$MEMHOG" watch "$1" "$POKED" >"$W/watch.out" &
+  "$MEMHOG" watch "$1" "$POKED" >"$W/watch.out" &
   watch_job=$!
   wait_for "$W/watch.out" '^ready' 50 >/dev/null
 }
