@@ -34,7 +34,7 @@
  *   memhog watch PADDR VALUE  a witness of one 64-bit word of physical memory, not
  *                           physdemo: map PADDR's page of /dev/mem (its page tables
  *                           made now, so that nothing is allocated while watching),
- *                           print "ready 0xWORD", then read the word without pause
+ *                           print "ready 0xWORD", then read the word every 200 us
  *                           (at nice -20, set by itself) until SIGUSR1,
  *                           and print "watch PADDR: VALUE seen|not
  *                           seen, first 0xW, last 0xW". A stale store into a freed
@@ -190,6 +190,7 @@ struct scan_region { uint64_t start, end, categories; };
 static int watch(const char *paddr_text, const char *value_text) {
   uint64_t paddr = strtoull(paddr_text, NULL, 0), value = strtoull(value_text, NULL, 0);
   uint64_t page = paddr & ~4095ULL, first, last;
+  const struct timespec tick = { 0, 200000 };
   volatile uint64_t *word;
   int fd = open("/dev/mem", O_RDONLY | O_SYNC), seen = 0;
   char *map;
@@ -205,6 +206,7 @@ static int watch(const char *paddr_text, const char *value_text) {
   while (!got_usr1) {
     last = *word;
     if (last == value) seen = 1;
+    nanosleep(&tick, NULL);
   }
   last = *word;
   if (last == value) seen = 1;
