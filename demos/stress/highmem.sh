@@ -5,7 +5,8 @@
 #   - /proc/iomem has System RAM at 0x100000000 and up;
 #   - a physdemo target's page is put above 4 GiB (moved to the second NUMA
 #     node with move_pages if it is not there already: with 5 GiB and two
-#     nodes, node 1 lies wholly above 4 GiB);
+#     nodes, node 1 lies wholly above 4 GiB); the target is started
+#     --movable, since by default it holds its page where it is;
 #   - inspect's physical address is above 4 GiB and equals the raw pagemap
 #     frame (dd) * 4096 + the offset;
 #   - `poke <pid> <vaddr>` lands there and the target reports the exact value;
@@ -27,7 +28,7 @@ FOUR_GIB=$((0x100000000))
 high="$(grep -i '^ *1[0-9a-f]\{8\}-[0-9a-f]* : System RAM' /proc/iomem | head -n 1 | sed 's/^ *//')"
 [ -n "$high" ] && ok "System RAM above 4 GiB: $high" || { bad "no System RAM above 4 GiB (PHYSDEMO_VM_MEM=5G?)"; summary highmem 8; exit 1; }
 
-start_target --interval-us 1000 || die "physdemo target did not start"
+start_target --interval-us 1000 --movable || die "physdemo target did not start"
 paddr="$(physdemo inspect "$pid" "$vaddr" --json | json_field paddr)"
 tries=0
 while [ $((paddr)) -lt $FOUR_GIB ] && [ $tries -lt 4 ]; do

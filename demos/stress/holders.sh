@@ -26,6 +26,16 @@
 #   kpagecount PFN          /proc/kpagecount for PFN (the frame's map count)
 #   smaps_kb_at PID ADDR FIELD  FIELD's kB (Rss, Swap, AnonHugePages...) in
 #       /proc/PID/smaps for the mapping that holds ADDR
+# Forced moves, counted by movepage itself (its last line, "movepage: R
+# requested, O observed, K refused by the kernel"):
+#   move_counts FILE        prints "R O K" from FILE (movepage's output), or
+#       "x x x" when FILE has no such line (movepage died: every check fails)
+#   held_reason FILE        the kernel's refusal on the first "not moved" line
+# Witnesses of a poke's outcome that are not physdemo:
+#   mem_word PID VADDR      the 8 bytes at VADDR as the process sees them
+#       (/proc/PID/mem read with dd), as 0x and 16 hex digits ("" if unreadable)
+#   phys_word PADDR         the 8 bytes at physical PADDR, read by busybox
+#       devmem (/dev/mem), as it prints them (compare with norm_hex)
 # Poke outcomes (issue 14's three, plus anything else):
 #   poke_outcome RC ERRFILE prints landed (exit 0), stale (the error says
 #       the value went to a frame that was no longer the target's), refused
@@ -97,6 +107,24 @@ smaps_kb_at() {
   done <"/proc/$1/smaps"
 }
 kpagecount() { dd if=/proc/kpagecount bs=8 skip=$(($1)) count=1 2>/dev/null | od -An -tu8 | tr -d ' \n'; }
+
+move_counts() { # move_counts FILE
+  _mc="$(sed -n 's/^movepage: \([0-9]*\) requested, \([0-9]*\) observed, \([0-9]*\) refused by the kernel$/\1 \2 \3/p' "$1" | tail -n 1)"
+  echo "${_mc:-x x x}"
+}
+
+held_reason() { # held_reason FILE: the kernel's reason on movepage's first "not moved" line
+  sed -n 's/.*: not moved (\(the kernel .*\))$/\1/p' "$1" | head -n 1
+}
+
+mem_word() { # mem_word PID VADDR
+  _mw="$(dd if="/proc/$1/mem" bs=8 skip=$(($2 / 8)) count=1 2>/dev/null | od -An -tx8 | tr -d ' \n')"
+  [ -n "$_mw" ] && echo "0x$_mw"
+}
+
+phys_word() { # phys_word PADDR
+  busybox devmem "$1" 64
+}
 
 poke_outcome() { # poke_outcome RC ERRFILE
   _err="$(grep -v '^physdemo: test hook' "$2")"

@@ -17,7 +17,10 @@
 # too, it reports whether it is held (the ready event's "held" and "hold"),
 # and the forced moves agree with what it reports; with --movable every move
 # happens (the THP's as well: move_pages moves it, so a held one staying put
-# is the hold's doing). Not --where hugetlb: move_pages refuses to move that
+# is the hold's doing). The counts are movepage's own ("movepage: R
+# requested, O observed, K refused by the kernel"), and a page counted as
+# held needs the kernel's refusal of every move (K = R: move_pages said it
+# could not migrate the page), not merely a frame that stayed. Not --where hugetlb: move_pages refuses to move that
 # page even unheld (status EACCES on Linux 6.1), so nothing would be measured.
 #
 # Usage (host): PHYSDEMO_VM_NUMA=2 PHYSDEMO_VM_FILES="$(demos/stress/build)" \
@@ -36,16 +39,19 @@ for kind in mmap mlock uring; do
   start_holder "$kind" "$kind" 0x1100000000000011 || { bad "holdpage $kind did not start"; continue; }
   job=$h_job hp=$h_pid ha=$h_vaddr
   "$MOVEPAGE" "$hp" "$ha" "$MOVES" 20 >"$W/$kind.moves"
-  observed="$(grep -c ': moved$' "$W/$kind.moves")"
-  echo "holdstill $kind: $MOVES forced moves requested, $observed observed"
+  read -r requested observed refused <<EOF
+$(move_counts "$W/$kind.moves")
+EOF
+  echo "holdstill $kind: $requested forced moves requested, $observed observed, $refused refused by the kernel"
   grep -m 1 'not moved' "$W/$kind.moves" | sed 's/^/    e.g. /'
   case $kind in
     mmap|mlock)
-      [ "$observed" = "$MOVES" ] && ok "$kind: all $MOVES forced moves happened (it does not hold the page still)" ||
-        bad "$kind: only $observed of $MOVES forced moves happened" ;;
+      [ "$requested" = "$MOVES" ] && [ "$observed" = "$MOVES" ] && ok "$kind: all $MOVES forced moves happened (it does not hold the page still)" ||
+        bad "$kind: $observed of $requested forced moves happened (want $MOVES of $MOVES)" ;;
     uring)
-      [ "$observed" = 0 ] && ok "uring: none of $MOVES forced moves happened: the io_uring fixed buffer holds the page still" ||
-        bad "uring: $observed of $MOVES forced moves happened despite the io_uring registration"
+      [ "$requested" = "$MOVES" ] && [ "$observed" = 0 ] && [ "$refused" = "$MOVES" ] &&
+        ok "uring: none of $MOVES forced moves happened, each refused by the kernel ($(held_reason "$W/$kind.moves")): the io_uring fixed buffer holds the page still" ||
+        bad "uring: $observed of $requested forced moves happened, $refused refused by the kernel, despite the io_uring registration"
       value=0x00c0ffee0000beef
       physdemo poke "$hp" "$ha" "$value" >/dev/null 2>"$W/poke.err"; rc=$?
       n=0
@@ -64,16 +70,19 @@ for args in "--where mmap" "--where heap" "--where stack" "--where static" "--mo
   start_target $args || { bad "target $args did not start"; continue; }
   held="$(json_field held <"$tout")" hold="$(sed -n 's/.*"hold":"\([^"]*\)".*/\1/p' "$tout")"
   "$MOVEPAGE" "$pid" "$vaddr" "$MOVES" 20 >"$W/target.moves"
-  observed="$(grep -c ': moved$' "$W/target.moves")"
-  echo "holdstill target $args: held=$held; $MOVES forced moves requested, $observed observed ($hold)"
+  read -r requested observed refused <<EOF
+$(move_counts "$W/target.moves")
+EOF
+  echo "holdstill target $args: held=$held; $requested forced moves requested, $observed observed, $refused refused by the kernel ($hold)"
   case "$args:$held" in
-    *--movable:false) want=$MOVES ;;
+    *--movable:false) want="$MOVES $MOVES 0" ;;
     *--movable:*) want=bad ;;
-    *:true) want=0 ;;
-    *) want=$MOVES ;;   # the kernel refused the hold: it says so, and the page moves
+    *:true) want="$MOVES 0 $MOVES" ;;   # held: the kernel refused every move
+    *) want="$MOVES $MOVES 0" ;;   # the kernel refused the hold: it says so, and the page moves
   esac
-  if [ "$observed" = "$want" ]; then ok "target $args: it says held=$held, and $observed of $MOVES forced moves happened"
-  else bad "target $args: held=$held ($hold), yet $observed of $MOVES forced moves happened: $(grep -m 1 'not moved\|error' "$W/target.moves")"; fi
+  if [ "$requested $observed $refused" = "$want" ]; then
+    ok "target $args: it says held=$held, and $observed of $requested forced moves happened$([ "$refused" = 0 ] || echo ", $refused refused by the kernel ($(held_reason "$W/target.moves"))")"
+  else bad "target $args: held=$held ($hold), yet $observed of $requested forced moves happened, $refused refused by the kernel (want requested, observed, refused = $want): $(grep -m 1 'not moved\|error' "$W/target.moves")"; fi
   stop_target
 done
 summary holdstill 11

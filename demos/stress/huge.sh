@@ -4,10 +4,15 @@
 # MADV_HUGEPAGE; the summary's huge count (told from PMD-aligned runs, confirmed by
 # kpageflags) must equal the kernel's AnonHugePages for that mapping in smaps, and the
 # per-page listing filtered on the `thp` flag must list the same pages.
+# And the PAGEMAP_SCAN detection: the kernel is asked directly (memhog scan,
+# no physdemo) whether it answers the ioctl; the 6.1 guest refuses it, so
+# `maps --json` must say "pagemap_scan":false and count by plain reads (the
+# counts above); where the kernel answers, it must say true. (On the host,
+# tests/it/maps_and_owner.rs checks the other side with strace.)
 #
 # Usage (on the host): PHYSDEMO_VM_FILES="$(demos/stress/build)" demos/vm/run demos/stress/huge.sh
 # Prints "ok"/"FAIL" lines and "huge: N passed, N failed"; exit 0 only when
-# all 3 passed.
+# all 5 passed.
 set -eu
 . "$(dirname "$0")/../lib.sh"
 
@@ -43,6 +48,23 @@ if [ "$listed_pages" = "$kernel_pages" ]; then
 else
   bad "maps --pages --flag thp lists $listed_pages pages, smaps says $kernel_pages"
 fi
+kernel_says="$(/files/memhog scan "$hog")"
+used="$(physdemo maps "$hog" --json | grep -o '"pagemap_scan":[a-z]*' | head -n 1 | cut -d: -f2)"
+case "$kernel_says" in
+  "PAGEMAP_SCAN: refused ("*) want=false ;;
+  "PAGEMAP_SCAN: answered"*) want=true ;;
+  *) want=unknown ;;
+esac
+if [ "$want" != unknown ]; then
+  ok "Linux $(uname -r), asked directly: $kernel_says"
+else
+  bad "memhog scan: '$kernel_says'"
+fi
+if [ "$used" = "$want" ]; then
+  ok "maps --json: \"pagemap_scan\":$used, as the kernel answered ($([ "$used" = false ] && echo "the fallback: plain pagemap reads" || echo "PAGEMAP_SCAN"))"
+else
+  bad "maps --json: \"pagemap_scan\":'$used', but the kernel says: $kernel_says"
+fi
 kill "$hog" 2>/dev/null || true
 rm -f "$out"
-summary huge 3
+summary huge 5

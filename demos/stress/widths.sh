@@ -11,7 +11,11 @@
 # for 8 bits, +6 for 16, +4 for 32), of a value whose every byte is the
 # inverse of the byte there (so every byte the poke should change does). The
 # whole page is compared before and after: exactly width/8 bytes differ, at
-# the offset, holding the value's little-endian bytes.
+# the offset, holding the value's little-endian bytes. And `poke --json`
+# must report the device and method asked for ("device": "/dev/mem mmap,
+# O_SYNC" or "... pread/pwrite, ..."; "/dev/physmem (physdemo_mem) mmap" or
+# "... pread/pwrite"), with no detour: a poke that quietly went another way
+# fails, even when its bytes are right.
 #
 # Usage (host): PHYSDEMO_VM_FILES="$(demos/stress/build)" demos/vm/run demos/stress/widths.sh [DEVICE...]
 #   DEVICE  /dev/mem and/or /dev/physmem (default: both; each poke names its
@@ -59,9 +63,20 @@ for device in $devices; do
       done
       label="$width-bit $method via $device at +$(printf '%#x' $off)"
       if ! physdemo poke "$pid" "$(printf '%#x' $((page + off)))" "$value" --width "$width" \
-           --method "$method" --device "$device" >"$W/poke.out" 2>"$W/poke.err"; then
+           --method "$method" --device "$device" --json >"$W/poke.out" 2>"$W/poke.err"; then
         bad "$label: poke $value failed: $(cat "$W/poke.err")"; continue
       fi
+      # What poke says it used, against what was asked for.
+      reported="$(sed -n 's/.*"device":"\([^"]*\)".*/\1/p' "$W/poke.out")"
+      detour="$(json_field detour <"$W/poke.out")"
+      m=mmap
+      [ "$method" = rw ] && m=pread/pwrite
+      case "$device:$reported" in
+        "/dev/mem:/dev/mem $m, O_SYNC" | "/dev/mem:/dev/mem $m, cached" | \
+        "/dev/physmem:/dev/physmem (physdemo_mem) $m") ;;
+        *) bad "$label: poke --json reports device '$reported', not $device with $m"; continue ;;
+      esac
+      [ "$detour" = null ] || { bad "$label: poke --json reports a detour: $detour"; continue; }
       bytes "$W/after"
       changed="$(awk 'NR == FNR { a[FNR] = $0; next } a[FNR] != $0 { printf "%d:%s ", FNR - 1, $0 }' "$W/before" "$W/after")"
       want="" i=0
@@ -70,7 +85,7 @@ for device in $devices; do
         i=$((i + 1))
       done
       if [ "$changed" = "$want" ]; then
-        ok "$label: poke $value changed exactly bytes $off..$((off + n - 1)) to its little-endian bytes; the other $((4096 - n)) bytes untouched"
+        ok "$label: poke $value changed exactly bytes $off..$((off + n - 1)) to its little-endian bytes; the other $((4096 - n)) bytes untouched; poke --json: device '$reported', no detour"
       else
         bad "$label: poke $value changed [$changed], want [$want]"
       fi

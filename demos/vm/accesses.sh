@@ -6,7 +6,8 @@
 # into one segment per step. tests/it/vm.rs checks the segments: a poke of a
 # device is exactly one write, --read-back adds a read before and after, a dry
 # run touches nothing, peek and devmem read once, and a write refused for
-# PCI configuration space (ECAM) never reaches it.
+# PCI configuration space (ECAM) never reaches it, while busybox's read of
+# that very byte, last, does (the positive control in the same trace).
 #
 # Usage (on the host): PHYSDEMO_VM_TRACE=memory_region_ops_read,memory_region_ops_write
 #   PHYSDEMO_VM_TRACE_LOG=FILE demos/vm/run demos/vm/accesses.sh
@@ -49,4 +50,7 @@ step 0 poke "$live" 0x77777777 --read-back --dry-run
 step 3 poke "$live" 0x88888888 --method rw
 step 6 poke "$config" 0x5a --width 8
 step 6 devmem "$config" 8 0x5a
+# The positive control for the two refusals: a read of that very byte that does reach
+# config space (busybox, after the last fence), so the same trace shows such accesses.
+echo "config byte 0x3c read by busybox devmem: $(busybox devmem "$config" 8)"
 summary accesses 12

@@ -252,3 +252,30 @@ fn every_physdemo_variable_is_in_the_table_of_architecture_md() {
         .collect();
     assert!(missing.is_empty(), "not in ARCHITECTURE.md: {missing:?}");
 }
+
+#[test]
+fn every_skip_goes_through_the_one_guarded_function() {
+    // `common::skip_requested` fails under CI and logs every skip for demos/test's summary;
+    // a test that read a PHYSDEMO_SKIP_* variable itself would skip past both.
+    let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let mut paths = Vec::new();
+    rust_files(&tests, &mut paths);
+    assert!(paths.len() > 10, "only {} files under tests/", paths.len());
+    let mut ad_hoc = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).expect("reading a test file");
+        for line in code_lines(&text) {
+            let squeezed: String = line.split_whitespace().collect();
+            let squeezed = squeezed.replace("PHYSDEMO_SKIP_LOG", "the skip log");
+            if squeezed.contains("var(\"PHYSDEMO_SKIP")
+                || squeezed.contains("var_os(\"PHYSDEMO_SKIP")
+            {
+                ad_hoc.push(format!("{}: {}", path.display(), line.trim()));
+            }
+        }
+    }
+    assert!(
+        ad_hoc.is_empty(),
+        "read a skip variable outside common::skip_requested: {ad_hoc:?}"
+    );
+}

@@ -117,6 +117,20 @@ pub(crate) fn accesses_to(trace: &str, region: &str) -> Vec<Access> {
         .collect()
 }
 
+/// The COM1 transmit register, where the guest's console (ttyS0) writes each byte.
+const SERIAL_THR: u64 = 0x3f8;
+
+/// The bytes the guest wrote to its serial console, from the trace: a positive control
+/// for "no access happened" checks (the guest's own output was traced at the same time).
+pub(crate) fn serial_output(trace: &str) -> String {
+    let bytes: Vec<u8> = accesses_to(trace, "serial")
+        .into_iter()
+        .filter(|a| a.write && a.addr == SERIAL_THR && a.size == 1)
+        .map(|a| a.moved() as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
 /// Where `trace_mark` writes (demos/lib.sh).
 pub(crate) const MARK_ADDR: u64 = 0xff00_fffc;
 const MARK_BEGIN: u64 = 0xb000_0000;
@@ -331,6 +345,22 @@ memory_region_ops_read cpu 0 mr 0x5643e2e20ec0 addr 0xfed00000 value 0x989680808
             .contains("moved another value"));
         let serial = parse_trace(LINES);
         assert!(check_exactly(&serial[2..3], &watched, &[]).is_ok());
+    }
+
+    #[test]
+    fn the_serial_output_is_the_bytes_written_to_the_transmit_register() {
+        let line = |addr: u64, value: u8| {
+            format!("memory_region_ops_write cpu 0 mr 0x1 addr {addr:#x} value {value:#x} size 1 name 'serial'\n")
+        };
+        let text = format!(
+            "{}{}{}{LINES}{}",
+            line(0x3f8, b'o'),
+            line(0x3f9, b'x'), // the interrupt enable register: no output
+            line(0x3f8, b'k'),
+            line(0x3f8, b'\n')
+        );
+        assert_eq!(serial_output(&text), "ok\n");
+        assert_eq!(serial_output(LINES), "");
     }
 
     #[test]
