@@ -30,7 +30,8 @@ pub const PSS_SHIFT: u32 = 12;
 /// What one frame looks like to the accounting: its kpageflags and kpagecount words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct FrameWords {
-    pub flags: KpageFlags,
+    /// `None` where they were not read (see [`words_needed`], [`flags_needed_after_count`]).
+    pub flags: Option<KpageFlags>,
     pub map_count: u64,
 }
 
@@ -38,7 +39,37 @@ pub struct FrameWords {
 /// present with a frame number and not exclusively mapped, or in a huge-page region (where
 /// a hugetlbfs page, which smaps leaves out, can be exclusive too).
 pub fn needs_frame(entry: PagemapEntry, in_huge_region: bool) -> bool {
-    entry.pfn().is_some() && (!entry.exclusive() || in_huge_region)
+    let needs = words_needed(entry, in_huge_region);
+    needs.count || needs.flags
+}
+
+/// Which of a frame's words an entry needs first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordsNeeded {
+    /// kpagecount: the page is not exclusively mapped.
+    pub count: bool,
+    /// kpageflags: in a huge-page region, where a hugetlbfs page (not in smaps' Rss) may be,
+    /// or the huge zero page.
+    pub flags: bool,
+}
+
+/// Which of a frame's words `entry` needs (none without a frame number). kpageflags costs the
+/// kernel far more per frame than kpagecount, so it is read only where the map count cannot
+/// settle it ([`flags_needed_after_count`]).
+pub fn words_needed(entry: PagemapEntry, in_huge_region: bool) -> WordsNeeded {
+    let pfn = entry.pfn().is_some();
+    WordsNeeded {
+        count: pfn && !entry.exclusive(),
+        flags: pfn && in_huge_region,
+    }
+}
+
+/// Whether, its map count read, an entry still needs its frame's flags: present without
+/// bit 61 (file or shared) and not exclusive is an anonymous page or no page at all (the zero
+/// page, a PFN mapping); a mapped anonymous page has a map count of at least 1, the zero page
+/// and PFN-mapped frames 0, so only a count of 0 leaves the question open.
+pub fn flags_needed_after_count(entry: PagemapEntry, map_count: u64) -> bool {
+    entry.pfn().is_some() && !entry.file_or_shared_anon() && !entry.exclusive() && map_count == 0
 }
 
 /// Bytes in 12-bit fixed point, as the kernel sums PSS.
@@ -106,15 +137,22 @@ pub enum Charge {
 
 /// How smaps counts a present page, from its pagemap entry and its frame's words.
 pub fn charge(entry: PagemapEntry, frame: FrameWords) -> Charge {
-    let flags = frame.flags;
-    if flags.has(KpageFlags::ZERO_PAGE) {
-        return Charge::None;
+    if let Some(flags) = frame.flags {
+        if flags.has(KpageFlags::ZERO_PAGE) {
+            return Charge::None;
+        }
+        if flags.has(KpageFlags::HUGE) {
+            return Charge::Hugetlb;
+        }
     }
-    if flags.has(KpageFlags::HUGE) {
-        return Charge::Hugetlb;
-    }
-    if !entry.file_or_shared_anon() && !entry.exclusive() && !flags.has(KpageFlags::ANON) {
-        return Charge::None;
+    if !entry.file_or_shared_anon() && !entry.exclusive() {
+        let anon = match frame.flags {
+            Some(flags) => flags.has(KpageFlags::ANON),
+            None => frame.map_count > 0,
+        };
+        if !anon {
+            return Charge::None;
+        }
     }
     if entry.exclusive() {
         return Charge::Mapped(1);
@@ -202,9 +240,33 @@ mod tests {
 
     fn words(flags: u64, map_count: u64) -> FrameWords {
         FrameWords {
-            flags: KpageFlags(flags),
+            flags: Some(KpageFlags(flags)),
             map_count,
         }
+    }
+
+    #[test]
+    fn flags_are_read_only_where_the_map_count_leaves_it_open() {
+        let shared_anon = PagemapEntry(PRESENT | 9);
+        assert!(!flags_needed_after_count(shared_anon, 3));
+        assert!(
+            flags_needed_after_count(shared_anon, 0),
+            "zero page or PFN mapping"
+        );
+        assert!(!flags_needed_after_count(
+            PagemapEntry(PRESENT | FILE | 9),
+            0
+        ));
+        let unread = |map_count| FrameWords {
+            flags: None,
+            map_count,
+        };
+        assert_eq!(charge(shared_anon, unread(3)), Charge::Mapped(3));
+        assert_eq!(charge(shared_anon, unread(0)), Charge::None);
+        assert_eq!(
+            charge(PagemapEntry(PRESENT | FILE | 9), unread(5)),
+            Charge::Mapped(5)
+        );
     }
 
     #[test]
@@ -279,6 +341,12 @@ mod tests {
             !needs_frame(PagemapEntry(PRESENT | FILE), false),
             "PFN hidden"
         );
+        let file = words_needed(PagemapEntry(PRESENT | FILE | 5), false);
+        assert_eq!((file.count, file.flags), (true, false));
+        let anon = words_needed(PagemapEntry(PRESENT | 5), false);
+        assert_eq!((anon.count, anon.flags), (true, false));
+        let huge = words_needed(PagemapEntry(PRESENT | FILE | EXCLUSIVE | 5), true);
+        assert_eq!((huge.count, huge.flags), (false, true));
     }
 
     #[test]

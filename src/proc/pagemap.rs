@@ -145,8 +145,9 @@ impl PagemapFile {
         if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
             return Ok(false);
         }
+        // Not PAGE_IS_FILE: it costs the kernel a page lookup for every present page.
         let wanted = scan_category::PRESENT | scan_category::SWAPPED;
-        let report = wanted | scan_category::HUGE | scan_category::FILE;
+        let report = wanted | scan_category::HUGE;
         let mut cursor = start;
         while cursor < end {
             let (filled, walk_end) =

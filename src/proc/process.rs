@@ -162,10 +162,12 @@ pub(crate) fn read_stat_brief(
     buf: &mut Vec<u8>,
 ) -> Option<crate::kernel::usage::StatBrief> {
     use std::io::Read;
-    buf.clear();
+    // One read into a buffer kept from process to process (read_to_end would stat and seek
+    // the file first).
+    buf.resize(4096, 0);
     let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
-    file.read_to_end(buf).ok()?;
-    crate::kernel::usage::parse_stat_brief(&String::from_utf8_lossy(buf))
+    let len = file.read(buf).ok()?;
+    crate::kernel::usage::parse_stat_brief(&String::from_utf8_lossy(&buf[..len]))
 }
 
 /// The user owning the process (the owner of `/proc/<pid>`).

@@ -22,7 +22,9 @@ use crate::kernel::addr::{PageSize, Pfn};
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::describe_path;
 use crate::kernel::pagemap::{scan_category, PagemapEntry};
-use crate::kernel::usage::{mapping_key, needs_frame, FrameWords, Usage};
+use crate::kernel::usage::{
+    flags_needed_after_count, mapping_key, needs_frame, words_needed, FrameWords, Usage,
+};
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::{user_space_end, PageRegion, PagemapFile};
 use crate::proc::process::{open_user_process, process_uid, read_stat_brief};
@@ -31,8 +33,15 @@ use crate::proc::process::{open_user_process, process_uid, read_stat_brief};
 const WORKERS: usize = 2;
 /// Regions fewer than this many pages apart are read with one pagemap `pread`.
 const JOIN_GAP_PAGES: u64 = 512;
-/// Frames fewer than this apart are read with one kpagecount/kpageflags `pread`.
-const FRAME_GAP: u64 = 64;
+/// Frames fewer than this apart are read with one kpagecount `pread` (the kernel's cost per
+/// frame is small there)...
+const COUNT_GAP: u64 = 16;
+/// ...and with one kpageflags `pread` (each frame's flags cost the kernel more).
+const FLAG_GAP: u64 = 8;
+/// Set in a frame's flags in the table: they were read.
+const FLAGS_READ: u32 = 1 << 31;
+/// Set in the segment word of a kept entry: the page is in a huge-page region.
+const HUGE_REGION: u64 = 1 << 63;
 
 /// What to account.
 #[derive(Debug, Clone)]
@@ -122,18 +131,20 @@ pub(crate) fn account(
     let frames_known = frames.is_some();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
+    // WORKERS - 1 threads and this one, which also reports progress between processes.
     let collected: Vec<Collected> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..WORKERS)
-            .map(|_| s.spawn(|| collect(scope, page, frames_known, &next, &done)))
+        let handles: Vec<_> = (1..WORKERS)
+            .map(|_| s.spawn(|| collect(scope, page, frames_known, &next, &done, || {})))
             .collect();
-        while !handles.iter().all(|h| h.is_finished()) {
-            on_process(done.load(Ordering::Relaxed));
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        handles
+        let ours = collect(scope, page, frames_known, &next, &done, || {
+            on_process(done.load(Ordering::Relaxed))
+        });
+        let mut all: Vec<Collected> = handles
             .into_iter()
             .map(|h| h.join().unwrap_or_default())
-            .collect()
+            .collect();
+        all.insert(0, ours);
+        all
     });
     on_process(done.load(Ordering::Relaxed));
     let mut collected = collected;
@@ -154,6 +165,7 @@ fn collect(
     frames_known: bool,
     next: &AtomicUsize,
     done: &AtomicUsize,
+    mut tick: impl FnMut(),
 ) -> Collected {
     let mut out = Collected {
         keys: vec![String::new()],
@@ -174,6 +186,7 @@ fn collect(
             out.skipped += 1;
         }
         done.fetch_add(1, Ordering::Relaxed);
+        tick();
     }
     out
 }
@@ -357,9 +370,10 @@ fn sort_page(
         if let Some(Pfn(pfn)) = entry.pfn() {
             out.max_pfn = out.max_pfn.max(pfn);
         }
-        // Kept as pairs: the raw entry, the segment it counts under.
+        // Kept as pairs: the raw entry, the segment it counts under (and whether huge).
         out.entries.push(entry.0);
-        out.entries.push(segment as u64);
+        out.entries
+            .push(segment as u64 | if huge { HUGE_REGION } else { 0 });
     } else if entry.exclusive() {
         out.segments[segment].base.add_exclusive(page_bytes, 1);
     } else {
@@ -368,53 +382,138 @@ fn sort_page(
     }
 }
 
-/// kpagecount and kpageflags of every frame the kept entries name, indexed by frame.
+/// kpagecount and kpageflags of every frame the kept entries name: the frames sorted, their
+/// words alongside (found by binary search; a dense array over all of RAM would cost a page
+/// fault for every few frames).
 #[derive(Default)]
 struct FrameTable {
+    pfns: Vec<u64>,
     counts: Vec<u32>,
     flags: Vec<u32>,
 }
 
 impl FrameTable {
-    /// Marks the frames, then reads them span by span.
+    /// Marks the frames (map counts for the entries not exclusive, flags for those in huge
+    /// regions), reads the counts span by span, then the flags of the frames the counts
+    /// leave open ([`flags_needed_after_count`]).
     fn read(frames: &FrameInfoReader, collected: &[Collected]) -> Result<FrameTable> {
         let max_pfn = collected.iter().map(|c| c.max_pfn).max().unwrap_or(0);
-        let mut marks = vec![0u64; (max_pfn / 64 + 1) as usize];
-        for c in collected {
-            for pair in c.entries.chunks_exact(2) {
-                if let Some(Pfn(pfn)) = PagemapEntry(pair[0]).pfn() {
-                    marks[(pfn / 64) as usize] |= 1 << (pfn % 64);
+        let mut count_marks = vec![0u64; (max_pfn / 64 + 1) as usize];
+        let mut flag_marks = count_marks.clone();
+        let kept = || {
+            collected.iter().flat_map(|c| {
+                c.entries.chunks_exact(2).filter_map(|pair| {
+                    let entry = PagemapEntry(pair[0]);
+                    let pfn = entry.pfn()?.0;
+                    Some((entry, pair[1] & HUGE_REGION != 0, pfn))
+                })
+            })
+        };
+        for (entry, huge, pfn) in kept() {
+            let needs = words_needed(entry, huge);
+            let (word, bit) = ((pfn / 64) as usize, 1 << (pfn % 64));
+            if needs.count {
+                count_marks[word] |= bit;
+            }
+            if needs.flags {
+                flag_marks[word] |= bit;
+            }
+        }
+        let mut table = FrameTable::default();
+        for (w, (&c, &f)) in count_marks.iter().zip(&flag_marks).enumerate() {
+            let mut bits = c | f;
+            while bits != 0 {
+                table
+                    .pfns
+                    .push(w as u64 * 64 + u64::from(bits.trailing_zeros()));
+                bits &= bits - 1;
+            }
+        }
+        table.counts = vec![0; table.pfns.len()];
+        table.flags = vec![0; table.pfns.len()];
+        let mut buf = vec![0u64; 4096];
+        for (first, end) in marked_spans(&count_marks, COUNT_GAP) {
+            for (pfn, word) in read_span(frames, first, end, &mut buf, true)? {
+                if let Some(at) = table.index(pfn as u64) {
+                    table.counts[at] = word.min(u64::from(u32::MAX)) as u32;
                 }
             }
         }
-        let len = (max_pfn + 1) as usize;
-        let mut table = FrameTable {
-            counts: vec![0; len],
-            flags: vec![0; len],
-        };
-        let mut buf = Vec::new();
-        for (first, end) in marked_spans(&marks, FRAME_GAP) {
-            let n = (end - first) as usize;
-            let counts = frames.map_counts(Pfn(first), n)?;
-            buf.clear();
-            buf.extend(frames.flags(Pfn(first), n)?.into_iter().map(|f| f.0));
-            for k in 0..n {
-                let pfn = first as usize + k;
-                table.counts[pfn] = counts[k].min(u32::MAX as u64) as u32;
-                // Every flag accounting looks at is below bit 32.
-                table.flags[pfn] = buf[k] as u32;
+        // The entries the map count leaves open (the zero page, PFN mappings).
+        let mut open = Vec::new();
+        for (entry, _, pfn) in kept() {
+            let (word, bit) = ((pfn / 64) as usize, 1 << (pfn % 64));
+            if entry.file_or_shared_anon() || entry.exclusive() || flag_marks[word] & bit != 0 {
+                continue;
+            }
+            let at = table.index(pfn).unwrap_or(usize::MAX);
+            let count = table.counts.get(at).map_or(0, |&c| u64::from(c));
+            if flags_needed_after_count(entry, count) {
+                flag_marks[word] |= bit;
+                open.push(pfn);
+            }
+        }
+        if !open.is_empty() {
+            // Frames only the flags pass names join the table.
+            table.pfns.extend(open);
+            let mut order: Vec<usize> = (0..table.pfns.len()).collect();
+            order.sort_by_key(|&i| table.pfns[i]);
+            order.dedup_by_key(|i| table.pfns[*i]);
+            let counts = &table.counts;
+            let new_counts = order
+                .iter()
+                .map(|&i| counts.get(i).copied().unwrap_or(0))
+                .collect();
+            table.pfns = order.iter().map(|&i| table.pfns[i]).collect();
+            table.counts = new_counts;
+            table.flags = vec![0; table.pfns.len()];
+        }
+        for (first, end) in marked_spans(&flag_marks, FLAG_GAP) {
+            for (pfn, word) in read_span(frames, first, end, &mut buf, false)? {
+                if let Some(at) = table.index(pfn as u64) {
+                    // Every flag the accounting looks at is below bit 31; bit 31 marks "read".
+                    table.flags[at] = (word as u32 & !FLAGS_READ) | FLAGS_READ;
+                }
             }
         }
         Ok(table)
     }
 
+    fn index(&self, pfn: u64) -> Option<usize> {
+        self.pfns.binary_search(&pfn).ok()
+    }
+
     fn words(&self, pfn: u64) -> FrameWords {
-        let at = pfn as usize;
+        let Some(at) = self.index(pfn) else {
+            return FrameWords::default();
+        };
+        let flags = self.flags[at];
         FrameWords {
-            flags: KpageFlags(u64::from(self.flags.get(at).copied().unwrap_or(0))),
-            map_count: u64::from(self.counts.get(at).copied().unwrap_or(0)),
+            flags: (flags & FLAGS_READ != 0).then(|| KpageFlags(u64::from(flags & !FLAGS_READ))),
+            map_count: u64::from(self.counts[at]),
         }
     }
+}
+
+/// The kpagecount (`counts`) or kpageflags words of frames `[first, end)`, read into `buf`.
+fn read_span<'a>(
+    frames: &FrameInfoReader,
+    first: u64,
+    end: u64,
+    buf: &'a mut Vec<u64>,
+    counts: bool,
+) -> Result<impl Iterator<Item = (usize, u64)> + 'a> {
+    let n = (end - first) as usize;
+    buf.resize(n.max(buf.len()), 0);
+    if counts {
+        frames.map_counts_into(Pfn(first), &mut buf[..n])?;
+    } else {
+        frames.flags_into(Pfn(first), &mut buf[..n])?;
+    }
+    Ok(buf[..n]
+        .iter()
+        .enumerate()
+        .map(move |(k, &word)| (first as usize + k, word)))
 }
 
 /// Spans `[first, end)` of marked bits, joining those fewer than `gap` apart.
@@ -454,7 +553,11 @@ fn charge_all(
             let Some(Pfn(pfn)) = entry.pfn() else {
                 continue;
             };
-            totals[offset + pair[1] as usize].add_page(page.bytes(), entry, table.words(pfn));
+            totals[offset + (pair[1] & !HUGE_REGION) as usize].add_page(
+                page.bytes(),
+                entry,
+                table.words(pfn),
+            );
         }
         offset += c.segments.len();
     }
