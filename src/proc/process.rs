@@ -170,6 +170,25 @@ pub(crate) fn read_stat_brief(
     crate::kernel::usage::parse_stat_brief(&String::from_utf8_lossy(&buf[..len]))
 }
 
+/// Reads `/proc/<pid>/maps` into the caller's buffer (reused from process to process);
+/// `false` when it cannot be read (the process exited).
+pub(crate) fn read_maps_into(pid: i32, buf: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    buf.clear();
+    let Ok(mut file) = std::fs::File::open(format!("/proc/{pid}/maps")) else {
+        return false;
+    };
+    let mut chunk = [0u8; 16384];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
 /// The user owning the process (the owner of `/proc/<pid>`).
 pub(crate) fn process_uid(pid: i32) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
