@@ -81,7 +81,7 @@ pub(crate) fn run(options: &UsageOptions) -> Result<()> {
     }
     sort_report(&mut report, options.sort);
     let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = std::io::BufWriter::new(stdout.lock());
     if options.json {
         write_json_line(&mut out, &to_json(&report, options))?;
     } else if options.by_mapping {

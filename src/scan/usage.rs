@@ -382,12 +382,15 @@ fn sort_page(
     }
 }
 
-/// kpagecount and kpageflags of every frame the kept entries name: the frames sorted, their
-/// words alongside (found by binary search; a dense array over all of RAM would cost a page
-/// fault for every few frames).
+/// kpagecount and kpageflags of every frame the kept entries name, found in O(1): the marked
+/// frames form a bitmap, and a frame's words sit at its rank among the marked ones (the count
+/// of marked frames before its bitmap word, plus those below it in the word). A dense array
+/// over all of RAM would cost a page fault every few frames, a search a dozen steps per page.
 #[derive(Default)]
 struct FrameTable {
-    pfns: Vec<u64>,
+    marks: Vec<u64>,
+    /// Marked frames before each word of `marks`.
+    rank: Vec<u32>,
     counts: Vec<u32>,
     flags: Vec<u32>,
 }
@@ -395,7 +398,7 @@ struct FrameTable {
 impl FrameTable {
     /// Marks the frames (map counts for the entries not exclusive, flags for those in huge
     /// regions), reads the counts span by span, then the flags of the frames the counts
-    /// leave open ([`flags_needed_after_count`]).
+    /// leave open ([`flags_needed_after_count`]: those are not exclusive, so already marked).
     fn read(frames: &FrameInfoReader, collected: &[Collected]) -> Result<FrameTable> {
         let max_pfn = collected.iter().map(|c| c.max_pfn).max().unwrap_or(0);
         let mut count_marks = vec![0u64; (max_pfn / 64 + 1) as usize];
@@ -419,18 +422,26 @@ impl FrameTable {
                 flag_marks[word] |= bit;
             }
         }
-        let mut table = FrameTable::default();
-        for (w, (&c, &f)) in count_marks.iter().zip(&flag_marks).enumerate() {
-            let mut bits = c | f;
-            while bits != 0 {
-                table
-                    .pfns
-                    .push(w as u64 * 64 + u64::from(bits.trailing_zeros()));
-                bits &= bits - 1;
-            }
-        }
-        table.counts = vec![0; table.pfns.len()];
-        table.flags = vec![0; table.pfns.len()];
+        let mut table = FrameTable {
+            marks: count_marks
+                .iter()
+                .zip(&flag_marks)
+                .map(|(c, f)| c | f)
+                .collect(),
+            ..FrameTable::default()
+        };
+        let mut total = 0u32;
+        table.rank = table
+            .marks
+            .iter()
+            .map(|word| {
+                let before = total;
+                total += word.count_ones();
+                before
+            })
+            .collect();
+        table.counts = vec![0; total as usize];
+        table.flags = vec![0; total as usize];
         let mut buf = vec![0u64; 4096];
         for (first, end) in marked_spans(&count_marks, COUNT_GAP) {
             for (pfn, word) in read_span(frames, first, end, &mut buf, true)? {
@@ -439,34 +450,14 @@ impl FrameTable {
                 }
             }
         }
-        // The entries the map count leaves open (the zero page, PFN mappings).
-        let mut open = Vec::new();
         for (entry, _, pfn) in kept() {
-            let (word, bit) = ((pfn / 64) as usize, 1 << (pfn % 64));
-            if entry.file_or_shared_anon() || entry.exclusive() || flag_marks[word] & bit != 0 {
+            if entry.file_or_shared_anon() || entry.exclusive() {
                 continue;
             }
-            let at = table.index(pfn).unwrap_or(usize::MAX);
-            let count = table.counts.get(at).map_or(0, |&c| u64::from(c));
+            let count = table.index(pfn).map_or(0, |at| u64::from(table.counts[at]));
             if flags_needed_after_count(entry, count) {
-                flag_marks[word] |= bit;
-                open.push(pfn);
+                flag_marks[(pfn / 64) as usize] |= 1 << (pfn % 64);
             }
-        }
-        if !open.is_empty() {
-            // Frames only the flags pass names join the table.
-            table.pfns.extend(open);
-            let mut order: Vec<usize> = (0..table.pfns.len()).collect();
-            order.sort_by_key(|&i| table.pfns[i]);
-            order.dedup_by_key(|i| table.pfns[*i]);
-            let counts = &table.counts;
-            let new_counts = order
-                .iter()
-                .map(|&i| counts.get(i).copied().unwrap_or(0))
-                .collect();
-            table.pfns = order.iter().map(|&i| table.pfns[i]).collect();
-            table.counts = new_counts;
-            table.flags = vec![0; table.pfns.len()];
         }
         for (first, end) in marked_spans(&flag_marks, FLAG_GAP) {
             for (pfn, word) in read_span(frames, first, end, &mut buf, false)? {
@@ -480,7 +471,10 @@ impl FrameTable {
     }
 
     fn index(&self, pfn: u64) -> Option<usize> {
-        self.pfns.binary_search(&pfn).ok()
+        let (word, bit) = ((pfn / 64) as usize, pfn % 64);
+        let marks = *self.marks.get(word)?;
+        (marks & (1 << bit) != 0)
+            .then(|| self.rank[word] as usize + (marks & ((1u64 << bit) - 1)).count_ones() as usize)
     }
 
     fn words(&self, pfn: u64) -> FrameWords {
