@@ -299,3 +299,28 @@ fn usage_without_root_says_in_one_line_what_it_cannot_compute() {
     assert!(json["processes"][0]["pss"].is_null());
     assert!(json["processes"][0]["rss"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn usage_gives_one_line_and_an_exit_code_for_each_bad_input() {
+    use crate::common::assert_exit;
+    assert_exit(
+        &crate::common::run(&["usage", "--pid", "0"]),
+        2,
+        "pid 0 is not a process",
+    );
+    assert_exit(
+        &crate::common::run(&["usage", "--user", "no-such-user-here"]),
+        3,
+        "no user named",
+    );
+    assert_exit(
+        &crate::common::run(&["usage", "--pid", "2"]),
+        3,
+        "kernel thread",
+    );
+    assert_exit(
+        &crate::common::run(&["usage", "--sort", "size"]),
+        2,
+        "--sort",
+    );
+}
