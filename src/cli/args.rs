@@ -341,6 +341,47 @@ pub(crate) struct OwnerArgs {
     pub(crate) json: bool,
 }
 
+/// How `usage` groups pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum UsageByArg {
+    /// A line per process (procrank)
+    Process,
+    /// A line per mapped file or kind of mapping, over all processes (librank)
+    Mapping,
+}
+
+/// The column `usage` sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum UsageSortArg {
+    Rss,
+    Pss,
+    Uss,
+    Swap,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UsageArgs {
+    /// Only this process; repeatable
+    #[arg(long = "pid", value_name = "PID")]
+    pub(crate) pids: Vec<i64>,
+
+    /// Only the processes of this user (a name or a uid)
+    #[arg(long, value_name = "USER")]
+    pub(crate) user: Option<String>,
+
+    /// A line per process, or per mapped file or kind of mapping
+    #[arg(long = "by", value_enum, default_value_t = UsageByArg::Process)]
+    pub(crate) by: UsageByArg,
+
+    /// Sort by this column, largest first
+    #[arg(long, value_enum, default_value_t = UsageSortArg::Pss)]
+    pub(crate) sort: UsageSortArg,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct PhysmapArgs {
     /// Highlight every frame of this process (a physdemo target's variable is marked and named)

@@ -10,7 +10,8 @@ use anyhow::{Error, Result};
 
 use crate::cli::args::{
     DeviceArgs, DevmemArgs, DoctorArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs,
-    PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, TargetArgs, WhereArg,
+    PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, TargetArgs, UsageArgs, UsageByArg,
+    UsageSortArg, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
@@ -24,6 +25,7 @@ use crate::commands::physmap::PhysmapOptions;
 use crate::commands::poke::PokeOptions;
 use crate::commands::port::PortOptions;
 use crate::commands::target::{Home, TargetOptions};
+use crate::commands::usage::{SortKey, UsageOptions};
 use crate::error::{usage, UserError};
 use crate::kernel::addr::{parse_u64, PageSize, PhysAddr, VirtAddr};
 use crate::kernel::pci::parse_selector;
@@ -373,6 +375,33 @@ impl TryFrom<&OwnerArgs> for OwnerOptions {
             offset,
             pids,
             exhaustive: args.all,
+            json: args.json,
+        })
+    }
+}
+
+impl TryFrom<&UsageArgs> for UsageOptions {
+    type Error = Error;
+
+    /// Each `--pid` once, in the order given.
+    fn try_from(args: &UsageArgs) -> Result<Self> {
+        let mut pids = Vec::with_capacity(args.pids.len());
+        for &pid in &args.pids {
+            let pid = validate_pid(pid)?;
+            if !pids.contains(&pid) {
+                pids.push(pid);
+            }
+        }
+        Ok(UsageOptions {
+            pids,
+            user: args.user.clone(),
+            by_mapping: args.by == UsageByArg::Mapping,
+            sort: match args.sort {
+                UsageSortArg::Rss => SortKey::Rss,
+                UsageSortArg::Pss => SortKey::Pss,
+                UsageSortArg::Uss => SortKey::Uss,
+                UsageSortArg::Swap => SortKey::Swap,
+            },
             json: args.json,
         })
     }

@@ -27,6 +27,7 @@ use crate::commands::physmap::PhysmapOptions;
 use crate::commands::poke::PokeOptions;
 use crate::commands::port::PortOptions;
 use crate::commands::target::TargetOptions;
+use crate::commands::usage::UsageOptions;
 use crate::error::ExitKind;
 
 pub(crate) use args::*;
@@ -127,6 +128,13 @@ pub(crate) enum Command {
         after_help = "Scans every process's present pages (PAGEMAP_SCAN where the kernel has it) and stops once\nthe frame's map count from /proc/kpagecount is accounted for.\n\nExamples:\n  sudo physdemo owner 0x12345040       # a physical address\n  sudo physdemo owner --pfn 0x12345\n  sudo physdemo owner --pfn 0x12345 --pid 1234 --json"
     )]
     Owner(OwnerArgs),
+
+    /// RSS, PSS, USS and swap of every process (procrank), or of every mapped file (librank)
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "PSS divides each page by its map count from /proc/kpagecount, as the kernel's smaps_rollup\ndoes (a THP counts at its full size, a KSM page 1/N in each of its N mappers; the zero page,\nPFN mappings and hugetlbfs pages are not RSS, as in smaps). USS: pages mapped once. Swap:\npages pagemap shows in swap. Needs root for PSS; without it, RSS, USS and swap only.\n\nExamples:\n  sudo physdemo usage\n  sudo physdemo usage --sort uss --user www-data\n  sudo physdemo usage --by mapping\n  sudo physdemo usage --pid 1234 --json"
+    )]
+    Usage(UsageArgs),
 
     /// What this machine lets physdemo do to physical memory, and why: each line measured
     #[command(
@@ -235,6 +243,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Inspect(args) => commands::inspect::run(&InspectOptions::try_from(&args)?)?,
         Command::Maps(args) => commands::maps::run(&MapsOptions::try_from(&args)?)?,
         Command::Owner(args) => commands::owner::run(&OwnerOptions::try_from(&args)?)?,
+        Command::Usage(args) => commands::usage::run(&UsageOptions::try_from(&args)?)?,
         Command::Physmap(args) => commands::physmap::run(&PhysmapOptions::try_from(&args)?)?,
         Command::Poke(args) => commands::poke::run(&PokeOptions::try_from(&args)?)?,
         Command::Peek(args) => commands::peek::run(&PeekOptions::try_from(&args)?)?,

@@ -14,3 +14,4 @@ pub(crate) mod physmap;
 pub(crate) mod poke;
 pub(crate) mod port;
 pub(crate) mod target;
+pub(crate) mod usage;

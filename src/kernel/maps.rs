@@ -53,6 +53,32 @@ fn safe_maps_line(line: &str) -> std::borrow::Cow<'_, str> {
     .into()
 }
 
+/// The fields of one maps line a frame search filters on, without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MapsLineBrief<'a> {
+    pub start: u64,
+    pub end: u64,
+    pub perms: &'a str,
+    /// The pathname as the kernel printed it (empty for anonymous memory).
+    pub path: &'a str,
+}
+
+/// Splits a maps line (`start-end perms offset dev inode path`) into what
+/// [`MapsLineBrief`] holds; `None` for a line that is not one.
+pub fn maps_line_brief(line: &[u8]) -> Option<MapsLineBrief<'_>> {
+    let line = std::str::from_utf8(line).ok()?;
+    let mut fields = line.splitn(6, ' ');
+    let (start, end) = fields.next()?.split_once('-')?;
+    let perms = fields.next()?;
+    let (_offset, _dev, _inode) = (fields.next()?, fields.next()?, fields.next()?);
+    Some(MapsLineBrief {
+        start: u64::from_str_radix(start, 16).ok()?,
+        end: u64::from_str_radix(end, 16).ok()?,
+        perms,
+        path: fields.next().unwrap_or("").trim(),
+    })
+}
+
 /// How a mapping's backing shows up, as a user reads it in /proc/<pid>/maps.
 pub fn describe_path(path: &MMapPath) -> String {
     match path {
@@ -120,6 +146,23 @@ mod tests {
                 "/lib/\u{fffd}x.so"
             ]
         );
+    }
+
+    #[test]
+    fn splits_a_maps_line_without_allocating() {
+        let line = b"7f1e55548000-7f1e5569e000 r-xp 00026000 fe:00 326279                     /usr/lib/x86_64-linux-gnu/libc.so.6";
+        let brief = maps_line_brief(line).unwrap();
+        assert_eq!(
+            (brief.start, brief.end),
+            (0x7f1e_5554_8000, 0x7f1e_5569_e000)
+        );
+        assert_eq!(
+            (brief.perms, brief.path),
+            ("r-xp", "/usr/lib/x86_64-linux-gnu/libc.so.6")
+        );
+        let anon = maps_line_brief(b"7f1e5570d000-7f1e5570f000 rw-p 00000000 00:00 0 ").unwrap();
+        assert_eq!(anon.path, "");
+        assert!(maps_line_brief(b"garbage").is_none());
     }
 
     #[test]

@@ -29,4 +29,5 @@ pub mod pat;
 pub mod pci;
 pub mod target_header;
 pub mod thp;
+pub mod usage;
 pub mod visibility;

@@ -38,6 +38,16 @@ impl FrameInfoReader {
         Ok(words)
     }
 
+    /// Fills `out` with the map counts of the frames from `first` on (0 past the end of RAM).
+    pub(crate) fn map_counts_into(&self, first: Pfn, out: &mut [u64]) -> Result<usize> {
+        read_words(&self.counts, first.0, out, "/proc/kpagecount")
+    }
+
+    /// Fills `out` with the flags words of the frames from `first` on (0 past the end of RAM).
+    pub(crate) fn flags_into(&self, first: Pfn, out: &mut [u64]) -> Result<usize> {
+        read_words(&self.flags, first.0, out, "/proc/kpageflags")
+    }
+
     /// Whether `pfn` is within the frames the kernel describes (below the end of RAM).
     pub(crate) fn frame_exists(&self, pfn: Pfn) -> Result<bool> {
         let mut word = [0u64; 1];

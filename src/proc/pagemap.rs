@@ -12,7 +12,8 @@ use crate::error::permission;
 use crate::kernel::pagemap::{scan_category, PagemapEntry};
 use crate::proc::process::no_such_process;
 use crate::proc::words::read_words;
-use crate::sys::pagemap_scan::{pagemap_scan, PageRegion};
+use crate::sys::pagemap_scan::pagemap_scan;
+pub(crate) use crate::sys::pagemap_scan::PageRegion;
 
 /// An open `/proc/<pid>/pagemap`, read with positioned reads.
 pub(crate) struct PagemapFile {
@@ -121,4 +122,70 @@ impl PagemapFile {
         }
         Ok(Some(found))
     }
+}
+
+impl PagemapFile {
+    /// Fills `out` with the raw entries from virtual page `first` on (0 past the end of the
+    /// address space): the caller's buffer, reused across processes.
+    pub(crate) fn read_raw(&self, first: u64, out: &mut [u64]) -> Result<usize> {
+        read_words(&self.file, first, out, "/proc/PID/pagemap")
+    }
+
+    /// PAGEMAP_SCAN over `[start, end)` into `found` (cleared first), the regions holding
+    /// present or swapped pages, each labelled present/swapped/huge/file; `buf` is the
+    /// caller's scratch, reused. `Ok(false)` when the kernel has no PAGEMAP_SCAN.
+    pub(crate) fn scan_into(
+        &self,
+        start: u64,
+        end: u64,
+        buf: &mut [PageRegion],
+        found: &mut Vec<PageRegion>,
+    ) -> Result<bool> {
+        found.clear();
+        if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
+            return Ok(false);
+        }
+        // Not PAGE_IS_FILE: it costs the kernel a page lookup for every present page.
+        let wanted = scan_category::PRESENT | scan_category::SWAPPED;
+        let report = wanted | scan_category::HUGE;
+        let mut cursor = start;
+        while cursor < end {
+            let (filled, walk_end) =
+                match pagemap_scan(&self.file, cursor, end, wanted, report, buf) {
+                    Ok(done) => done,
+                    Err(err) if matches!(err.raw_os_error(), Some(libc::ENOTTY | libc::EINVAL)) => {
+                        return Ok(false)
+                    }
+                    Err(err) => {
+                        return Err(anyhow::Error::new(err)
+                            .context(format!("PAGEMAP_SCAN on /proc/{}/pagemap", self.pid)))
+                    }
+                };
+            found.extend_from_slice(&buf[..filled]);
+            if walk_end <= cursor || walk_end >= end || filled < buf.len() {
+                break;
+            }
+            cursor = walk_end;
+        }
+        Ok(true)
+    }
+}
+
+/// The end of the user address space PAGEMAP_SCAN accepts on this machine (its range must
+/// pass `access_ok`: 2^47 on x86-64 with 4-level paging, 2^56 with 5, 2^48 on arm64),
+/// probed once on physdemo's own pagemap; `None` without PAGEMAP_SCAN.
+pub(crate) fn user_space_end() -> Option<u64> {
+    static END: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *END.get_or_init(|| {
+        let page = crate::kernel::addr::PageSize::of_system().bytes();
+        let own = File::open("/proc/self/pagemap").ok()?;
+        let mut buf = [PageRegion::default(); 1];
+        [56u32, 52, 48, 47, 39]
+            .into_iter()
+            .map(|bits| (1u64 << bits) - page)
+            .find(|&end| {
+                let anyof = scan_category::PRESENT;
+                pagemap_scan(&own, end - page, end, anyof, anyof, &mut buf).is_ok()
+            })
+    })
 }

@@ -155,6 +155,58 @@ pub(crate) fn command_line(pid: i32) -> Result<Vec<String>> {
         .context("reading the command line")
 }
 
+/// The command, state and flags of `/proc/<pid>/stat`, read into the caller's buffer;
+/// `None` when the process is gone or the file unreadable.
+pub(crate) fn read_stat_brief(
+    pid: i32,
+    buf: &mut Vec<u8>,
+) -> Option<crate::kernel::usage::StatBrief> {
+    use std::io::Read;
+    // One read into a buffer kept from process to process (read_to_end would stat and seek
+    // the file first).
+    buf.resize(4096, 0);
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let len = file.read(buf).ok()?;
+    crate::kernel::usage::parse_stat_brief(&String::from_utf8_lossy(&buf[..len]))
+}
+
+/// Reads `/proc/<pid>/maps` into the caller's buffer (reused from process to process);
+/// `false` when it cannot be read (the process exited).
+pub(crate) fn read_maps_into(pid: i32, buf: &mut Vec<u8>) -> bool {
+    use std::io::Read;
+    buf.clear();
+    let Ok(mut file) = std::fs::File::open(format!("/proc/{pid}/maps")) else {
+        return false;
+    };
+    let mut chunk = [0u8; 16384];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return true,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+/// The user owning the process (the owner of `/proc/<pid>`).
+pub(crate) fn process_uid(pid: i32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}"))
+        .ok()
+        .map(|m| m.uid())
+}
+
+/// The uid of a user name (or number) from /etc/passwd.
+pub(crate) fn uid_of_user(user: &str) -> Result<u32> {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    crate::kernel::usage::uid_in_passwd(&passwd, user).ok_or_else(|| {
+        not_found(format!("no user named {user:?} in /etc/passwd"))
+            .hint("give a user name from /etc/passwd or a numeric uid (see `id`)")
+            .into()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub(crate) mod huge;
 pub(crate) mod owners;
 pub(crate) mod physmap;
 pub(crate) mod runs;
+pub(crate) mod usage;
 
 use anyhow::Result;
 

@@ -27,4 +27,5 @@ mod pictures;
 mod port;
 mod target_and_inspect;
 mod trace;
+mod usage;
 mod vm;

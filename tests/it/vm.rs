@@ -510,6 +510,15 @@ fn maps_counts_transparent_huge_pages_as_the_kernel_does() {
     assert!(text.contains(", asked directly: PAGEMAP_SCAN: refused ("));
 }
 
+#[test]
+fn usage_matches_smaps_rollup_in_the_vm_for_ksm_fork_thp_and_shared_text() {
+    let Some(text) = scenario("usage", &[]) else {
+        return;
+    };
+    assert!(text.contains("ok   - KSM merged the two pages"));
+    assert!(text.contains("ok   - the THP holder has a huge page"));
+}
+
 /// What a run of demos/vm/plumbing.sh left: its output, QEMU's trace of every device read
 /// and write, and the bytes that arrived on the debug console (port 0xe9).
 struct Plumbing {
