@@ -152,4 +152,18 @@ else
   bad "port 0x80: exit $rc, stderr: $err"
 fi
 
-summary arm64 9
+# 8. The kmalloc setup (demos/kernel-buffer.sh): a kernel buffer found by physical
+#    address, rewritten, and the module reads the new value.
+say "the kmalloc setup: demos/kernel-buffer.sh on $page_size-byte pages"
+set +e
+kb="$(sh "$(dirname "$0")/kernel-buffer.sh" 0x0123456789abcdef 2>&1)"
+kb_rc=$?
+set -e
+echo "$kb" | tail -n 12 | sed 's/^/    | /'
+if [ "$kb_rc" -eq 0 ] && echo "$kb" | grep -q 'the kernel saw exactly 0x0123456789abcdef in its kmalloc buffer'; then
+  ok "kernel-buffer: the module saw exactly 0x0123456789abcdef, written by physical address"
+else
+  bad "kernel-buffer.sh exit $kb_rc"
+fi
+
+summary arm64 10
