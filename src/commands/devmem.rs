@@ -15,11 +15,10 @@ use anyhow::Result;
 use crate::kernel::addr::PhysAddr;
 use crate::physmem::access::PhysMem;
 use crate::physmem::device::DeviceOptions;
-use crate::physmem::policy::{check_config_space_write, check_region_write};
+use crate::physmem::policy::{check_config_space_write, check_region_write_judged};
 use crate::physmem::width::Width;
-use crate::proc::ecam::find_in_system;
-use crate::proc::iomem::place_in_system_map;
 use crate::render::device::DeviceUsed;
+use crate::resolve::destination::Destination;
 
 /// One parsed devmem command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +80,15 @@ fn read(options: &DevmemOptions) -> Result<(u64, DeviceUsed)> {
 /// and mapped as the write would (the same verdict), no store, and the line saying so.
 fn write(options: &DevmemOptions, value: u64) -> Result<(Option<String>, DeviceUsed)> {
     let DevmemRequest { addr, width, .. } = options.request;
-    let placement = place_in_system_map(addr);
-    let config = find_in_system(addr);
-    check_config_space_write(addr, config.as_ref(), options.force)?;
-    check_region_write(addr, width.bytes() as u64, &placement, options.force)?;
+    let at = Destination::of(addr);
+    check_config_space_write(addr, at.config.as_ref(), options.force)?;
+    check_region_write_judged(
+        addr,
+        width.bytes() as u64,
+        &at.placement,
+        at.judged(),
+        options.force,
+    )?;
     let mem = PhysMem::open(&options.device, true, addr)?;
     if !options.dry_run {
         mem.write(addr, width, value)?;
@@ -95,7 +99,7 @@ fn write(options: &DevmemOptions, value: u64) -> Result<(Option<String>, DeviceU
     let line = format!(
         "dry run: would write {} ({width}) to {addr} in {} via {}; nothing was written",
         format_read(value, width),
-        placement.describe(),
+        at.placement.describe(),
         used.device
     );
     Ok((Some(line), used))

@@ -10,9 +10,10 @@ use anyhow::Result;
 use owo_colors::{OwoColorize, Stream::Stdout};
 use serde::Serialize;
 
-use crate::kernel::addr::{Hex, PageTableIndices, Pfn, PhysAddr, VirtAddr};
+use crate::kernel::addr::{Hex, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::maps::MappingSummary;
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry, PagemapJson};
+use crate::kernel::walk::{Mmu, Walk};
 use crate::proc::target_process;
 use crate::render::file::OutputFile;
 use crate::render::json::write_json_line;
@@ -82,6 +83,10 @@ pub(crate) struct InspectJson {
     pub(crate) kpageflags: Option<Vec<String>>,
     pub(crate) kpagecount: Option<u64>,
     pub(crate) huge_page: Option<&'static str>,
+    /// The page-table walk, on machines other than x86-64 (whose walk is always
+    /// PGD, PUD, PMD, PTE of 9 bits over a 12-bit offset, and absent here).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) walk: Option<Walk>,
 }
 
 impl From<&Resolution> for InspectJson {
@@ -101,6 +106,9 @@ impl From<&Resolution> for InspectJson {
             kpageflags: r.frame.map(|f| f.flags.names()),
             kpagecount: r.frame.map(|f| f.map_count),
             huge_page: r.frame.and_then(|f| f.flags.huge_kind()),
+            walk: (r.mmu != Mmu::X86_64)
+                .then(|| r.mmu.walk(r.vaddr, r.page))
+                .flatten(),
         }
     }
 }
@@ -230,12 +238,17 @@ fn render_translation(r: &Resolution, out: &mut impl Write) -> std::io::Result<(
     let offset = r.page.offset_in_page(r.vaddr.0);
     let shift = r.page.shift();
     writeln!(out, "virtual {:#018x}", r.vaddr.0)?;
-    match PageTableIndices::x86_64(r.vaddr, r.page) {
-        Some(t) => writeln!(
-            out,
-            "  = PGD[{}] -> PUD[{}] -> PMD[{}] -> PTE[{}] + offset {:#05x}   (bits 47-39 | 38-30 | 29-21 | 20-12 | 11-0)",
-            t.pgd, t.pud, t.pmd, t.pte, t.offset
-        )?,
+    match r.mmu.walk(r.vaddr, r.page) {
+        Some(w) => {
+            if w.root != "CR3" {
+                writeln!(
+                    out,
+                    "  the MMU's walk from {} ({} VA bits):",
+                    w.root, w.va_bits
+                )?;
+            }
+            writeln!(out, "  = {}   ({})", w.chain(), w.bit_ranges())?
+        }
         None => writeln!(
             out,
             "  = virtual page {:#x} + offset {offset:#x}   (bits 63-{shift} | {}-0)",

@@ -23,7 +23,7 @@ use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::physmem::access::PhysMem;
 use crate::physmem::device::DeviceOptions;
 use crate::physmem::frame_pin::{pinning_available, FramePin};
-use crate::physmem::policy::{check_config_space_write, check_region_write};
+use crate::physmem::policy::{check_config_space_write, check_region_write_judged};
 use crate::physmem::width::{check_alignment, check_value_fits, Width, WidthValue};
 use crate::proc::target_process::{wait_for_reaction, Reaction};
 use crate::render::device::DeviceUsed;
@@ -168,10 +168,11 @@ fn prepare(options: &PokeOptions) -> Result<Plan> {
     let destination = Destination::of(located.paddr);
     let placement = &destination.placement;
     check_config_space_write(located.paddr, destination.config.as_ref(), options.force)?;
-    check_region_write(
+    check_region_write_judged(
         located.paddr,
         width.bytes() as u64,
         placement,
+        destination.judged(),
         options.force,
     )?;
     let ram = destination.is_ram(register.as_ref());
@@ -249,10 +250,12 @@ fn last_checks(plan: &Plan, options: &PokeOptions) -> Result<StoreAt> {
         .phys_addr(pin.pfn, r.page.offset_in_page(r.vaddr.0))
         .context("the pinned frame's address does not fit in 64 bits")?;
     if paddr != located.paddr {
-        check_region_write(
+        let moved = Destination::of(paddr);
+        check_region_write_judged(
             paddr,
             plan.width.bytes() as u64,
-            &Destination::of(paddr).placement,
+            &moved.placement,
+            moved.judged(),
             options.force,
         )?;
     }

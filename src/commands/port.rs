@@ -17,6 +17,7 @@ use std::io::Write;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::error::unsupported;
 use crate::kernel::addr::Hex;
 use crate::kernel::iomem::Placement;
 use crate::kernel::ioports::{describe_port_placement, machine_port, MachinePort, Port};
@@ -60,6 +61,14 @@ struct Plan {
 
 /// Runs `physdemo port`.
 pub(crate) fn run(options: &PortOptions) -> Result<()> {
+    if !crate::proc::arch::has_io_ports() {
+        return Err(unsupported(format!(
+            "I/O ports are an x86 thing: this {} machine has no port space and no in/out instructions",
+            crate::proc::arch::machine_name()
+        ))
+        .hint("its devices are memory-mapped: read a register with physdemo peek ADDRESS or physdemo devmem ADDRESS")
+        .into());
+    }
     let plan = prepare(options)?;
     let values = if options.dry_run {
         Vec::new()

@@ -10,12 +10,14 @@
 //! huge page mode ([`thp`]), what hides a process from /proc: hidepid and PID namespaces
 //! ([`visibility`]), and what else decides whether a memory device opens: the kernel's build configuration ([`config`]),
 //! capabilities ([`capabilities`]), x86 PAT ([`pat`]), loaded modules and device numbers
-//! ([`modules`]).
+//! ([`modules`]); the page-table walk of the machine that runs ([`walk`]); device tree
+//! `reg` and `compatible` properties and the virt board's devices ([`devicetree`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
 pub mod capabilities;
 pub mod config;
+pub mod devicetree;
 pub mod ecam;
 pub mod frame_class;
 pub mod iomem;
@@ -31,3 +33,4 @@ pub mod target_header;
 pub mod thp;
 pub mod usage;
 pub mod visibility;
+pub mod walk;

@@ -11,6 +11,7 @@ use crate::kernel::addr::PhysAddr;
 use crate::kernel::ecam::ConfigSpace;
 use crate::kernel::iomem::{Placement, RegionKind};
 use crate::kernel::ioports::{is_acpi_power_block, machine_port, Port};
+use crate::kernel::kpageflags::KpageFlags;
 
 /// Whether a write into a region of this kind is allowed without `--force`.
 fn writable_without_force(kind: RegionKind) -> bool {
@@ -67,6 +68,70 @@ pub fn check_region_write(
     Err(refused(format!("refusing to write: {why}")).hint(
         "physdemo writes only to System RAM or a device; add --force if you mean it, --dry-run to check",
     ))
+}
+
+/// Whether `placement` is a memblock reservation listed inside System RAM: arm64's
+/// /proc/iomem shows the kernel's early reservations as `reserved` children of System RAM,
+/// and some stay listed after the kernel freed them to the page allocator (the initrd's
+/// range, whose pages then hold any process's memory). There the name decides nothing;
+/// the frame does ([`frame_is_allocator_ram`]).
+pub fn is_reservation_in_ram(placement: &Placement) -> bool {
+    match placement {
+        Placement::In { region, outer } => {
+            region.name == "reserved"
+                && outer
+                    .last()
+                    .is_some_and(|p| p.kind() == RegionKind::SystemRam)
+                && outer.iter().all(|r| may_enclose_writable(r.kind()))
+        }
+        _ => false,
+    }
+}
+
+/// Whether kpageflags show a frame the page allocator manages: it has a struct page
+/// (no NOPAGE, bit 20) and is not PG_reserved (bit 32), which the kernel's image, the
+/// device tree blob and every reservation still held keep.
+pub fn frame_is_allocator_ram(flags: KpageFlags) -> bool {
+    !flags.has(20) && !flags.has(32)
+}
+
+/// What else than /proc/iomem's names the write policy goes by, where the machine says it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Judged {
+    /// A reservation inside System RAM whose frame the page allocator manages (see
+    /// [`is_reservation_in_ram`]): System RAM.
+    pub ram_by_frame: bool,
+    /// The `reg` range (start, size) of the device tree node holding the address: a device
+    /// there, even when no driver claimed it in /proc/iomem (fw_cfg on arm64).
+    pub dt_device: Option<(u64, u64)>,
+}
+
+/// [`check_region_write`], with what [`Judged`] adds: a freed reservation inside System RAM
+/// is System RAM; an address no /proc/iomem region holds but a device tree node's `reg`
+/// does is that device's.
+pub fn check_region_write_judged(
+    addr: PhysAddr,
+    len: u64,
+    placement: &Placement,
+    judged: Judged,
+    force: bool,
+) -> Result<(), UserError> {
+    let last = addr.0.saturating_add(len.max(1) - 1);
+    if let (Placement::Nowhere, Some((start, size))) = (placement, judged.dt_device) {
+        if addr.0 >= start && last - start < size {
+            return Ok(());
+        }
+    }
+    let ram_by_frame = judged.ram_by_frame;
+    let candidate = ram_by_frame && is_reservation_in_ram(placement);
+    if let (true, Placement::In { outer, .. }) = (candidate, placement) {
+        if let Some(ram) = outer.last() {
+            if ram.contains(addr.0) && last <= ram.end {
+                return Ok(());
+            }
+        }
+    }
+    check_region_write(addr, len, placement, force)
 }
 
 /// No write into PCI configuration space without `--force`.
@@ -147,6 +212,90 @@ mod tests {
     use crate::kernel::ecam::{locate, parse_mcfg};
     use crate::kernel::iomem::tests::map;
     use crate::kernel::iomem::IomemMap;
+
+    /// QEMU virt's /proc/iomem on arm64 (6.1, 4 KiB pages), memblock reservations inside RAM.
+    const ARM64_VIRT: &str = "\
+09000000-09000fff : 9000000.pl011 9000000.pl011
+09010000-09010fff : 9010000.pl031 rtc-pl031
+40000000-7fffffff : System RAM
+  40210000-4163ffff : Kernel code
+  41640000-41b1ffff : reserved
+  41b20000-41d9ffff : Kernel data
+  48000000-486a6fff : reserved
+";
+
+    fn frame(ram_by_frame: bool) -> Judged {
+        Judged {
+            ram_by_frame,
+            dt_device: None,
+        }
+    }
+
+    #[test]
+    fn a_device_tree_device_no_driver_claims_is_a_device() {
+        let m = IomemMap::parse(ARM64_VIRT.as_bytes()).unwrap();
+        let fw_cfg = PhysAddr(0x0902_0008);
+        assert_eq!(m.place(fw_cfg), Placement::Nowhere);
+        let with = Judged {
+            ram_by_frame: false,
+            dt_device: Some((0x0902_0000, 0x18)),
+        };
+        assert!(check_region_write_judged(fw_cfg, 2, &m.place(fw_cfg), with, false).is_ok());
+        assert!(
+            check_region_write_judged(fw_cfg, 2, &m.place(fw_cfg), Judged::default(), false)
+                .is_err()
+        );
+        // Past the node's range, or where /proc/iomem says otherwise, the node does not count.
+        assert!(check_region_write_judged(
+            PhysAddr(0x0902_0018),
+            1,
+            &m.place(PhysAddr(0x0902_0018)),
+            with,
+            false
+        )
+        .is_err());
+        let kernel = PhysAddr(0x4021_0000);
+        let over = Judged {
+            ram_by_frame: false,
+            dt_device: Some((0x4000_0000, 0x4000_0000)),
+        };
+        assert!(check_region_write_judged(kernel, 8, &m.place(kernel), over, false).is_err());
+    }
+
+    #[test]
+    fn a_freed_reservation_inside_ram_is_judged_by_its_frame() {
+        let m = IomemMap::parse(ARM64_VIRT.as_bytes()).unwrap();
+        let at = PhysAddr(0x4800_0040);
+        let placement = m.place(at);
+        assert!(is_reservation_in_ram(&placement));
+        // The initrd's pages, freed and reused: anonymous, LRU, no PG_reserved.
+        assert!(frame_is_allocator_ram(KpageFlags(
+            1 << 12 | 1 << 5 | 1 << 4
+        )));
+        assert!(check_region_write_judged(at, 8, &placement, frame(true), false).is_ok());
+        // Still reserved (PG_reserved), or no struct page: the name stands.
+        assert!(!frame_is_allocator_ram(KpageFlags(1 << 32)));
+        assert!(!frame_is_allocator_ram(KpageFlags(1 << 20)));
+        let err = check_region_write_judged(at, 8, &placement, frame(false), false).unwrap_err();
+        assert!(
+            err.message
+                .contains("0x48000040 is in reserved [0x48000000-0x486a6fff], a reserved range"),
+            "{err}"
+        );
+        // Only `reserved` nested in System RAM is a candidate: not the devices, not the
+        // kernel's image, not a top-level Reserved.
+        assert!(!is_reservation_in_ram(&m.place(PhysAddr(0x0900_0000))));
+        assert!(!is_reservation_in_ram(&m.place(PhysAddr(0x4021_0000))));
+        assert!(!is_reservation_in_ram(&map().place(PhysAddr(0))));
+        assert!(check_region_write_judged(
+            PhysAddr(0x4021_0000),
+            8,
+            &m.place(PhysAddr(0x4021_0000)),
+            frame(true),
+            false
+        )
+        .is_err());
+    }
 
     #[test]
     fn the_write_policy_allows_ram_and_devices_only() {

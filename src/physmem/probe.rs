@@ -24,13 +24,34 @@ use crate::proc::pagemap::PagemapFile;
 use crate::sys::clock::monotonic_ns;
 use crate::sys::phys_window::PhysWindow;
 
-/// The bytes of one 4 KiB page, page-aligned so that it is exactly one frame.
-#[repr(C, align(4096))]
-struct Frame([u8; 4096]);
+/// The bytes of one page of the system's size (4 KiB, 16 KiB, 64 KiB), page-aligned so
+/// that it is exactly one frame: the aligned page inside an allocation of two.
+struct Frame {
+    buffer: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl Frame {
+    fn new(page: PageSize) -> Frame {
+        let len = page.bytes() as usize;
+        let buffer = vec![0u8; 2 * len];
+        let start = (len - buffer.as_ptr() as usize % len) % len;
+        Frame { buffer, start, len }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buffer[self.start..self.start + self.len]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.buffer[self.start..self.start + self.len]
+    }
+}
 
 /// A page of physdemo's own with a pattern only it holds, and its physical address.
 pub(crate) struct OwnPage {
-    frame: Box<Frame>,
+    frame: Frame,
     pfn: Pfn,
     pub(crate) paddr: PhysAddr,
 }
@@ -53,12 +74,9 @@ impl OwnPage {
     /// not known (pagemap hides PFNs without CAP_SYS_ADMIN).
     pub(crate) fn new() -> Result<OwnPage, String> {
         let page = PageSize::of_system();
-        if page.bytes() != 4096 {
-            return Err(format!("the page size is {} bytes, not 4096", page.bytes()));
-        }
-        let mut frame = Box::new(Frame([0; 4096]));
+        let mut frame = Frame::new(page);
         let seed = monotonic_ns() ^ u64::from(std::process::id()).rotate_left(32);
-        for (i, byte) in frame.0.iter_mut().enumerate() {
+        for (i, byte) in frame.bytes_mut().iter_mut().enumerate() {
             let b = (seed.rotate_left((i % 64) as u32) as u8) ^ (i / 64) as u8;
             *byte = if b == 0 { 0xa5 } else { b };
         }
@@ -73,7 +91,7 @@ impl OwnPage {
     }
 
     fn vaddr(&self) -> VirtAddr {
-        VirtAddr(self.frame.0.as_ptr() as u64)
+        VirtAddr(self.frame.bytes().as_ptr() as u64)
     }
 
     /// The page's frame as pagemap shows it now.
@@ -100,7 +118,7 @@ impl OwnPage {
 
     /// What `bytes` (read from the page's physical address) are.
     pub(crate) fn judge(&self, bytes: &[u8]) -> Seen {
-        let own = std::hint::black_box(&self.frame.0[..]);
+        let own = std::hint::black_box(self.frame.bytes());
         if bytes == own {
             Seen::Exact
         } else if bytes.iter().all(|&b| b == 0) {
@@ -129,7 +147,7 @@ impl OwnPage {
 
 /// One page at `addr` (page-aligned) by pread. Only for RAM: a device may act on a read.
 pub(crate) fn read_page(file: &File, addr: PhysAddr) -> io::Result<Vec<u8>> {
-    let mut bytes = vec![0u8; 4096];
+    let mut bytes = vec![0u8; PageSize::of_system().bytes() as usize];
     let mut done = 0;
     while done < bytes.len() {
         match file.read_at(&mut bytes[done..], addr.0 + done as u64)? {
@@ -142,8 +160,9 @@ pub(crate) fn read_page(file: &File, addr: PhysAddr) -> io::Result<Vec<u8>> {
 
 /// One page at `addr` (page-aligned) through a read-only shared mapping. Only for RAM.
 pub(crate) fn map_page(file: &File, addr: PhysAddr) -> io::Result<Vec<u8>> {
-    let window = PhysWindow::map(file, addr.0, 4096, false)?;
-    let mut bytes = vec![0u8; 4096];
+    let len = PageSize::of_system().bytes() as usize;
+    let window = PhysWindow::map(file, addr.0, len, false)?;
+    let mut bytes = vec![0u8; len];
     window.read_bytes(0, &mut bytes)?;
     Ok(bytes)
 }
@@ -152,7 +171,7 @@ pub(crate) fn map_page(file: &File, addr: PhysAddr) -> io::Result<Vec<u8>> {
 /// checks run (STRICT_DEVMEM, IO_STRICT_DEVMEM, PAT), no access is made, so this is
 /// harmless for a device too.
 pub(crate) fn map_untouched(file: &File, addr: PhysAddr) -> io::Result<()> {
-    PhysWindow::map(file, addr.0, 4096, false).map(drop)
+    PhysWindow::map(file, addr.0, PageSize::of_system().bytes() as usize, false).map(drop)
 }
 
 #[cfg(test)]
@@ -171,10 +190,15 @@ mod tests {
         };
         assert!(own.paddr.0 >= 0x10_0000, "{}", own.paddr);
         assert!(own.still_there());
-        let copy = std::hint::black_box(own.frame.0.to_vec());
+        let copy = std::hint::black_box(own.frame.bytes().to_vec());
+        assert_eq!(copy.len() as u64, PageSize::of_system().bytes());
+        assert_eq!(
+            own.frame.bytes().as_ptr() as u64 % PageSize::of_system().bytes(),
+            0
+        );
         assert_eq!(own.judge(&copy), Seen::Exact);
         assert!(copy.iter().all(|&b| b != 0));
-        assert_eq!(own.judge(&[0; 4096]), Seen::Zeros);
+        assert_eq!(own.judge(&vec![0; copy.len()]), Seen::Zeros);
         let mut other = copy.clone();
         other[100] ^= 1;
         assert_eq!(own.judge(&other), Seen::Other);
@@ -183,7 +207,8 @@ mod tests {
         file.write_all_at(&copy, own.paddr.0).unwrap();
         assert_eq!(own.read_through(&file), Seen::Exact);
         assert_eq!(own.map_through(&file), Seen::Exact);
-        file.write_all_at(&[0; 4096], own.paddr.0).unwrap();
+        file.write_all_at(&vec![0; copy.len()], own.paddr.0)
+            .unwrap();
         assert_eq!(own.read_through(&file), Seen::Zeros);
         assert!(map_untouched(&file, own.paddr).is_ok());
         let short = tempfile::tempfile().unwrap();

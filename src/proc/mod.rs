@@ -10,10 +10,13 @@
 //! configuration space windows ([`ecam`]) and PCI devices ([`pci`]); and what else decides
 //! whether a memory device opens: the kernel's configuration ([`config`]), this process's
 //! capabilities ([`capabilities`]), x86 PAT ([`pat`]) and physdemo_mem, the module behind
-//! /dev/physmem ([`module`]).
+//! /dev/physmem ([`module`]); which machine runs: its MMU and I/O ports ([`arch`]); the
+//! device tree's node at an address ([`devicetree`]).
 
+pub(crate) mod arch;
 pub(crate) mod capabilities;
 pub(crate) mod config;
+pub(crate) mod devicetree;
 pub(crate) mod ecam;
 pub(crate) mod huge;
 pub(crate) mod iomem;

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use crate::kernel::addr::{Hex, Pfn, VirtAddr};
+use crate::kernel::devicetree::DtDevice;
 use crate::kernel::ecam::ConfigSpace;
 use crate::kernel::iomem::Placement;
 use crate::kernel::pci::Resource;
@@ -54,6 +55,9 @@ pub(crate) fn subject_lines(
     if let Some(config) = &destination.config {
         lines.push(format!("{:<10}{}", "config", config.describe()));
     }
+    if let Some(device) = &destination.device {
+        lines.push(format!("{:<10}{device}", "dt node"));
+    }
     lines
 }
 
@@ -91,6 +95,9 @@ pub(crate) struct RegionJson {
     pub(crate) end: Option<Hex>,
     pub(crate) description: String,
     pub(crate) pci_config: Option<String>,
+    /// The device tree node holding the address (absent where there is none: x86 PCs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) devicetree: Option<DtDevice>,
 }
 
 impl From<&Destination> for RegionJson {
@@ -105,6 +112,7 @@ impl From<&Destination> for RegionJson {
             end: region.map(|r| Hex(r.end)),
             description: destination.placement.describe(),
             pci_config: destination.config.as_ref().map(ConfigSpace::describe),
+            devicetree: destination.device.clone(),
         }
     }
 }

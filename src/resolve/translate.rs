@@ -12,6 +12,7 @@ use crate::kernel::addr::{PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::MappingSummary;
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry};
+use crate::kernel::walk::Mmu;
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
 use crate::proc::process::open_user_process;
@@ -30,6 +31,8 @@ pub(crate) struct Resolution {
     /// address space pagemap covers (the vsyscall page).
     pub(crate) pagemap_covered: bool,
     pub(crate) frame: Option<FrameInfo>,
+    /// The machine's MMU, whose walk `inspect` shows.
+    pub(crate) mmu: Mmu,
 }
 
 /// What the kernel says about the physical frame.
@@ -106,6 +109,7 @@ pub(crate) fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
         entry,
         pagemap_covered: covered_entry.is_some(),
         frame,
+        mmu: crate::proc::arch::running_mmu(),
     })
 }
 
@@ -135,5 +139,6 @@ pub(crate) fn sample_resolution(entry: u64) -> Resolution {
             flags: KpageFlags(1 << 11 | 1 << 12),
             map_count: 1,
         }),
+        mmu: Mmu::X86_64,
     }
 }

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use crate::common::skip_requested;
 use crate::trace::{accesses_to, Access};
 
+mod arm64;
 mod devices;
 
 /// One VM at a time: two cores do not run two emulated machines well.

@@ -265,7 +265,11 @@ pub(crate) fn translation_svg(r: &Resolution) -> String {
         ),
     );
     let mut y = 80.0;
-    match PageTableIndices::x86_64(r.vaddr, r.page) {
+    // The picture draws the x86-64 walk; elsewhere it shows page and offset.
+    let x86 = (r.mmu == crate::kernel::walk::Mmu::X86_64)
+        .then(|| PageTableIndices::x86_64(r.vaddr, r.page))
+        .flatten();
+    match x86 {
         Some(t) => {
             y = draw_bits(
                 &mut svg,

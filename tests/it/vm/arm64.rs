@@ -1,0 +1,39 @@
+//! physdemo on arm64 (QEMU `virt`, TCG), 4 KiB and 64 KiB pages: `demos/arm64`, the
+//! command README.md shows, run whole. Its witnesses are not physdemo: pagemap read with
+//! dd, busybox devmem (the arm64 busybox), /proc/PID/mem, `date +%s`, the PL011's serial
+//! log on the host and QEMU's trace of every device access.
+
+use std::process::Command;
+
+use crate::common::skip_requested;
+
+use super::{repo, ONE_VM};
+
+#[test]
+fn on_arm64_with_4k_and_64k_pages_the_story_and_the_virt_boards_devices_check_out() {
+    if skip_requested(
+        "PHYSDEMO_SKIP_VM",
+        "VM test demos/arm64: arm64 is NOT tested",
+    ) {
+        return;
+    }
+    let _one = ONE_VM
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let out = Command::new(repo().join("demos/arm64"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running demos/arm64");
+    let text = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "demos/arm64 failed");
+    // Both VMs ran all ten of their checks, and the host all twelve of its own.
+    assert_eq!(text.matches("\narm64: 10 passed, 0 failed\n").count(), 2);
+    assert!(
+        text.ends_with("arm64 (host): 12 passed, 0 failed\n"),
+        "{text}"
+    );
+    assert!(text.contains(
+        "the serial line carried exactly \"physdemo wrote this line to the PL011, byte by byte\""
+    ));
+}
