@@ -262,8 +262,10 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
 }
 
 /// Fills `buf` from `addr`: bytes in the widest loads RAM allows, or loads of `words`.
-/// A batch that fails before its first byte (a mapping refused) is read again page by
-/// page, so that the failure names its first address and the pages before it are shown.
+/// A batch over more than one page that fails before its first byte (a mapping refused,
+/// or a pread that /dev/mem fails whole because one of its pages cannot be copied) is read
+/// again page by page, so that the failure names its first address and the pages before
+/// it are shown.
 fn read_batch(
     mem: &PhysMem,
     addr: u64,
@@ -276,7 +278,7 @@ fn read_batch(
         None => mem.read_into(PhysAddr(at), into),
     };
     match read(addr, buf) {
-        Err(stop) if stop.read == 0 && buf.len() as u64 > page.bytes() => {
+        Err(stop) if stop.read == 0 && addr % page.bytes() + buf.len() as u64 > page.bytes() => {
             let mut done = 0;
             for (at, n) in page_chunks(addr, buf.len() as u64, page) {
                 let n = n as usize;
