@@ -4,11 +4,11 @@
 //! privilege, a kernel without `/dev/mem`) is raised as a [`UserError`]: one sentence saying
 //! what is wrong plus a hint saying how to fix it. `main` finds it anywhere in an `anyhow`
 //! chain and exits with its [`ExitKind`], so scripts can tell the cases apart. The codes are
-//! documented in the README and are stable.
+//! documented in docs/physical-memory.md ("Exit codes") and are stable.
 
 use std::fmt;
 
-/// Stable process exit codes (documented in README.md, "Exit codes").
+/// Stable process exit codes (documented in docs/physical-memory.md, "Exit codes").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum ExitKind {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # demos/e2e/promises-write.sh: inside the VM, poke/peek/devmem keep the
-# promises the README makes about writing (issue 10, items 2-7 and 12):
+# promises docs/physical-memory.md makes about writing (issue 10, items 2-7 and 12):
 # - PCI configuration space (ECAM/MMCONFIG) is refused without --force and
 #   named by its function, found both through /proc/iomem and through the
 #   ACPI MCFG table alone; the address decodes to the function sysfs reads;

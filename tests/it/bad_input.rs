@@ -3,8 +3,8 @@
 //! thread's pid, and writes the region policy refuses; bad ports and port writes the port
 //! policy refuses.
 //!
-//! Each row runs the real binary and asserts the contract of README "Exit codes": the exact
-//! exit code, nothing on stdout, exactly one line on stderr that starts with
+//! Each row runs the real binary and asserts the contract of docs/physical-memory.md, "Exit
+//! codes": the exact exit code, nothing on stdout, exactly one line on stderr that starts with
 //! `physdemo: error: `, contains the row's words and ends with a hint in parentheses, and
 //! never a panic. /dev/mem, /dev/port, /proc/iomem, /proc/ioports and the ACPI MCFG table
 //! are scratch files and crafted copies (`PHYSDEMO_DEVICE`, `PHYSDEMO_PORT_DEVICE`,

@@ -1024,8 +1024,8 @@ fn physmap_in_the_vm_marks_the_targets_frame_and_the_kernel_image_exactly() {
 
 #[test]
 fn dump_of_ram_through_dev_mem_is_hexdump_c_of_dd_s_bytes() {
-    // The first MiB of the kernel's code, and a 1 MiB timing run (the figures are the
-    // README's, from `demos/vm/dump.sh 64`; here only that the timed commands run clean).
+    // The first MiB of the kernel's code, and a 1 MiB timing run (the figures of docs/dump.md
+    // are from `demos/vm/dump.sh 64`; here only that the timed commands run clean).
     let Some(out) = vm_run(&repo().join("demos/vm/dump.sh"), &["1", "1024"]) else {
         return;
     };

@@ -1902,7 +1902,7 @@ static void testdev_unplugged(int fd)
 	expect_errno("after rmmod: a new mmap at 0xff000000", try_map(fd, base, PAGE, PROT_READ), ENXIO);
 	v = regs[0];
 	if (v == 0x7e57de75)
-		ok("after rmmod: the mapping made before still reaches pc-testdev (%#" PRIx64 "): mappings are not revoked (README: the revocation gap)", v);
+		ok("after rmmod: the mapping made before still reaches pc-testdev (%#" PRIx64 "): mappings are not revoked (docs/distribution-kernels.md: the revocation gap)", v);
 	else
 		bad("after rmmod: the kept mapping reads %#" PRIx64, v);
 	munmap((void *)regs, PAGE);
