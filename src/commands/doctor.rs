@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo doctor`: what this machine lets physdemo do to physical memory, and why, each
 //! line measured rather than guessed, and the one next step that would open the rest.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a physical frame is used for, told from its `/proc/kpageflags` word: the eight
 //! classes `physdemo physmap` colours RAM by.
 //!

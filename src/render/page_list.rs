@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `--pages` listing of `maps`, one tab-separated line per page like the kernel's
 //! `page-types -L`, formatted straight into a byte buffer (a scan lists millions of pages).
 

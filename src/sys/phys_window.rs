@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The physical window: a shared mapping of part of a device file such as /dev/mem, accessed
 //! with exactly one volatile load or store of the requested width, or a byte range copied in
 //! the widest aligned loads it allows. A window knows whether it was mapped writable, and a
