@@ -50,7 +50,7 @@ impl NameCache {
         if self
             .last_kpage
             .as_ref()
-            .map_or(true, |(last, _)| *last != flags)
+            .is_none_or(|(last, _)| *last != flags)
         {
             let text = self.kpage_slow(flags).to_string();
             self.last_kpage = Some((flags, text));
@@ -76,7 +76,7 @@ impl NameCache {
         if self
             .last_pagemap
             .as_ref()
-            .map_or(true, |(last, _)| *last != key)
+            .is_none_or(|(last, _)| *last != key)
         {
             let text = self.pagemap_slow(entry).to_string();
             self.last_pagemap = Some((key, text));
