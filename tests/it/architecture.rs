@@ -291,17 +291,19 @@ fn every_skip_goes_through_the_one_guarded_function() {
 }
 
 /// The license each tracked file must declare, by path; `None` for what carries no SPDX
-/// line: data (fuzz seeds, pictures, Cargo.lock), the license texts themselves, Markdown
-/// (README.md's License section covers docs), .gitignore files, and Cargo.toml files (their
-/// `license` field says it, checked below).
+/// line: data (fuzz seeds, pictures, text and JSON files, Cargo.lock), the license texts
+/// themselves, Markdown (README.md's License section covers docs), .gitignore files, Debian
+/// files whose format has no comments (changelog, copyright, source/format, compat), and
+/// Cargo.toml files (their `license` field says it, checked below).
 fn expected_license(path: &str) -> Option<&'static str> {
     let name = path.rsplit('/').next().unwrap_or(path);
+    let data = [".md", ".png", ".svg", ".txt", ".json"];
+    let debian = ["changelog", "copyright", "format", "compat"];
     let exempt = path.starts_with("fuzz/seeds/")
-        || [".md", ".png", ".svg"]
-            .iter()
-            .any(|ext| name.ends_with(ext))
+        || data.iter().any(|ext| name.ends_with(ext))
         || ["Cargo.lock", "Cargo.toml", "COPYING", ".gitignore"].contains(&name)
-        || name.starts_with("LICENSE-");
+        || name.starts_with("LICENSE-")
+        || (path.contains("debian/") && debian.contains(&name));
     if exempt {
         None
     } else if path == "demos/kmod/physdemo_mem.h" {
