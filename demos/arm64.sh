@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/arm64.sh: inside the arm64 VM (QEMU virt, 4 KiB or 64 KiB pages), the
 # whole story and the board's devices, each outcome checked by a witness that
 # is not physdemo. Run by demos/arm64 (on the host), which checks the rest

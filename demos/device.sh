@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/device.sh: devices at fixed physical addresses and I/O ports, and what
 # the devices themselves saw, narrated (run it with demos/device, which shows
 # the device's side):

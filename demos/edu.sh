@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/edu.sh: device memory, narrated. QEMU's `edu` PCI device (1234:11e8)
 # has registers in BAR0; physdemo finds them through sysfs and reads and
 # writes them by physical address, and the device reacts:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/kernel-buffer.sh: kernel memory, narrated. A kernel module kmallocs a
 # buffer and tells us where it is; physdemo reads and rewrites it by physical
 # address through /dev/mem, and the kernel sees the new value.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/lib.sh: helpers shared by every demo and test script, on the host and
 # in the VM (POSIX sh: busybox ash and bash both source it).
 #

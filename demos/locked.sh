@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/locked.sh: physdemo where /dev/mem is locked, narrated, inside the
 # distro VM (STRICT_DEVMEM, IO_STRICT_DEVMEM, PAT on, lockdown available).
 #

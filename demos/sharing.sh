@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/sharing.sh: one frame of RAM, two processes, narrated. The kernel
 # shares a physical frame between processes when their pages hold the same
 # bytes: KSM merges identical pages of unrelated processes, and fork() leaves

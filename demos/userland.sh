@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/userland.sh: the whole physdemo story, narrated, in one script.
 #
 #   1. `physdemo target` holds a 64-bit variable and watches it;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Errors a user can act on, and the exit code each one maps to.
 //!
 //! Every failure that is the user's to fix (a bad pid, an address in no mapping, a missing

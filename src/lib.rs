@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! physdemo: make physical memory visible from user space on Linux.
 //!
 //! The chain it demonstrates: a process's virtual address → its mapping in

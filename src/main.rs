@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `physdemo` binary: parse the command line, run it, map the outcome to an exit code.
 //!
 //! Errors print as one line on stderr (`physdemo: error: …`, the whole cause chain joined

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/bench/build-page-types.sh: build the kernel's page-types tool (tools/vm/page-types.c)
 # from Debian's linux-source-6.1 package, for comparing `physdemo maps --pages` with it.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/bench/dump.sh: how fast `physdemo dump` is next to the usual hex dumpers and dd, as
 # ratios measured side by side in one run.
 #

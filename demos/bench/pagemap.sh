@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/bench/pagemap.sh: how fast physdemo's pagemap explorer is, as ratios measured in one run.
 #
 # Usage: sudo demos/bench/pagemap.sh [GIB]     (default 4: 1,048,576 resident 4 KiB pages)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/bench/physmap.sh: how fast `physdemo physmap` draws the whole machine, as ratios
 # measured side by side in one run.
 #

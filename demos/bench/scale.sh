@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/bench/scale.sh: `physdemo usage` and `physdemo owner --all` at N processes, as
 # ratios measured side by side in one run (medians of 3).
 #

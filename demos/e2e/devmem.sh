@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/devmem.sh: inside the VM, `physdemo devmem`, `peek` and `dump`
 # read exactly what busybox devmem reads at the same physical address, in
 # every width; a busybox devmem write is seen by `physdemo peek` (and by the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/doctor.sh: inside the permissive VM (the default kernel, nopat),
 # `physdemo doctor` reports every door open, and each line agrees with what
 # dd, busybox devmem and the kernel's files show independently: /dev/mem reads

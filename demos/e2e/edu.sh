@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/edu.sh: inside the VM, QEMU's `edu` PCI device answers physdemo
 # --pci as its spec says: the identification register reads 0x010000ed (through
 # --pci by address and by vendor:device, and through busybox devmem at the BAR

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/inspect.sh: inside the VM, `physdemo inspect` must agree with a
 # PFN read independently from /proc/PID/pagemap with dd + od (busybox only),
 # for a target in every placement.

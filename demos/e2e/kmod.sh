@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/kmod.sh: inside the VM, physdemo and a kernel module agree on a
 # kmalloc buffer. physdemo_buf.ko (demos/kmod) reports its buffer's vaddr,
 # paddr and value in debugfs; `physdemo peek` at paddr reads exactly the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/physmem.sh: inside the VM, /dev/physmem (demos/kmod/physdemo_mem.c)
 # reads and writes exactly what /dev/mem does, pins the right frame, survives
 # hostile use, and unloads only when nothing uses it. In the distro VM, where

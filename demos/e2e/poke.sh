@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/poke.sh: inside the VM, `physdemo poke` rewrites a running target's
 # variable through /dev/mem and the target reports exactly the value written;
 # the no-argument form finds the target itself; --dry-run changes nothing; a

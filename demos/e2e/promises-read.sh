@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/promises-read.sh: inside the VM, the read side of issue 10's
 # promises against the real /dev/mem and /proc/iomem:
 #   - `dump` of a huge length runs under a small memory limit, and what it

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/e2e/promises-write.sh: inside the VM, poke/peek/devmem keep the
 # promises docs/physical-memory.md makes about writing (issue 10, items 2-7 and 12):
 # - PCI configuration space (ECAM/MMCONFIG) is refused without --force and

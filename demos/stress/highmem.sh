@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/highmem.sh: inside a VM with more than 4 GiB of RAM, a frame
 # above 4 GiB, where a 32-bit physical address no longer reaches:
 #

@@ -1,4 +1,5 @@
 # shellcheck shell=sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/holders.sh: shell helpers for the VM scenarios that poke pages
 # of processes other than physdemo targets (swap, sharing, placements,
 # privileges, migrations). Source it after demos/lib.sh:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * demos/stress/holdpage.c: hold a 64-bit value on a page of a chosen kind and
  * report what the process itself sees there. The VM scenarios of issue 14

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/holdstill.sh: inside a VM with two NUMA nodes, which ways for
 # a process to keep its own page from moving really work, measured with
 # forced migrations (move_pages(2), /files/movepage): PHYSDEMO_HOLD_MOVES

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/huge.sh: inside the VM, `physdemo maps` counts transparent huge pages
 # exactly as the kernel does. A helper (/files/memhog thp) maps 16 MiB with
 # MADV_HUGEPAGE; the summary's huge count (told from PMD-aligned runs, confirmed by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * demos/stress/memhog.c: the stress tests' helper inside the VM, where only
  * busybox, bash and physdemo exist. Built statically on the host by

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/migrate.sh: inside a VM with two NUMA nodes, poke a physdemo
 # target while its page is forced to migrate (move_pages(2), /files/movepage)
 # at the three moments that matter, then under random moves, compaction and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * demos/stress/movepage.c: force the page that holds a process's virtual
  * address to migrate, with move_pages(2), to the other NUMA node, and report

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * demos/stress/nocap.c: run a command as root but without some capabilities,
  * for the VM's privilege tests (root without CAP_SYS_RAWIO must get exit 4

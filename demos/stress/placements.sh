@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/placements.sh: inside the VM, `physdemo poke <pid> <vaddr>` into
 # every kind of place a variable can live, and the process reporting exactly
 # the value written:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/privilege.sh: inside the VM, physdemo without the privileges it
 # needs, and across the walls that hide processes: every refusal is one
 # "physdemo: error:" line with the right exit code and a hint that names the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/races.sh: inside a VM with two NUMA nodes and swap, the races
 # of a poke by <pid> <vaddr> or by discovery, made deterministic with poke's
 # hidden test pauses (PHYSDEMO_TEST_PAUSE_BEFORE_CHECK_MS: before the last

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/sharing.sh: inside the VM, one frame mapped by two processes,
 # for real, two ways: KSM merging identical pages of two unrelated processes,
 # and fork() before copy-on-write. For each, checked against the kernel's own

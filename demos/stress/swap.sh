@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/swap.sh: inside the VM, a page in real swap (zram) as physdemo
 # sees it, checked against what the kernel says independently.
 #

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/usage.sh: inside the VM (Linux 6.1: no PAGEMAP_SCAN, so `usage` reads each
 # mapping's pagemap whole), `physdemo usage` against the kernel's own accounting for
 # processes sharing pages every way: the same static binary's text in every holder (page

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/stress/widths.sh: inside the VM, every width and access method of
 # `physdemo poke <pid> <vaddr>` changes exactly the bytes asked for and
 # leaves every other byte of the page as it was, seen from the process's own

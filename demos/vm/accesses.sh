@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/accesses.sh: inside the VM, run poke, peek and devmem on the edu
 # device's liveness register (BAR0 + 4) in a fixed order, each step fenced by
 # a busybox read of the identification register (BAR0 + 0), so that QEMU's

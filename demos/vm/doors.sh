@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/doors.sh: inside the distro VM, what physdemo does where /dev/mem is
 # locked, checked against busybox and the kernel's own files:
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/dump.sh: inside the VM, `physdemo dump` of RAM through the real /dev/mem, checked
 # against busybox's dd and hexdump, and timed against them.
 #

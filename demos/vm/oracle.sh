@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/oracle.sh: inside the VM, run the commands of a steps file one at a
 # time, each bracketed by trace marks (trace_mark in demos/lib.sh), so that
 # QEMU's device trace says exactly which accesses each command made. The

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/pat.sh: inside the VM booted with x86 PAT on (PHYSDEMO_VM_PAT=on),
 # what reaches RAM through /dev/mem and what does not, and that physdemo says
 # so exactly. With PAT on and no STRICT_DEVMEM, the kernel refuses every mmap

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/physmap.sh: inside the VM, `physdemo physmap --color never` with a
 # target highlighted, where everything it draws is known exactly: the VM boots
 # `nokaslr`, so the kernel's code sits at 0x1000000, and the target's frame is

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/plumbing.sh: the VM's plumbing, checked inside the VM with real
 # values and busybox (no physdemo): the kernel flavour, the project's modules,
 # physdemo-testdev in /proc/iomem and /proc/ioports, pc-testdev's memory and

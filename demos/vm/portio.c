@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * demos/vm/portio.c: exactly one x86 I/O port access of 8, 16 or 32 bits,
  * for the VM's tests: an independent cross-check of `physdemo port`, as

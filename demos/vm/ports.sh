@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/ports.sh: "IO ports still work without those": in the distro VM,
 # where /dev/mem is filtered as on distributions (STRICT_DEVMEM, PAT on, no
 # physdemo_mem module), physdemo is refused RAM but still reads fw_cfg's

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/smoke.sh: smoke test of the physdemo VM itself, using busybox only
 # (no physdemo needed). Runs INSIDE the VM:
 #

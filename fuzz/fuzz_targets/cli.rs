@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: whole command lines (arguments separated by NUL bytes) through physdemo's
 //! clap definition. Parsing any argv must never panic; it parses or it is a usage error.
 #![no_main]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: the texts that decide whether a memory device opens: a kernel config,
 //! /sys/kernel/security/lockdown, a /proc/<pid>/status CapEff line, /proc/cpuinfo and
 //! /proc/cmdline words, debugfs's pat_memtype_list, /proc/modules and a sysfs `dev` file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: classifying kpageflags words into cells. Any words, any first frame and cell
 //! size: counting them in two pieces never panics, every frame lands in exactly one class of
 //! one cell, no cell holds more than its size, a cell has a dominant class exactly when it

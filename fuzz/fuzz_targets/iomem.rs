@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: /proc/iomem text. Parsing never panics, and either names a malformed line
 //! (one line of message) or gives a well-formed tree that prints back as the kernel would
 //! and parses to itself; an address placed in the parsed map lies inside its innermost

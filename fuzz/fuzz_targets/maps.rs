@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: /proc/<pid>/maps text through our wrapper of the procfs crate's parser
 //! ([`parse_maps`], which this target showed must defuse `/SYSV` and `[stack:` names), and
 //! our summaries of it; and the `maps --mapping` / `--flag` filter syntax. Nothing may panic.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: numbers, widths and the argument syntax of poke, peek and devmem. No input
 //! may panic; whatever parses must round-trip through its own formatting, and an accepted
 //! devmem request is aligned and its value fits its width.

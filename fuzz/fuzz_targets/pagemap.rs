@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: pagemap entries and kpageflags words, any 64-bit value. Decoding and
 //! rendering (names, JSON) never panic, and the decoded fields agree with one another.
 #![no_main]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: sysfs PCI `resource` files, `--pci` selectors and ids, the BAR offset
 //! check, and the ACPI MCFG table. Nothing panics; a parsed address selector re-parses to
 //! itself; an offset accepted in a BAR lies inside it; an address inside an ECAM window

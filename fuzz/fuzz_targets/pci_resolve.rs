@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: `--pci DEVICE --bar N OFFSET` resolved end to end, as `peek`/`poke` resolve
 //! it, against a sysfs tree written from the input (`PHYSDEMO_PCI_SYSFS`): two devices,
 //! 0000:00:01.0 (QEMU's edu, 1234:11e8, one 1 MiB BAR) and 0000:00:04.0 whose vendor, device

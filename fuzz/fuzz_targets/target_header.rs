@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz target: the header of a physdemo target's page, which any process can forge on its
 //! own page (the input: 8 bytes of page address, 4 of pid, then the page's first bytes).
 //! Decoding never panics; a header that decodes names exactly that pid and the variable

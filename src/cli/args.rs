@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Every subcommand's flags, declared with clap's derive API; the value parsers call the
 //! core's own parsers, so a number is read the same way everywhere.
 

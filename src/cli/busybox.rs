@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! busybox devmem's argument syntax, parsed as busybox 1.35 `miscutils/devmem.c` does:
 //! ADDRESS and VALUE like `bb_strtoull(s, NULL, 0)` (C syntax: `0x` hex, leading `0` octal,
 //! else decimal; the whole string must be the number); WIDTH a decimal number of bits, or one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The command line turned into each command's typed options: one `TryFrom` per command
 //! (and one `From<&DeviceArgs>`), the only place where clap's argument structs meet the
 //! core. Everything here is pure: numbers, pids, `--pci` names and busybox syntax are

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The command line: the only place that knows clap.
 //!
 //! [`Cli`] and its subcommands are declared with clap's derive API ([`args`] holds each

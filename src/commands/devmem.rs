@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo devmem ADDRESS [WIDTH [VALUE]]`: busybox devmem's syntax and output.
 //!
 //! Modelled on busybox 1.35 `miscutils/devmem.c` (the argument syntax is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo doctor`: what this machine lets physdemo do to physical memory, and why, each
 //! line measured rather than guessed, and the one next step that would open the rest.
 //!
@@ -424,7 +425,7 @@ fn probe_physmem(own: Option<&OwnPage>, config: Option<&KernelConfig>) -> Physme
         modules_load: loaded_module(PHYSMEM_MODULE).is_ok()
             && std::fs::read_to_string("/proc/sys/kernel/modules_disabled")
                 .map_or(true, |v| v.trim() != "1")
-            && !config.is_some_and(|c| !c.get("MODULES").is_on()),
+            && config.is_none_or(|c| c.get("MODULES").is_on()),
         open: if present {
             String::new()
         } else {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo dump <paddr> <len>`: a hex dump of physical memory in `hexdump -C` layout.
 //!
 //! Any start and any length, in constant memory: the range is streamed in batches of 1 MiB

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo inspect`: from a process's virtual address to the physical address, step by step.
 //!
 //! [`crate::resolve::translate::resolve`] does the I/O once (maps, one pagemap entry, the

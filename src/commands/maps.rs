@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo maps`: a whole address space at once — every mapping's resident, swapped and
 //! absent pages, its huge pages, and its physical frames grouped into contiguous runs; with
 //! `--pages`, every page like the kernel's `page-types -L`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! One module per subcommand, each split the same way: *gather* (resolve and read what the
 //! command needs), *report* (a value holding everything it will show), *render* (text or
 //! `--json`). Each takes its typed options, built from the command line by [`crate::cli`];

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo owner`: which processes, at which virtual addresses, map a physical frame.
 //!
 //! The kernel keeps no reverse map user space can read, so this scans every process's present

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo peek`: read one value of physical memory, named as `poke` names it (the running
 //! target, `<pid> <vaddr>`, a physical address, or a `--pci` register).
 

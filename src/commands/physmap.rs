@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo physmap`: the machine's physical address space at a glance. The regions of
 //! /proc/iomem as bands, every System RAM range as a grid of cells classified from
 //! /proc/kpageflags (free, anonymous, page cache, slab, page tables, huge, reserved/kernel,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo poke`: write one value of physical memory, named as `peek` names it.
 //!
 //! A write is checked before anything is touched (alignment, value fits, the /proc/iomem

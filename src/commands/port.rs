@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo port PORT [VALUE...]`: read or write an x86 I/O port, one access of the width
 //! per value (or per `--read N`).
 //!

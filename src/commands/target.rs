@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo target`: a process that holds one 64-bit variable and reports every change.
 //!
 //! The variable sits on a page of its own (see [`TargetPage`]), made resident, locked and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo usage`: who really uses memory. RSS, PSS, USS and swap of every process, or of
 //! every mapped file and kind of mapping (`--by mapping`, librank's view), from pagemap and
 //! `/proc/kpagecount` ([`crate::scan::usage`]), counted as the kernel's `smaps_rollup` does.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Addresses and frame numbers as distinct types, and the one number parser the CLI uses.
 //!
 //! A virtual address, a physical address and a page frame number are all `u64`s to the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! This process's effective capabilities, `CapEff` in `/proc/<pid>/status`: a 64-bit hex
 //! mask (`fs/proc/array.c`, `render_cap_t`) whose bit numbers are those of
 //! `include/uapi/linux/capability.h`. (The lockdown mode is [`crate::kernel::lockdown`]'s.)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The kernel's build configuration, as `/proc/config.gz` (CONFIG_IKCONFIG_PROC, once
 //! gunzipped) and `/boot/config-<release>` hold it.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The device tree's words for a physical address: a node's `reg` ranges and `compatible`
 //! strings as the kernel exports them under `/proc/device-tree` (one file per property,
 //! big-endian cells: the devicetree specification, section 2.3), and the registers of the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! PCI configuration space reached through memory (ECAM; "MMCONFIG" on x86): where it is,
 //! and which device and register an address in it belongs to.
 //!

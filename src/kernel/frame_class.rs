@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a physical frame is used for, told from its `/proc/kpageflags` word: the eight
 //! classes `physdemo physmap` colours RAM by.
 //!
@@ -216,7 +217,7 @@ impl ClassCounts {
         let mut best: Option<(FrameClass, u64)> = None;
         for class in FrameClass::ALL {
             let n = self.get(class);
-            if n > 0 && best.map_or(true, |(_, m)| n > m) {
+            if n > 0 && best.is_none_or(|(_, m)| n > m) {
                 best = Some((class, n));
             }
         }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Which region of the physical address map holds an address (`/proc/iomem`).
 //!
 //! `/proc/iomem` is a tree: top-level ranges (System RAM, Reserved, PCI bus windows) with

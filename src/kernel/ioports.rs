@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The x86 I/O port space: `/proc/ioports`, and the ports that reset or reconfigure a PC.
 //!
 //! `/proc/ioports` is printed by the same code as `/proc/iomem` (`kernel/resource.c`,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Decoding the frame flags of `/proc/kpageflags`.
 //!
 //! Bit numbers come from the kernel's `include/uapi/linux/kernel-page-flags.h` (bits 0-26)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The kernel's lockdown mode, as `/sys/kernel/security/lockdown` shows it.
 //!
 //! The lockdown LSM (`security/lockdown/lockdown.c`, `lockdown_read`) prints its three levels

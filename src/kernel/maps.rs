@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Decoding `/proc/<pid>/maps`: the mappings of a process, and how each is named.
 //!
 //! Parsing is the procfs crate's, made safe here for the pathnames it would panic on; the

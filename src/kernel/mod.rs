@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Pure decoders of what the kernel exports: bytes or a `u64` in, typed values out, no I/O.
 //!
 //! Each module cites the kernel document or source its layout comes from and is tested on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Loaded modules and device numbers: a line of `/proc/modules` and a sysfs `dev` file.
 //!
 //! `/proc/modules` is written by `m_show()` in `kernel/module/procfs.c` (6.1): the name and

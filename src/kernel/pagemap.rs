@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Decoding `/proc/<pid>/pagemap` entries, and reading them in large batches.
 //!
 //! Bit layout from the kernel's `Documentation/admin-guide/mm/pagemap.rst`:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! x86 PAT, as the kernel shows it: the `pat` CPU flag (`/proc/cpuinfo`), `nopat` on the
 //! command line (`/proc/cmdline`), and the memory types it tracks for non-RAM ranges
 //! (debugfs `x86/pat_memtype_list`).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! PCI devices as sysfs describes them: `resource` lines (one per BAR), `vendor`/`device`
 //! ids, and the names a user gives a device with `--pci`.
 //!

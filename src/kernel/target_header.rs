@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The header of a `physdemo target`'s page (laid out by [`crate::sys::target_page`]),
 //! decoded from bytes read through `/proc/<pid>/mem`.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The transparent huge page mode: `/sys/kernel/mm/transparent_hugepage/enabled`, whose one
 //! line lists the modes with the selected one in brackets, e.g. `always [madvise] never`
 //! (Documentation/admin-guide/mm/transhuge.rst, "Global THP controls").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Memory accounting the way the kernel's `smaps_rollup` does it, from pagemap entries and
 //! each frame's map count and flags: RSS, PSS, USS and swap, pure and tested on literals.
 //!

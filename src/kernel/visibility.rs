@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What can hide a process from `/proc` although it runs: the `hidepid` mount option of
 //! procfs (Documentation/filesystems/proc.rst, "Mount options": `hidepid=1`/`noaccess`,
 //! `2`/`invisible`, `4`/`ptraceable`), and PID namespaces (pid_namespaces(7): a process sees

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The page-table walk the MMU makes for a user virtual address: which table it starts
 //! from and which entry each level picks, for the machine and page size that run.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! An open physical-memory device and its accesses: one volatile load or store of a width
 //! (mmap), or one `pread`/`pwrite` (rw), or a byte range; each failure explained.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Which file stands for physical memory, and how it is opened: the kernel's `/dev/mem`
 //! (char 1:1, `drivers/char/mem.c`), physdemo's own `/dev/physmem` (the misc device of
 //! `physdemo_mem.ko`, `demos/kmod/physdemo_mem.c`), or a regular file standing in for

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Kernel errors from a memory device turned into one sentence a user can act on: what
 //! refused (CONFIG_STRICT_DEVMEM, CONFIG_IO_STRICT_DEVMEM and the driver that claimed the
 //! range, x86 PAT, lockdown and its mode, a missing capability, or physdemo_mem's own

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A process's page pinned for the duration of one write, through `/dev/physmem`
 //! (physdemo_mem.ko, `PHYSMEM_IOC_PIN`: a kernel page reference taken on the process's mm).
 //! The process is named by a pidfd opened first, so the pin can only ever reach the process

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading and writing physical memory through `/dev/mem` or physdemo_mem's `/dev/physmem`,
 //! one checked access at a time.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The write policy: what physdemo writes without `--force`.
 //!
 //! Nothing is written to physical memory that the user did not ask for, and nothing where a

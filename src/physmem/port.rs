@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! x86 I/O port accesses, one instruction each, and what the kernel's refusals mean.
 //!
 //! A byte goes through `/dev/port` (`drivers/char/mem.c`: the file offset is the port

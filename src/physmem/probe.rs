@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Probes of what a memory device allows, made on a page of physdemo's own.
 //!
 //! [`OwnPage`] is a page of this process filled with a pattern no other page holds, and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! How far the CPU can address: its physical address bits from /proc/cpuinfo, and the
 //! refusal of a range beyond them before anything is read.
 

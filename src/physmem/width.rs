@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The width of one access, and the pure checks on an access before it is made: natural
 //! alignment, and a value that fits.
 

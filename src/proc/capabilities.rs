@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! This process's standing with the kernel: its effective capabilities (`/proc/self/status`,
 //! decoded by [`crate::kernel::capabilities`]) and whether it runs as root.
 

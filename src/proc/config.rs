@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The running kernel's build configuration, where the system keeps a copy:
 //! `/proc/config.gz` (CONFIG_IKCONFIG_PROC, gzip) or `/boot/config-<release>` (what
 //! Debian, Ubuntu and Fedora install beside the kernel). Decoded by

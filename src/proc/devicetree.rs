@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The device tree the kernel was given, as it exports it under `/proc/device-tree` (a
 //! link to /sys/firmware/devicetree/base; arm64 and other device-tree machines, absent
 //! on x86 PCs): which node's `reg` holds a physical address. Decoded by

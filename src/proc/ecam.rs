@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Where this machine's PCI configuration space is: the ACPI MCFG table (root only) and the
 //! `PCI MMCONFIG`/`PCI ECAM` ranges of /proc/iomem, decoded by [`crate::kernel::ecam`].
 //! `PHYSDEMO_MCFG` replaces the MCFG path (for tests).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The kernel's huge page settings, read from sysfs: the transparent huge page mode (decoded
 //! by [`crate::kernel::thp`]) and the 2 MiB hugetlbfs pool, for `target --where thp|hugetlb`
 //! to say why its page is no huge page, or why it got none.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading the system's physical address map, `/proc/iomem` (decoded by
 //! [`crate::kernel::iomem`]). The file read is injectable with `PHYSDEMO_IOMEM` so tests can
 //! exercise the write policy with a crafted map.

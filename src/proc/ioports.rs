@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading the system's I/O port map, `/proc/ioports` (decoded by [`crate::kernel::ioports`]).
 //! The file read is injectable with `PHYSDEMO_IOPORTS` so tests can exercise the port write
 //! policy with a crafted map.

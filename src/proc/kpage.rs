@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading `/proc/kpageflags` and `/proc/kpagecount` (root only) in batches, by PFN: both for
 //! the frames of a scan ([`FrameInfoReader`]), or the flags of all RAM ([`KpageflagsFile`]).
 

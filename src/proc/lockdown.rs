@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading the kernel's lockdown mode from `/sys/kernel/security/lockdown` (decoded by
 //! [`crate::kernel::lockdown`]), for the explanations of what the kernel refused, and, for
 //! `physdemo doctor`, why it could not be read.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Thin I/O over `/proc` and sysfs: open the file, read it in as few system calls as it
 //! takes, hand the bytes to [`crate::kernel`], and turn the kernel's errors into ones a user
 //! can act on.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! physdemo's own memory device as the system shows it: `/dev/physmem`'s device number
 //! (`/sys/class/misc/physmem/dev`, registered by `physdemo_mem.ko`), the module's line in
 //! `/proc/modules`, and where its file would be (`/lib/modules/<release>/extra/`, where the

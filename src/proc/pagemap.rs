@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reading `/proc/<pid>/pagemap` in large batches, and its PAGEMAP_SCAN ioctl.
 //!
 //! One `pread` per chunk of entries (see [`crate::proc::words`]); the entries are decoded by

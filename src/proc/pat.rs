@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! x86 PAT as this machine has it: the CPU flag (`/proc/cpuinfo`), `nopat` on the command
 //! line (`/proc/cmdline`), and debugfs `x86/pat_memtype_list`, the memory type of every
 //! non-RAM reservation. Decoded by [`crate::kernel::pat`].

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! PCI devices in sysfs (`/sys/bus/pci/devices`): finding the one `--pci` names and reading
 //! its ids and resources (decoded by [`crate::kernel::pci`]). The sysfs directory is
 //! injectable with `PHYSDEMO_PCI_SYSFS` for tests.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A process pinned while it is verified, so that a write meant for it cannot land in a
 //! successor that reused its pid.
 

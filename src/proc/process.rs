@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Which process, and which of its mappings holds an address (`/proc/<pid>/maps`).
 //!
 //! Parsing is [`crate::kernel::maps`]'s; this module turns the results into the cases a user

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo target` processes seen from outside: finding them, verifying them through the
 //! kernel alone, and watching for their reaction to a write.
 //!

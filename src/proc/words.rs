@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Positioned, batched reads of the kernel's arrays of 64-bit words.
 //!
 //! `/proc/<pid>/pagemap`, `/proc/kpageflags` and `/proc/kpagecount` are all flat arrays of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Which memory device a command went through, and why not /dev/mem when it did not: the
 //! `via` line of peek's and poke's text, the note devmem and dump print on stderr (their
 //! stdout is busybox's and hexdump's format), and the `device` and `detour` JSON fields.

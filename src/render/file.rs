@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Picture files (`--svg FILE`) and dumps (`dump --output FILE`) written whole or not at all.
 //!
 //! [`OutputFile::create`] checks the destination and creates a temporary file next to it

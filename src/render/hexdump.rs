@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `hexdump -C`'s layout: the address (at least 8 hex digits), sixteen bytes in two groups of
 //! eight, and the printable ASCII between bars; a run of identical lines shown once and then
 //! `*`, and a last line giving the end address. Pure formatting: each line is written with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! JSON output: one typed value per line.
 //!
 //! Every `--json` object is a `Serialize` struct or enum (the schema of each command is in

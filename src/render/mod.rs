@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Output formatting shared by the commands: `hexdump -C` lines ([`hexdump`]), the `--pages`
 //! listing ([`page_list`]), what peek and poke resolved ([`subject`]), the memory device an
 //! access went through ([`device`]), units ([`units`]), the progress bar ([`progress`]), JSON

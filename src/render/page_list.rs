@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `--pages` listing of `maps`, one tab-separated line per page like the kernel's
 //! `page-types -L`, formatted straight into a byte buffer (a scan lists millions of pages).
 
@@ -49,7 +50,7 @@ impl NameCache {
         if self
             .last_kpage
             .as_ref()
-            .map_or(true, |(last, _)| *last != flags)
+            .is_none_or(|(last, _)| *last != flags)
         {
             let text = self.kpage_slow(flags).to_string();
             self.last_kpage = Some((flags, text));
@@ -75,7 +76,7 @@ impl NameCache {
         if self
             .last_pagemap
             .as_ref()
-            .map_or(true, |(last, _)| *last != key)
+            .is_none_or(|(last, _)| *last != key)
         {
             let text = self.pagemap_slow(entry).to_string();
             self.last_pagemap = Some((key, text));

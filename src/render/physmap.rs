@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo physmap` on the terminal: the regions of /proc/iomem as bands, each System
 //! RAM range as a grid of cells (one character each, coloured by the class most of its
 //! frames have), a legend whose totals add up to the RAM, and `--json`'s typed value.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A hand-drawn progress bar on stderr for long scans, shown only when stderr is a terminal.
 //!
 //! [`render`] is a pure function of the counts; [`Progress`] redraws at most ten times a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! How `peek` and `poke` show what they resolved: the device register, the process and its
 //! translation, the physical address, its region, and the PCI function of configuration
 //! space; as text lines ([`subject_lines`]) and as the objects of their `--json`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A small SVG writer, written as text: the elements physdemo's pictures use (rectangles,
 //! text, paths, groups), with escaping, and the colours every picture shares.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Quantities as people read them: bytes in binary units, latencies in ns/µs/ms.
 
 /// Formats a byte count as `4.0 GiB`, `12 KiB`.

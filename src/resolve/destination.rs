@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Where a physical address falls: its /proc/iomem region, the PCI function whose
 //! configuration space it is, if any, and the device tree node that holds it, if any.
 

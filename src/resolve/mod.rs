@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! From what a command names to a physical address, and what lies there.
 //!
 //! A process's virtual address goes through its maps and pagemap ([`translate`]); `peek`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The checks right around a store into a process's page: before it, the pinned process
 //! still lives, its page is still at the frame it was resolved to, and that frame is not
 //! shared ([`check_before_store`]); after it, whether the page is still at the frame the value

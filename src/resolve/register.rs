@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `--pci DEVICE --bar N OFFSET`: a PCI device's register named by device, BAR and offset,
 //! resolved to its physical address through sysfs, so nobody copies BAR addresses by hand.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What `peek` and `poke` name, resolved to a physical address.
 //!
 //! A *subject* is the running physdemo target (no arguments), a process's virtual address

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! From a process's virtual address to the physical address: the mapping that holds it
 //! (`/proc/<pid>/maps`), its pagemap entry, and the frame's flags and map count.
 //!

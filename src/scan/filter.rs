@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What a scan selects: `--mapping` (a name, an address, a range) and `--flag` (kpageflags
 //! names and pagemap bits, negated with `~`). Pure, tested on literals.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Present pages in PMD-mapped huge pages, counted from the physical runs alone.
 
 use anyhow::Result;

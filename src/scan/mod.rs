@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The scan engine shared by `maps` and `owner` (and `physmap`'s, [`physmap`]): which parts of an address space are worth
 //! reading, and reading them fast.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Who maps a physical frame: the reverse lookup behind `physdemo owner`, and behind `poke`'s
 //! report of where a stale write went.
 //!

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The engine of `physdemo physmap`: every frame of every System RAM range, its
 //! `/proc/kpageflags` word read in large batches and classified into cells
 //! ([`crate::kernel::frame_class::RamGrid`]), and the frames a process maps.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Grouping pagemap entries into physically contiguous runs, counting them, and planning
 //! batched reads of per-frame files.
 //!

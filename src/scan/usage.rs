@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The engine of `physdemo usage`: RSS, PSS, USS and swap of every process (or of every
 //! mapped file and kind of memory), from pagemap and `/proc/kpagecount`, counted the way the
 //! kernel's `smaps_rollup` counts them ([`crate::kernel::usage`]).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The CLOCK_MONOTONIC clock, read with `clock_gettime` (std's `Instant` hides its value).
 
 /// The CLOCK_MONOTONIC time in nanoseconds: the clock target and poke both print, so the

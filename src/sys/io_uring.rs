@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A process's own page held still: registered as an io_uring fixed buffer
 //! (`IORING_REGISTER_BUFFERS`), which the kernel pins long-term (`FOLL_LONGTERM`): until the
 //! ring is closed the page cannot migrate (compaction, NUMA moves, `move_pages(2)`), be

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The only code with `unsafe`: raw memory mappings, volatile accesses, and the system calls
 //! std has no safe wrapper for.
 //!

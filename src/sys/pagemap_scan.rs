@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The read-only PAGEMAP_SCAN ioctl (Linux 6.7+) on an open `/proc/<pid>/pagemap`.
 
 use std::io;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The physical window: a shared mapping of part of a device file such as /dev/mem, accessed
 //! with exactly one volatile load or store of the requested width, or a byte range copied in
 //! the widest aligned loads it allows. A window knows whether it was mapped writable, and a
@@ -132,7 +133,7 @@ impl PhysWindow {
     /// Every byte is loaded exactly once. For RAM (and a stand-in file); device registers
     /// that answer only one width are read with [`PhysWindow::read`] instead.
     pub(crate) fn read_bytes(&self, at: usize, out: &mut [u8]) -> io::Result<()> {
-        if at.checked_add(out.len()).map_or(true, |end| end > self.len) {
+        if at.checked_add(out.len()).is_none_or(|end| end > self.len) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "byte range outside the window",

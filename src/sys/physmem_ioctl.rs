@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The ioctls of `/dev/physmem` (the project's module physdemo_mem.ko): identify the module,
 //! pin a process's page (named by a pidfd, ABI 2) and say which frame it is, release the pin.
 //! The structures mirror `demos/kmod/physdemo_mem.h` byte for byte (fixed-width fields, no

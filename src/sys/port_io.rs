@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! x86 I/O ports: `ioperm(2)` and the `in`/`out` instructions, one instruction per access.
 //!
 //! A process may execute `in`/`out` on a port only once `ioperm` has set the port's bits in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! A guard that turns a bus error (SIGBUS) of a physical access into one line on stderr and
 //! a chosen exit code, instead of a core dump; any other SIGBUS keeps its default action.
 //!

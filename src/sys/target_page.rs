@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The page of a `physdemo target` that holds the watched 64-bit variable, and its header.
 //!
 //! The page is read and written only with volatile accesses: another agent (a write through

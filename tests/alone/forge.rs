@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Forged targets on the host: `poke` and `peek` with no arguments must find only a real
 //! `physdemo target`, never a process that merely copies its header.
 //!

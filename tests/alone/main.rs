@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Integration tests that must be the only `physdemo target`s on the machine: discovery
 //! without a pid (`poke` with no arguments) looks at every process, so a target another
 //! test started meanwhile would answer in the forger's place. Cargo runs test binaries one

@@ -1,7 +1,9 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! What ARCHITECTURE.md claims, checked against the tree: which layer may use which,
 //! `unsafe` only in `src/sys/`, clap only in `src/cli/`, no `json!`, no function over 60
-//! lines in `src/commands/`, a `//!` paragraph opening every file, and every `PHYSDEMO_*`
-//! variable the project mentions in its table.
+//! lines in `src/commands/`, a `//!` paragraph opening every file (after its SPDX line), every
+//! `PHYSDEMO_*` variable the project mentions in its table, and an SPDX license line in every
+//! tracked source file: GPL-2.0 for the kernel modules, MIT OR Apache-2.0 for everything else.
 //!
 //! A layer is a top-level module of `src/` (`error.rs` is one on its own). A use is any
 //! `crate::LAYER` path outside comments and `#[cfg(test)]` code.
@@ -193,11 +195,19 @@ fn no_function_in_commands_is_over_60_lines() {
     assert!(long.is_empty(), "{}", long.join("\n"));
 }
 
+/// A Rust file's text after its first line, the SPDX license line (checked on its own below).
+fn after_spdx_line(text: &str) -> &str {
+    match text.split_once('\n') {
+        Some((first, rest)) if first.starts_with("// SPDX-License-Identifier: ") => rest,
+        _ => text,
+    }
+}
+
 #[test]
 fn every_file_opens_with_a_paragraph_saying_what_it_is_for() {
     let bare: Vec<String> = files()
         .into_iter()
-        .filter(|(_, text)| !text.starts_with("//!"))
+        .filter(|(_, text)| !after_spdx_line(text).starts_with("//!"))
         .map(|(p, _)| p.display().to_string())
         .collect();
     assert!(bare.is_empty(), "no //! paragraph: {bare:?}");
@@ -278,4 +288,102 @@ fn every_skip_goes_through_the_one_guarded_function() {
         ad_hoc.is_empty(),
         "read a skip variable outside common::skip_requested: {ad_hoc:?}"
     );
+}
+
+/// The license each tracked file must declare, by path; `None` for what carries no SPDX
+/// line: data (fuzz seeds, pictures, text and JSON files, Cargo.lock), the license texts
+/// themselves, Markdown (README.md's License section covers docs), .gitignore files, Debian
+/// files whose format has no comments (changelog, copyright, source/format, compat), and
+/// Cargo.toml files (their `license` field says it, checked below).
+fn expected_license(path: &str) -> Option<&'static str> {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let data = [".md", ".png", ".svg", ".txt", ".json"];
+    let debian = ["changelog", "copyright", "format", "compat"];
+    let exempt = path.starts_with("fuzz/seeds/")
+        || data.iter().any(|ext| name.ends_with(ext))
+        || ["Cargo.lock", "Cargo.toml", "COPYING", ".gitignore"].contains(&name)
+        || name.starts_with("LICENSE-")
+        || (path.contains("debian/") && debian.contains(&name));
+    if exempt {
+        None
+    } else if path == "demos/kmod/physdemo_mem.h" {
+        // The ioctl ABI header: userland (physdemo's sys/, the torture program) may use it.
+        Some("GPL-2.0 WITH Linux-syscall-note")
+    } else if path.starts_with("demos/kmod/") && !path.starts_with("demos/kmod/torture/") {
+        // The modules and their kbuild files; demos/kmod/build is a project script.
+        Some(if name == "build" {
+            "MIT OR Apache-2.0"
+        } else {
+            "GPL-2.0"
+        })
+    } else {
+        Some("MIT OR Apache-2.0")
+    }
+}
+
+/// The SPDX line of a file's header: the comment lines at its top (after a shebang), where
+/// a script whose `--help` prints its header keeps the line just after `set -euo pipefail`.
+fn spdx_of(text: &str) -> Option<String> {
+    for line in text.lines() {
+        let line = line.trim();
+        let body = ["// ", "/* ", "# "]
+            .iter()
+            .find_map(|mark| line.strip_prefix(mark));
+        if let Some(id) = body.and_then(|b| b.strip_prefix("SPDX-License-Identifier: ")) {
+            return Some(id.trim_end_matches("*/").trim().to_string());
+        }
+        let header = line.is_empty()
+            || line.starts_with('#')
+            || line.starts_with("//")
+            || line.starts_with("/*")
+            || line.starts_with('*')
+            || line == "set -euo pipefail";
+        if !header {
+            return None;
+        }
+    }
+    None
+}
+
+#[test]
+fn every_tracked_source_file_names_its_license_in_an_spdx_line() {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(&repo)
+        .output()
+        .expect("running git ls-files (this test reads the tracked files of a git checkout)");
+    assert!(out.status.success(), "git ls-files failed: {out:?}");
+    let tracked = String::from_utf8(out.stdout).expect("UTF-8 paths");
+    let mut checked = BTreeMap::new();
+    let mut wrong = Vec::new();
+    for path in tracked.split('\0').filter(|p| !p.is_empty()) {
+        let Some(want) = expected_license(path) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(repo.join(path)).expect("a tracked text file");
+        match spdx_of(&text) {
+            Some(got) if got == want => *checked.entry(want).or_insert(0) += 1,
+            got => wrong.push(format!("{path}: {got:?}, want {want:?}")),
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "SPDX lines missing or wrong:\n{}",
+        wrong.join("\n")
+    );
+    let count = |license| checked.get(license).copied().unwrap_or(0);
+    assert!(count("MIT OR Apache-2.0") > 150, "only {checked:?}");
+    assert!(
+        count("GPL-2.0") >= 5,
+        "the modules and kbuild files: {checked:?}"
+    );
+    assert_eq!(count("GPL-2.0 WITH Linux-syscall-note"), 1, "{checked:?}");
+    for manifest in ["Cargo.toml", "fuzz/Cargo.toml"] {
+        let text = std::fs::read_to_string(repo.join(manifest)).expect("a Cargo.toml");
+        assert!(
+            text.lines().any(|l| l == "license = \"MIT OR Apache-2.0\""),
+            "{manifest} has no license = \"MIT OR Apache-2.0\""
+        );
+    }
 }

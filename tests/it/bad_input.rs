@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Hostile command lines: every subcommand fed garbage, overflow, negative numbers, huge
 //! lengths, missing and extra arguments, bad widths, misaligned addresses, pid 0, a kernel
 //! thread's pid, and writes the region policy refuses; bad ports and port writes the port

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Shared helpers for integration tests: spawn the real `physdemo` binary and talk to it.
 //!
 //! Following hyperfine's `tests/common.rs`, tests run the binary exactly as a user would.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo doctor` on this host: every line of its report checked against what the host
 //! shows when asked independently (the files themselves, read with std and `zcat`), and the
 //! next step it names. This host has no /dev/mem (CONFIG_DEVMEM is off) and no module

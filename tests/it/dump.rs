@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `dump` against the real `hexdump -C` (util-linux's, Debian's bsdextrautils), byte for
 //! byte: on random bytes (every byte value, every column), on runs of identical lines (the
 //! `*` folding, a run that reaches the end, a partial last line), from an odd start; and

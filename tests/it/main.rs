@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! physdemo's integration tests, one binary with a module per area (as ripgrep's tests/
 //! are): each spawns the real `physdemo` binary as a user would ([`common`]) and checks
 //! what it printed against values read independently of the crate.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo maps` and `physdemo owner` against the real kernel: page lists compared with the
 //! kernel's own `page-types -L`, run grouping checked against independent pagemap reads, and
 //! a page shared by two processes after fork found in both.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! Host tests of `--pci DEVICE --bar N OFFSET` on `peek`, `poke` and `dump`.
 //!
 //! The host has no /dev/mem and may have no PCI devices, so a crafted sysfs tree stands in

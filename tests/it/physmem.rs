@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! End-to-end tests of `poke`, `peek`, `dump` and `devmem` against a file device.
 //!
 //! This host has no /dev/mem, so a regular file stands in for it (`--device`, or the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The pictures, checked as pictures: `physmap`, `maps --svg` and `inspect --svg` are
 //! rendered to pixels (the `resvg` crate, without text) and their content read back off
 //! the pixels against values read independently of the crate: the target's frame cell has

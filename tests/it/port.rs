@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo port` on the host, where a regular file stands in for /dev/port
 //! (`PHYSDEMO_PORT_DEVICE`: every width one pread/pwrite at the port's offset) and a crafted
 //! /proc/ioports (`PHYSDEMO_IOPORTS`) says who claims what. The values are checked against

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! End-to-end tests of `target` and `inspect` on this host's real /proc.
 //!
 //! Every physical address is checked against an independent read of /proc/<pid>/pagemap,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! QEMU's device trace as a test oracle: the accesses a device saw, parsed from the `log`
 //! trace backend's `memory_region_ops_read|write` lines (QEMU's `system/trace-events`), cut
 //! into steps at the guest's marks, and compared with what a command asked for.

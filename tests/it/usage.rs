@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo usage` against the kernel's own accounting: for processes sharing pages every way
 //! Linux shares them (shared libraries, a shared file mapping, fork-shared anonymous pages,
 //! KSM-merged pages, transparent huge pages shared after fork), each process's RSS must equal

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! End-to-end tests inside the project's QEMU VM, where /dev/mem really works.
 //!
 //! Each test boots the VM through `demos/vm/run SCRIPT` (the same contract the demos use)

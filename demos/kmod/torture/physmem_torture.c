@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 /*
  * demos/kmod/torture/physmem_torture.c: hostile use of /dev/physmem (physdemo_mem.ko)
  * inside the VM, and the small tools demos/e2e/physmem.sh needs there (the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `maps PID --svg`: virtual memory landing in physical memory. The process's mappings
 //! that have resident frames are boxes on a virtual axis on the left, in address order;
 //! System RAM is an axis on the right; each contiguous run (consecutive virtual pages on

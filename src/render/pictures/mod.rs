@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The SVG pictures: `physmap --svg` ([`physmap`]: RAM as a grid of classified cells),
 //! `maps --svg` ([`maps`]: a process's mappings on a virtual axis, joined by bands to where
 //! their frames lie in physical memory) and `inspect --svg` ([`translation`]: one virtual

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physmap --svg`: the picture of physical memory. A title, the regions of /proc/iomem as
 //! bands (a swatch per kind, range, size, name), each System RAM range as a grid of
 //! square cells coloured by the class most of their frames have (a highlighted process's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! `inspect --svg`: one translation drawn. The virtual address as 64 bits split into its
 //! x86-64 fields (sign extension, PGD, PUD, PMD and PTE indices, the offset in the page), the
 //! four-level walk those indices take, the page-table entry as /proc/PID/pagemap reports it

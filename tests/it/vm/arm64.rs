@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! physdemo on arm64 (QEMU `virt`, TCG), 4 KiB and 64 KiB pages: `demos/arm64`, the
 //! command docs/arm64.md shows, run whole. Its witnesses are not physdemo: pagemap read with
 //! dd, busybox devmem (the arm64 busybox), /proc/PID/mem, `date +%s`, the PL011's serial

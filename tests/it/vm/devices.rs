@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
 //! The device's side of every access, in the VM: QEMU's trace of each device access checked
 //! against what each command asked for (the trace oracle, [`crate::trace`]).
 //!
