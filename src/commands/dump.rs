@@ -308,7 +308,8 @@ fn stream(
     out: &mut dyn Write,
 ) -> Result<()> {
     let page = PageSize::of_system();
-    let batch = PageSize::new(BATCH.max(page.bytes())).expect("a power of two");
+    // Both are powers of two, so the larger is one; the page itself is the fallback.
+    let batch = PageSize::new(BATCH.max(page.bytes())).unwrap_or(page);
     let mut buf = vec![0u8; len.min(batch.bytes()) as usize];
     for (addr, n) in page_chunks(paddr.0, len, batch) {
         let buf = &mut buf[..n as usize];
