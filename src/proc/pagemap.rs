@@ -73,33 +73,73 @@ impl PagemapFile {
 pub(crate) const NO_SCAN_ENV: &str = "PHYSDEMO_NO_PAGEMAP_SCAN";
 
 impl PagemapFile {
-    /// The regions of `[start, end)` (byte addresses) holding present or swapped pages, each
-    /// with its `PAGE_IS_*` categories, found by the PAGEMAP_SCAN ioctl without reading the
-    /// empty parts. `Ok(None)` when the kernel has no PAGEMAP_SCAN (before 6.7) or
-    /// `PHYSDEMO_NO_PAGEMAP_SCAN=1`: read the whole range instead. A range above the user
-    /// address space (`[vsyscall]`) fails with EFAULT and is read the plain way too.
     /// Whether this kernel answers PAGEMAP_SCAN (Linux 6.7+) and it was not turned off.
     pub(crate) fn has_pagemap_scan(&self) -> bool {
         let page = crate::kernel::addr::PageSize::of_system().bytes();
         matches!(self.populated_regions(0, page), Ok(Some(_)))
     }
 
+    /// The regions of `[start, end)` (byte addresses) holding present or swapped pages, each
+    /// with its `PAGE_IS_*` categories, found by the PAGEMAP_SCAN ioctl without reading the
+    /// empty parts. `Ok(None)` when the kernel has no PAGEMAP_SCAN (before 6.7) or
+    /// `PHYSDEMO_NO_PAGEMAP_SCAN=1`: read the whole range instead. A range above the user
+    /// address space (`[vsyscall]`) fails with EFAULT and is read the plain way too.
     pub(crate) fn populated_regions(
         &self,
         start: u64,
         end: u64,
     ) -> Result<Option<Vec<PageRegion>>> {
-        if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
-            return Ok(None);
-        }
-        let wanted = scan_category::PRESENT | scan_category::SWAPPED;
-        let report = wanted | scan_category::HUGE | scan_category::FILE;
         let mut found = Vec::new();
         let mut buf = vec![PageRegion::default(); 1024];
+        let report = scan_category::HUGE | scan_category::FILE;
+        Ok(self
+            .scan_loop(start, end, report, &mut buf, &mut found)?
+            .then_some(found))
+    }
+
+    /// Fills `out` with the raw entries from virtual page `first` on (0 past the end of the
+    /// address space): the caller's buffer, reused across processes.
+    pub(crate) fn read_raw(&self, first: u64, out: &mut [u64]) -> Result<usize> {
+        read_words(&self.file, first, out, "/proc/PID/pagemap")
+    }
+
+    /// PAGEMAP_SCAN over `[start, end)` into `found` (cleared first), the regions holding
+    /// present or swapped pages, each labelled present/swapped/huge; `buf` is the caller's
+    /// scratch, reused. `Ok(false)` when the kernel has no PAGEMAP_SCAN. Not
+    /// `PAGE_IS_FILE`: it costs the kernel a page lookup for every present page.
+    pub(crate) fn scan_into(
+        &self,
+        start: u64,
+        end: u64,
+        buf: &mut [PageRegion],
+        found: &mut Vec<PageRegion>,
+    ) -> Result<bool> {
+        self.scan_loop(start, end, scan_category::HUGE, buf, found)
+    }
+
+    /// The one PAGEMAP_SCAN loop: the present or swapped regions of `[start, end)` into
+    /// `found` (cleared first), labelled with those categories and `extra_report`, walking on
+    /// while the kernel fills `buf`. `Ok(false)` (nothing found) when the ioctl is off
+    /// (`PHYSDEMO_NO_PAGEMAP_SCAN=1`) or refused before the first region: ENOTTY/EINVAL
+    /// (no PAGEMAP_SCAN), EOPNOTSUPP, EFAULT (a range above the user address space).
+    fn scan_loop(
+        &self,
+        start: u64,
+        end: u64,
+        extra_report: u64,
+        buf: &mut [PageRegion],
+        found: &mut Vec<PageRegion>,
+    ) -> Result<bool> {
+        found.clear();
+        if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
+            return Ok(false);
+        }
+        let wanted = scan_category::PRESENT | scan_category::SWAPPED;
+        let report = wanted | extra_report;
         let mut cursor = start;
         while cursor < end {
             let (filled, walk_end) =
-                match pagemap_scan(&self.file, cursor, end, wanted, report, &mut buf) {
+                match pagemap_scan(&self.file, cursor, end, wanted, report, buf) {
                     Ok(done) => done,
                     Err(err)
                         if found.is_empty()
@@ -108,53 +148,6 @@ impl PagemapFile {
                                 Some(libc::ENOTTY | libc::EINVAL | libc::EOPNOTSUPP | libc::EFAULT)
                             ) =>
                     {
-                        return Ok(None)
-                    }
-                    Err(err) => {
-                        return Err(anyhow::Error::new(err)
-                            .context(format!("PAGEMAP_SCAN on /proc/{}/pagemap", self.pid)))
-                    }
-                };
-            found.extend_from_slice(&buf[..filled]);
-            if walk_end <= cursor || walk_end >= end || filled < buf.len() {
-                break;
-            }
-            cursor = walk_end;
-        }
-        Ok(Some(found))
-    }
-}
-
-impl PagemapFile {
-    /// Fills `out` with the raw entries from virtual page `first` on (0 past the end of the
-    /// address space): the caller's buffer, reused across processes.
-    pub(crate) fn read_raw(&self, first: u64, out: &mut [u64]) -> Result<usize> {
-        read_words(&self.file, first, out, "/proc/PID/pagemap")
-    }
-
-    /// PAGEMAP_SCAN over `[start, end)` into `found` (cleared first), the regions holding
-    /// present or swapped pages, each labelled present/swapped/huge/file; `buf` is the
-    /// caller's scratch, reused. `Ok(false)` when the kernel has no PAGEMAP_SCAN.
-    pub(crate) fn scan_into(
-        &self,
-        start: u64,
-        end: u64,
-        buf: &mut [PageRegion],
-        found: &mut Vec<PageRegion>,
-    ) -> Result<bool> {
-        found.clear();
-        if std::env::var_os(NO_SCAN_ENV).is_some_and(|v| v == "1") {
-            return Ok(false);
-        }
-        // Not PAGE_IS_FILE: it costs the kernel a page lookup for every present page.
-        let wanted = scan_category::PRESENT | scan_category::SWAPPED;
-        let report = wanted | scan_category::HUGE;
-        let mut cursor = start;
-        while cursor < end {
-            let (filled, walk_end) =
-                match pagemap_scan(&self.file, cursor, end, wanted, report, buf) {
-                    Ok(done) => done,
-                    Err(err) if matches!(err.raw_os_error(), Some(libc::ENOTTY | libc::EINVAL)) => {
                         return Ok(false)
                     }
                     Err(err) => {
