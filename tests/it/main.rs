@@ -30,3 +30,4 @@ mod target_and_inspect;
 mod trace;
 mod usage;
 mod vm;
+mod watch;
