@@ -1041,3 +1041,26 @@ fn dump_of_ram_through_dev_mem_is_hexdump_c_of_dd_s_bytes() {
         "{text}"
     );
 }
+
+#[test]
+fn watch_sees_each_poke_the_hpet_at_its_period_and_jiffies_at_config_hz() {
+    // demos/vm/watch.sh: the target's variable while five pokes land (witnesses: the values
+    // poked, the target's own change lines), the HPET's main counter against its stated
+    // period, jiffies found by hand from /proc/kallsyms and /proc/iomem against CONFIG_HZ
+    // and /proc/timer_list.
+    let Some(out) = vm_run(&repo().join("demos/vm/watch.sh"), &[]) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/watch.sh failed in the VM");
+    assert!(
+        text.lines().any(|l| l == "watch: 7 passed, 0 failed"),
+        "{text}"
+    );
+    let line = |prefix: &str| line_starting(&text, prefix)[prefix.len()..].to_string();
+    assert_eq!(
+        line("watch saw: "),
+        "1111111111111111 deadbeefcafef00d 0 123456789abcdef fffffffffffffffe"
+    );
+    assert_eq!(line("target saw: "), line("watch saw: "));
+}
