@@ -11,8 +11,12 @@
 #      the CLOCK_MONOTONIC times watch printed within 10 %; without --width it is refused.
 #   3. jiffies, at the physical address computed here from /proc/kallsyms (jiffies - _text)
 #      and /proc/iomem ("Kernel code"), watched for 2 s with --width 64 and ended by SIGINT:
-#      it changes at CONFIG_HZ (/proc/config.gz) within 5 %, and agrees with the `jiffies:`
-#      line of /proc/timer_list read in between (at its "now at" CLOCK_MONOTONIC time).
+#      between watch's first and last change it advances at CONFIG_HZ (/proc/config.gz)
+#      within 5 % of the CLOCK_MONOTONIC times watch printed, and the `jiffies:` line of
+#      /proc/timer_list, read in between, lies between the values watch read before its "now
+#      at" time and after a second read's. (Under TCG the guest's ticks come late and jiffies
+#      catches up in steps of 1 to 4, so it takes fewer distinct values than HZ a second,
+#      however fast it is polled: the rate is the value's, not the count of changes.)
 # Then a few text runs for the README ("sample:" lines). Ends with "watch: N passed, N failed".
 #
 # Usage (on the host): demos/vm/run demos/vm/watch.sh
@@ -105,35 +109,41 @@ wpid=$!
 wait_for /tmp/jiffies.json '"event":"start"' 100 || bad "watch of jiffies did not start: $(cat /tmp/jiffies.err)"
 sleep 1
 cp /proc/timer_list /tmp/timer_list
+cp /proc/timer_list /tmp/timer_list.after
 sleep 1
 kill -INT "$wpid"
 wait "$wpid"
 jrc=$?
 now_ns=$(sed -n 's/^now at \([0-9]*\) nsecs$/\1/p' /tmp/timer_list)
+after_ns=$(sed -n 's/^now at \([0-9]*\) nsecs$/\1/p' /tmp/timer_list.after)
 tl_jiffies=$(sed -n 's/^jiffies: //p' /tmp/timer_list | head -n 1)
 values=($(field /tmp/jiffies.json change new))
 times=($(field /tmp/jiffies.json change monotonic_ns))
 changes=$(field /tmp/jiffies.json summary changes)
-duration=$(field /tmp/jiffies.json summary duration_s)
 n=${#values[@]}
 if [ "$jrc" -eq 0 ] && [ "$n" -gt 10 ] && [ "$(field /tmp/jiffies.json summary reason)" = signal ]; then
-  rate=$(awk -v c="$changes" -v d="$duration" 'BEGIN { printf "%d", c / d }')  # the summary's
-  advance=$(( (values[n - 1] - values[0]) * 1000000000 / (times[n - 1] - times[0]) ))
-  printf 'jiffies: %s changes in %s s: %s per second; the value advanced %s per second; HZ %s\n' \
-    "$changes" "$duration" "$rate" "$advance" "$hz"
-  if [ $(( rate * 100 )) -ge $(( hz * 95 )) ] && [ $(( rate * 100 )) -le $(( hz * 105 )) ] \
-    && [ $(( advance * 100 )) -ge $(( hz * 95 )) ] && [ $(( advance * 100 )) -le $(( hz * 105 )) ]; then
-    ok "jiffies changed at CONFIG_HZ=$hz within 5 % ($rate changes per second, +$advance per second)"
+  ticks=$(( values[n - 1] - values[0] ))
+  span_ns=$(( times[n - 1] - times[0] ))
+  per_s=$(( ticks * 1000000000 / span_ns ))
+  printf 'jiffies: +%s in %s ns of CLOCK_MONOTONIC between the first and last of %s changes: %s per second; CONFIG_HZ %s\n' \
+    "$ticks" "$span_ns" "$changes" "$per_s" "$hz"
+  if [ $(( per_s * 100 )) -ge $(( hz * 95 )) ] && [ $(( per_s * 100 )) -le $(( hz * 105 )) ]; then
+    ok "jiffies, watched for 2 s, ran at CONFIG_HZ=$hz within 5 % ($per_s per second)"
   else
-    bad "jiffies: $rate changes and +$advance per second, HZ $hz"
+    bad "jiffies ran at $per_s per second, CONFIG_HZ $hz"
   fi
-  at=""
-  for i in "${!times[@]}"; do [ "${times[$i]}" -le "$now_ns" ] && at=$(( values[i] )); done
-  printf 'timer_list: now at %s ns, jiffies: %s; watch had %s then\n' "$now_ns" "$tl_jiffies" "$at"
-  if [ -n "$at" ] && [ $(( tl_jiffies - at )) -ge 0 ] && [ $(( tl_jiffies - at )) -le 2 ]; then
-    ok "watch's jiffies agree with /proc/timer_list's at its time (+$(( tl_jiffies - at )): the ticks between a poll, the clock and the line)"
+  # the value watch read last before timer_list's "now at", and first after the second read's
+  before="" after=""
+  for i in "${!times[@]}"; do
+    [ "${times[$i]}" -le "$now_ns" ] && before=$(( values[i] ))
+    [ -z "$after" ] && [ "${times[$i]}" -ge "$after_ns" ] && after=$(( values[i] ))
+  done
+  printf 'timer_list: now at %s ns, jiffies: %s; watch read %s before it and %s after it\n' \
+    "$now_ns" "$tl_jiffies" "$before" "$after"
+  if [ -n "$before" ] && [ -n "$after" ] && [ "$before" -le "$tl_jiffies" ] && [ "$tl_jiffies" -le $(( after + 1 )) ]; then
+    ok "/proc/timer_list's jiffies ($tl_jiffies) lies between the values watch read before and after it"
   else
-    bad "timer_list jiffies $tl_jiffies at $now_ns ns, watch had $at"
+    bad "timer_list jiffies $tl_jiffies, watch read $before before and $after after"
   fi
 else
   bad "watch of jiffies: rc $jrc, $n changes: $(cat /tmp/jiffies.err)"
