@@ -17,9 +17,13 @@
 #      at" time and after a second read's. (Under TCG the guest's ticks come late and jiffies
 #      catches up in steps of 1 to 4, so it takes fewer distinct values than HZ a second,
 #      however fast it is polled: the rate is the value's, not the count of changes.)
+#   4. a target's page moved by move_pages(2) (/files/movepage, two NUMA nodes) while watched:
+#      watch reports the move from and to the frames movepage read in pagemap, and reads the
+#      new frame from then on (the next poke's value, as the target saw it).
 # Then a few text runs for the README ("sample:" lines). Ends with "watch: N passed, N failed".
 #
-# Usage (on the host): demos/vm/run demos/vm/watch.sh
+# Usage (on the host):
+#   PHYSDEMO_VM_NUMA=2 PHYSDEMO_VM_FILES="$(demos/stress/build)" demos/vm/run demos/vm/watch.sh
 set -u
 . "$(dirname "$0")/../lib.sh"
 
@@ -149,6 +153,40 @@ else
   bad "watch of jiffies: rc $jrc, $n changes: $(cat /tmp/jiffies.err)"
 fi
 
+# 4. a page that moves under watch: movepage (move_pages(2) to the other node) moves the
+# target's page; watch must report the move exactly as movepage read it in pagemap, then
+# read the new frame, where the next poke lands
+[ -x /files/movepage ] || die "no /files/movepage: run with PHYSDEMO_VM_FILES=\"\$(demos/stress/build)\" and PHYSDEMO_VM_NUMA=2"
+start_target_to /tmp/movable.json --movable --interval-us 200 --timeout 120 || die "the movable target did not start"
+physdemo watch "$pid" "$vaddr" --json --interval 1ms --count 1 >/tmp/moved.json 2>/tmp/moved.err &
+wpid=$!
+wait_for /tmp/moved.json '"event":"start"' 100 || bad "watch did not start: $(cat /tmp/moved.err)"
+move="$(/files/movepage "$pid" "$vaddr" 1 | grep '^move 1:')"
+echo "movepage: $move"
+from="$(echo "$move" | sed -n 's/.* pfn \(0x[0-9a-f]*\) -> \(0x[0-9a-f]*\): moved$/\1/p')"
+to="$(echo "$move" | sed -n 's/.* pfn \(0x[0-9a-f]*\) -> \(0x[0-9a-f]*\): moved$/\2/p')"
+wait_for /tmp/moved.json "\"new_pfn\":\"$to\"" 50
+physdemo poke --value 0x5151515151515151 >/dev/null 2>/tmp/poke.err
+prc=$?
+wait "$wpid"
+wrc=$?
+grep moved /tmp/moved.json | sed 's/^/watch: /'
+first_old="$(field /tmp/moved.json moved old_pfn | head -n 1)"
+last_new="$(field /tmp/moved.json moved new_pfn | tail -n 1)"
+paddr_now="$(field /tmp/moved.json change paddr)"
+if [ -n "$to" ] && [ "$first_old" = "$from" ] && [ "$last_new" = "$to" ]; then
+  ok "watch reported the move from frame $from to $to, as movepage read it in pagemap"
+else
+  bad "movepage: '$move'; watch's moves: $(grep moved /tmp/moved.json)"
+fi
+if [ "$prc" -eq 0 ] && [ "$wrc" -eq 0 ] && [ "$(norm0 "$(field /tmp/moved.json change new)")" = 5151515151515151 ] \
+  && [ $(( paddr_now >> 12 )) -eq $(( to )) ] && grep -q '"new":"0x5151515151515151"' "$tout"; then
+  ok "then it read frame $to: the poke's 0x5151515151515151 at $paddr_now, as the target saw it"
+else
+  bad "after the move: poke rc $prc, watch rc $wrc, change $(grep change /tmp/moved.json): $(cat /tmp/moved.err /tmp/poke.err)"
+fi
+stop_target
+
 # Text runs for the README
 physdemo watch 0xfed000f0 --width 32 --interval 10ms --count 3 2>&1 | sed 's/^/sample: /'
 start_target --timeout 60 >/dev/null || die "the target did not start"
@@ -160,4 +198,4 @@ wait "$wpid"
 sed 's/^/sample: /' /tmp/range.txt
 stop_target
 
-summary watch 7
+summary watch 9

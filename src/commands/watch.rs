@@ -378,7 +378,10 @@ fn check_frame(watched: &Watched) -> Frame {
             show(watched.pfn),
             show(now)
         ),
-        None if entry.swapped() => format!("the page of {vaddr} in pid {pid} was swapped out"),
+        None if entry.swapped() => format!(
+            "the page of {vaddr} in pid {pid} left frame {}: swapped out, or being migrated",
+            show(watched.pfn)
+        ),
         None => format!("the page of {vaddr} in pid {pid} is not in RAM now"),
     };
     Frame::Moved(now, what)
