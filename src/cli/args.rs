@@ -428,3 +428,124 @@ fn parse_seconds(text: &str) -> Result<f64, String> {
         )),
     }
 }
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// Nothing (the running target), <pid> <vaddr>, or <paddr>
+    #[arg(num_args = 0..=2, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+
+    /// One value of this many bits: 8, 16, 32 or 64 (with --len: the width of each load). Required outside RAM, where each poll reads a device register [default: 64 for a process, 32 for a paddr]
+    #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
+    pub(crate) width: Option<Width>,
+
+    /// Watch a range of this many bytes (at most 1 MiB), shown as hexdump -C lines
+    #[arg(long, value_name = "BYTES", value_parser = parse_len_arg)]
+    pub(crate) len: Option<u64>,
+
+    /// Time between two reads: a number and a unit, us, ms or s (100us to 1h)
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_interval)]
+    pub(crate) interval: std::time::Duration,
+
+    /// Stop after this many changes
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) count: Option<u64>,
+
+    /// Stop once the value equals VALUE (a single value, not a --len range)
+    #[arg(long, value_name = "VALUE", value_parser = parse_u64_arg)]
+    pub(crate) until: Option<u64>,
+
+    /// One JSON object per line on stdout (events "start", "change", "moved", "summary")
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) pci: PciArgs,
+
+    #[command(flatten)]
+    pub(crate) device: DeviceArgs,
+}
+
+/// A range length for `watch --len`: 1 byte to 1 MiB (the whole range is read at each poll).
+fn parse_len_arg(text: &str) -> Result<u64, String> {
+    match parse_u64_arg(text)? {
+        0 => Err("a range holds at least one byte".to_string()),
+        len if len > WATCH_MAX_LEN => Err(format!(
+            "{len} bytes is more than watch reads at every poll (at most {WATCH_MAX_LEN}); `physdemo dump` shows a larger range once"
+        )),
+        len => Ok(len),
+    }
+}
+
+/// The longest range `watch --len` polls: 1 MiB.
+const WATCH_MAX_LEN: u64 = 1 << 20;
+
+/// The shortest and the longest `--interval`.
+const INTERVAL_RANGE: std::ops::RangeInclusive<std::time::Duration> =
+    std::time::Duration::from_micros(100)..=std::time::Duration::from_secs(3600);
+
+/// A duration with its unit: `500us`, `10ms`, `1.5s` (`µs` too), from 100 µs to 1 hour.
+pub(crate) fn parse_interval(text: &str) -> Result<std::time::Duration, String> {
+    let unit_at = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(unit_at);
+    let nanos_per_unit = match unit {
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "" => {
+            return Err(format!(
+                "'{text}' has no unit: write e.g. 10ms, 500us or 1s"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "'{text}' is not a duration: a number and us, ms or s, e.g. 10ms"
+            ))
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration: a number and us, ms or s, e.g. 10ms"))?;
+    let interval = std::time::Duration::from_nanos((value * nanos_per_unit).round() as u64);
+    if !INTERVAL_RANGE.contains(&interval) {
+        return Err(format!(
+            "an interval of {text} is out of range: from 100us to 3600s"
+        ));
+    }
+    Ok(interval)
+}
+
+#[cfg(test)]
+mod watch_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn intervals_need_a_unit_and_a_sane_size() {
+        assert_eq!(parse_interval("10ms"), Ok(Duration::from_millis(10)));
+        assert_eq!(parse_interval("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_interval("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_interval("250us"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_interval("250µs"), Ok(Duration::from_micros(250)));
+        assert_eq!(parse_interval("3600s"), Ok(Duration::from_secs(3600)));
+        for bad in [
+            "0ms", "0", "10", "99us", "3601s", "1e3ms", "-1ms", "ms", "1.2.3s", "10 ms",
+        ] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+        assert!(parse_interval("10").unwrap_err().contains("has no unit"));
+        assert!(parse_interval("0ms").unwrap_err().contains("out of range"));
+    }
+
+    #[test]
+    fn a_range_is_one_byte_to_one_mib() {
+        assert_eq!(parse_len_arg("0x100"), Ok(256));
+        assert_eq!(parse_len_arg("1048576"), Ok(1 << 20));
+        assert!(parse_len_arg("0").is_err());
+        assert!(parse_len_arg("1048577")
+            .unwrap_err()
+            .contains("physdemo dump"));
+    }
+}

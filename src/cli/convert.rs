@@ -12,7 +12,7 @@ use anyhow::{Error, Result};
 use crate::cli::args::{
     DeviceArgs, DevmemArgs, DoctorArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs,
     PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, TargetArgs, UsageArgs, UsageByArg,
-    UsageSortArg, WhereArg,
+    UsageSortArg, WatchArgs, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
@@ -27,6 +27,7 @@ use crate::commands::poke::PokeOptions;
 use crate::commands::port::PortOptions;
 use crate::commands::target::{Home, TargetOptions};
 use crate::commands::usage::{SortKey, UsageOptions};
+use crate::commands::watch::WatchOptions;
 use crate::error::{usage, UserError};
 use crate::kernel::addr::{parse_u64, PageSize, PhysAddr, VirtAddr};
 use crate::kernel::pci::parse_selector;
@@ -208,6 +209,28 @@ impl TryFrom<&PeekArgs> for PeekOptions {
         Ok(PeekOptions {
             subject,
             width: args.width,
+            json: args.json,
+            device: (&args.device).into(),
+        })
+    }
+}
+
+impl TryFrom<&WatchArgs> for WatchOptions {
+    type Error = Error;
+
+    /// The subject as `peek` takes it (a `--symbol` subject joins here as it does there).
+    fn try_from(args: &WatchArgs) -> Result<Self> {
+        let subject = match register_arg(&args.pci, &args.args, 0)? {
+            Some(register) => Subject::Register(register),
+            None => parse_peek_args(&args.args)?,
+        };
+        Ok(WatchOptions {
+            subject,
+            width: args.width,
+            len: args.len,
+            interval: args.interval,
+            count: args.count,
+            until: args.until,
             json: args.json,
             device: (&args.device).into(),
         })

@@ -29,6 +29,7 @@ use crate::commands::poke::PokeOptions;
 use crate::commands::port::PortOptions;
 use crate::commands::target::TargetOptions;
 use crate::commands::usage::UsageOptions;
+use crate::commands::watch::WatchOptions;
 use crate::error::ExitKind;
 
 pub(crate) use args::*;
@@ -102,6 +103,13 @@ pub(crate) enum Command {
     )]
     Dump(DumpArgs),
 
+    /// Poll a value or a range of physical memory and print each change, with its time
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Forms:\n  sudo physdemo watch                 # the running physdemo target's variable (64-bit)\n  sudo physdemo watch <pid> <vaddr>   # a process's variable (64-bit by default)\n  sudo physdemo watch <paddr>         # a physical address (32-bit by default)\n\nEach change is printed with its CLOCK_MONOTONIC time, old -> new; a --len range as the\nhexdump -C lines holding a change, each followed by a line that marks the changed bytes\n(^^ under their hex digits, ^ under their character; mark lines start with a blank, so\n`grep -v '^ '` leaves hexdump's own lines). At the end (--count, --until, Ctrl-C or SIGTERM) a\nsummary: changes, their rate, the duration. Nothing is ever written. Outside RAM each poll reads\na device register, which a read can change: give --width to watch one. A process's page is\nchecked after every read; a move is reported and followed.\n\nExamples:\n  sudo physdemo watch --count 3\n  sudo physdemo watch 0xfed000f0 --width 32 --interval 10ms   # the HPET's main counter\n  sudo physdemo watch 1234 0x7f3a5c1b2040 --len 64 --interval 1s\n  sudo physdemo watch --pci 1234:11e8 --bar 0 0x4 --width 32 --json"
+    )]
+    Watch(WatchArgs),
+
     /// busybox-compatible `devmem ADDRESS [WIDTH [VALUE]]`
     #[command(
         allow_negative_numbers = true,
@@ -172,6 +180,7 @@ impl Command {
             Command::Peek(args) => Some(&mut args.device),
             Command::Dump(args) => Some(&mut args.device),
             Command::Devmem(args) => Some(&mut args.device),
+            Command::Watch(args) => Some(&mut args.device),
             _ => None,
         }
     }
@@ -252,6 +261,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Devmem(args) => commands::devmem::run(&DevmemOptions::try_from(&args)?)?,
         Command::Doctor(args) => commands::doctor::run(&DoctorOptions::try_from(&args)?)?,
         Command::Port(args) => commands::port::run(&PortOptions::try_from(&args)?)?,
+        Command::Watch(args) => commands::watch::run(&WatchOptions::try_from(&args)?)?,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,

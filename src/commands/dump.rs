@@ -102,7 +102,12 @@ pub(crate) fn describe_stop(map: &IomemMap, addr: PhysAddr, page: PageSize) -> S
 /// multiples of its size (QEMU's `edu`, like many devices, answers only 32- and 64-bit
 /// accesses, so a byte-by-byte copy would show zeros). This refuses a range that cannot be
 /// read so; `why` says what asked for whole loads (`--pci`, `--width`).
-fn check_load_range(addr: PhysAddr, len: u64, width: Width, why: &str) -> Result<(), UserError> {
+pub(crate) fn check_load_range(
+    addr: PhysAddr,
+    len: u64,
+    width: Width,
+    why: &str,
+) -> Result<(), UserError> {
     let bytes = width.bytes() as u64;
     if addr.0 % bytes != 0 || len % bytes != 0 {
         return Err(usage(format!(

@@ -16,3 +16,4 @@ pub(crate) mod poke;
 pub(crate) mod port;
 pub(crate) mod target;
 pub(crate) mod usage;
+pub(crate) mod watch;

@@ -72,12 +72,32 @@ fn put_line(out: &mut Vec<u8>, addr: u64, bytes: &[u8]) {
 }
 
 /// One `hexdump -C` line for up to sixteen bytes at `addr`, without its newline.
-#[cfg(test)]
 pub(crate) fn format_line(addr: u64, bytes: &[u8]) -> String {
     let mut out = Vec::new();
     put_line(&mut out, addr, bytes);
     out.pop();
     String::from_utf8(out).expect("hexdump lines are ASCII")
+}
+
+/// The line `watch` prints under [`format_line`]`(addr, ..)` to mark its changed bytes:
+/// blanks, with `^^` under the two hex digits and `^` under the character of each byte
+/// `changed` flags (at most sixteen), trailing blanks cut. It starts with a blank, which no
+/// `hexdump -C` line does, so `grep -v '^ '` leaves exactly hexdump's lines.
+pub(crate) fn mark_line(addr: u64, changed: &[bool]) -> String {
+    debug_assert!(changed.len() <= PER_LINE);
+    let mut line = format_line(addr, &vec![0u8; changed.len()]).into_bytes();
+    let extra_digits = line.iter().position(|&b| b == b' ').unwrap_or(8) - 8;
+    let bar = hex_column(PER_LINE) + extra_digits + 1;
+    line.iter_mut().for_each(|b| *b = b' ');
+    for (i, _) in changed.iter().enumerate().filter(|(_, &c)| c) {
+        let at = hex_column(i) + extra_digits;
+        line[at..at + 2].copy_from_slice(b"^^");
+        line[bar + 1 + i] = b'^';
+    }
+    String::from_utf8(line)
+        .expect("ASCII")
+        .trim_end()
+        .to_string()
 }
 
 /// The bytes as `hexdump -C`'s right-hand column shows them: printable ASCII as itself,
@@ -274,6 +294,38 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn marks_stand_under_the_changed_bytes_hex_and_character() {
+        let bytes = b"Hello world.\n";
+        let mut changed = [false; 13];
+        changed[0] = true;
+        changed[8] = true;
+        changed[12] = true;
+        assert_eq!(
+            format!(
+                "{}\n{}",
+                format_line(0x1000, bytes),
+                mark_line(0x1000, &changed)
+            ),
+            "00001000  48 65 6c 6c 6f 20 77 6f  72 6c 64 2e 0a           |Hello world..|\n\
+             \x20         ^^                       ^^          ^^            ^       ^   ^"
+        );
+        // a ninth address digit shifts everything by one: the marks stand under the last
+        // byte's digits and character all the same
+        let mut last = [false; 16];
+        last[15] = true;
+        let mut bytes = [0x41; 16];
+        bytes[15] = 0x5a;
+        let line = format_line(0x1_0000_0000, &bytes);
+        let marked: String = mark_line(0x1_0000_0000, &last)
+            .char_indices()
+            .filter(|&(_, c)| c == '^')
+            .map(|(i, _)| line.as_bytes()[i] as char)
+            .collect();
+        assert_eq!(marked, "5aZ");
+        assert_eq!(mark_line(0x20, &[false; 4]), "");
     }
 
     #[test]

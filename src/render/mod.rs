@@ -4,7 +4,7 @@
 //! access went through ([`device`]), units ([`units`]), the progress bar ([`progress`]), JSON
 //! lines ([`json`]), and the pictures: `physmap`'s grid as text ([`physmap`]), SVG ([`svg`]:
 //! the writer; [`pictures`]: physmap, maps, the translation), written whole or not at all
-//! ([`file`]). Pure functions of their input, except the progress bar, which draws on
+//! ([`file`]), and what changed in a range `watch` polls ([`watch`]). Pure functions of their input, except the progress bar, which draws on
 //! stderr, and [`file`], which writes the picture.
 
 pub(crate) mod device;
@@ -18,3 +18,4 @@ pub(crate) mod progress;
 pub(crate) mod subject;
 pub(crate) mod svg;
 pub(crate) mod units;
+pub(crate) mod watch;

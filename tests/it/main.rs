@@ -6,7 +6,7 @@
 //! Host tests (this machine has no /dev/mem: a file stands in for it, crafted copies for
 //! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`dump`] (byte for byte
-//! against `hexdump -C`, `--raw`, `--output`), [`pci`] (`--pci`),
+//! against `hexdump -C`, `--raw`, `--output`), [`pci`] (`--pci`), [`watch`] (a stand-in written while `watch` polls it),
 //! [`port`] (I/O ports, a file standing in for /dev/port),
 //! [`doctor`] (this host's report), [`pictures`] (physmap and the SVG pictures, read back
 //! off their pixels), [`bad_input`] (every bad command line), and
@@ -30,3 +30,4 @@ mod target_and_inspect;
 mod trace;
 mod usage;
 mod vm;
+mod watch;

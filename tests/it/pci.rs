@@ -185,3 +185,44 @@ fn bad_bars_offsets_and_forms_are_refused_with_their_exit_codes() {
     assert_exit(&out, 2, "multiples of 4");
     assert_eq!(fake.word(0x10004), 0, "nothing was written");
 }
+
+#[test]
+fn watch_of_a_pci_register_needs_its_width_and_reads_it_only() {
+    let fake = Fake::new("watch");
+    let out = fake.run(&["watch", "--pci", "1234:11e8", "--bar", "0", "0x0"]);
+    assert_exit(&out, 2, "0x10000 is not RAM");
+    // the identification register already holds the value: the first read ends the watch
+    let out = fake.run(&[
+        "watch",
+        "--pci",
+        "1234:11e8",
+        "--bar",
+        "0",
+        "0x0",
+        "--width",
+        "32",
+        "--until",
+        "0x010000ed",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let lines: Vec<Value> = stdout_of(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let [start, summary] = lines.as_slice() else {
+        panic!("{lines:?}")
+    };
+    assert_eq!(start["pci"]["address"], "0000:00:04.0");
+    assert_eq!(
+        (&start["paddr"], &start["value"], &start["reads_device"]),
+        (&"0x10000".into(), &"0x010000ed".into(), &true.into())
+    );
+    assert_eq!(
+        (&summary["reason"], &summary["changes"]),
+        (&"until".into(), &0.into())
+    );
+    assert_eq!(summary["reads"], 1, "one read of the register, no more");
+    assert_eq!(fake.word(0x10000), 0x0100_00ed, "nothing was written");
+    assert!(stderr_of(&out).contains("is one 32-bit read of 0x10000"));
+}

@@ -1041,3 +1041,37 @@ fn dump_of_ram_through_dev_mem_is_hexdump_c_of_dd_s_bytes() {
         "{text}"
     );
 }
+
+#[test]
+fn watch_sees_each_poke_the_hpet_at_its_period_and_jiffies_at_config_hz() {
+    // demos/vm/watch.sh: the target's variable while five pokes land (witnesses: the values
+    // poked, the target's own change lines), the HPET's main counter against its stated
+    // period, jiffies found by hand from /proc/kallsyms and /proc/iomem against CONFIG_HZ
+    // and /proc/timer_list.
+    // and a target's page moved by move_pages(2) to the other NUMA node while watched.
+    let helpers = Command::new(repo().join("demos/stress/build"))
+        .output()
+        .expect("running demos/stress/build");
+    assert!(helpers.status.success(), "demos/stress/build failed");
+    let helpers = String::from_utf8(helpers.stdout).unwrap();
+    let movepage = helpers
+        .split_whitespace()
+        .find(|path| path.ends_with("/movepage"))
+        .expect("demos/stress/build names movepage");
+    let env = [("PHYSDEMO_VM_NUMA", "2"), ("PHYSDEMO_VM_FILES", movepage)];
+    let Some(out) = vm_run_with_env(&repo().join("demos/vm/watch.sh"), &[], &env) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "demos/vm/watch.sh failed in the VM");
+    assert!(
+        text.lines().any(|l| l == "watch: 9 passed, 0 failed"),
+        "{text}"
+    );
+    let line = |prefix: &str| line_starting(&text, prefix)[prefix.len()..].to_string();
+    assert_eq!(
+        line("watch saw: "),
+        "1111111111111111 deadbeefcafef00d 0 123456789abcdef fffffffffffffffe"
+    );
+    assert_eq!(line("target saw: "), line("watch saw: "));
+}
