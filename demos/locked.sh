@@ -93,8 +93,9 @@ say "Step 4: physdemo doctor measures what this machine allows: it reads a page 
 physdemo doctor
 
 say "Step 5: the next step it names: load physdemo_mem, physdemo's own memory device
-    (demos/kmod/physdemo_mem.c; signed here with the kernel build's key)."
-show insmod "$extra/physdemo_mem.ko" || fail "insmod physdemo_mem failed"
+    (demos/kmod/physdemo_mem.c), which the physdemo-dkms package installed: DKMS
+    built it for this kernel (signed here with the kernel build's key)."
+show modprobe physdemo_mem || fail "modprobe physdemo_mem failed"
 show ls -l /dev/physmem
 stop_target
 

@@ -10,6 +10,10 @@
 #             STRICT_DEVMEM and the module to load, the target unchanged; read()
 #             and write() of RAM below 1 MiB are refused, never shown as zeros or
 #             passed off as written; a claimed device range names its driver.
+#             physdemo_mem is the physdemo-dkms package's, as DKMS installed it
+#             (demos/kmod/build, demos/vm/run): the doctor names that install
+#             (/var/lib/dkms's link, modules.dep's path, the file DKMS recorded)
+#             and `modprobe physdemo_mem` as the step, and the test takes it.
 #             With physdemo_mem loaded: the doctor says /dev/physmem reaches RAM;
 #             inspect's physical address is pagemap's (read by dd); poke goes
 #             through /dev/physmem and says so, the target sees the exact value;
@@ -36,7 +40,7 @@ set -u
 mode="${1:-}"
 extra="/lib/modules/$(uname -r)/extra"
 case "$mode" in
-  distro) min=39 ;;
+  distro) min=42 ;;
   lockdown) min=13 ;;
   *) die "usage: doors.sh distro|lockdown (got '$mode')" ;;
 esac
@@ -145,13 +149,27 @@ if [ "$(echo "$doc" | obj_field pat on)" = true ] && [ "$pat_o_sync" = uncached-
   ok "doctor: PAT on; a /dev/mem mapping with O_SYNC is $pat_o_sync in pat_memtype_list ($(echo "$doc" | obj_field mapping region), cached: $(echo "$doc" | obj_field mapping cached))"
 else bad "doctor PAT: $(echo "$doc" | sed 's/.*"pat":\({[^}]*}\).*/\1/')"; fi
 [ "$(echo "$doc" | obj_field lockdown mode)" = none ] && ok "doctor: lockdown none" || bad "doctor lockdown: $(echo "$doc" | obj_field lockdown mode)"
+# The module as DKMS installed it: the link DKMS keeps, the file it recorded, modules.dep.
+dkms_link="$(readlink "/var/lib/dkms/physdemo/kernel-$(uname -r)-$(uname -m)")"
+dkms_version="${dkms_link%%/*}"
+installed="/lib/modules/$(uname -r)/updates/dkms/physdemo_mem.ko"
+if [ "$dkms_link" = "$dkms_version/$(uname -r)/$(uname -m)" ] &&
+   cmp -s "/var/lib/dkms/physdemo/$dkms_link/module/physdemo_mem.ko" "$installed" &&
+   grep -qx "PACKAGE_VERSION=\"$dkms_version\"" "/usr/src/physdemo-$dkms_version/dkms.conf" &&
+   grep -qx "updates/dkms/physdemo_mem.ko:" "/lib/modules/$(uname -r)/modules.dep" &&
+   [ "$(readlink "$extra/physdemo_mem.ko")" = ../updates/dkms/physdemo_mem.ko ]; then
+  ok "DKMS installed physdemo/$dkms_version: $installed (= DKMS's record, in modules.dep; $extra/physdemo_mem.ko links to it), sha256 $(sha256sum "$installed" | cut -d' ' -f1)"
+else bad "no DKMS install of physdemo_mem: link '$dkms_link', $(ls -l "$installed" "$extra/physdemo_mem.ko" 2>&1)"; fi
+if [ "$(echo "$doc" | json_field dkms)" = "$dkms_version" ] && [ "$(echo "$doc" | json_field module_file)" = "$installed" ]; then
+  ok "doctor: physdemo_mem installed by DKMS (version $dkms_version) at $installed, as /var/lib/dkms and modules.dep say"
+else bad "doctor's physmem: $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/')"; fi
 step="$(echo "$doc" | next_step)"
-if [ "$step" = "load physdemo_mem: insmod $extra/physdemo_mem.ko; physdemo then goes through /dev/physmem wherever /dev/mem refuses (STRICT_DEVMEM)" ]; then
+if [ "$step" = "load physdemo_mem: modprobe physdemo_mem (installed by DKMS, version $dkms_version); physdemo then goes through /dev/physmem wherever /dev/mem refuses (STRICT_DEVMEM)" ]; then
   ok "doctor's next step: $step"
 else bad "doctor's next step: '$step'"; fi
 
 pd peek "$pid" "$vaddr"
-if one_error 5 "the kernel refused $paddr through /dev/mem (EPERM): it is System RAM above 1 MiB, and CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem" "insmod $extra/physdemo_mem.ko"; then
+if one_error 5 "the kernel refused $paddr through /dev/mem (EPERM): it is System RAM above 1 MiB, and CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem" "insmod $installed"; then
   ok "peek of the target: exit 5, $err"
 else bad "peek of the target: exit $rc, out '$out', err '$err'"; fi
 pd poke "$pid" "$vaddr" 0x0badc0de
@@ -193,9 +211,17 @@ if one_error 5 "0xfec00000 is claimed by 'IOAPIC 0' [0xfec00000-0xfec003ff]"; th
 else bad "peek 0xfec00000: exit $rc: $err"; fi
 
 # --- physdemo_mem loaded: the same, through /dev/physmem ----------------------
-if insmod "$extra/physdemo_mem.ko" && [ -c /dev/physmem ]; then ok "insmod $extra/physdemo_mem.ko (signed): /dev/physmem"
-else bad "insmod physdemo_mem failed"; summary "doors-$mode" "$min"; exit 1; fi
+# The doctor's step, as a user takes it: modprobe loads the file modules.dep names.
+if modprobe physdemo_mem && [ -c /dev/physmem ] && grep -q '^physdemo_mem .* Live ' /proc/modules; then
+  ok "modprobe physdemo_mem (DKMS's build, signed): /dev/physmem, Live in /proc/modules"
+else bad "modprobe physdemo_mem failed"; summary "doors-$mode" "$min"; exit 1; fi
 doc="$(physdemo doctor --json)"
+line="$(physdemo doctor | grep '^/dev/physmem ')"
+case "$line" in
+  "/dev/physmem      present; physdemo_mem loaded (Live"*"), installed by DKMS (version $dkms_version); read(): "*)
+    ok "doctor: $line" ;;
+  *) bad "doctor with the DKMS module loaded: '$line'" ;;
+esac
 if [ "$(echo "$doc" | obj_field physmem ram_read)" = exact ] && [ "$(echo "$doc" | obj_field physmem ram_mmap)" = exact ] &&
    echo "$doc" | grep -q '"pinning":"ABI 2, up to 64 pins per open file"' &&
    [ "$(echo "$doc" | next_step)" = "none: /dev/physmem reaches RAM by read() and by mapping, and physdemo goes through it wherever /dev/mem refuses (STRICT_DEVMEM)" ]; then

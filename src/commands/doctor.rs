@@ -36,7 +36,8 @@ use crate::proc::config::{kernel_release, read_kernel_config};
 use crate::proc::iomem::read_system_map;
 use crate::proc::lockdown::{lockdown, Lockdown, LOCKDOWN_PATH};
 use crate::proc::module::{
-    installed_module_file, loaded_module, physmem_dev_number, PHYSMEM_MODULE,
+    dkms_installed_version, installed_module_file, loaded_module, physmem_dev_number,
+    PHYSMEM_MODULE,
 };
 use crate::proc::pat::{memtypes, on_cmdline, pat_state};
 use crate::render::json::write_json_line;
@@ -119,8 +120,11 @@ struct PhysmemJson {
     present: bool,
     /// The module's state in /proc/modules (`"Live"`, with its taints), or `null`.
     module: Option<String>,
-    /// Where its file is installed for this kernel, or `null`.
+    /// Where its file is installed for this kernel (the path `modules.dep` gives, else
+    /// `extra/physdemo_mem.ko`), or `null`.
     module_file: Option<String>,
+    /// The physdemo-dkms version DKMS installed for this kernel, or `null`.
+    dkms: Option<String>,
     /// Whether this kernel loads modules at all (/proc/modules is there, loading is not
     /// switched off, and the config does not say MODULES is not set).
     modules_load: bool,
@@ -422,6 +426,7 @@ fn probe_physmem(own: Option<&OwnPage>, config: Option<&KernelConfig>) -> Physme
         present,
         module,
         module_file: installed_module_file().map(|p| p.display().to_string()),
+        dkms: dkms_installed_version(),
         modules_load: loaded_module(PHYSMEM_MODULE).is_ok()
             && std::fs::read_to_string("/proc/sys/kernel/modules_disabled")
                 .map_or(true, |v| v.trim() != "1")
@@ -680,10 +685,12 @@ fn physmem_step(report: &DoctorJson) -> String {
             if pat_only { "; meanwhile --method rw reaches RAM through read()/write()" } else { "" }
         );
     }
-    let load = match (&report.physmem.module, &report.physmem.module_file) {
-        (Some(state), _) => format!("physdemo_mem is loaded ({state}) but /dev/physmem does not answer: reload it (rmmod physdemo_mem; insmod it again)"),
-        (None, Some(file)) => format!("load physdemo_mem: insmod {file}"),
-        (None, None) => "build physdemo_mem for this kernel and load it: demos/kmod/build --host (Debian/Ubuntu: apt install linux-headers-$(uname -r)), then insmod the physdemo_mem.ko it prints; under Secure Boot sign it with a key the kernel trusts first".into(),
+    let phys = &report.physmem;
+    let load = match (&phys.module, &phys.module_file, &phys.dkms) {
+        (Some(state), ..) => format!("physdemo_mem is loaded ({state}) but /dev/physmem does not answer: reload it (rmmod physdemo_mem; insmod it again)"),
+        (None, Some(_), Some(version)) => format!("load physdemo_mem: modprobe physdemo_mem (installed by DKMS, version {version})"),
+        (None, Some(file), None) => format!("load physdemo_mem: insmod {file}"),
+        (None, None, _) => "install physdemo_mem for this kernel and load it: the physdemo-dkms package (demos/package-dkms builds it; DKMS needs linux-headers-$(uname -r)), then modprobe physdemo_mem; or demos/kmod/build --host, then insmod the physdemo_mem.ko it prints; under Secure Boot sign it with a key the kernel trusts first".into(),
     };
     format!("{load}; physdemo then goes through /dev/physmem wherever /dev/mem refuses ({why})")
 }
@@ -919,9 +926,12 @@ fn port_line(code: &str) -> String {
 }
 
 fn physmem_line(p: &PhysmemJson) -> String {
+    let dkms = p.dkms.as_ref().map_or_else(String::new, |version| {
+        format!(", installed by DKMS (version {version})")
+    });
     let module = match (&p.module, &p.module_file) {
-        (Some(state), _) => format!("physdemo_mem loaded ({state})"),
-        (None, Some(file)) => format!("physdemo_mem not loaded; {file} is there"),
+        (Some(state), _) => format!("physdemo_mem loaded ({state}){dkms}"),
+        (None, Some(file)) => format!("physdemo_mem not loaded{dkms}; {file} is there"),
         (None, None) => "physdemo_mem not loaded, not installed for this kernel".into(),
     };
     if !p.present {
@@ -983,6 +993,7 @@ mod tests {
                 module_file: Some(
                     "/lib/modules/6.1.192-physdemo-distro/extra/physdemo_mem.ko".into(),
                 ),
+                dkms: None,
                 modules_load,
                 open: if physmem.is_some() { "ok" } else { "absent" }.into(),
                 ram_read: physmem.unwrap_or("not tried").into(),
@@ -1058,6 +1069,33 @@ mod tests {
         let mut user = permissive;
         user.privileges.root = false;
         assert!(next_step(&user).starts_with("run as root"));
+    }
+
+    #[test]
+    fn names_modprobe_for_a_module_dkms_installed() {
+        let mut distro = machine("ok", ("EPERM", "EPERM"), None, Some("none"), true);
+        distro.physmem.module_file =
+            Some("/lib/modules/6.1.192-physdemo-distro/updates/dkms/physdemo_mem.ko".into());
+        distro.physmem.dkms = Some("0.1.0".into());
+        assert_eq!(next_step(&distro), "load physdemo_mem: modprobe physdemo_mem (installed by DKMS, version 0.1.0); physdemo then goes through /dev/physmem wherever /dev/mem refuses (STRICT_DEVMEM)");
+        assert_eq!(physmem_line(&distro.physmem), "absent; physdemo_mem not loaded, installed by DKMS (version 0.1.0); /lib/modules/6.1.192-physdemo-distro/updates/dkms/physdemo_mem.ko is there");
+        let mut loaded = machine("ok", ("EPERM", "EPERM"), Some("exact"), Some("none"), true);
+        loaded.physmem.dkms = Some("0.1.0".into());
+        assert!(
+            physmem_line(&loaded.physmem)
+                .starts_with("present; physdemo_mem loaded (Live (O)), installed by DKMS (version 0.1.0); read(): "),
+            "{}",
+            physmem_line(&loaded.physmem)
+        );
+        let mut bare = machine("ok", ("EPERM", "EPERM"), None, Some("none"), true);
+        bare.physmem.module_file = None;
+        assert!(
+            next_step(&bare).starts_with(
+                "install physdemo_mem for this kernel and load it: the physdemo-dkms package"
+            ),
+            "{}",
+            next_step(&bare)
+        );
     }
 
     #[test]

@@ -6,6 +6,13 @@
 //! `Loading`, `Unloading`), the load address (zeros unless the reader may see it) and, when
 //! the module tainted the kernel, its taint letters in parentheses (`(OE)`: out of tree,
 //! unsigned). A sysfs `dev` file holds `MAJOR:MINOR` and a newline (`print_dev_t()`).
+//!
+//! Installed modules: `modules.dep` (written by kmod's depmod) has one line per module file,
+//! `PATH: DEPENDENCY...`, PATH relative to `/lib/modules/<release>/` (`extra/NAME.ko`,
+//! `updates/dkms/NAME.ko.xz`) or absolute; the file name may spell the module's `_` as `-`.
+//! DKMS marks a module package installed for a kernel with the symbolic link
+//! `/var/lib/dkms/PACKAGE/kernel-RELEASE-ARCH` → `VERSION/RELEASE/ARCH` (`dkms install`,
+//! DKMS 2 and 3).
 
 /// One line of `/proc/modules`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +60,35 @@ pub fn parse_dev_number(text: &[u8]) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
+/// The module file extensions depmod knows: plain and compressed.
+const MODULE_SUFFIXES: [&str; 4] = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"];
+
+/// The path `modules.dep` gives the module called `name` (as written: relative to
+/// `/lib/modules/<release>/`, or absolute), `None` when no line names it.
+pub fn find_in_modules_dep(dep: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(dep);
+    let wanted = name.replace('-', "_");
+    text.lines().find_map(|line| {
+        let (path, _) = line.split_once(':')?;
+        let file = path.trim().rsplit('/').next()?;
+        let stem = MODULE_SUFFIXES
+            .iter()
+            .find_map(|suffix| file.strip_suffix(suffix))?;
+        (stem.replace('-', "_") == wanted).then(|| path.trim().to_string())
+    })
+}
+
+/// The version a DKMS install link names: its target `VERSION/RELEASE/ARCH` (or an absolute
+/// path ending so) for the kernel `release` on `arch`; `None` for anything else.
+pub fn dkms_link_version(target: &str, release: &str, arch: &str) -> Option<String> {
+    let parts: Vec<&str> = target.trim_end_matches('/').split('/').collect();
+    let [.., version, rel, a] = parts.as_slice() else {
+        return None;
+    };
+    let plausible = !version.is_empty() && *version != "." && *version != "..";
+    (plausible && *rel == release && *a == arch).then(|| version.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +129,78 @@ mod tests {
         assert_eq!(parse_dev_number(b"1:1"), Some((1, 1)));
         assert_eq!(parse_dev_number(b"10-123\n"), None);
         assert_eq!(parse_dev_number(b"10:x\n"), None);
+    }
+
+    #[test]
+    fn finds_a_module_in_modules_dep() {
+        // The distro VM with physdemo-dkms installed: DKMS's updates/dkms beside extra/.
+        let dep = b"kernel/drivers/misc/edu.ko:\n\
+                    updates/dkms/physdemo_mem.ko:\n\
+                    updates/dkms/physdemo_buf.ko.xz: kernel/lib/foo.ko\n\
+                    extra/physdemo-testdev.ko.zst:\n\
+                    /opt/mods/other.ko.gz:\n";
+        assert_eq!(
+            find_in_modules_dep(dep, "physdemo_mem").as_deref(),
+            Some("updates/dkms/physdemo_mem.ko")
+        );
+        assert_eq!(
+            find_in_modules_dep(dep, "physdemo_buf").as_deref(),
+            Some("updates/dkms/physdemo_buf.ko.xz")
+        );
+        // A file name may spell `_` as `-`; the dependency list is not a module of its own.
+        assert_eq!(
+            find_in_modules_dep(dep, "physdemo_testdev").as_deref(),
+            Some("extra/physdemo-testdev.ko.zst")
+        );
+        assert_eq!(
+            find_in_modules_dep(dep, "other").as_deref(),
+            Some("/opt/mods/other.ko.gz")
+        );
+        assert_eq!(find_in_modules_dep(dep, "foo"), None);
+        assert_eq!(find_in_modules_dep(dep, "physdemo"), None);
+        assert_eq!(
+            find_in_modules_dep(b"physdemo_mem.ko\n", "physdemo_mem"),
+            None
+        );
+        assert_eq!(
+            find_in_modules_dep(b"extra/physdemo_mem.o:\n", "physdemo_mem"),
+            None
+        );
+    }
+
+    #[test]
+    fn reads_the_version_of_a_dkms_install_link() {
+        let rel = "6.1.192-physdemo-distro";
+        assert_eq!(
+            dkms_link_version("0.1.0/6.1.192-physdemo-distro/x86_64", rel, "x86_64").as_deref(),
+            Some("0.1.0")
+        );
+        assert_eq!(
+            dkms_link_version(
+                "/var/lib/dkms/physdemo/0.2.0-rc1/6.1.192-physdemo-distro/x86_64/",
+                rel,
+                "x86_64"
+            )
+            .as_deref(),
+            Some("0.2.0-rc1")
+        );
+        // Another kernel's or another machine's link, or no version: not this install.
+        assert_eq!(
+            dkms_link_version("0.1.0/6.1.0-13-amd64/x86_64", rel, "x86_64"),
+            None
+        );
+        assert_eq!(
+            dkms_link_version("0.1.0/6.1.192-physdemo-distro/aarch64", rel, "x86_64"),
+            None
+        );
+        assert_eq!(
+            dkms_link_version("6.1.192-physdemo-distro/x86_64", rel, "x86_64"),
+            None
+        );
+        assert_eq!(
+            dkms_link_version("../6.1.192-physdemo-distro/x86_64", rel, "x86_64"),
+            None
+        );
+        assert_eq!(dkms_link_version("", rel, "x86_64"), None);
     }
 }

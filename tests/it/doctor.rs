@@ -64,6 +64,24 @@ fn doctor_reports_this_host_as_it_is() {
         report["dev_port"] == "absent",
         !Path::new("/dev/port").exists()
     );
+    // DKMS: the version its install link for this kernel names (readlink), or none.
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").expect("osrelease");
+    let link = format!(
+        "/var/lib/dkms/physdemo/kernel-{}-{}",
+        release.trim(),
+        std::env::consts::ARCH
+    );
+    let target = Command::new("readlink")
+        .arg(&link)
+        .output()
+        .expect("readlink");
+    let target = String::from_utf8_lossy(&target.stdout);
+    let version = target.split('/').next().filter(|v| !v.trim().is_empty());
+    assert_eq!(
+        report["physmem"]["dkms"],
+        version.map_or(Value::Null, |v| Value::from(v.trim())),
+        "{link} -> {target}"
+    );
     // Modules: this host's kernel has no /proc/modules.
     assert_eq!(
         report["physmem"]["modules_load"],

@@ -184,6 +184,31 @@ fn files_for(script: &Path) -> Result<Option<String>, String> {
     ))
 }
 
+/// The physdemo_mem.ko that DKMS built and installed for the distro VM kernel, in the
+/// private root `demos/kmod/build` (distro flavour, cached) keeps beside its `extra/`.
+fn dkms_installed_physdemo_mem() -> PathBuf {
+    let out = Command::new(repo().join("demos/kmod/build"))
+        .env("PHYSDEMO_VM_KERNEL", "distro")
+        .output()
+        .expect("running demos/kmod/build");
+    assert!(
+        out.status.success(),
+        "demos/kmod/build (distro) failed: {out:?}"
+    );
+    let first = String::from_utf8_lossy(&out.stdout);
+    let extra = Path::new(first.lines().next().expect("a module path"))
+        .parent()
+        .expect("extra/");
+    let modules = extra.join("../dkms/lib/modules");
+    let release = std::fs::read_dir(&modules)
+        .expect("the DKMS root's lib/modules")
+        .next()
+        .expect("one kernel release")
+        .expect("a directory entry")
+        .file_name();
+    modules.join(release).join("updates/dkms/physdemo_mem.ko")
+}
+
 /// Runs `demos/stress/run NAME ARGS` (a scenario in the VM it needs, with the helpers it
 /// needs); asserts it exited 0 and printed no FAIL line, and returns its output. `None`
 /// only when skipping was asked for explicitly.
@@ -861,10 +886,30 @@ fn where_dev_mem_is_locked_physdemo_names_why_and_goes_through_dev_physmem() {
         "|   RAM read()      refused (EPERM)",
         "| STRICT_DEVMEM     on: measured: /dev/mem refuses RAM above 1 MiB (EPERM) and its read() shows RAM below 1 MiB as zeros; the config says y",
         "| lockdown          none (/sys/kernel/security/lockdown: [none] integrity confidentiality)",
-        "| next step         load physdemo_mem: insmod /lib/modules/",
+        &format!("| next step         load physdemo_mem: modprobe physdemo_mem (installed by DKMS, version {})", env!("CARGO_PKG_VERSION")),
     ] {
         assert!(text.lines().any(|l| l.trim_start().starts_with(line)), "no {line:?}");
     }
+    // The module the guest loaded is the file DKMS built and installed on the host side
+    // (demos/kmod/build's private DKMS root), byte for byte.
+    let installed = dkms_installed_physdemo_mem();
+    let sha = Command::new("sha256sum")
+        .arg(&installed)
+        .output()
+        .expect("sha256sum");
+    let sha = String::from_utf8_lossy(&sha.stdout);
+    let sha = sha.split_whitespace().next().expect("a sha256sum line");
+    assert!(
+        text.lines().any(|l| l.starts_with(&format!(
+            "ok   - DKMS installed physdemo/{}: ",
+            env!("CARGO_PKG_VERSION")
+        )) && l.ends_with(&format!("sha256 {sha}"))),
+        "the guest's DKMS-installed physdemo_mem.ko is not {} (sha256 {sha})",
+        installed.display()
+    );
+    assert!(text.contains(
+        "ok   - modprobe physdemo_mem (DKMS's build, signed): /dev/physmem, Live in /proc/modules"
+    ));
     // Through /dev/physmem: the exact value, the kmalloc buffer, edu.
     assert!(text
         .contains("ok   - poke through /dev/physmem: the target saw exactly 0xc0ffee0123456789"));
@@ -967,7 +1012,9 @@ fn the_locked_demo_completes_through_dev_physmem_and_lockdown_closes_every_door(
     assert!(
         text.contains("CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem (load physdemo_mem (insmod")
     );
-    assert!(text.contains("next step         load physdemo_mem: insmod /lib/modules/"));
+    assert!(text
+        .contains("next step         load physdemo_mem: modprobe physdemo_mem (installed by DKMS"));
+    assert!(text.contains("$ modprobe physdemo_mem"));
     // The userland demo through /dev/physmem: the target saw the exact value.
     assert!(text.contains("changed 0x1122334455667788 -> 0xfeedc0dedeadf00d"));
     assert!(text.contains("via       /dev/physmem (physdemo_mem) mmap, because /dev/mem refused"));
