@@ -161,6 +161,9 @@ if [ "$mode" = distro ]; then
     ok "with physdemo_mem, /dev/physmem reads and writes $paddr ($(why "$j" /dev/physmem)), and peek --device /dev/physmem reads it"
   else bad "with physdemo_mem, /dev/physmem's verdict for $paddr: $(verdict "$j" /dev/physmem)"; fi
 fi
+# What a reader sees (the README's example): the target's variable, and edu's register.
+physdemo explain "$pid" "$vaddr" | sed 's/^/    | /'
+physdemo explain "$edu" | sed 's/^/    | /'
 all_doors
 stop_target
 summary "explain-$mode" "$min"
