@@ -81,6 +81,34 @@ impl Spot<'_> {
             && !(region.start <= base && base + (self.page.bytes() - 1) <= region.end)
     }
 
+    /// Whether physdemo_mem's rules take the address as a device when it cannot be asked
+    /// by a mapping (a range smaller than its page): one device range of /proc/iomem, inside
+    /// nothing but bus windows and other devices (never a reserved or firmware range).
+    fn device_by_rules(&self) -> bool {
+        let Placement::In { region, outer } = self.placement else {
+            return false;
+        };
+        region.kind() == RegionKind::Device
+            && outer
+                .iter()
+                .all(|r| matches!(r.kind(), RegionKind::Device | RegionKind::BusWindow))
+    }
+
+    /// physdemo_mem and a device range smaller than its page, judged by its rules.
+    fn small_device_verdict(&self, access: &str) -> Verdict {
+        if self.device_by_rules() {
+            yes(format!(
+                "by one {access} of 1, 2, 4 or 8 aligned bytes: physdemo_mem maps only whole pages of a device, and by its rules it takes this one ({}; judged from /proc/iomem, as no mapping can ask for less than a page)",
+                self.innermost()
+            ))
+        } else {
+            no(format!(
+                "physdemo_mem takes only one device range, never inside a reserved or firmware range: {}",
+                self.innermost()
+            ))
+        }
+    }
+
     fn innermost(&self) -> String {
         self.placement.describe()
     }
@@ -244,10 +272,9 @@ fn read_verdict(door: Door, probed: &Probed, spot: &Spot, machine: &Machine) -> 
         return no(open_refusal(door, errno, machine));
     }
     match (door, probed.map_read) {
-        (Door::PhysMem, Some(Err(libc::ENXIO))) if !spot.ram && spot.small_device() => Verdict {
-            ok: None,
-            why: "by one pread of 1, 2, 4 or 8 aligned bytes if physdemo_mem takes the range (it maps only whole pages of a device); not tried: a read would touch the register".into(),
-        },
+        (Door::PhysMem, Some(Err(libc::ENXIO))) if !spot.ram && spot.small_device() => {
+            spot.small_device_verdict("pread")
+        }
         (_, Some(Err(errno))) => no(map_refusal(door, errno, spot, machine)),
         (_, None) => no("not tried: the open failed"),
         (Door::DevMem, Some(Ok(()))) if spot.ram && spot.paddr.0 < LOW_MIB => yes(
@@ -277,7 +304,13 @@ fn write_verdict(door: Door, probed: &Probed, spot: &Spot, machine: &Machine) ->
         return no(open_refusal(door, errno, machine));
     }
     let kernel = match (door, probed.map_write) {
-        (Door::PhysMem, Some(Err(libc::ENXIO))) if !spot.ram && spot.small_device() => None,
+        (Door::PhysMem, Some(Err(libc::ENXIO))) if !spot.ram && spot.small_device() => {
+            let by_rules = spot.small_device_verdict("pwrite");
+            if by_rules.ok != Some(true) {
+                return by_rules;
+            }
+            None
+        }
         (_, Some(Err(errno))) => return no(map_refusal(door, errno, spot, machine)),
         (_, None) => return no("not tried: the open failed"),
         (_, Some(Ok(()))) => Some(()),
@@ -298,10 +331,7 @@ fn write_verdict(door: Door, probed: &Probed, spot: &Spot, machine: &Machine) ->
         ));
     }
     match kernel {
-        None => Verdict {
-            ok: None,
-            why: "by one pwrite of 1, 2, 4 or 8 aligned bytes if physdemo_mem takes the range (it maps only whole pages of a device); not tried".into(),
-        },
+        None => spot.small_device_verdict("pwrite"),
         Some(()) if spot.ram => yes(
             "by mmap, one store (the kernel allowed a writable mapping; physdemo's write policy allows System RAM; nothing was written)",
         ),
@@ -420,6 +450,8 @@ c0000000-febfffff : PCI Bus 0000:00
 fec00000-fec003ff : IOAPIC 0
 fed00000-fed003ff : HPET 0
   fed00000-fed003ff : PNP0103:00
+fed1c000-fed1ffff : Reserved
+  fed1c000-fed1c3ff : pnp 00:05
 ";
 
     fn page() -> PageSize {
@@ -553,8 +585,16 @@ fed00000-fed003ff : HPET 0
         with_spot(0xfec0_0000, false, |spot| {
             // The IOAPIC's 1 KiB does not fill its page: physdemo_mem would not map it.
             let p = judge(Door::PhysMem, &refused_map(libc::ENXIO), spot, &ROOT);
-            assert_eq!(p.read.ok, None, "{p:?}");
-            assert!(p.read.why.contains("pread"), "{p:?}");
+            assert_eq!(p.read.ok, Some(true), "{p:?}");
+            assert!(p.read.why.contains("by one pread"), "{p:?}");
+            assert_eq!(p.write.ok, Some(true), "{p:?}");
+            assert!(p.write.why.contains("by one pwrite"), "{p:?}");
+        });
+        with_spot(0xfed1_c000, false, |spot| {
+            // A small device inside Reserved: never physdemo_mem's.
+            let p = judge(Door::PhysMem, &refused_map(libc::ENXIO), spot, &ROOT);
+            assert_eq!((p.read.ok, p.write.ok), (Some(false), Some(false)), "{p:?}");
+            assert!(p.read.why.contains("pnp 00:05"), "{p:?}");
         });
         with_spot(0xc000_0000, false, |spot| {
             let p = judge(Door::PhysMem, &refused_map(libc::ENXIO), spot, &ROOT);
