@@ -73,6 +73,9 @@ struct ProcessJson {
     pagemap: Vec<&'static str>,
     pfn: Option<Pfn>,
     page_size: u64,
+    /// The page-table walk of the virtual address (`PGD[255] -> PUD[99] -> PMD[120] ->
+    /// PTE[458] + offset 0x040`), `null` where physdemo does not know the MMU.
+    walk: Option<String>,
 }
 
 /// One /proc/iomem region holding the address.
@@ -235,6 +238,10 @@ fn process_part(located: &Located) -> Option<ProcessJson> {
         pagemap: r.entry.flag_names(),
         pfn: r.pfn(),
         page_size: r.page.bytes(),
+        walk: r
+            .mmu
+            .walk(r.vaddr, r.page)
+            .map(|w| format!("{} ({})", w.chain(), w.bit_ranges())),
     })
 }
 
@@ -518,6 +525,9 @@ fn subject_lines(r: &ExplainJson, lines: &mut Vec<(&'static str, String)>) {
                 m.start.0, m.end.0, m.perms, m.offset, m.device, m.inode, m.path
             ),
         ));
+        if let Some(walk) = &p.walk {
+            lines.push(("walk", walk.clone()));
+        }
         lines.push((
             "pagemap",
             format!(

@@ -81,6 +81,20 @@ fn check_target_variable(placement: &str) {
         "the target is among the owners: {json}"
     );
     assert!(json["regions"][0]["name"] == "System RAM", "{json}");
+    if cfg!(target_arch = "x86_64") {
+        // The 4-level walk, its indices computed here from the address.
+        let idx = |shift: u32| (vaddr >> shift) & 511;
+        let walk = format!(
+            "PGD[{}] -> PUD[{}] -> PMD[{}] -> PTE[{}] + offset {:#05x}",
+            idx(39),
+            idx(30),
+            idx(21),
+            idx(12),
+            vaddr & 0xfff
+        );
+        let shown = json["process"]["walk"].as_str().unwrap_or_default();
+        assert!(shown.starts_with(&walk), "{shown} vs {walk}");
+    }
     // The text names the same.
     let out = run(&["explain", &pid.to_string(), &format!("{vaddr:#x}")]);
     let text = stdout_of(&out);
