@@ -147,7 +147,8 @@ struct ExplainJson {
     region: String,
     pci: Option<PciJson>,
     config: Option<ConfigJson>,
-    ram: bool,
+    /// System RAM or the kernel's image in it; `null` when /proc/iomem cannot say.
+    ram: Option<bool>,
     frame: Option<FrameJson>,
     /// The kernel image's section (`Kernel code`, `Kernel data`, ...).
     kernel_section: Option<String>,
@@ -178,22 +179,19 @@ fn gather(options: &ExplainOptions) -> Result<ExplainJson> {
     let paddr = located.paddr;
     let destination = Destination::of(paddr);
     let ram = destination.is_ram(register.as_ref());
-    let mut unknown = Vec::new();
-    let (frame, page) = (
-        if ram {
-            frame_part(paddr, &mut unknown)
-        } else {
-            None
-        },
-        PageSize::of_system(),
-    );
     let placement = &destination.placement;
+    let mut unknown = Vec::new();
     if let Some(why) = placement_unknown(placement) {
         unknown.push(UnknownJson {
             part: "regions",
             why,
         });
     }
+    // Where /proc/iomem cannot say whether it is RAM, kpageflags may (or says why not).
+    let frame = (ram || placement_unknown(placement).is_some())
+        .then(|| frame_part(paddr, &mut unknown))
+        .flatten();
+    let page = PageSize::of_system();
     let doors = door_verdicts(paddr, ram, &destination, page);
     Ok(ExplainJson {
         paddr,
@@ -208,7 +206,7 @@ fn gather(options: &ExplainOptions) -> Result<ExplainJson> {
             name: config_register_name(u64::from(c.address.register)),
             window: c.window.to_string(),
         }),
-        ram,
+        ram: placement_unknown(placement).is_none().then_some(ram),
         frame,
         kernel_section: kernel_section(placement),
         cache: cache_part(paddr, page, ram, &mut unknown),
@@ -649,7 +647,7 @@ fn text_lines(r: &ExplainJson) -> Vec<(&'static str, String)> {
     device_lines(r, &mut lines);
     if let Some(f) = &r.frame {
         frame_lines(f, &mut lines);
-    } else if !r.ram && r.config.is_none() {
+    } else if r.ram == Some(false) && r.config.is_none() {
         lines.push(("frame", "none: not RAM, so no frame, class or owner".into()));
     }
     if let Some(section) = &r.kernel_section {

@@ -4,7 +4,8 @@
 //! /proc/PID/pagemap, /proc/kpageflags and /proc/kpagecount read here), an address no
 //! region of /proc/iomem holds (found here by reading /proc/iomem), a PCI BAR (sysfs read
 //! here), the kernel's code, and the doors this host has (none: no /dev/mem, no module),
-//! which peek then really finds closed.
+//! which peek then really finds closed; and, run as nobody, the parts it cannot know named
+//! with the reason.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -249,4 +250,38 @@ fn the_doors_of_this_host_are_closed_and_peek_finds_them_so() {
         "{}",
         stderr_of(&peek)
     );
+}
+
+#[test]
+fn without_root_the_parts_it_cannot_know_are_named_with_the_reason() {
+    require_root();
+    let ram = top_level_ranges()
+        .into_iter()
+        .map(|(start, _)| start)
+        .max()
+        .expect("a range");
+    let out = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_physdemo"))
+        .args(["explain", &format!("{ram:#x}"), "--json"])
+        .output()
+        .expect("setpriv runs");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let json: Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert!(json["ram"].is_null(), "{json}");
+    let unknown: Vec<(String, String)> = json["unknown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["part"].to_string(), u["why"].to_string()))
+        .collect();
+    let why = |part: &str| {
+        unknown
+            .iter()
+            .find(|(p, _)| p == &format!("\"{part}\""))
+            .map(|(_, w)| w.clone())
+            .unwrap_or_default()
+    };
+    assert!(why("regions").contains("without root"), "{unknown:?}");
+    assert!(why("frame").contains("permission denied"), "{unknown:?}");
 }
