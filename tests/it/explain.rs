@@ -3,7 +3,7 @@
 //! virtual address, physical address and frame class against the target's own report and
 //! /proc/PID/pagemap, /proc/kpageflags and /proc/kpagecount read here), an address no
 //! region of /proc/iomem holds (found here by reading /proc/iomem), a PCI BAR (sysfs read
-//! here), the kernel's code, and the doors this host has (none: no /dev/mem, no module),
+//! here), an ECAM register, the kernel's code, and the doors this host has (none: no /dev/mem, no module),
 //! which peek then really finds closed; and, run as nobody, the parts it cannot know named
 //! with the reason.
 
@@ -284,4 +284,23 @@ fn without_root_the_parts_it_cannot_know_are_named_with_the_reason() {
     };
     assert!(why("regions").contains("without root"), "{unknown:?}");
     assert!(why("frame").contains("permission denied"), "{unknown:?}");
+}
+
+#[test]
+fn an_ecam_address_is_named_by_function_and_configuration_register() {
+    require_root();
+    // The ECAM window's base, from /proc/iomem read here; function 00:01.0's interrupt line
+    // register (0x3c) is 1 << 15 plus 0x3c into it.
+    let text = std::fs::read_to_string("/proc/iomem").unwrap();
+    let base = text
+        .lines()
+        .find(|l| l.contains(" : PCI ECAM") || l.contains(" : PCI MMCONFIG"))
+        .and_then(|l| u64::from_str_radix(l.trim().split('-').next()?, 16).ok())
+        .expect("an ECAM window in /proc/iomem");
+    assert!(Path::new("/sys/bus/pci/devices/0000:00:01.0").is_dir());
+    let json = explain_json(&[&format!("{:#x}", base + (1 << 15) + 0x3c)]);
+    assert_eq!(json["config"]["function"], "0000:00:01.0", "{json}");
+    assert_eq!(json["config"]["register"], "0x3c");
+    assert_eq!(json["config"]["name"], "interrupt line");
+    assert_eq!(json["ram"], false);
 }
