@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo explain` on this host's real /proc: a running target's variable (its pid,
-//! virtual address, physical address and frame class against the target's own report and
-//! /proc/PID/pagemap, /proc/kpageflags and /proc/kpagecount read here), an address no
-//! region of /proc/iomem holds (found here by reading /proc/iomem), a PCI BAR (sysfs read
-//! here), an ECAM register, the kernel's code, and the doors this host has (none: no /dev/mem, no module),
-//! which peek then really finds closed; and, run as nobody, the parts it cannot know named
-//! with the reason.
+//! virtual address, physical address, page-table walk and frame class against the target's
+//! own report and /proc/PID/pagemap, /proc/kpageflags and /proc/kpagecount read here), an
+//! address no region of /proc/iomem holds (found here by reading /proc/iomem), a PCI BAR
+//! (sysfs read here), an ECAM register, the kernel's code, and the doors this host has (none:
+//! no /dev/mem, no module), which peek then really finds closed; and, run as nobody, the
+//! parts it cannot know named with the reason.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
