@@ -28,7 +28,7 @@ set -u
 mode="${1:-}"
 case "$mode" in
   default) min=23 ;;
-  distro) min=40 ;;
+  distro) min=45 ;;
   *) die "usage: explain.sh default|distro (got '$mode')" ;;
 esac
 extra="/lib/modules/$(uname -r)/extra"

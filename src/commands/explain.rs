@@ -28,6 +28,7 @@ use crate::kernel::maps::MappingSummary;
 use crate::kernel::pci::PciDevice;
 use crate::kernel::pci_registers::{bar_register_name, config_register_name};
 use crate::kernel::zoneinfo::{zone_of, Zone};
+use crate::physmem::device::DEV_MEM;
 use crate::physmem::doors::{
     default_route, doors, judge, physmem_present, probe, strict_devmem_measured, Door, DoorVerdict,
     Machine, Probed, Route, Spot,
@@ -675,7 +676,8 @@ fn text_lines(r: &ExplainJson) -> Vec<(&'static str, String)> {
         lines.push((
             label,
             match route.door {
-                Some(door) => format!("through {door}"),
+                Some(DEV_MEM) => format!("through {DEV_MEM}"),
+                Some(_) => route.why.clone(),
                 None => format!("no door: {}", route.why),
             },
         ));
