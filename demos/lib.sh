@@ -78,6 +78,9 @@ say() {
 
 json_field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
 
+# obj_field OBJECT NAME: NAME's value in the first flat object "OBJECT":{...} of the JSON on stdin
+obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
+
 key_value() { sed -n "s/^$1=//p" "$2"; }
 
 lower() { tr 'A-F' 'a-f'; }

@@ -17,7 +17,6 @@
 set -u
 . "$(dirname "$0")/../lib.sh"
 
-obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
 next_step() { sed -n 's/.*"next_step":"\(.*\)"}$/\1/p'; }
 extra="/lib/modules/$(uname -r)/extra"
 

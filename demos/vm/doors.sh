@@ -50,8 +50,6 @@ case "$(uname -r)" in
 esac
 EPERM="Operation not permitted"
 
-# obj_field OBJECT NAME: NAME's value in the first flat object "OBJECT":{...} of the JSON on stdin
-obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
 # one_error RC WORDS...: the last `pd` exited RC with one physdemo: error line holding every WORDS
 one_error() {
   _want="$1"; shift

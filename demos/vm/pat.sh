@@ -67,7 +67,6 @@ pd peek --pci 1234:11e8 0x0
 if [ "$rc" -eq 0 ] && echo "$out" | grep -q '^value     0x010000ed '; then ok "peek --pci edu's ID register maps under PAT: 0x010000ed"; else bad "peek --pci: exit $rc: $out $err"; fi
 
 # physdemo_mem: the way around PAT for RAM, taken and named.
-obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
 insmod "/lib/modules/$(uname -r)/extra/physdemo_mem.ko" || bad "insmod physdemo_mem"
 start_target --timeout 60 || die "the target did not start"
 paddr="$(physdemo inspect "$pid" "$vaddr" --json | json_field paddr)"

@@ -7,12 +7,16 @@
 //! for; a parsed device number prints back as the text it came from. Device tree `reg`
 //! cells decode into exactly as many ranges as the bytes hold; a page-table walk (x86-64,
 //! arm64 of any granule and VA bits) puts the address back together from its indices.
+//! /proc/zoneinfo's zones: the zone found for a frame spans it; a register name is found
+//! only inside a known register.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use physdemo::kernel::config::KernelConfig;
 use physdemo::kernel::modules::{find_module, parse_dev_number};
 use physdemo::kernel::pat::{cmdline_has, cpu_has_pat, parse_memtype_list};
+use physdemo::kernel::pci_registers::{bar_register_name, config_register_name, EDU_IDS};
+use physdemo::kernel::zoneinfo::{parse_zoneinfo, zone_of};
 use physdemo::kernel::capabilities::parse_cap_eff;
 use physdemo::kernel::addr::{PageSize, VirtAddr};
 use physdemo::kernel::devicetree::{decode_cells, decode_compatible, decode_reg, DtDevice};
@@ -34,6 +38,21 @@ fuzz_target!(|data: &[u8]| {
     for memtype in parse_memtype_list(data) {
         assert!(memtype.start < memtype.end && !memtype.cache.is_empty());
         assert!(memtype.covers(memtype.start, memtype.end));
+    }
+    let zones = parse_zoneinfo(data);
+    for zone in &zones {
+        if let Some(found) = zone_of(&zones, zone.start_pfn) {
+            assert!(found.spans(zone.start_pfn), "{found:?}");
+        }
+    }
+    if data.len() >= 8 {
+        let offset = u64::from_le_bytes(data[..8].try_into().unwrap());
+        if config_register_name(offset).is_some() {
+            assert!(offset < 0x40);
+        }
+        if bar_register_name(EDU_IDS, 0, offset).is_some() {
+            assert!(offset < 0x10_0000);
+        }
     }
     if let Some(module) = find_module(data, "physdemo_mem") {
         assert_eq!(module.name, "physdemo_mem");

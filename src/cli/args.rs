@@ -283,6 +283,20 @@ fn parse_width_arg(text: &str) -> Result<Width, String> {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    /// <paddr>, <pid> <vaddr>, or nothing (the running target); with --pci, <offset>
+    #[arg(num_args = 0..=2, value_name = "ARGS")]
+    pub(crate) args: Vec<String>,
+
+    /// One JSON object on stdout
+    #[arg(long)]
+    pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) pci: PciArgs,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct DoctorArgs {
     /// One JSON object on stdout
     #[arg(long)]

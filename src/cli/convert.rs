@@ -10,14 +10,15 @@ use std::time::Duration;
 use anyhow::{Error, Result};
 
 use crate::cli::args::{
-    DeviceArgs, DevmemArgs, DoctorArgs, DumpArgs, InspectArgs, MapsArgs, MethodArg, OwnerArgs,
-    PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, TargetArgs, UsageArgs, UsageByArg,
-    UsageSortArg, WatchArgs, WhereArg,
+    DeviceArgs, DevmemArgs, DoctorArgs, DumpArgs, ExplainArgs, InspectArgs, MapsArgs, MethodArg,
+    OwnerArgs, PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, TargetArgs, UsageArgs,
+    UsageByArg, UsageSortArg, WatchArgs, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
 use crate::commands::doctor::DoctorOptions;
 use crate::commands::dump::{DumpFrom, DumpOptions};
+use crate::commands::explain::ExplainOptions;
 use crate::commands::inspect::InspectOptions;
 use crate::commands::maps::MapsOptions;
 use crate::commands::owner::OwnerOptions;
@@ -304,6 +305,26 @@ impl TryFrom<&DevmemArgs> for DevmemOptions {
             force: args.write.force,
             dry_run: args.write.dry_run,
             device: (&args.device).into(),
+        })
+    }
+}
+
+impl TryFrom<&ExplainArgs> for ExplainOptions {
+    type Error = Error;
+
+    fn try_from(args: &ExplainArgs) -> Result<Self> {
+        if pci_device_name(&args.pci)?.is_some() && args.args.len() != 1 {
+            return Err(usage("explain --pci DEVICE takes one argument, <offset>")
+                .hint("e.g. `physdemo explain --pci 0000:00:04.0 --bar 0 0x4`")
+                .into());
+        }
+        let subject = match register_arg(&args.pci, &args.args, 0)? {
+            Some(register) => Subject::Register(register),
+            None => parse_peek_args(&args.args)?,
+        };
+        Ok(ExplainOptions {
+            subject,
+            json: args.json,
         })
     }
 }

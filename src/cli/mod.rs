@@ -20,6 +20,7 @@ use crate::commands;
 use crate::commands::devmem::DevmemOptions;
 use crate::commands::doctor::DoctorOptions;
 use crate::commands::dump::DumpOptions;
+use crate::commands::explain::ExplainOptions;
 use crate::commands::inspect::InspectOptions;
 use crate::commands::maps::MapsOptions;
 use crate::commands::owner::OwnerOptions;
@@ -151,6 +152,13 @@ pub(crate) enum Command {
     )]
     Doctor(DoctorArgs),
 
+    /// Everything physdemo can learn about one physical address, layer by layer
+    #[command(
+        allow_negative_numbers = true,
+        after_help = "Forms:\n  sudo physdemo explain <paddr>                   # a physical address\n  sudo physdemo explain <pid> <vaddr>             # a process's virtual address\n  sudo physdemo explain                           # the running physdemo target's variable\n  sudo physdemo explain --pci DEVICE [--bar N] OFFSET   # a device register\n\nShows the /proc/iomem regions holding the address (outermost first); the PCI device, BAR and\noffset, or the configuration register (ECAM); for RAM the frame's class and flags\n(kpageflags), map count (kpagecount), NUMA node and zone, and who maps it (as `owner`); the\nkernel image's section; PAT's cache type; and which door (/dev/mem, /dev/physmem) reads and\nwrites it, or why none does, asked of the kernel by opening and mapping, nothing accessed.\nNothing is written and no device register is read. What cannot be known is named, with why.\n\nExamples:\n  sudo physdemo explain 0xfed00000\n  sudo physdemo explain 1234 0x7f3a5c1b2040 --json\n  sudo physdemo explain --pci 1234:11e8 --bar 0 0x4"
+    )]
+    Explain(ExplainArgs),
+
     /// The machine's physical memory as a picture: iomem regions, RAM cells by use (kpageflags)
     #[command(
         allow_negative_numbers = true,
@@ -260,6 +268,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Dump(args) => commands::dump::run(&DumpOptions::try_from(&args)?)?,
         Command::Devmem(args) => commands::devmem::run(&DevmemOptions::try_from(&args)?)?,
         Command::Doctor(args) => commands::doctor::run(&DoctorOptions::try_from(&args)?)?,
+        Command::Explain(args) => commands::explain::run(&ExplainOptions::try_from(&args)?)?,
         Command::Port(args) => commands::port::run(&PortOptions::try_from(&args)?)?,
         Command::Watch(args) => commands::watch::run(&WatchOptions::try_from(&args)?)?,
         Command::Completions { shell } => {

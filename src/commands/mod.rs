@@ -7,6 +7,7 @@
 pub mod devmem;
 pub(crate) mod doctor;
 pub(crate) mod dump;
+pub(crate) mod explain;
 pub(crate) mod inspect;
 pub(crate) mod maps;
 pub(crate) mod owner;

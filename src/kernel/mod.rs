@@ -12,7 +12,9 @@
 //! ([`visibility`]), and what else decides whether a memory device opens: the kernel's build configuration ([`config`]),
 //! capabilities ([`capabilities`]), x86 PAT ([`pat`]), loaded modules and device numbers
 //! ([`modules`]); the page-table walk of the machine that runs ([`walk`]); device tree
-//! `reg` and `compatible` properties and the virt board's devices ([`devicetree`]).
+//! `reg` and `compatible` properties and the virt board's devices ([`devicetree`]); the
+//! NUMA node and zone of a frame ([`zoneinfo`]); the names of PCI configuration and edu
+//! registers ([`pci_registers`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
@@ -30,8 +32,10 @@ pub mod modules;
 pub mod pagemap;
 pub mod pat;
 pub mod pci;
+pub mod pci_registers;
 pub mod target_header;
 pub mod thp;
 pub mod usage;
 pub mod visibility;
 pub mod walk;
+pub mod zoneinfo;

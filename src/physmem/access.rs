@@ -131,7 +131,7 @@ fn open_door(path: &Path, writable: bool, cached: bool) -> Result<Door, OpenFail
 }
 
 /// Whether /dev/physmem is there and is physdemo_mem's device.
-fn physmem_present() -> bool {
+pub(crate) fn physmem_present() -> bool {
     std::fs::metadata(DEV_PHYSMEM).is_ok_and(|meta| {
         matches!(
             identify(

@@ -17,7 +17,9 @@
 //! /dev/physmem, or (`--device`, `PHYSDEMO_DEVICE`) a regular file standing in for /dev/mem
 //! in tests. Without `--device`, [`access`] goes through /dev/physmem where /dev/mem refuses,
 //! and never passes off the zeros or dropped writes STRICT_DEVMEM gives read() and write()
-//! below 1 MiB; [`probe`] reads a page of physdemo's own to find out what a device allows.
+//! below 1 MiB; [`probe`] reads a page of physdemo's own to find out what a device allows;
+//! [`doors`] says which of them reads and which writes one address, asking the kernel by
+//! opening and mapping without an access (`physdemo explain`).
 //!
 //! x86 I/O ports are the other address space a device answers in: [`port`] reaches them
 //! (/dev/port for bytes, `ioperm` and one `in`/`out` for 16 and 32 bits), one access each,
@@ -25,6 +27,7 @@
 
 pub(crate) mod access;
 pub(crate) mod device;
+pub(crate) mod doors;
 pub(crate) mod explain;
 pub(crate) mod frame_pin;
 pub mod policy;

@@ -32,3 +32,4 @@ pub(crate) mod pin;
 pub(crate) mod process;
 pub(crate) mod target_process;
 pub(crate) mod words;
+pub(crate) mod zoneinfo;

@@ -110,3 +110,22 @@ pub(crate) fn find_device(selector: &Selector) -> Result<PciDevice> {
         resources,
     })
 }
+
+/// The PCI function one of whose memory BARs (0 to 5) holds `paddr`, and that BAR's
+/// number: every device of sysfs looked at, in address order.
+pub(crate) fn device_with_bar_at(paddr: u64) -> Option<(PciDevice, u8)> {
+    let mut names: Vec<String> = std::fs::read_dir(sysfs_root())
+        .ok()?
+        .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    names.into_iter().find_map(|name| {
+        let device = find_device(&Selector::Address(name)).ok()?;
+        let bar = device
+            .resources
+            .iter()
+            .take(usize::from(crate::kernel::pci::BAR_COUNT))
+            .position(|r| r.is_mem() && r.size() > 0 && r.start <= paddr && paddr <= r.end)?;
+        Some((device, bar as u8))
+    })
+}

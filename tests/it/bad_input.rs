@@ -402,6 +402,30 @@ const CASES: &[(&str, i32, &str)] = &[
         2,
         "/dev/null is not /dev/port (char 1:4)",
     ),
+    // issue 20: explain
+    ("explain 0x10g0", 2, "bad physical address '0x10g0'"),
+    ("explain -1", 2, "negative numbers"),
+    ("explain 1 2 3", 2, "unexpected value '3'"),
+    ("explain 0x1ffffffffffffffff", 2, "does not fit in 64 bits"),
+    ("explain 0 0x1000", 2, "pid 0 is not a process"),
+    ("explain {sleeper} 0x10", 3, "is in no mapping"),
+    ("explain 4194304 0x1000", 3, "no process with pid 4194304"),
+    ("explain {kthread} 0x1000", 3, "is a kernel thread"),
+    ("explain --bar 1 0x0", 2, "--bar 1 needs --pci"),
+    ("explain --pci zz:zz.z 0x0", 2, "bad PCI device"),
+    (
+        "explain --pci 0000:00:01.0",
+        2,
+        "explain --pci DEVICE takes one argument, <offset>",
+    ),
+    (
+        "explain --pci 0000:00:01.0 1 2",
+        2,
+        "explain --pci DEVICE takes one argument, <offset>",
+    ),
+    ("explain --pci 0000:00:01.0 0x0", 3, "no PCI device 0000:00:01.0"),
+    ("explain --pci 0000:00:01.0 --bar 6 0x0", 2, "6 is not in 0..=5"),
+    ("explain 0x1000 >/dev/full", 1, "could not write the output"),
 ];
 
 /// How many rows must run: every row of the table. In a pid namespace that shows no kernel

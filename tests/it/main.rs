@@ -8,7 +8,7 @@
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`dump`] (byte for byte
 //! against `hexdump -C`, `--raw`, `--output`), [`pci`] (`--pci`), [`watch`] (a stand-in written while `watch` polls it),
 //! [`port`] (I/O ports, a file standing in for /dev/port),
-//! [`doctor`] (this host's report), [`dkms`] (the physdemo-dkms package, unpacked), [`pictures`] (physmap and the SVG pictures, read back
+//! [`doctor`] (this host's report), [`dkms`] (the physdemo-dkms package, unpacked), [`explain`] (one address, layer by layer), [`pictures`] (physmap and the SVG pictures, read back
 //! off their pixels), [`bad_input`] (every bad command line), and
 //! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
 //! QEMU VM, where /dev/mem really works (`cargo test --test it vm::` runs only those);
@@ -22,6 +22,7 @@ mod common;
 mod dkms;
 mod doctor;
 mod dump;
+mod explain;
 mod maps_and_owner;
 mod pci;
 mod physmem;

@@ -1122,3 +1122,52 @@ fn watch_sees_each_poke_the_hpet_at_its_period_and_jiffies_at_config_hz() {
     );
     assert_eq!(line("target saw: "), line("watch saw: "));
 }
+
+/// Runs `demos/vm/explain.sh MODE` in the VM `env` describes; asserts it passed and returns
+/// its output.
+fn explain_run(mode: &str, env: &[(&str, &str)]) -> Option<String> {
+    let out = vm_run_with_env(&repo().join("demos/vm/explain.sh"), &[mode], env)?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "demos/vm/explain.sh {mode} failed in the VM"
+    );
+    assert!(
+        !text.contains("FAIL"),
+        "explain.sh {mode} printed FAIL lines"
+    );
+    assert!(text.lines().any(|l| {
+        l.starts_with(&format!("explain-{mode}: ")) && l.ends_with(" passed, 0 failed")
+    }));
+    Some(text)
+}
+
+#[test]
+fn explain_names_the_hpet_edu_and_a_target_and_its_door_verdicts_hold_in_the_default_vm() {
+    let Some(text) = explain_run("default", &[]) else {
+        return;
+    };
+    assert!(text.contains("ok   - explain 0xfed00000: HPET 0 [0xfed00000-0xfed003ff]"));
+    assert!(text.contains(" BAR0 [0xfe"), "edu's BAR0 line");
+    assert!(text.contains(": card liveness check"));
+    assert!(
+        text.contains(": in no region of /proc/iomem (no top-level range of /proc/iomem holds it)")
+    );
+    // The permissive kernel: /dev/mem reads and writes the target's RAM, and poke did.
+    assert!(text.contains("through /dev/mem: explain says write true"));
+    assert!(text.contains("ok   - the target saw exactly 0x5eed0001"));
+}
+
+#[test]
+fn explain_door_verdicts_hold_in_the_distro_vm_before_and_after_physdemo_mem() {
+    let Some(text) = explain_run("distro", &[("PHYSDEMO_VM_KERNEL", "distro")]) else {
+        return;
+    };
+    assert!(text.contains(
+        "ok   - without physdemo_mem, /dev/mem: STRICT_DEVMEM: /dev/mem refuses System RAM above 1 MiB (mmap: EPERM)"
+    ));
+    assert!(text.contains("and peek --device /dev/mem"));
+    assert!(text.contains("really fails with EPERM"));
+    assert!(text.contains("ok   - with physdemo_mem, /dev/physmem reads and writes"));
+    assert!(text.contains("by mmap: STRICT_DEVMEM lets /dev/mem map RAM below 1 MiB"));
+}
