@@ -9,6 +9,7 @@
 pub(crate) mod args;
 pub mod busybox;
 pub mod convert;
+mod man;
 
 use std::process::ExitCode;
 
@@ -175,9 +176,15 @@ pub(crate) enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Print the man page (roff) generated from this command line
-    #[command(after_help = "Example:\n  physdemo man > /usr/local/share/man/man1/physdemo.1")]
-    Man,
+    /// Print the man page (roff) generated from this command line, or write one per command
+    #[command(
+        after_help = "Examples:\n  physdemo man > /usr/local/share/man/man1/physdemo.1\n  physdemo man --dir /usr/local/share/man/man1   # physdemo.1, physdemo-poke.1, ..."
+    )]
+    Man {
+        /// Write the pages of the command and of every subcommand (physdemo.1, physdemo-SUBCOMMAND.1) into this existing directory, printing each file's path
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 impl Command {
@@ -279,9 +286,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &mut std::io::stdout(),
             );
         }
-        Command::Man => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-        }
+        Command::Man { dir } => man::run(dir.as_deref())?,
     }
     Ok(ExitCode::SUCCESS)
 }

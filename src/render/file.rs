@@ -127,6 +127,7 @@ impl Drop for OutputFile {
 fn example(flag: &str) -> &'static str {
     match flag {
         "--svg" => "picture.svg",
+        "--dir" => "physdemo.1",
         _ => "dump.txt",
     }
 }

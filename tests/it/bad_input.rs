@@ -158,6 +158,8 @@ const CASES: &[(&str, i32, &str)] = &[
     ),
     ("owner --pfn 1 --pid 0", 2, "pid 0 is not a process"),
     ("completions nosh", 2, "invalid value 'nosh'"),
+    ("man --dir /nonexistent/man1", 3, "no such directory"),
+    ("man --dir /proc/self/status", 2, "is not a directory"),
     // issue 10: broken promises
     (
         "owner --pfn 1 --pid 4194304",

@@ -527,3 +527,44 @@ fn help_completions_and_man_page_come_from_one_definition() {
     let man = run(&["man"]);
     assert!(stdout_of(&man).starts_with(".ie") || stdout_of(&man).contains(".TH physdemo"));
 }
+
+/// `man --dir` writes the command's page and one per subcommand --help lists, each a page
+/// of its own command (its .TH), and prints each path; `physdemo man` is the first of them.
+#[test]
+fn man_dir_writes_a_page_per_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["man", "--dir", dir.path().to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let help = stdout_of(&run(&["--help"]));
+    let subs: Vec<&str> = help
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .collect();
+    assert!(subs.len() >= 14, "{subs:?}");
+    let mut expected: Vec<String> = vec!["physdemo".into()];
+    expected.extend(subs.iter().map(|sub| format!("physdemo-{sub}")));
+    let printed: Vec<String> = stdout_of(&out).lines().map(str::to_string).collect();
+    let mut written: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    let mut want: Vec<String> = expected.iter().map(|name| format!("{name}.1")).collect();
+    want.sort();
+    assert_eq!(written, want);
+    assert_eq!(printed.len(), want.len(), "{printed:?}");
+    for name in &expected {
+        let page = std::fs::read_to_string(dir.path().join(format!("{name}.1"))).unwrap();
+        assert!(page.contains(&format!(".TH {name} 1")), "{name}: {page}");
+    }
+    // `physdemo man` prints the first page, which names no page that is not there.
+    let main = std::fs::read_to_string(dir.path().join("physdemo.1")).unwrap();
+    assert_eq!(main, stdout_of(&run(&["man"])));
+    assert!(!main.contains("physdemo\\-help(1)"), "{main}");
+    assert!(main.contains("physdemo\\-poke(1)"), "{main}");
+}
