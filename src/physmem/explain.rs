@@ -8,7 +8,8 @@
 //! lockdown mode, the capabilities, whether /dev/physmem is there) into a
 //! [`FailureContext`]. What each errno means comes from the kernel: `drivers/char/mem.c`
 //! and `arch/x86/mm/init.c` `devmem_is_allowed()` for /dev/mem (6.1), the header comment
-//! of `demos/kmod/physdemo_mem.c` for /dev/physmem.
+//! of `demos/kmod/physdemo_mem.c` for /dev/physmem, `fs/proc/kcore.c` `open_kcore()` for
+//! /proc/kcore (EPERM without CAP_SYS_RAWIO or under lockdown=confidentiality).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::kernel::addr::PhysAddr;
 use crate::kernel::iomem::{Placement, RegionKind};
 use crate::kernel::lockdown::LockdownMode;
 use crate::physmem::device::{DeviceKind, DEV_MEM};
+use crate::physmem::kcore::{not_covered, not_mappable, read_only};
 
 /// What went wrong, in the terms [`explain`] needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +131,7 @@ pub(crate) fn explain(step: Step, err: &io::Error, ctx: &FailureContext<'_>) -> 
     }
     let explained = match ctx.kind {
         DeviceKind::PhysMem => explain_physmem(step, errno, ctx),
+        DeviceKind::Kcore => explain_kcore(step, errno, ctx),
         DeviceKind::DevMem | DeviceKind::StandIn => explain_dev_mem(step, errno, ctx),
     };
     explained.unwrap_or_else(|| {
@@ -158,6 +161,10 @@ fn explain_open(writable: bool, errno: Option<i32>, ctx: &FailureContext<'_>) ->
                 "{device} does not exist: the physdemo_mem module is not loaded"
             ))
             .hint(ctx.physmem.phrase()),
+            DeviceKind::Kcore => unsupported(format!(
+                "{device} does not exist: this kernel was built without CONFIG_PROC_KCORE"
+            ))
+            .hint(format!("to read RAM, {}", ctx.physmem.phrase())),
             _ if ctx.device == Path::new(DEV_MEM) => unsupported(format!(
                 "{device} does not exist: this kernel was built without CONFIG_DEVMEM"
             ))
@@ -175,8 +182,13 @@ fn explain_open(writable: bool, errno: Option<i32>, ctx: &FailureContext<'_>) ->
                 .hint("run as root (sudo): physical memory needs CAP_SYS_RAWIO")
         }
         libc::EPERM => match ctx.lockdown {
-            Some(mode) if mode.refuses_raw_io() => permission(format!(
-                "the kernel refused to open {device} (EPERM): kernel lockdown is in force ({mode}, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port and /dev/physmem to everyone, root included"
+            Some(LockdownMode::Confidentiality) if ctx.kind == DeviceKind::Kcore => permission(format!(
+                "the kernel refused to open {device} (EPERM): lockdown=confidentiality is in force (/sys/kernel/security/lockdown), and it closes /proc/kcore to everyone, root included, as it closes /dev/mem and /dev/physmem"
+            ))
+            .hint("confidentiality comes with lockdown=confidentiality on the kernel command line (or a distribution's policy); only a boot without it opens /proc/kcore (lockdown=integrity leaves it open), or use the project's VM: demos/vm/run"),
+            Some(mode) if mode.refuses_raw_io() && ctx.kind != DeviceKind::Kcore => permission(format!(
+                "the kernel refused to open {device} (EPERM): kernel lockdown is in force ({mode}, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port{} to everyone, root included",
+                if mode == LockdownMode::Confidentiality { ", /dev/physmem and /proc/kcore" } else { " and /dev/physmem" }
             ))
             .hint("lockdown comes with Secure Boot or lockdown= on the kernel command line; only a boot without it opens them (Secure Boot off, or no lockdown=), or use the project's VM: demos/vm/run"),
             _ if !ctx.rawio => permission(format!(
@@ -229,6 +241,17 @@ fn explain_dev_mem(step: Step, errno: Option<i32>, ctx: &FailureContext<'_>) -> 
             not_found(format!("{addr} is beyond what {device} can address"))
                 .hint("check the address against /proc/iomem")
         }
+        _ => return None,
+    })
+}
+
+/// /proc/kcore's refusals: no segment for the address (the access layer's ENXIO), and the
+/// mapping and writing it does not have.
+fn explain_kcore(step: Step, errno: Option<i32>, ctx: &FailureContext<'_>) -> Option<UserError> {
+    Some(match (step, errno?) {
+        (Step::Read, libc::ENXIO) => not_covered(ctx.device, ctx.addr, ctx.placement),
+        (Step::Map, _) => not_mappable(ctx.device),
+        (Step::Write, _) => read_only(ctx.device, &ctx.physmem),
         _ => return None,
     })
 }

@@ -27,6 +27,7 @@ pub(crate) mod access;
 pub(crate) mod device;
 pub(crate) mod explain;
 pub(crate) mod frame_pin;
+pub(crate) mod kcore;
 pub mod policy;
 pub(crate) mod port;
 pub(crate) mod probe;
