@@ -922,11 +922,7 @@ mod tests {
         let stop = mem.read_into(PhysAddr(0x1_0ff0), &mut past).unwrap_err();
         assert_eq!(stop.read, 0x10);
         let why = stop.error.to_string();
-        assert!(
-            why.contains("holds no memory at 0x11000")
-                && why.contains("never device memory (MMIO)"),
-            "{why}"
-        );
+        assert!(why.contains("holds no memory at 0x11000"), "{why}");
         // never written, never mapped
         let err = PhysMem::open(&options, true, PhysAddr(0x1_0000))
             .err()

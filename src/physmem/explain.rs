@@ -164,7 +164,10 @@ fn explain_open(writable: bool, errno: Option<i32>, ctx: &FailureContext<'_>) ->
             DeviceKind::Kcore => unsupported(format!(
                 "{device} does not exist: this kernel was built without CONFIG_PROC_KCORE"
             ))
-            .hint(format!("to read RAM, {}", ctx.physmem.phrase())),
+            .hint(match ctx.physmem {
+                PhysmemWay::NoModules => "boot a kernel with CONFIG_PROC_KCORE=y (distributions have it) or without CONFIG_STRICT_DEVMEM; or use the project's VM: demos/vm/run SCRIPT".to_string(),
+                _ => format!("to read RAM, {}", ctx.physmem.phrase()),
+            }),
             _ if ctx.device == Path::new(DEV_MEM) => unsupported(format!(
                 "{device} does not exist: this kernel was built without CONFIG_DEVMEM"
             ))

@@ -20,7 +20,7 @@ use std::path::Path;
 use crate::error::{not_found, unsupported, usage, UserError};
 use crate::kernel::addr::PhysAddr;
 use crate::kernel::capabilities::Capability;
-use crate::kernel::iomem::Placement;
+use crate::kernel::iomem::{Placement, RegionKind};
 use crate::kernel::kcore::{ElfHeader, KcoreLayout, KcoreMiss, ELF_HEADER_LEN};
 use crate::physmem::access::physmem_way;
 use crate::physmem::device::DeviceKind;
@@ -76,7 +76,7 @@ pub(crate) fn read_layout(file: &File, path: &Path) -> Result<KcoreLayout, UserE
 /// The refusal of a write (poke, devmem with a value) through an ELF core file, with what
 /// would work: physdemo_mem's /dev/physmem, or a kernel whose /dev/mem writes RAM.
 pub(crate) fn read_only(path: &Path, physmem: &PhysmemWay) -> UserError {
-    let without = "or boot a kernel without CONFIG_STRICT_DEVMEM, whose /dev/mem writes RAM (the project's VM: demos/vm/run)";
+    let without = "boot a kernel without CONFIG_STRICT_DEVMEM, whose /dev/mem writes RAM (the project's VM: demos/vm/run)";
     unsupported(format!(
         "{} is read-only: the kernel offers its memory there to be read (an ELF core file), never written; nothing was written",
         path.display()
@@ -84,10 +84,10 @@ pub(crate) fn read_only(path: &Path, physmem: &PhysmemWay) -> UserError {
     .hint(match physmem {
         PhysmemWay::Loaded => "to write RAM, leave --device out: physdemo goes through /dev/physmem, which is loaded".to_string(),
         PhysmemWay::Installed(file) => format!(
-            "to write RAM, load physdemo_mem (modprobe physdemo_mem, or insmod {}) and physdemo goes through /dev/physmem; {without}",
+            "to write RAM, load physdemo_mem (modprobe physdemo_mem, or insmod {}) and physdemo goes through /dev/physmem; or {without}",
             file.display()
         ),
-        PhysmemWay::Build => format!("to write RAM, build and load physdemo_mem (demos/kmod/build --host, then insmod the physdemo_mem.ko it prints, or modprobe physdemo_mem once installed) and physdemo goes through /dev/physmem; {without}"),
+        PhysmemWay::Build => format!("to write RAM, build and load physdemo_mem (demos/kmod/build --host, then insmod the physdemo_mem.ko it prints, or modprobe physdemo_mem once installed) and physdemo goes through /dev/physmem; or {without}"),
         PhysmemWay::NoModules => format!("to write RAM, {without}: this kernel loads no modules (no /proc/modules), so physdemo_mem cannot help"),
     })
 }
@@ -103,8 +103,17 @@ pub(crate) fn not_mappable(path: &Path) -> UserError {
 
 /// Why no segment of the ELF core file at `path` holds `addr` (where /proc/iomem places it).
 pub(crate) fn not_covered(path: &Path, addr: PhysAddr, placement: &Placement) -> UserError {
+    let ram = matches!(
+        placement.kind(),
+        Some(RegionKind::SystemRam | RegionKind::KernelImage)
+    );
+    let why = if ram {
+        "no segment of its program headers covers that RAM (the kernel lists only whole pages of System RAM it maps)"
+    } else {
+        "it maps System RAM and the kernel image only, never device memory (MMIO) or holes"
+    };
     not_found(format!(
-        "{} holds no memory at {addr} ({}): it maps System RAM and the kernel image only, never device memory (MMIO) or holes",
+        "{} holds no memory at {addr} ({}): {why}",
         path.display(),
         placement.describe()
     ))
