@@ -647,6 +647,55 @@ feb00000-feb00fff : e1000\n",
     }
 
     #[test]
+    fn names_why_proc_kcore_did_not_open_or_read() {
+        let (nowhere, ioapic) = (Placement::Nowhere, place(0xfec0_0000));
+        let mut c = ctx(DeviceKind::Kcore, 0x1000, &nowhere);
+        c.device = Path::new("/proc/kcore");
+        let absent = explain(Step::Open { writable: false }, &errno(libc::ENOENT), &c);
+        assert_eq!(absent.kind, ExitKind::Unsupported);
+        assert!(absent.to_string().starts_with("/proc/kcore does not exist: this kernel was built without CONFIG_PROC_KCORE (to read RAM, load physdemo_mem"), "{absent}");
+        c.lockdown = Some(LockdownMode::Confidentiality);
+        let closed = explain(Step::Open { writable: false }, &errno(libc::EPERM), &c);
+        assert_eq!(closed.kind, ExitKind::Permission);
+        assert!(closed.to_string().starts_with("the kernel refused to open /proc/kcore (EPERM): lockdown=confidentiality is in force"), "{closed}");
+        // integrity leaves /proc/kcore open: its EPERM is not lockdown's
+        c.lockdown = Some(LockdownMode::Integrity);
+        let other = explain(Step::Open { writable: false }, &errno(libc::EPERM), &c);
+        assert!(
+            !other.to_string().contains("lockdown is in force"),
+            "{other}"
+        );
+        // /dev/mem under confidentiality names /proc/kcore among what it closes
+        let mut m = ctx(DeviceKind::DevMem, 0x1000, &nowhere);
+        m.lockdown = Some(LockdownMode::Confidentiality);
+        let mem = explain(Step::Open { writable: false }, &errno(libc::EPERM), &m);
+        assert!(
+            mem.to_string().contains(
+                "it closes /dev/mem, /dev/port, /dev/physmem and /proc/kcore to everyone"
+            ),
+            "{mem}"
+        );
+        let mut r = ctx(DeviceKind::Kcore, 0xfec0_0000, &ioapic);
+        r.device = Path::new("/proc/kcore");
+        let device = explain(Step::Read, &errno(libc::ENXIO), &r);
+        assert_eq!(device.kind, ExitKind::NotFound);
+        assert!(
+            device.to_string().starts_with(
+                "/proc/kcore holds no memory at 0xfec00000 (IOAPIC 0 [0xfec00000-0xfec003ff]"
+            ),
+            "{device}"
+        );
+        assert_eq!(
+            explain(Step::Map, &errno(libc::ENODEV), &r).kind,
+            ExitKind::Usage
+        );
+        assert_eq!(
+            explain(Step::Write, &errno(libc::EIO), &r).kind,
+            ExitKind::Unsupported
+        );
+    }
+
+    #[test]
     fn names_what_physdemo_mem_refuses() {
         let (reserved, edu, kernel) = (Placement::Nowhere, place(0xfe00_0002), place(0x0100_0000));
         let hole = explain(
