@@ -6,8 +6,8 @@
 # physdemo's own page by read() and by mapping (and dd and busybox devmem read a
 # target's variable at the address inspect gives), RAM below 1 MiB reads the same
 # by read() as by mapping, every device range maps, STRICT_DEVMEM and
-# IO_STRICT_DEVMEM off, PAT off (nopat), no lockdown LSM, /dev/port opens, and
-# nothing is the next step. With physdemo_mem loaded the doctor sees /dev/physmem
+# IO_STRICT_DEVMEM off, PAT off (nopat), no lockdown LSM, /dev/port opens, no
+# /proc/kcore (no CONFIG_PROC_KCORE), and nothing is the next step. With physdemo_mem loaded the doctor sees /dev/physmem
 # read the page too, and a poke still goes through /dev/mem (no detour where
 # /dev/mem works).
 #
@@ -22,7 +22,7 @@ extra="/lib/modules/$(uname -r)/extra"
 
 case "$(uname -r)" in
   *-physdemo) ;;
-  *) bad "kernel $(uname -r) is not the default flavour"; summary doctor 12; exit 1 ;;
+  *) bad "kernel $(uname -r) is not the default flavour"; summary doctor 13; exit 1 ;;
 esac
 start_target --timeout 100 || die "physdemo target did not start"
 initial="$(json_field value <"$tout")"
@@ -63,6 +63,10 @@ else bad "doctor /dev/port '$port'"; fi
 if [ "$(echo "$doc" | obj_field physmem present)" = false ] && [ "$(echo "$doc" | obj_field physmem module_file)" = "$extra/physdemo_mem.ko" ]; then
   ok "doctor: no /dev/physmem; the module is at $extra/physdemo_mem.ko"
 else bad "doctor physmem: $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/')"; fi
+if [ "$(echo "$doc" | obj_field kcore present)" = false ] && [ "$(echo "$doc" | obj_field kcore open)" = absent ] &&
+   [ ! -e /proc/kcore ] && zcat /proc/config.gz >/tmp/config && grep -q '^CONFIG_DEVMEM=y' /tmp/config && ! grep -q '^CONFIG_PROC_KCORE=y' /tmp/config; then
+  ok "doctor: /proc/kcore absent, as ls and the kernel's config (no CONFIG_PROC_KCORE=y) say"
+else bad "doctor kcore: $(echo "$doc" | sed 's/.*"kcore":\({[^}]*}\).*/\1/'); /proc/kcore: $(ls -l /proc/kcore 2>&1)"; fi
 step="$(echo "$doc" | next_step)"
 if [ "$step" = "none: /dev/mem reaches RAM by read() and by mapping; physdemo works as it is" ]; then ok "doctor's next step: $step"
 else bad "doctor's next step: '$step'"; fi
@@ -81,4 +85,4 @@ if insmod "$extra/physdemo_mem.ko"; then
   rmmod physdemo_mem || bad "rmmod physdemo_mem"
 else bad "insmod $extra/physdemo_mem.ko"; fi
 stop_target
-summary doctor 12
+summary doctor 13

@@ -5,11 +5,17 @@
 #
 #   distro    (PHYSDEMO_VM_KERNEL=distro): `physdemo doctor` reports
 #             STRICT_DEVMEM, IO_STRICT_DEVMEM, PAT and the low-RAM zeros as busybox
-#             devmem and dd meet them; without physdemo_mem, a peek or poke of a
-#             target's variable is refused with EPERM and the message naming
-#             STRICT_DEVMEM and the module to load, the target unchanged; read()
-#             and write() of RAM below 1 MiB are refused, never shown as zeros or
-#             passed off as written; a claimed device range names its driver.
+#             devmem and dd meet them; without physdemo_mem, a poke of a target's
+#             variable is refused with EPERM and the message naming STRICT_DEVMEM
+#             and the module to load, the target unchanged, while reads of RAM go
+#             through /proc/kcore (read-only) and say so: peek of the target's
+#             variable (= its own report), peek and dump of linux_banner at the
+#             physical address kallsyms and iomem give (= /proc/version), RAM below
+#             1 MiB (= busybox devmem's mapping, never read()'s zeros); the doctor
+#             reports /proc/kcore's ranges as /proc/iomem's System RAM; poke
+#             --device /proc/kcore is refused as read-only; a device address is no
+#             kcore's; write() of RAM below 1 MiB is refused, never passed off as
+#             written; a claimed device range names its driver.
 #             physdemo_mem is the physdemo-dkms package's, as DKMS installed it
 #             (demos/kmod/build, demos/vm/run): the doctor names that install
 #             (/var/lib/dkms's link, modules.dep's path, the file DKMS recorded)
@@ -23,13 +29,18 @@
 #             refused (the register unchanged, read by dd) while edu's unclaimed BAR
 #             reads through /dev/physmem; the IOAPIC's 1 KiB reads by pread by itself
 #             (= dd), and --method mmap there names ENXIO and --method rw;
-#             the kmalloc buffer is rewritten (demos/kernel-buffer.sh);
+#             the kmalloc buffer is rewritten (demos/kernel-buffer.sh); linux_banner
+#             is dumped through /dev/physmem (= /proc/version, the note names it);
 #             busybox devmem still fails; the kernel log stays clean.
 #   lockdown  (PHYSDEMO_VM_KERNEL=distro PHYSDEMO_VM_APPEND=lockdown=integrity):
-#             the doctor names lockdown; peek is refused (EPERM) naming lockdown
-#             and its mode; busybox devmem cannot open /dev/mem; the unsigned
-#             physdemo_mem is refused, the signed one loads and then refuses at
-#             open by itself (its one kernel log line), and physdemo says so.
+#             the doctor names lockdown; poke is refused (EPERM) naming lockdown
+#             and its mode, while peek reads the target's variable through
+#             /proc/kcore, which integrity leaves open; busybox devmem cannot open
+#             /dev/mem; the unsigned physdemo_mem is refused, the signed one loads
+#             and then refuses at open by itself (its one kernel log line), and
+#             physdemo says so. Then lockdown is raised to confidentiality (as
+#             lockdown=confidentiality would boot it): /proc/kcore refuses to open
+#             (dd), and physdemo and its doctor say lockdown closed it.
 #
 # Usage (host): demos/vm/run demos/vm/doors.sh MODE, in the VM MODE names
 # (tests/it/vm.rs runs both). Prints "ok"/"FAIL" lines with the exact values,
@@ -40,8 +51,8 @@ set -u
 mode="${1:-}"
 extra="/lib/modules/$(uname -r)/extra"
 case "$mode" in
-  distro) min=42 ;;
-  lockdown) min=13 ;;
+  distro) min=49 ;;
+  lockdown) min=16 ;;
   *) die "usage: doors.sh distro|lockdown (got '$mode')" ;;
 esac
 case "$(uname -r)" in
@@ -64,6 +75,16 @@ pagemap_paddr() {
   _e="$(dd if="/proc/$1/pagemap" bs=8 skip=$(($2 / 4096)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')"
   printf '0x%x' $(( ((0x$_e) & 0x7fffffffffffff) * 4096 + ($2 % 4096) ))
 }
+# kallsyms NAME: NAME's address in /proc/kallsyms (hex digits)
+kallsyms() { awk -v n="$1" '$3 == n { print $1; exit }' /proc/kallsyms; }
+# The physical address of linux_banner by the kernel's own layout, not physdemo's: its
+# distance from _text (/proc/kallsyms) plus the start of "Kernel code" (/proc/iomem).
+code_start="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem | head -n 1)"
+banner="$(printf '0x%x' $(( 0x$(kallsyms linux_banner) - 0x$(kallsyms _text) + 0x$code_start )))"
+cat /proc/version >/tmp/version
+banner_len="$(wc -c </tmp/version)"
+# banner_ok FILE: FILE holds exactly /proc/version's text
+banner_ok() { cmp -s "$1" /tmp/version; }
 
 start_target --timeout 250 || die "physdemo target did not start"
 initial="$(json_field value <"$tout")"
@@ -86,11 +107,16 @@ if [ "$mode" = lockdown ]; then
   step="$(echo "$doc" | next_step)"
   case "$step" in "lockdown (integrity) closes /dev/mem, /dev/port and /dev/physmem to root too"*) ok "doctor's next step: $step..." ;; *) bad "doctor's next step: '$step'" ;; esac
   pd peek "$pid" "$vaddr"
-  if one_error 4 "the kernel refused to open /dev/mem (EPERM): kernel lockdown is in force (integrity, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port and /dev/physmem to everyone, root included" "Secure Boot"; then
-    ok "peek: exit 4, $err"
-  else bad "peek under lockdown: exit $rc: $out $err"; fi
+  if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     $initial  (64-bit read via /proc/kcore pread)$" &&
+     echo "$out" | grep -q "^via       /proc/kcore pread, because /dev/mem could not be opened (EPERM), and there is no /dev/physmem$"; then
+    ok "peek under lockdown=integrity: $initial, the target's own value, through /proc/kcore (integrity leaves it open)"
+  else bad "peek under lockdown: exit $rc: $out $err (want $initial)"; fi
+  physdemo dump "$banner" "$banner_len" --raw >/tmp/banner 2>/dev/null
+  if banner_ok /tmp/banner; then ok "dump of linux_banner ($banner) under lockdown=integrity: exactly /proc/version, through /proc/kcore"
+  else bad "dump of linux_banner under lockdown: $(cmp /tmp/banner /tmp/version 2>&1)"; fi
   pd poke "$pid" "$vaddr" 0x0badc0de
-  if one_error 4 "kernel lockdown is in force (integrity" && ! grep -q '"event":"change"' "$tout"; then ok "poke: exit 4 (lockdown), the target saw no change"
+  if one_error 4 "the kernel refused to open /dev/mem (EPERM): kernel lockdown is in force (integrity, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port and /dev/physmem to everyone, root included" "Secure Boot" &&
+     ! grep -q '"event":"change"' "$tout"; then ok "poke: exit 4, $err; the target saw no change"
   else bad "poke under lockdown: exit $rc: $err"; fi
   if out="$(insmod "$extra/unsigned/physdemo_mem.ko" 2>&1)"; then bad "the unsigned physdemo_mem loaded under lockdown"; rmmod physdemo_mem
   else case "$out" in *"$EPERM"*) ok "the unsigned physdemo_mem is refused: $out" ;; *) bad "unsigned physdemo_mem: '$out'" ;; esac; fi
@@ -110,6 +136,21 @@ if [ "$mode" = lockdown ]; then
     ok "doctor: /dev/physmem present, open refused (EPERM)"
   else bad "doctor physmem: $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/')"; fi
   rmmod physdemo_mem && ok "rmmod physdemo_mem" || bad "rmmod physdemo_mem"
+  # Confidentiality, as lockdown=confidentiality boots it: the level only rises, and it
+  # closes /proc/kcore too (LOCKDOWN_KCORE).
+  echo confidentiality >/sys/kernel/security/lockdown
+  state="$(cat /sys/kernel/security/lockdown)"
+  via_dd="$(dd if=/proc/kcore bs=64 count=1 2>&1 >/dev/null)"
+  pd peek "$pid" "$vaddr"
+  if [ "$state" = "none integrity [confidentiality]" ] && echo "$via_dd" | grep -q "$EPERM" &&
+     one_error 4 "/dev/mem could not be opened (EPERM), and there is no /dev/physmem: the kernel refused to open /proc/kcore (EPERM): lockdown=confidentiality is in force" "closes /proc/kcore to everyone, root included"; then
+    ok "lockdown raised to confidentiality ($state): dd cannot open /proc/kcore either, and peek says lockdown closed it: $err"
+  else bad "confidentiality: lockdown '$state', dd '$via_dd', peek exit $rc: $out / $err"; fi
+  doc="$(physdemo doctor --json)"
+  if [ "$(echo "$doc" | obj_field kcore open)" = EPERM ] && [ "$(echo "$doc" | obj_field kcore closed_by_lockdown)" = true ] &&
+     echo "$doc" | next_step | grep -q "^lockdown (confidentiality) closes /dev/mem, /dev/port, /dev/physmem and /proc/kcore to root too"; then
+    ok "doctor under confidentiality: /proc/kcore open EPERM, closed by lockdown, and the next step names it"
+  else bad "doctor under confidentiality: $(echo "$doc" | sed 's/.*"kcore":\({[^}]*}\).*/\1/'); next step '$(echo "$doc" | next_step)'"; fi
   stop_target
   if [ -z "$(kernel_log_bad)" ]; then ok "the kernel log has no BUG, Oops, WARNING or general protection"
   else bad "the kernel log:"; kernel_log_bad | sed 's/^/    | /'; fi
@@ -162,17 +203,48 @@ if [ "$(echo "$doc" | json_field dkms)" = "$dkms_version" ] && [ "$(echo "$doc" 
   ok "doctor: physdemo_mem installed by DKMS (version $dkms_version) at $installed, as /var/lib/dkms and modules.dep say"
 else bad "doctor's physmem: $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/')"; fi
 step="$(echo "$doc" | next_step)"
-if [ "$step" = "load physdemo_mem: modprobe physdemo_mem (installed by DKMS, version $dkms_version); physdemo then goes through /dev/physmem wherever /dev/mem refuses (STRICT_DEVMEM)" ]; then
+if [ "$step" = "load physdemo_mem: modprobe physdemo_mem (installed by DKMS, version $dkms_version); physdemo then goes through /dev/physmem wherever /dev/mem refuses (STRICT_DEVMEM); meanwhile peek and dump read RAM through /proc/kcore (read-only), the one door to RAM open here" ]; then
   ok "doctor's next step: $step"
 else bad "doctor's next step: '$step'"; fi
+# /proc/kcore's ranges, as physdemo decodes its program headers, against /proc/iomem's
+# System RAM (the kernel builds one segment per range, whole pages: walk_system_ram_range)
+ranges="$(echo "$doc" | sed 's/.*"kcore":{[^]]*"ranges":\[\([^]]*\)\].*/\1/' | tr '}' '\n' | sed -n 's/.*"start":"\(0x[0-9a-f]*\)","end":"\(0x[0-9a-f]*\)".*/\1-\2/p' | tr '\n' ' ')"
+ram="$(sed -n 's/^\([0-9a-f]*\)-\([0-9a-f]*\) : System RAM$/\1 \2/p' /proc/iomem | while read -r s e; do
+  printf '%#x-%#x ' $(( (0x$s + 4095) / 4096 * 4096 )) $(( (0x$e + 1) / 4096 * 4096 - 1 )); done)"
+if [ "$(echo "$doc" | obj_field kcore open)" = ok ] && [ "$(echo "$doc" | obj_field kcore ram_read)" = exact ] &&
+   [ -n "$ranges" ] && [ "$ranges" = "$ram" ]; then
+  ok "doctor: /proc/kcore opens, reads physdemo's page exactly, holds $ranges= /proc/iomem's System RAM in whole pages"
+else bad "doctor kcore: $(echo "$doc" | sed 's/.*"kcore":\({[^]]*]*[^}]*}\).*/\1/'); ranges '$ranges', iomem '$ram'"; fi
 
+KCORE_VIA="via       /proc/kcore pread, because /dev/mem refused"
 pd peek "$pid" "$vaddr"
-if one_error 5 "the kernel refused $paddr through /dev/mem (EPERM): it is System RAM above 1 MiB, and CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem" "insmod $installed"; then
-  ok "peek of the target: exit 5, $err"
-else bad "peek of the target: exit $rc, out '$out', err '$err'"; fi
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     $initial  (64-bit read via /proc/kcore pread)$" &&
+   echo "$out" | grep -q "^$KCORE_VIA $paddr (EPERM): CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem, and there is no /dev/physmem$"; then
+  ok "peek of the target without physdemo_mem: $initial, the target's own value, through /proc/kcore, and it says why"
+else bad "peek of the target through /proc/kcore: exit $rc, out '$out', err '$err' (want $initial)"; fi
+pd peek "$banner" --width 64
+first8="0x$(od -An -tx8 -N8 /tmp/version | tr -d ' ')"
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     $first8  (64-bit read via /proc/kcore pread)$"; then
+  ok "peek of linux_banner ($banner: kallsyms - _text + Kernel code): $first8, /proc/version's first 8 bytes, through /proc/kcore"
+else bad "peek $banner (linux_banner): exit $rc: $out / $err (want $first8)"; fi
+physdemo dump "$banner" "$banner_len" --raw >/tmp/banner 2>/tmp/banner.err
+rc=$?
+if [ "$rc" -eq 0 ] && banner_ok /tmp/banner &&
+   [ "$(cat /tmp/banner.err)" = "physdemo: note: via /proc/kcore pread, because /dev/mem refused $banner (EPERM): CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem, and there is no /dev/physmem" ]; then
+  ok "dump of linux_banner, $banner_len bytes, through /proc/kcore: exactly /proc/version ($(tr -d '\n' </tmp/banner | cut -c1-40)...), the note names /proc/kcore"
+else bad "dump $banner $banner_len: exit $rc, $(cat /tmp/banner.err); $(cmp /tmp/banner /tmp/version 2>&1)"; fi
+pd poke "$pid" "$vaddr" 0x0badc0de --device /proc/kcore
+if one_error 5 "/proc/kcore is read-only: the kernel offers its memory there to be read (an ELF core file), never written; nothing was written" "modprobe physdemo_mem" &&
+   ! grep -q '"event":"change"' "$tout"; then
+  ok "poke --device /proc/kcore: exit 5, $err; the target saw no change"
+else bad "poke --device /proc/kcore: exit $rc: $out / $err"; fi
+pd peek 0xfec00000 --device /proc/kcore
+if one_error 3 "/proc/kcore holds no memory at 0xfec00000 (IOAPIC 0 [0xfec00000-0xfec003ff]" "never device memory (MMIO)"; then
+  ok "peek 0xfec00000 --device /proc/kcore: exit 3, $err"
+else bad "peek 0xfec00000 --device /proc/kcore: exit $rc: $out / $err"; fi
 pd poke "$pid" "$vaddr" 0x0badc0de
 if one_error 5 "CONFIG_STRICT_DEVMEM keeps RAM out of /dev/mem" && ! grep -q '"event":"change"' "$tout"; then
-  ok "poke of the target: exit 5 (STRICT_DEVMEM), the target saw no change"
+  ok "poke of the target: exit 5, $err; the target saw no change"
 else bad "poke of the target: exit $rc: $err; target: $(grep change "$tout")"; fi
 for method in rw mmap; do
   pd poke "$paddr" 0x1 --width 64 --method "$method" --dry-run
@@ -182,17 +254,22 @@ done
 
 # Low RAM under STRICT_DEVMEM: read() shows zeros, write() is dropped; never passed off.
 pd peek "$low" --width 64 --method rw
-if one_error 5 "not reading $low with read() on /dev/mem: under CONFIG_STRICT_DEVMEM the kernel shows RAM below 1 MiB to read() as zeros" "--method mmap"; then
-  ok "peek --method rw of low RAM $low: refused, not shown as 0 ($err)"
-else bad "peek --method rw $low: exit $rc: out '$out' err '$err'"; fi
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     $low_real  (64-bit read via /proc/kcore pread)$" &&
+   echo "$out" | grep -q "^via       /proc/kcore pread, because /dev/mem's read() shows zeros for RAM below 1 MiB under CONFIG_STRICT_DEVMEM, and there is no /dev/physmem$"; then
+  ok "peek --method rw of low RAM $low: through /proc/kcore, $low_real as busybox devmem's mapping shows, never read()'s zeros"
+else bad "peek --method rw $low: exit $rc: out '$out' err '$err' (want $low_real)"; fi
 pd poke "$low" 0x5a5a5a5a5a5a5a5a --width 64 --method rw
 if one_error 5 "not writing $low with write() on /dev/mem: under CONFIG_STRICT_DEVMEM the kernel drops a write() to RAM below 1 MiB and still reports success" "nothing was written" &&
    [ "$(devmem "$low" 64 | lower)" = "$low_real" ]; then
   ok "poke --method rw of low RAM: refused (nothing written), busybox devmem still reads $low_real"
 else bad "poke --method rw $low: exit $rc: $err; now $(devmem "$low" 64)"; fi
-pd dump "$low" 16 --method rw
-if one_error 5 "dump stopped at $low" "shows RAM below 1 MiB to read() as zeros"; then ok "dump --method rw of low RAM: refused, not a line of zeros"
-else bad "dump --method rw $low: exit $rc: $out $err"; fi
+pd peek "$low" --width 64 --method rw --device /dev/mem
+if one_error 5 "not reading $low with read() on /dev/mem: under CONFIG_STRICT_DEVMEM the kernel shows RAM below 1 MiB to read() as zeros, whatever it holds" "--method mmap"; then
+  ok "peek --method rw --device /dev/mem of low RAM $low: refused, not shown as 0 ($err)"
+else bad "peek --method rw --device /dev/mem $low: exit $rc: out '$out' err '$err'"; fi
+got="0x$(physdemo dump "$low" 8 --method rw --raw 2>/dev/null | od -An -tx8 | tr -d ' ')"
+if [ "$(norm_hex "$got")" = "$(norm_hex "$low_real")" ]; then ok "dump --method rw of low RAM: $got through /proc/kcore, not zeros"
+else bad "dump --method rw $low: '$got', want $low_real"; fi
 pd peek "$low" --width 64
 want="$low_real"
 if [ "$rc" -eq 0 ] && echo "$out" | grep -q "^value     $want  (64-bit read via /dev/mem mmap, O_SYNC)$"; then
@@ -255,6 +332,12 @@ else bad "dump $page: exit $rc: $out / $err"; fi
 got="$(physdemo peek "$low" --width 64 --method rw --json | json_field value)"
 if [ "$got" = "$want" ]; then ok "peek --method rw of low RAM $low through /dev/physmem: $got, busybox devmem's value"
 else bad "peek --method rw $low with the module: '$got', want $want"; fi
+physdemo dump "$banner" "$banner_len" --raw >/tmp/banner 2>/tmp/banner.err
+rc=$?
+if [ "$rc" -eq 0 ] && banner_ok /tmp/banner &&
+   [ "$(cat /tmp/banner.err)" = "physdemo: note: via /dev/physmem (physdemo_mem) mmap, because /dev/mem refused $banner (EPERM): CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem" ]; then
+  ok "dump of linux_banner with physdemo_mem loaded: exactly /proc/version, through /dev/physmem (the note names it)"
+else bad "dump $banner with the module: exit $rc, $(cat /tmp/banner.err); $(cmp /tmp/banner /tmp/version 2>&1)"; fi
 
 # A range a driver claimed is not gone around by itself: the user names /dev/physmem.
 pd devmem 0xff000004 32 --device /dev/physmem

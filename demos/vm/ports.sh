@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT OR Apache-2.0
 # demos/vm/ports.sh: "IO ports still work without those": in the distro VM,
 # where /dev/mem is filtered as on distributions (STRICT_DEVMEM, PAT on, no
-# physdemo_mem module), physdemo is refused RAM but still reads fw_cfg's
+# physdemo_mem module), /dev/mem refuses physdemo RAM (--device /dev/mem: without
+# it, reads of RAM go through /proc/kcore) but physdemo still reads fw_cfg's
 # signature and writes a line to the debug console through I/O ports; under
 # lockdown=integrity the same port accesses are refused, and physdemo says it
 # is lockdown, naming the mode /sys/kernel/security/lockdown shows.
@@ -39,8 +40,8 @@ echo "    /sys/kernel/security/lockdown: $lockdown"
 
 say "/dev/mem: RAM is refused"
 ram="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem | head -n 1)"
-pd peek "0x$ram"
-echo "\$ physdemo peek 0x$ram"
+pd peek "0x$ram" --device /dev/mem
+echo "\$ physdemo peek 0x$ram --device /dev/mem"
 echo "$err"
 case "$mode:$rc" in
   distro:5) case "$err" in *CONFIG_STRICT_DEVMEM*) ok "peek of RAM: exit 5, STRICT_DEVMEM named" ;;

@@ -54,7 +54,7 @@ pub struct Cli {
     #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub(crate) color: ColorChoice,
 
-    /// The memory device for poke, peek, dump and devmem, used alone: /dev/mem, /dev/physmem (physdemo_mem), or a regular file standing in for /dev/mem (tests) [default: /dev/mem, and /dev/physmem where /dev/mem refuses]
+    /// The memory device for poke, peek, dump and devmem, used alone: /dev/mem, /dev/physmem (physdemo_mem), /proc/kcore (read-only, RAM only), or a regular file standing in for /dev/mem (tests) [default: /dev/mem, and /dev/physmem where /dev/mem refuses; to read RAM without /dev/physmem, /proc/kcore]
     #[arg(long, global = true, env = "PHYSDEMO_DEVICE", value_name = "PATH")]
     pub(crate) device: Option<std::path::PathBuf>,
 

@@ -9,7 +9,8 @@
 //! comparing what a mapping and read() show of the same page; device memory by mapping a
 //! page of each device range of /proc/iomem and unmapping it untouched (a device may act on
 //! a read, so none is read); the cache type PAT gives a /dev/mem mapping, from debugfs's
-//! `x86/pat_memtype_list` while the mapping is held. Nothing is written anywhere: the
+//! `x86/pat_memtype_list` while the mapping is held; /proc/kcore's program headers (the
+//! physical ranges it holds) and physdemo's own page read through it. Nothing is written anywhere: the
 //! kernel checks writes as it checks reads (see [`crate::physmem::probe`]). /dev/port is
 //! opened, never read. Report: [`DoctorJson`], one typed value; render: text lines or
 //! `--json`. The command exits 0 whenever it could answer.
@@ -27,9 +28,11 @@ use crate::kernel::addr::{Hex, PageSize, PhysAddr};
 use crate::kernel::capabilities::Capability;
 use crate::kernel::config::KernelConfig;
 use crate::kernel::iomem::{IomemMap, RegionKind};
+use crate::kernel::lockdown::LockdownMode;
 use crate::physmem::device::{identify, DeviceKind, FileKind, DEV_MEM, DEV_PHYSMEM};
 use crate::physmem::explain::errno_name;
 use crate::physmem::frame_pin::module_info;
+use crate::physmem::kcore::{read_layout, reads, PROC_KCORE};
 use crate::physmem::probe::{map_page, map_untouched, read_page, OwnPage, Seen};
 use crate::proc::capabilities::{is_root, own_capabilities};
 use crate::proc::config::{kernel_release, read_kernel_config};
@@ -136,6 +139,29 @@ struct PhysmemJson {
     pinning: Option<String>,
 }
 
+/// A physical range, first and last address.
+#[derive(Debug, Serialize)]
+struct RangeJson {
+    start: Hex,
+    end: Hex,
+}
+
+/// /proc/kcore: the kernel's read-only ELF image of its memory.
+#[derive(Debug, Serialize)]
+struct KcoreJson {
+    present: bool,
+    /// `"ok"`, `"absent"`, or the errno of open(2).
+    open: String,
+    /// Whether lockdown (confidentiality) is what refused the open.
+    closed_by_lockdown: bool,
+    /// physdemo's own page read at the offset the program headers give its address.
+    ram_read: String,
+    /// The physical ranges its segments hold (RAM and the kernel image), merged.
+    ranges: Vec<RangeJson>,
+    /// Why its headers could not be decoded, or `null`.
+    error: Option<String>,
+}
+
 /// An inference: `on` is `null` when neither a probe nor the config could tell.
 #[derive(Debug, Serialize)]
 struct VerdictJson {
@@ -177,6 +203,7 @@ struct DoctorJson {
     own_page_error: Option<String>,
     dev_mem: DevMemJson,
     physmem: PhysmemJson,
+    kcore: KcoreJson,
     strict_devmem: VerdictJson,
     io_strict_devmem: VerdictJson,
     pat: PatJson,
@@ -258,6 +285,7 @@ fn gather() -> DoctorJson {
         io_strict_devmem: io_strict_verdict(&dev_mem, config_ref),
         dev_mem,
         physmem,
+        kcore: probe_kcore(own.as_ref().ok()),
         pat,
         lockdown: lockdown_report(config_ref),
         dev_port: probe_dev_port(),
@@ -460,6 +488,53 @@ fn probe_physmem(own: Option<&OwnPage>, config: Option<&KernelConfig>) -> Physme
     report
 }
 
+/// /proc/kcore: present, opens, its ranges, and physdemo's own page read through it.
+fn probe_kcore(own: Option<&OwnPage>) -> KcoreJson {
+    let present = std::fs::metadata(PROC_KCORE).is_ok();
+    let mut report = KcoreJson {
+        present,
+        open: "absent".into(),
+        closed_by_lockdown: false,
+        ram_read: seen_code(None),
+        ranges: Vec::new(),
+        error: None,
+    };
+    if !present {
+        return report;
+    }
+    let file = match File::open(PROC_KCORE) {
+        Ok(file) => file,
+        Err(err) => {
+            report.open = errno_code(&err);
+            report.closed_by_lockdown = err.raw_os_error() == Some(libc::EPERM)
+                && matches!(lockdown(), Lockdown::Mode(LockdownMode::Confidentiality));
+            return report;
+        }
+    };
+    report.open = "ok".into();
+    match read_layout(&file, Path::new(PROC_KCORE)) {
+        Ok(layout) => {
+            report.ranges = layout
+                .ranges()
+                .into_iter()
+                .map(|(start, end)| RangeJson {
+                    start: Hex(start.0),
+                    end: Hex(end.0),
+                })
+                .collect();
+        }
+        Err(err) => report.error = Some(err.to_string()),
+    }
+    if let Some(own) = own {
+        let page = PageSize::of_system().bytes();
+        report.ram_read = match reads(own.paddr, page) {
+            Ok(offset) => seen_code(Some(own.read_at_offset(&file, offset))),
+            Err(err) => format!("no offset: {}", err.message),
+        };
+    }
+    report
+}
+
 /// PAT: the flag, `nopat`, and the cache type of a /dev/mem mapping of a device page that
 /// maps, with O_SYNC and (only where the kernel already maps that range, so that PAT keeps
 /// its type) without.
@@ -644,8 +719,14 @@ fn next_step(report: &DoctorJson) -> String {
     if !report.privileges.root {
         return "run as root (sudo physdemo doctor): physical memory needs CAP_SYS_RAWIO, frame numbers CAP_SYS_ADMIN".into();
     }
+    let kcore = kcore_words(report);
     if let Some(mode) = report.lockdown.mode.filter(|m| *m != "none") {
-        return format!("lockdown ({mode}) closes /dev/mem, /dev/port and /dev/physmem to root too: boot without it (Secure Boot off, no lockdown= on the command line), or use the project's VM: demos/vm/run");
+        let closed = if report.kcore.closed_by_lockdown {
+            ", /dev/physmem and /proc/kcore"
+        } else {
+            " and /dev/physmem"
+        };
+        return format!("lockdown ({mode}) closes /dev/mem, /dev/port{closed} to root too: boot without it (Secure Boot off, no lockdown= on the command line), or use the project's VM: demos/vm/run{kcore}");
     }
     if ram_open(&mem.ram_read, &mem.ram_mmap) {
         return "none: /dev/mem reaches RAM by read() and by mapping; physdemo works as it is"
@@ -657,7 +738,19 @@ fn next_step(report: &DoctorJson) -> String {
     if mem.ram_read == "exact" && phys.present {
         return "none for RAM by read(): --method rw reaches it through /dev/mem".into();
     }
-    physmem_step(report)
+    format!("{}{kcore}", physmem_step(report))
+}
+
+/// The clause a next step adds when /proc/kcore is the one door that reads RAM.
+fn kcore_words(report: &DoctorJson) -> &'static str {
+    let (mem, phys) = (&report.dev_mem, &report.physmem);
+    let reads_ram = |code: &str| code == "exact";
+    if reads_ram(&report.kcore.ram_read) && !reads_ram(&mem.ram_read) && !reads_ram(&phys.ram_read)
+    {
+        "; meanwhile peek and dump read RAM through /proc/kcore (read-only), the one door to RAM open here"
+    } else {
+        ""
+    }
 }
 
 /// Why /dev/mem does not reach RAM, in a few words.
@@ -740,6 +833,7 @@ fn text_lines(r: &DoctorJson) -> Vec<(&'static str, String)> {
     ));
     lines.push(("/dev/port", port_line(&r.dev_port)));
     lines.push(("/dev/physmem", physmem_line(&r.physmem)));
+    lines.push(("/proc/kcore", kcore_line(&r.kcore)));
     lines.push((
         "pagemap",
         if r.pagemap_pfns {
@@ -948,6 +1042,34 @@ fn physmem_line(p: &PhysmemJson) -> String {
     )
 }
 
+fn kcore_line(k: &KcoreJson) -> String {
+    match k.open.as_str() {
+        "absent" => "absent (the kernel has no CONFIG_PROC_KCORE)".into(),
+        "EPERM" if k.closed_by_lockdown => {
+            "present, open refused (EPERM): lockdown=confidentiality closes it".into()
+        }
+        "ok" => {
+            let ranges: Vec<String> = k
+                .ranges
+                .iter()
+                .map(|r| format!("{}-{}", r.start, r.end))
+                .collect();
+            let holds = match &k.error {
+                Some(err) => format!("its headers do not decode: {err}"),
+                None => format!(
+                    "holds {} (RAM and the kernel image, no device memory)",
+                    ranges.join(", ")
+                ),
+            };
+            format!(
+                "present, opens read-only; read(): {}; {holds}",
+                outcome_words(&k.ram_read)
+            )
+        }
+        errno => format!("present, open refused ({errno})"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -999,6 +1121,14 @@ mod tests {
                 ram_read: physmem.unwrap_or("not tried").into(),
                 ram_mmap: physmem.unwrap_or("not tried").into(),
                 pinning: physmem.map(|_| "ABI 2, up to 64 pins per open file".into()),
+            },
+            kcore: KcoreJson {
+                present: false,
+                open: "absent".into(),
+                closed_by_lockdown: false,
+                ram_read: "not tried".into(),
+                ranges: Vec::new(),
+                error: None,
             },
             strict_devmem: VerdictJson {
                 on: None,
@@ -1069,6 +1199,72 @@ mod tests {
         let mut user = permissive;
         user.privileges.root = false;
         assert!(next_step(&user).starts_with("run as root"));
+    }
+
+    /// `machine` with /proc/kcore reading RAM as `read`, or refusing to open with `open`.
+    fn with_kcore(mut report: DoctorJson, open: &str, read: &str) -> DoctorJson {
+        report.kcore = KcoreJson {
+            present: true,
+            open: open.into(),
+            closed_by_lockdown: open == "EPERM" && report.lockdown.mode == Some("confidentiality"),
+            ram_read: read.into(),
+            ranges: vec![
+                RangeJson {
+                    start: Hex(0x1000),
+                    end: Hex(0x9efff),
+                },
+                RangeJson {
+                    start: Hex(0x10_0000),
+                    end: Hex(0x3ffd_ffff),
+                },
+            ],
+            error: None,
+        };
+        report
+    }
+
+    #[test]
+    fn names_proc_kcore_when_it_is_the_one_door_to_ram() {
+        let distro = machine("ok", ("EPERM", "EPERM"), None, Some("none"), true);
+        let distro = with_kcore(distro, "ok", "exact");
+        assert_eq!(next_step(&distro), "load physdemo_mem: insmod /lib/modules/6.1.192-physdemo-distro/extra/physdemo_mem.ko; physdemo then goes through /dev/physmem wherever /dev/mem refuses (STRICT_DEVMEM); meanwhile peek and dump read RAM through /proc/kcore (read-only), the one door to RAM open here");
+        // with /dev/physmem reading RAM, kcore is no news
+        let loaded = machine("ok", ("EPERM", "EPERM"), Some("exact"), Some("none"), true);
+        assert!(!next_step(&with_kcore(loaded, "ok", "exact")).contains("kcore"));
+        let integrity = machine(
+            "EPERM",
+            ("not tried", "not tried"),
+            None,
+            Some("integrity"),
+            true,
+        );
+        let integrity = next_step(&with_kcore(integrity, "ok", "exact"));
+        assert!(
+            integrity.starts_with(
+                "lockdown (integrity) closes /dev/mem, /dev/port and /dev/physmem to root too"
+            ) && integrity
+                .ends_with("through /proc/kcore (read-only), the one door to RAM open here"),
+            "{integrity}"
+        );
+        let secret = machine(
+            "EPERM",
+            ("not tried", "not tried"),
+            None,
+            Some("confidentiality"),
+            true,
+        );
+        let secret = with_kcore(secret, "EPERM", "not tried");
+        assert!(next_step(&secret).starts_with("lockdown (confidentiality) closes /dev/mem, /dev/port, /dev/physmem and /proc/kcore to root too"), "{}", next_step(&secret));
+        assert_eq!(
+            kcore_line(&secret.kcore),
+            "present, open refused (EPERM): lockdown=confidentiality closes it"
+        );
+        assert_eq!(kcore_line(&distro.kcore), "present, opens read-only; read(): reads physdemo's own page exactly; holds 0x1000-0x9efff, 0x100000-0x3ffdffff (RAM and the kernel image, no device memory)");
+        let absent = machine("ok", ("exact", "exact"), None, Some("none"), true);
+        assert_eq!(
+            kcore_line(&absent.kcore),
+            "absent (the kernel has no CONFIG_PROC_KCORE)"
+        );
     }
 
     #[test]

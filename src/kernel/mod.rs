@@ -5,7 +5,7 @@
 //! literals (and fuzzed, see `fuzz/`): addresses and page geometry ([`addr`]), pagemap
 //! entries ([`pagemap`]), kpageflags ([`kpageflags`]) and the class of a frame it gives
 //! ([`frame_class`]), `/proc/<pid>/maps` ([`maps`]),
-//! `/proc/iomem` ([`iomem`]), `/proc/ioports` ([`ioports`]), the lockdown mode
+//! `/proc/iomem` ([`iomem`]), /proc/kcore's ELF headers ([`kcore`]), `/proc/ioports` ([`ioports`]), the lockdown mode
 //! ([`lockdown`]), the ACPI MCFG table and ECAM windows ([`ecam`]), sysfs PCI resources
 //! ([`pci`]), the header of a physdemo target's page ([`target_header`]), the transparent
 //! huge page mode ([`thp`]), what hides a process from /proc: hidepid and PID namespaces
@@ -25,6 +25,7 @@ pub mod ecam;
 pub mod frame_class;
 pub mod iomem;
 pub mod ioports;
+pub mod kcore;
 pub mod kpageflags;
 pub mod lockdown;
 pub mod maps;

@@ -16,6 +16,12 @@
 //! was used and why, for the reports. Under lockdown /dev/physmem refuses too, and the
 //! error names lockdown.
 //!
+//! Where /dev/physmem is absent, a read-only [`PhysMem`] (peek, dump, devmem without a
+//! value) goes through /proc/kcore instead, for RAM only ([`crate::physmem::kcore`]): it
+//! reads by `pread` at the offset kcore's program headers give the address, and an address
+//! no segment holds (a device, a hole) is refused, naming what /proc/iomem says is there.
+//! A [`PhysMem`] opened to write never goes there: /proc/kcore cannot be written.
+//!
 //! No lie from the kernel is passed on: under STRICT_DEVMEM a read() of /dev/mem shows RAM
 //! below 1 MiB as zeros and a write() there is dropped while reporting success. Before such
 //! an access physdemo finds out whether STRICT_DEVMEM is on (a read() of a page of its own,
@@ -34,6 +40,7 @@ use crate::error::{not_found, usage, UserError};
 use crate::kernel::addr::{PageSize, PhysAddr};
 use crate::kernel::capabilities::Capability;
 use crate::kernel::iomem::{IomemMap, Placement, RegionKind};
+use crate::kernel::kcore::KcoreLayout;
 use crate::physmem::device::{
     identify, AccessMethod, DeviceKind, DeviceOptions, FileKind, DEV_MEM, DEV_PHYSMEM,
 };
@@ -41,6 +48,7 @@ use crate::physmem::explain::{
     around_a_driver_refused, driver_claimed, errno_name, explain, hidden_low_ram, sigbus_message,
     FailureContext, PhysmemWay, Step, SIGBUS_EXIT,
 };
+use crate::physmem::kcore::{is_elf_core, not_mappable, read_layout, read_only, PROC_KCORE};
 use crate::physmem::probe::{OwnPage, Seen};
 use crate::physmem::reach::{check_addressable, cpu_physical_address_bits};
 use crate::physmem::width::{
@@ -66,11 +74,30 @@ pub(crate) struct PartialRead {
 /// (`devmem_is_allowed()` in arch/x86/mm/init.c answers 2 for those frames).
 const LOW_MEMORY_END: u64 = 0x10_0000;
 
-/// An open memory device: the file, what it is, and its path.
+/// An open memory device: the file, what it is, and its path; for an ELF core file
+/// (/proc/kcore), its segments.
 struct Door {
     file: File,
     kind: DeviceKind,
     path: PathBuf,
+    kcore: Option<KcoreLayout>,
+}
+
+impl Door {
+    /// One `pread` of the bytes at physical `addr`: at the same offset, or for /proc/kcore
+    /// at the offset of the segment holding `addr`, no further than its end (ENXIO: no
+    /// segment holds it, which [`explain`] words).
+    fn read_at(&self, buf: &mut [u8], addr: PhysAddr) -> io::Result<usize> {
+        let Some(layout) = &self.kcore else {
+            return self.file.read_at(buf, addr.0);
+        };
+        let segment = layout
+            .segment_at(addr)
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENXIO))?;
+        let len = (segment.end() - addr.0).min(buf.len() as u64) as usize;
+        self.file
+            .read_at(&mut buf[..len], segment.offset + (addr.0 - segment.paddr.0))
+    }
 }
 
 /// An open physical-memory device: /dev/mem, /dev/physmem or a stand-in file, and what
@@ -115,19 +142,41 @@ fn open_door(path: &Path, writable: bool, cached: bool) -> Result<Door, OpenFail
         }
         Err(_) if path == Path::new(DEV_PHYSMEM) => DeviceKind::PhysMem,
         Err(_) if path == Path::new(DEV_MEM) => DeviceKind::DevMem,
+        Err(_) if path == Path::new(PROC_KCORE) => DeviceKind::Kcore,
         Err(_) => DeviceKind::StandIn,
     };
+    let kind = match kind {
+        DeviceKind::StandIn if path == Path::new(PROC_KCORE) || is_elf_core(path) => {
+            DeviceKind::Kcore
+        }
+        kind => kind,
+    };
+    if kind == DeviceKind::Kcore && writable {
+        return Err(OpenFailure::NotMemory(read_only(path, &physmem_way())));
+    }
     let mut open = OpenOptions::new();
     open.read(true).write(writable);
-    if !cached && kind != DeviceKind::PhysMem {
+    if !cached && !matches!(kind, DeviceKind::PhysMem | DeviceKind::Kcore) {
         open.custom_flags(libc::O_SYNC);
     }
     let file = open.open(path).map_err(|err| OpenFailure::Os(kind, err))?;
+    let kcore = match kind {
+        DeviceKind::Kcore => Some(read_layout(&file, path).map_err(OpenFailure::NotMemory)?),
+        _ => None,
+    };
     Ok(Door {
         file,
         kind,
         path: path.to_path_buf(),
+        kcore,
     })
+}
+
+/// Whether /proc/kcore is there to read RAM through when /dev/mem refuses and /dev/physmem
+/// is absent: never to write, nor when `--method mmap` was asked for (kcore has no mmap).
+fn kcore_may_serve(options: &DeviceOptions, writable: bool) -> bool {
+    let mmap_asked = options.method_chosen && options.method == AccessMethod::Mmap;
+    !writable && !mmap_asked && Path::new(PROC_KCORE).exists()
 }
 
 /// Whether /dev/physmem is there and is physdemo_mem's device.
@@ -145,7 +194,7 @@ pub(crate) fn physmem_present() -> bool {
 }
 
 /// How a user gets /dev/physmem, for hints.
-fn physmem_way() -> PhysmemWay {
+pub(crate) fn physmem_way() -> PhysmemWay {
     if !Path::new("/proc/modules").exists() {
         PhysmemWay::NoModules
     } else if physmem_present() {
@@ -198,35 +247,43 @@ impl PhysMem {
             Err(OpenFailure::Os(kind, err)) => {
                 let step = Step::Open { writable };
                 let refused = matches!(err.raw_os_error(), Some(libc::ENOENT | libc::EPERM));
-                if !(options.may_detour() && refused && physmem_present()) {
+                let second = if physmem_present() {
+                    Some((Path::new(DEV_PHYSMEM), ""))
+                } else if kcore_may_serve(options, writable) {
+                    Some((Path::new(PROC_KCORE), ", and there is no /dev/physmem"))
+                } else {
+                    None
+                };
+                let Some((second, and)) = second.filter(|_| options.may_detour() && refused) else {
                     let placement = Placement::Unreadable(String::new());
                     return Err(explain_at(step, &err, first, kind, addr, &placement).into());
-                }
+                };
                 let reason = match err.raw_os_error() {
                     Some(libc::ENOENT) => format!(
-                        "{} does not exist (a kernel without CONFIG_DEVMEM)",
+                        "{} does not exist (a kernel without CONFIG_DEVMEM){and}",
                         first.display()
                     ),
-                    _ => format!("{} could not be opened (EPERM)", first.display()),
+                    _ => format!("{} could not be opened (EPERM){and}", first.display()),
                 };
-                match open_door(Path::new(DEV_PHYSMEM), writable, options.cached) {
+                match open_door(second, writable, options.cached) {
                     Ok(door) => (door, Some(reason)),
                     Err(OpenFailure::NotMemory(problem)) => return Err(problem.into()),
                     Err(OpenFailure::Os(kind, err)) => {
                         let placement = Placement::Unreadable(String::new());
                         return Err(anyhow::Error::new(explain_at(
-                            step,
-                            &err,
-                            Path::new(DEV_PHYSMEM),
-                            kind,
-                            addr,
-                            &placement,
+                            step, &err, second, kind, addr, &placement,
                         ))
                         .context(reason));
                     }
                 }
             }
         };
+        if door.kind == DeviceKind::Kcore
+            && options.method_chosen
+            && options.method == AccessMethod::Mmap
+        {
+            return Err(not_mappable(&door.path).into());
+        }
         let mem = PhysMem {
             options: options.clone(),
             page: PageSize::of_system(),
@@ -262,6 +319,9 @@ impl PhysMem {
     /// IOAPIC's 1 KiB): physdemo_mem maps only whole pages of a device (ENXIO), while its
     /// pread/pwrite reach any register of the range.
     fn method_for(&self, addr: PhysAddr, len: u64) -> AccessMethod {
+        if self.kind() == DeviceKind::Kcore {
+            return AccessMethod::Rw;
+        }
         if self.options.method_chosen
             || self.options.method != AccessMethod::Mmap
             || self.kind() != DeviceKind::PhysMem
@@ -367,12 +427,20 @@ impl PhysMem {
         ))
     }
 
-    /// Goes through /dev/physmem from now on, for `reason`; false when it is not there.
+    /// Goes through /dev/physmem from now on, for `reason`, or, to read when it is absent,
+    /// through /proc/kcore; false when neither is there.
     fn take_detour(&self, reason: String) -> Result<bool> {
-        if !physmem_present() {
+        let (path, reason) = if physmem_present() {
+            (Path::new(DEV_PHYSMEM), reason)
+        } else if kcore_may_serve(&self.options, self.writable) {
+            (
+                Path::new(PROC_KCORE),
+                format!("{reason}, and there is no /dev/physmem"),
+            )
+        } else {
             return Ok(false);
-        }
-        let door = match open_door(Path::new(DEV_PHYSMEM), self.writable, self.options.cached) {
+        };
+        let door = match open_door(path, self.writable, self.options.cached) {
             Ok(door) => door,
             Err(OpenFailure::NotMemory(problem)) => return Err(problem.into()),
             Err(OpenFailure::Os(kind, err)) => {
@@ -380,7 +448,6 @@ impl PhysMem {
                     writable: self.writable,
                 };
                 let placement = Placement::Unreadable(String::new());
-                let path = Path::new(DEV_PHYSMEM);
                 return Err(anyhow::Error::new(explain_at(
                     step,
                     &err,
@@ -417,23 +484,39 @@ impl PhysMem {
     /// Runs `op` on the open device; where /dev/mem refuses it (see [`PhysMem::refusal`])
     /// and /dev/physmem is there, runs it again through /dev/physmem. Never through a
     /// /dev/physmem the user did not name into a range a driver claims.
+    /// A mapping refused by /dev/mem that sent physdemo to /proc/kcore is not made again
+    /// there (kcore has no mmap): the error says so, and [`PhysMem::again_through_kcore`]
+    /// runs the read again, by pread.
     fn attempt<T>(
         &self,
         step: Step,
         addr: PhysAddr,
-        mut op: impl FnMut(&File) -> io::Result<T>,
+        mut op: impl FnMut(&Door) -> io::Result<T>,
     ) -> Result<T> {
         self.check_not_around_a_driver(addr)?;
-        let err = match op(&self.door.borrow().file) {
+        let err = match op(&self.door.borrow()) {
             Ok(value) => return Ok(value),
             Err(err) => err,
         };
         match self.refusal(step, addr, &err) {
             Some(reason) if self.take_detour(reason.clone())? => {
+                if step == Step::Map && self.kind() == DeviceKind::Kcore {
+                    anyhow::bail!("internal: the mapping is read again through /proc/kcore");
+                }
                 self.check_not_around_a_driver(addr)?;
-                op(&self.door.borrow().file).map_err(|err| self.fail(step, addr, &err))
+                op(&self.door.borrow()).map_err(|err| self.fail(step, addr, &err))
             }
             _ => Err(self.fail(step, addr, &err)),
+        }
+    }
+
+    /// Runs a read `op`; when /dev/mem refused its mapping and physdemo went to /proc/kcore
+    /// meanwhile, runs it again there.
+    fn again_through_kcore<T, E>(&self, op: impl Fn() -> Result<T, E>) -> Result<T, E> {
+        let before = self.kind();
+        match op() {
+            Err(_) if before != DeviceKind::Kcore && self.kind() == DeviceKind::Kcore => op(),
+            done => done,
         }
     }
 
@@ -520,8 +603,8 @@ impl PhysMem {
             .map(|end| self.page.page_base(end))
             .ok_or_else(|| usage(format!("{addr} + {len} bytes overflows 64 bits")))?;
         let span = usize::try_from(end - base).context("range too large to map")?;
-        let window = self.attempt(Step::Map, addr, |file| {
-            PhysWindow::map(file, base, span, self.writable)
+        let window = self.attempt(Step::Map, addr, |door| {
+            PhysWindow::map(&door.file, base, span, self.writable)
         })?;
         Ok((window, (addr.0 - base) as usize))
     }
@@ -537,6 +620,10 @@ impl PhysMem {
     /// One read of `width` at `addr` (which must be aligned).
     pub(crate) fn read(&self, addr: PhysAddr, width: Width) -> Result<u64> {
         check_alignment(addr, width)?;
+        self.again_through_kcore(|| self.read_once(addr, width))
+    }
+
+    fn read_once(&self, addr: PhysAddr, width: Width) -> Result<u64> {
         match self.method_for(addr, width.bytes() as u64) {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, width.bytes() as u64)?;
@@ -571,9 +658,9 @@ impl PhysMem {
                 self.check_low_memory(true, addr, width.bytes() as u64)?;
                 let bytes = encode_native(value, width);
                 let mut at_ns = 0;
-                let written = self.attempt(Step::Write, addr, |file| {
+                let written = self.attempt(Step::Write, addr, |door| {
                     at_ns = monotonic_ns();
-                    file.write_at(&bytes, addr.0)
+                    door.file.write_at(&bytes, addr.0)
                 });
                 let written = written?;
                 if written != width.bytes() {
@@ -595,7 +682,7 @@ impl PhysMem {
             AccessMethod::Mmap => self.map(addr, width.bytes() as u64).map(|_| ()),
             AccessMethod::Rw => {
                 self.check_low_memory(true, addr, width.bytes() as u64)?;
-                self.attempt(Step::Write, addr, |file| file.write_at(&[], addr.0))
+                self.attempt(Step::Write, addr, |door| door.file.write_at(&[], addr.0))
                     .map(|_| ())
             }
         }
@@ -608,6 +695,11 @@ impl PhysMem {
         if out.is_empty() {
             return Ok(());
         }
+        let out = RefCell::new(out);
+        self.again_through_kcore(|| self.read_into_once(addr, &mut out.borrow_mut()))
+    }
+
+    fn read_into_once(&self, addr: PhysAddr, out: &mut [u8]) -> Result<(), PartialRead> {
         let nothing = |error: anyhow::Error| PartialRead { read: 0, error };
         match self.method_for(addr, out.len() as u64) {
             AccessMethod::Mmap => {
@@ -631,13 +723,27 @@ impl PhysMem {
         width: Width,
         out: &mut [u8],
     ) -> Result<(), PartialRead> {
-        let size = width.bytes();
         if out.is_empty() {
             return Ok(());
         }
+        let out = RefCell::new(out);
+        self.again_through_kcore(|| self.read_words_once(addr, width, &mut out.borrow_mut()))
+    }
+
+    fn read_words_once(
+        &self,
+        addr: PhysAddr,
+        width: Width,
+        out: &mut [u8],
+    ) -> Result<(), PartialRead> {
+        let size = width.bytes();
         let nothing = |error: anyhow::Error| PartialRead { read: 0, error };
         check_alignment(addr, width).map_err(|err| nothing(err.into()))?;
-        match self.options.method {
+        let method = match self.kind() {
+            DeviceKind::Kcore => AccessMethod::Rw,
+            _ => self.options.method,
+        };
+        match method {
             AccessMethod::Mmap => {
                 let (window, at) = self.map(addr, out.len() as u64).map_err(nothing)?;
                 let _guard = self.guard(&window).map_err(nothing)?;
@@ -679,7 +785,7 @@ impl PhysMem {
             let len = rest.len() as u64;
             let read = self
                 .check_low_memory(false, at, len)
-                .and_then(|()| self.attempt(Step::Read, at, |file| file.read_at(rest, at.0)));
+                .and_then(|()| self.attempt(Step::Read, at, |door| door.read_at(rest, at)));
             let error = match read {
                 Ok(0) => self.beyond_end(at),
                 Ok(n) => {
@@ -766,6 +872,69 @@ mod tests {
         let mut bytes = [0u8; 10];
         mem.read_into(PhysAddr(0x1ffb), &mut bytes).unwrap();
         assert_eq!(bytes, [4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    }
+
+    #[test]
+    fn an_elf_core_file_is_read_by_its_segments_and_never_written() {
+        use crate::kernel::kcore::encode;
+        // Two segments of "RAM": 0x10000-0x10fff at file offset 0x1000, 0x20000-0x21fff at
+        // 0x3000, and one without a physical address (vmalloc).
+        let mut bytes = encode(
+            62,
+            &[
+                (0xffff_8880_0001_0000, Some(0x1_0000), 0x1000, 0x1000),
+                (0xffff_c900_0000_0000, None, 0x9000, 0x1000),
+                (0xffff_8880_0002_0000, Some(0x2_0000), 0x3000, 0x2000),
+            ],
+        );
+        bytes.resize(0x5000, 0);
+        for (i, byte) in bytes[0x1000..0x5000].iter_mut().enumerate() {
+            *byte = (i % 251) as u8;
+        }
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &bytes).unwrap();
+        let mut options = DeviceOptions {
+            method_chosen: false,
+            chosen: Some(file.path().to_path_buf()),
+            cached: false,
+            method: AccessMethod::Mmap,
+        };
+        let mem = PhysMem::open(&options, false, PhysAddr(0x1_0000)).unwrap();
+        assert_eq!(mem.kind(), DeviceKind::Kcore);
+        assert_eq!(mem.describe(), format!("{} pread", file.path().display()));
+        // one word, at the segment's offset plus the distance in
+        let word = mem.read(PhysAddr(0x2_0008), Width::W32).unwrap();
+        assert_eq!(
+            word,
+            u64::from(u32::from_ne_bytes(
+                bytes[0x3008..0x300c].try_into().unwrap()
+            ))
+        );
+        // a range across two segments that touch
+        let mut range = vec![0u8; 0x40];
+        mem.read_into(PhysAddr(0x2_0fe0), &mut range).unwrap();
+        assert_eq!(range, bytes[0x3fe0..0x4020]);
+        mem.read_words_into(PhysAddr(0x1_0010), Width::W64, &mut range)
+            .unwrap();
+        assert_eq!(range, bytes[0x1010..0x1050]);
+        // past the end of a segment with nothing after it: the bytes before, then why
+        let mut past = vec![0u8; 0x20];
+        let stop = mem.read_into(PhysAddr(0x1_0ff0), &mut past).unwrap_err();
+        assert_eq!(stop.read, 0x10);
+        let why = stop.error.to_string();
+        assert!(why.contains("holds no memory at 0x11000"), "{why}");
+        // never written, never mapped
+        let err = PhysMem::open(&options, true, PhysAddr(0x1_0000))
+            .err()
+            .unwrap();
+        assert_eq!(crate::error::exit_kind_of(&err), ExitKind::Unsupported);
+        assert!(err.to_string().contains("is read-only: the kernel offers its memory there to be read (an ELF core file), never written; nothing was written"), "{err}");
+        options.method_chosen = true;
+        let err = PhysMem::open(&options, false, PhysAddr(0x1_0000))
+            .err()
+            .unwrap();
+        assert_eq!(crate::error::exit_kind_of(&err), ExitKind::Usage);
+        assert!(err.to_string().contains("cannot be mapped"), "{err}");
     }
 
     #[test]

@@ -71,6 +71,10 @@ pub(crate) enum DeviceKind {
     /// physdemo_mem's /dev/physmem: the offset is the physical address; RAM and device
     /// ranges only, a device register in one aligned access; lockdown closes it too.
     PhysMem,
+    /// The kernel's /proc/kcore, or another ELF core file: read-only, by `pread` at the
+    /// file offset its program headers give a physical address; RAM and the kernel image
+    /// only; lockdown=confidentiality closes it.
+    Kcore,
     /// A regular file or block device standing in for /dev/mem (tests).
     StandIn,
 }
@@ -83,6 +87,7 @@ impl DeviceKind {
         let sync = if cached { "cached" } else { "O_SYNC" };
         match self {
             DeviceKind::PhysMem => format!("{} (physdemo_mem) {}", path.display(), method.name()),
+            DeviceKind::Kcore => format!("{} pread", path.display()),
             DeviceKind::DevMem | DeviceKind::StandIn => {
                 format!("{} {}, {sync}", path.display(), method.name())
             }
@@ -259,6 +264,8 @@ mod tests {
         let physmem =
             DeviceKind::PhysMem.describe(Path::new(DEV_PHYSMEM), AccessMethod::Mmap, false);
         assert_eq!(physmem, "/dev/physmem (physdemo_mem) mmap");
+        let kcore = DeviceKind::Kcore.describe(Path::new("/proc/kcore"), AccessMethod::Mmap, false);
+        assert_eq!(kcore, "/proc/kcore pread");
         let options = DeviceOptions {
             method_chosen: false,
             chosen: None,

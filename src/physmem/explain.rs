@@ -8,7 +8,8 @@
 //! lockdown mode, the capabilities, whether /dev/physmem is there) into a
 //! [`FailureContext`]. What each errno means comes from the kernel: `drivers/char/mem.c`
 //! and `arch/x86/mm/init.c` `devmem_is_allowed()` for /dev/mem (6.1), the header comment
-//! of `demos/kmod/physdemo_mem.c` for /dev/physmem.
+//! of `demos/kmod/physdemo_mem.c` for /dev/physmem, `fs/proc/kcore.c` `open_kcore()` for
+//! /proc/kcore (EPERM without CAP_SYS_RAWIO or under lockdown=confidentiality).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use crate::kernel::addr::PhysAddr;
 use crate::kernel::iomem::{Placement, RegionKind};
 use crate::kernel::lockdown::LockdownMode;
 use crate::physmem::device::{DeviceKind, DEV_MEM};
+use crate::physmem::kcore::{not_covered, not_mappable, read_only};
 
 /// What went wrong, in the terms [`explain`] needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +131,7 @@ pub(crate) fn explain(step: Step, err: &io::Error, ctx: &FailureContext<'_>) -> 
     }
     let explained = match ctx.kind {
         DeviceKind::PhysMem => explain_physmem(step, errno, ctx),
+        DeviceKind::Kcore => explain_kcore(step, errno, ctx),
         DeviceKind::DevMem | DeviceKind::StandIn => explain_dev_mem(step, errno, ctx),
     };
     explained.unwrap_or_else(|| {
@@ -158,6 +161,13 @@ fn explain_open(writable: bool, errno: Option<i32>, ctx: &FailureContext<'_>) ->
                 "{device} does not exist: the physdemo_mem module is not loaded"
             ))
             .hint(ctx.physmem.phrase()),
+            DeviceKind::Kcore => unsupported(format!(
+                "{device} does not exist: this kernel was built without CONFIG_PROC_KCORE"
+            ))
+            .hint(match ctx.physmem {
+                PhysmemWay::NoModules => "boot a kernel with CONFIG_PROC_KCORE=y (distributions have it) or without CONFIG_STRICT_DEVMEM; or use the project's VM: demos/vm/run SCRIPT".to_string(),
+                _ => format!("to read RAM, {}", ctx.physmem.phrase()),
+            }),
             _ if ctx.device == Path::new(DEV_MEM) => unsupported(format!(
                 "{device} does not exist: this kernel was built without CONFIG_DEVMEM"
             ))
@@ -175,8 +185,13 @@ fn explain_open(writable: bool, errno: Option<i32>, ctx: &FailureContext<'_>) ->
                 .hint("run as root (sudo): physical memory needs CAP_SYS_RAWIO")
         }
         libc::EPERM => match ctx.lockdown {
-            Some(mode) if mode.refuses_raw_io() => permission(format!(
-                "the kernel refused to open {device} (EPERM): kernel lockdown is in force ({mode}, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port and /dev/physmem to everyone, root included"
+            Some(LockdownMode::Confidentiality) if ctx.kind == DeviceKind::Kcore => permission(format!(
+                "the kernel refused to open {device} (EPERM): lockdown=confidentiality is in force (/sys/kernel/security/lockdown), and it closes /proc/kcore to everyone, root included, as it closes /dev/mem and /dev/physmem"
+            ))
+            .hint("confidentiality comes with lockdown=confidentiality on the kernel command line (or a distribution's policy); only a boot without it opens /proc/kcore (lockdown=integrity leaves it open), or use the project's VM: demos/vm/run"),
+            Some(mode) if mode.refuses_raw_io() && ctx.kind != DeviceKind::Kcore => permission(format!(
+                "the kernel refused to open {device} (EPERM): kernel lockdown is in force ({mode}, /sys/kernel/security/lockdown), and it closes /dev/mem, /dev/port{} to everyone, root included",
+                if mode == LockdownMode::Confidentiality { ", /dev/physmem and /proc/kcore" } else { " and /dev/physmem" }
             ))
             .hint("lockdown comes with Secure Boot or lockdown= on the kernel command line; only a boot without it opens them (Secure Boot off, or no lockdown=), or use the project's VM: demos/vm/run"),
             _ if !ctx.rawio => permission(format!(
@@ -229,6 +244,17 @@ fn explain_dev_mem(step: Step, errno: Option<i32>, ctx: &FailureContext<'_>) -> 
             not_found(format!("{addr} is beyond what {device} can address"))
                 .hint("check the address against /proc/iomem")
         }
+        _ => return None,
+    })
+}
+
+/// /proc/kcore's refusals: no segment for the address (the access layer's ENXIO), and the
+/// mapping and writing it does not have.
+fn explain_kcore(step: Step, errno: Option<i32>, ctx: &FailureContext<'_>) -> Option<UserError> {
+    Some(match (step, errno?) {
+        (Step::Read, libc::ENXIO) => not_covered(ctx.device, ctx.addr, ctx.placement),
+        (Step::Map, _) => not_mappable(ctx.device),
+        (Step::Write, _) => read_only(ctx.device, &ctx.physmem),
         _ => return None,
     })
 }
@@ -618,6 +644,55 @@ feb00000-feb00fff : e1000\n",
         );
         let gone = explain(Step::Open { writable: true }, &errno(libc::ENOENT), &p);
         assert!(gone.to_string().contains("/dev/physmem does not exist: the physdemo_mem module is not loaded (build and load physdemo_mem (demos/kmod/build --host"), "{gone}");
+    }
+
+    #[test]
+    fn names_why_proc_kcore_did_not_open_or_read() {
+        let (nowhere, ioapic) = (Placement::Nowhere, place(0xfec0_0000));
+        let mut c = ctx(DeviceKind::Kcore, 0x1000, &nowhere);
+        c.device = Path::new("/proc/kcore");
+        let absent = explain(Step::Open { writable: false }, &errno(libc::ENOENT), &c);
+        assert_eq!(absent.kind, ExitKind::Unsupported);
+        assert!(absent.to_string().starts_with("/proc/kcore does not exist: this kernel was built without CONFIG_PROC_KCORE (to read RAM, load physdemo_mem"), "{absent}");
+        c.lockdown = Some(LockdownMode::Confidentiality);
+        let closed = explain(Step::Open { writable: false }, &errno(libc::EPERM), &c);
+        assert_eq!(closed.kind, ExitKind::Permission);
+        assert!(closed.to_string().starts_with("the kernel refused to open /proc/kcore (EPERM): lockdown=confidentiality is in force"), "{closed}");
+        // integrity leaves /proc/kcore open: its EPERM is not lockdown's
+        c.lockdown = Some(LockdownMode::Integrity);
+        let other = explain(Step::Open { writable: false }, &errno(libc::EPERM), &c);
+        assert!(
+            !other.to_string().contains("lockdown is in force"),
+            "{other}"
+        );
+        // /dev/mem under confidentiality names /proc/kcore among what it closes
+        let mut m = ctx(DeviceKind::DevMem, 0x1000, &nowhere);
+        m.lockdown = Some(LockdownMode::Confidentiality);
+        let mem = explain(Step::Open { writable: false }, &errno(libc::EPERM), &m);
+        assert!(
+            mem.to_string().contains(
+                "it closes /dev/mem, /dev/port, /dev/physmem and /proc/kcore to everyone"
+            ),
+            "{mem}"
+        );
+        let mut r = ctx(DeviceKind::Kcore, 0xfec0_0000, &ioapic);
+        r.device = Path::new("/proc/kcore");
+        let device = explain(Step::Read, &errno(libc::ENXIO), &r);
+        assert_eq!(device.kind, ExitKind::NotFound);
+        assert!(
+            device.to_string().starts_with(
+                "/proc/kcore holds no memory at 0xfec00000 (IOAPIC 0 [0xfec00000-0xfec003ff]"
+            ),
+            "{device}"
+        );
+        assert_eq!(
+            explain(Step::Map, &errno(libc::ENODEV), &r).kind,
+            ExitKind::Usage
+        );
+        assert_eq!(
+            explain(Step::Write, &errno(libc::EIO), &r).kind,
+            ExitKind::Unsupported
+        );
     }
 
     #[test]

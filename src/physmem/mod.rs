@@ -30,6 +30,7 @@ pub(crate) mod device;
 pub(crate) mod doors;
 pub(crate) mod explain;
 pub(crate) mod frame_pin;
+pub(crate) mod kcore;
 pub mod policy;
 pub(crate) mod port;
 pub(crate) mod probe;

@@ -137,6 +137,15 @@ impl OwnPage {
         }
     }
 
+    /// Reads the page through `file` at the file offset `offset` (where /proc/kcore holds
+    /// its physical address).
+    pub(crate) fn read_at_offset(&self, file: &File, offset: u64) -> Seen {
+        match read_page_at(file, offset) {
+            Ok(bytes) => self.judge(&bytes),
+            Err(err) => Seen::Refused(err.raw_os_error().unwrap_or(libc::EIO)),
+        }
+    }
+
     /// Maps the page through `file` (read-only, MAP_SHARED) and reads it.
     pub(crate) fn map_through(&self, file: &File) -> Seen {
         match map_page(file, self.paddr) {
@@ -148,10 +157,15 @@ impl OwnPage {
 
 /// One page at `addr` (page-aligned) by pread. Only for RAM: a device may act on a read.
 pub(crate) fn read_page(file: &File, addr: PhysAddr) -> io::Result<Vec<u8>> {
+    read_page_at(file, addr.0)
+}
+
+/// One page's worth of bytes at the file offset `offset` by pread.
+fn read_page_at(file: &File, offset: u64) -> io::Result<Vec<u8>> {
     let mut bytes = vec![0u8; PageSize::of_system().bytes() as usize];
     let mut done = 0;
     while done < bytes.len() {
-        match file.read_at(&mut bytes[done..], addr.0 + done as u64)? {
+        match file.read_at(&mut bytes[done..], offset + done as u64)? {
             0 => return Err(io::Error::from_raw_os_error(libc::ENXIO)),
             n => done += n,
         }

@@ -26,7 +26,7 @@ const IOMEM: &str = "\
 /// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
 /// thread's pid, `{sleeper}` a live user process's, `{dir}` the scratch directory (holding
 /// `mem`, `iomem`, `ioports`, `port` (standing in for /dev/port: it must stay all zeros) and
-/// `garbage`, an iomem that is not one). Leading `NAME=VALUE` words set
+/// `garbage`, an iomem that is not one; `kcore` and `shortcore`, ELF core files). Leading `NAME=VALUE` words set
 /// the environment; a last word `>/dev/full` sends stdout there; `\s` and `\n` in a word
 /// are a blank and a newline.
 const CASES: &[(&str, i32, &str)] = &[
@@ -239,6 +239,33 @@ const CASES: &[(&str, i32, &str)] = &[
         "--device {dir} poke 0x1000 1",
         2,
         "is a directory, not a memory device",
+    ),
+    // An ELF core file laid out as /proc/kcore (`kcore`: RAM 0x1000-0x3fff only) and a
+    // truncated one (`shortcore`): read-only, RAM only, never mapped.
+    (
+        "poke 0x2000 1 --device {dir}/kcore",
+        5,
+        "kcore is read-only: the kernel offers its memory there to be read (an ELF core file), never written; nothing was written",
+    ),
+    (
+        "devmem 0x2000 32 0x5 --device {dir}/kcore",
+        5,
+        "kcore is read-only",
+    ),
+    (
+        "peek 0x10000 --device {dir}/kcore",
+        3,
+        "kcore holds no memory at 0x10000 (edu-mmio [0x10000-0x10fff]): it maps System RAM and the kernel image only, never device memory (MMIO) or holes",
+    ),
+    (
+        "peek 0x2000 --device {dir}/kcore --method mmap",
+        2,
+        "kcore cannot be mapped: physdemo reads it with pread",
+    ),
+    (
+        "peek 0x2000 --device {dir}/shortcore",
+        5,
+        "shortcore is not an ELF core file physdemo can read: it ends after 100 bytes, its headers need 120",
     ),
     ("doctor now", 2, "unexpected argument 'now'"),
     ("doctor --json --pages", 2, "unexpected argument '--pages'"),
@@ -479,6 +506,13 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
     let ports = dir.join("port");
     std::fs::write(&ports, vec![0u8; 0x1_0000]).unwrap();
     std::fs::write(dir.join("garbage"), "garbage\n").unwrap();
+    let mut kcore = physdemo::kernel::kcore::encode(
+        62,
+        &[(0xffff_8880_0000_1000, Some(0x1000), 0x1000, 0x3000)],
+    );
+    kcore.resize(0x4000, 0x5a);
+    std::fs::write(dir.join("kcore"), &kcore).unwrap();
+    std::fs::write(dir.join("shortcore"), &kcore[..100]).unwrap();
     let full = std::path::Path::new("/dev/full");
     assert!(full.exists(), "this test writes to /dev/full");
     std::fs::write(dir.join("mcfg"), VM_MCFG).unwrap();

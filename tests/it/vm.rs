@@ -918,6 +918,24 @@ fn where_dev_mem_is_locked_physdemo_names_why_and_goes_through_dev_physmem() {
     // Never around a driver, whatever brought physdemo to /dev/physmem (issue 18).
     assert!(text.contains("ok   - no /dev/mem: poke 0xff000004 0x77 refused (exit 6), dd through /dev/physmem still reads 0x"));
     assert!(text.contains("ok   - peek 0xfec00000 (IOAPIC 0, 1 KiB) --device /dev/physmem: pread/pwrite chosen by itself"));
+    // Without the module, RAM is read through /proc/kcore (issue 20): the target's variable,
+    // linux_banner (= /proc/version) at the address kallsyms and iomem give; never written.
+    for line in [
+        "ok   - doctor: /proc/kcore opens, reads physdemo's page exactly, holds 0x1000-0x9efff 0x100000-",
+        "ok   - peek of the target without physdemo_mem: ",
+        "ok   - peek of linux_banner (",
+        "ok   - dump of linux_banner, ",
+        "ok   - poke --device /proc/kcore: exit 5, physdemo: error: /proc/kcore is read-only",
+        "ok   - peek 0xfec00000 --device /proc/kcore: exit 3, ",
+        "ok   - peek --method rw of low RAM 0x",
+        "ok   - dump of linux_banner with physdemo_mem loaded: exactly /proc/version, through /dev/physmem",
+        "| /proc/kcore       present, opens read-only; read(): reads physdemo's own page exactly; holds 0x1000-0x9efff, 0x100000-",
+    ] {
+        assert!(
+            text.lines().any(|l| l.trim_start().starts_with(line)),
+            "no {line:?}"
+        );
+    }
 }
 
 #[test]
@@ -936,6 +954,13 @@ fn under_lockdown_every_door_is_closed_and_physdemo_names_lockdown() {
     assert!(
         text.contains("the kernel is locked down, and /dev/physmem allows no more than /dev/mem")
     );
+    // Integrity leaves /proc/kcore open, confidentiality closes it (issue 20).
+    assert!(text.contains("ok   - peek under lockdown=integrity: "));
+    assert!(text.contains("ok   - dump of linux_banner (0x"));
+    assert!(text.contains("ok   - lockdown raised to confidentiality (none integrity [confidentiality]): dd cannot open /proc/kcore either"));
+    assert!(text.contains(
+        "ok   - doctor under confidentiality: /proc/kcore open EPERM, closed by lockdown"
+    ));
 }
 
 #[test]
