@@ -30,8 +30,8 @@ use crate::kernel::pci_registers::{bar_register_name, config_register_name};
 use crate::kernel::zoneinfo::{zone_of, Zone};
 use crate::physmem::device::DEV_MEM;
 use crate::physmem::doors::{
-    default_route, doors, judge, physmem_present, probe, strict_devmem_measured, Door, DoorVerdict,
-    Machine, Probed, Route, Spot,
+    default_route, doors, judge, kcore_verdict, physmem_present, probe, strict_devmem_measured,
+    Door, DoorVerdict, Machine, Probed, Route, Spot,
 };
 use crate::physmem::policy::{check_config_space_write, check_region_write_judged};
 use crate::proc::capabilities::is_root;
@@ -483,15 +483,16 @@ fn door_verdicts(
             .then(strict_devmem_measured)
             .flatten(),
     };
-    let verdicts: Vec<DoorVerdict> = probes
+    let mut verdicts: Vec<DoorVerdict> = probes
         .iter()
         .map(|(door, probed)| judge(*door, probed, &spot, &machine))
         .collect();
-    let physmem = physmem_present().then(|| &verdicts[1]);
-    let dev_mem = (&probes[0].1, &verdicts[0]);
+    verdicts.push(kcore_verdict(paddr));
+    let (dev_mem, physmem, kcore) = (&verdicts[0], &verdicts[1], &verdicts[2]);
+    let physmem = physmem_present().then_some(physmem);
     let routes = RoutesJson {
-        peek: default_route(false, dev_mem, physmem, &spot),
-        poke: default_route(true, dev_mem, physmem, &spot),
+        peek: default_route(false, (&probes[0].1, dev_mem), physmem, Some(kcore), &spot),
+        poke: default_route(true, (&probes[0].1, dev_mem), physmem, Some(kcore), &spot),
     };
     (verdicts, routes)
 }

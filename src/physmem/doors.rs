@@ -25,6 +25,7 @@ use crate::kernel::addr::{PageSize, PhysAddr};
 use crate::kernel::iomem::{Placement, RegionKind};
 use crate::physmem::device::{DEV_MEM, DEV_PHYSMEM};
 use crate::physmem::explain::{driver_claimed, errno_name};
+use crate::physmem::kcore::PROC_KCORE;
 use crate::sys::phys_window::PhysWindow;
 
 /// The end of the first MiB, below which STRICT_DEVMEM lets RAM be mapped.
@@ -160,15 +161,25 @@ pub(crate) struct DoorVerdict {
     pub(crate) write: Verdict,
 }
 
-/// The doors explain judges, in the order peek tries them.
-///
-/// WIRING (kcore branch, after merge): /proc/kcore joins here as a read-only door for RAM
-/// (`DeviceKind::Kcore`, `kernel::kcore`'s `covers(PhysAddr, len)`): read = covered by a
-/// segment and not closed by lockdown=confidentiality; write = never (poke refuses it).
-/// Add its verdict in `commands::explain::door_verdicts` and its place in
-/// [`default_route`] (peek's RAM reads when /dev/mem refuses RAM and /dev/physmem is absent).
+/// The doors explain asks by a mapping, in the order peek tries them (/proc/kcore, read
+/// by pread and never mapped, is judged by [`kcore_verdict`]).
 pub(crate) fn doors() -> [Door; 2] {
     [Door::DevMem, Door::PhysMem]
+}
+
+/// /proc/kcore's verdicts: a read where one of its segments holds the address and the
+/// kernel lets it be opened (asked by reading its headers, never its memory); never a write.
+pub(crate) fn kcore_verdict(paddr: PhysAddr) -> DoorVerdict {
+    DoorVerdict {
+        door: PROC_KCORE,
+        read: match crate::physmem::kcore::reads(paddr, 1) {
+            Ok(offset) => yes(format!(
+                "by pread at file offset {offset:#x}: a segment of the kernel's ELF core file holds this RAM (its headers read, nothing else)"
+            )),
+            Err(err) => no(err.message),
+        },
+        write: no("/proc/kcore is read-only: the kernel offers its memory there to be read, never written"),
+    }
 }
 
 /// Opens a door read-only or read-write, O_SYNC, as peek and poke open it.
@@ -364,6 +375,7 @@ pub(crate) fn default_route(
     write: bool,
     dev_mem: (&Probed, &DoorVerdict),
     physmem: Option<&DoorVerdict>,
+    kcore: Option<&DoorVerdict>,
     spot: &Spot,
 ) -> Route {
     let pick = |v: &DoorVerdict| {
@@ -401,6 +413,15 @@ pub(crate) fn default_route(
         };
     };
     let Some(physmem) = physmem else {
+        if let Some(kcore) = kcore.filter(|_| !write) {
+            return Route {
+                door: (kcore.read.ok == Some(true)).then_some(PROC_KCORE),
+                why: format!(
+                    "{reason}, and there is no /dev/physmem: through /proc/kcore: {}",
+                    kcore.read.why
+                ),
+            };
+        }
         return Route {
             door: None,
             why: format!("{reason}, and there is no /dev/physmem to go through instead"),
@@ -506,10 +527,16 @@ fed1c000-fed1ffff : Reserved
             let phys = judge(Door::PhysMem, &ok_all(), spot, &ROOT);
             assert_eq!(phys.read.ok, Some(true));
             assert_eq!(phys.write.ok, Some(true), "{phys:?}");
-            let route = default_route(false, (&refused_map(libc::EPERM), &v), Some(&phys), spot);
+            let route = default_route(
+                false,
+                (&refused_map(libc::EPERM), &v),
+                Some(&phys),
+                None,
+                spot,
+            );
             assert_eq!(route.door, Some(DEV_PHYSMEM), "{route:?}");
             assert!(route.why.starts_with("/dev/mem refuses this RAM"));
-            let alone = default_route(false, (&refused_map(libc::EPERM), &v), None, spot);
+            let alone = default_route(false, (&refused_map(libc::EPERM), &v), None, None, spot);
             assert_eq!(alone.door, None);
             assert!(alone.why.contains("no /dev/physmem"), "{alone:?}");
         });
@@ -530,7 +557,13 @@ fed1c000-fed1ffff : Reserved
             let phys = judge(Door::PhysMem, &ok_all(), spot, &ROOT);
             // The device is a device: poke may write it; but never around the driver by itself.
             assert_eq!(phys.write.ok, Some(true), "{phys:?}");
-            let route = default_route(true, (&refused_map(libc::EPERM), &v), Some(&phys), spot);
+            let route = default_route(
+                true,
+                (&refused_map(libc::EPERM), &v),
+                Some(&phys),
+                None,
+                spot,
+            );
             assert_eq!(route.door, None);
         });
         with_spot(0x0100_0040, true, |spot| {
