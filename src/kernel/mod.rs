@@ -12,7 +12,8 @@
 //! ([`visibility`]), and what else decides whether a memory device opens: the kernel's build configuration ([`config`]),
 //! capabilities ([`capabilities`]), x86 PAT ([`pat`]), loaded modules and device numbers
 //! ([`modules`]); the page-table walk of the machine that runs ([`walk`]); device tree
-//! `reg` and `compatible` properties and the virt board's devices ([`devicetree`]).
+//! `reg` and `compatible` properties and the virt board's devices ([`devicetree`]);
+//! `/proc/kallsyms` and the kernel image's symbols placed in physical memory ([`kallsyms`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
@@ -23,6 +24,7 @@ pub mod ecam;
 pub mod frame_class;
 pub mod iomem;
 pub mod ioports;
+pub mod kallsyms;
 pub mod kpageflags;
 pub mod lockdown;
 pub mod maps;

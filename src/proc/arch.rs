@@ -27,6 +27,17 @@ pub(crate) fn has_io_ports() -> bool {
     cfg!(any(target_arch = "x86_64", target_arch = "x86"))
 }
 
+/// The kernel image's symbol at which /proc/iomem's "Kernel code" starts: `_stext` on
+/// arm64 (`kernel_code.start = __pa_symbol(_stext)`, after the image header), `_text`
+/// elsewhere (x86's `code_resource.start = __pa_symbol(_text)`).
+pub(crate) fn kernel_code_anchor() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "_stext"
+    } else {
+        "_text"
+    }
+}
+
 /// The architecture's name as `uname -m` says it.
 pub(crate) fn machine_name() -> &'static str {
     std::env::consts::ARCH
