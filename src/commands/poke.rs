@@ -217,8 +217,9 @@ fn check_symbol_write(symbol: &SymbolLocation, width: Width, force: bool) -> Res
     }
     match symbol.remaining() {
         Some(left) if (width.bytes() as u64) > left => Err(refused(format!(
-            "a {width} write at {} runs past the symbol's end ({left} bytes left before the next symbol)",
-            symbol.symbol
+            "a {width} write at {} runs past the symbol's end ({left} byte{} left before the next symbol)",
+            symbol.symbol,
+            if left == 1 { "" } else { "s" }
         ))
         .hint("nothing was written; give a smaller --width, or --force")),
         _ => Ok(()),

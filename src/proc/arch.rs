@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Which machine runs, asked in one place: the page-table geometry of its MMU
 //! ([`running_mmu`], decoded by [`crate::kernel::walk`]) and whether it has I/O ports at
-//! all ([`has_io_ports`]: x86 only). The commands ask these, never `cfg!` themselves.
+//! all ([`has_io_ports`]: x86 only), and the kernel image symbol at which /proc/iomem's
+//! "Kernel code" starts ([`kernel_code_anchor`]). The commands ask these, never `cfg!` themselves.
 
 use crate::kernel::config::Setting;
 use crate::kernel::walk::Mmu;

@@ -142,8 +142,12 @@ pub struct NearSymbol {
 fn with_layout<T>(use_it: impl FnOnce(&Kallsyms, &ImageLayout) -> Result<T>) -> Result<T> {
     let iomem = read_shown_map("--symbol")?;
     let text = read_kallsyms()?;
-    let table = Kallsyms::parse(&text)
-        .map_err(|err| anyhow::Error::new(err).context("parsing /proc/kallsyms"))?;
+    let table = Kallsyms::parse(&text).map_err(|err| {
+        unsupported(format!(
+            "/proc/kallsyms cannot be read as the kernel writes it: {err}"
+        ))
+        .hint("give the physical address instead of --symbol")
+    })?;
     let layout = table
         .layout(&iomem, kernel_code_anchor())
         .map_err(explain)?;
