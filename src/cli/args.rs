@@ -209,7 +209,7 @@ pub(crate) struct DumpArgs {
     #[arg(value_parser = parse_phys_arg, required_unless_present = "symbol")]
     pub(crate) paddr: Option<PhysAddr>,
 
-    /// Number of bytes (hex with 0x, or decimal) [with --symbol: the symbol's size, at most 4 KiB]
+    /// Number of bytes (hex with 0x, or decimal) [with --symbol: to the next symbol, at most 256]
     #[arg(value_parser = parse_u64_arg, required_unless_present = "symbol")]
     pub(crate) len: Option<u64>,
 

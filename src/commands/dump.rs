@@ -137,9 +137,10 @@ pub(crate) enum DumpFrom {
     Symbol(SymbolRef),
 }
 
-/// The most `dump --symbol NAME` shows without a length: a page (the distance to the next
-/// symbol can be large where a section ends).
-pub(crate) const SYMBOL_MAX: u64 = 4096;
+/// The most `dump --symbol NAME` shows without a length, 16 lines: kallsyms gives no
+/// sizes, only the distance to the next symbol, which can be large (strings and the
+/// section's end are no symbols: linux_banner is followed by 900 KB without one).
+pub(crate) const SYMBOL_MAX: u64 = 256;
 /// What `dump --symbol NAME` shows of the image's last symbol, whose size is unknown.
 const SYMBOL_UNSIZED: u64 = 64;
 
@@ -281,12 +282,8 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
             eprintln!("{}", loads_note(paddr, len, width, &why));
         }
     }
-    if let Some(symbol) = named {
-        eprintln!(
-            "physdemo: dump: {len} bytes of {}, physical {}",
-            symbol.describe(),
-            symbol.paddr
-        );
+    if let Some(note) = named {
+        eprintln!("{note}");
     }
     // stdout is hexdump's; that /dev/mem was gone around goes to stderr.
     if let Some(note) = DeviceUsed::of(&mem).note() {
@@ -296,8 +293,8 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
 }
 
 /// Where the dump starts and how long it is, whether it reads a `--pci` device's registers,
-/// and the symbol it was named by.
-fn start(options: &DumpOptions) -> Result<(PhysAddr, u64, bool, Option<SymbolLocation>)> {
+/// and, for a symbol, the note naming it.
+fn start(options: &DumpOptions) -> Result<(PhysAddr, u64, bool, Option<String>)> {
     let len = options.len.unwrap_or(0);
     Ok(match &options.from {
         DumpFrom::Physical(paddr) => (*paddr, len, false, None),
@@ -305,7 +302,14 @@ fn start(options: &DumpOptions) -> Result<(PhysAddr, u64, bool, Option<SymbolLoc
         DumpFrom::Symbol(named) => {
             let symbol = symbol::locate(named)?;
             let len = symbol_len(&symbol, options.len)?;
-            (symbol.paddr, len, false, Some(symbol))
+            let cut = options.len.is_none() && symbol.remaining().is_none_or(|left| left > len);
+            let note = format!(
+                "physdemo: dump: {len} bytes of {}, physical {}{}",
+                symbol.describe(),
+                symbol.paddr,
+                if cut { "; give LEN for more" } else { "" }
+            );
+            (symbol.paddr, len, false, Some(note))
         }
     })
 }

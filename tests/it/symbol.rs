@@ -132,7 +132,7 @@ fn dump_of_a_function_by_name_is_hexdump_c_of_its_place_in_the_image() {
         )) && note.trim_end().ends_with(&format!("physical {paddr:#x}")),
         "{note}"
     );
-    // with no length, the symbol to the next one, at most a page: the note says how much
+    // with no length, the symbol to the next one, at most 256 bytes: the note says how much
     let out = physdemo()
         .args(["dump", "--symbol", name])
         .env("PHYSDEMO_DEVICE", device.path())
@@ -145,7 +145,7 @@ fn dump_of_a_function_by_name_is_hexdump_c_of_its_place_in_the_image() {
         .and_then(|rest| rest.split(' ').next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("{note}"));
-    assert!((1..=4096).contains(&shown), "{note}");
+    assert!((1..=256).contains(&shown), "{note}");
     let last = stdout_of(&out)
         .lines()
         .last()
