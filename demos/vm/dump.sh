@@ -13,8 +13,9 @@
 #    byte for byte `physdemo dump START LEN`'s output (same for --raw against dd's bytes).
 # 2. The timing, one run each (the VM is TCG: slow, and only the ratio means anything):
 #    `physdemo dump 0x1000000 MIB MiB`, `dd if=/dev/mem bs=1M | hexdump -C` of the same
-#    range, `physdemo dump --raw` and `dd bs=1M` alone, all output to /dev/null. Printed as
-#    "time: NAME SECONDS" lines and the ratios.
+#    range, `physdemo dump --raw` and `dd bs=1M` alone, all output to /dev/null; and what
+#    `--symbol` costs: `cat /proc/kallsyms` and `physdemo peek --symbol jiffies`. Printed
+#    as "time: NAME SECONDS" lines and the ratios.
 # 3. By name (`--symbol`, through /proc/kallsyms and /proc/iomem): `dump --symbol
 #    linux_banner --raw` must be the bytes of /proc/version and then its NUL, and `peek
 #    --symbol jiffies --width 64` must lie between the `jiffies:` lines of /proc/timer_list
@@ -98,6 +99,11 @@ if [ "$mib" -gt 0 ]; then
   echo "time: dd if=/dev/mem bs=1M | hexdump -C  $t_pipe"
   echo "time: physdemo dump --raw  $t_raw"
   echo "time: dd if=/dev/mem bs=1M  $t_dd"
+  # what --symbol costs: the kernel writing /proc/kallsyms, and physdemo reading it whole
+  t_kallsyms=$( { time cat /proc/kallsyms >/dev/null; } 2>&1 )
+  t_symbol=$( { time physdemo peek --symbol jiffies >/dev/null 2>>/tmp/t.err; } 2>&1 )
+  echo "time: cat /proc/kallsyms ($(wc -l </proc/kallsyms) lines)  $t_kallsyms"
+  echo "time: physdemo peek --symbol jiffies  $t_symbol"
   awk -v a="$t_dump" -v b="$t_pipe" -v c="$t_raw" -v d="$t_dd" 'BEGIN {
     printf "ratio: dump / (dd | hexdump -C) = %.3fx\nratio: dump --raw / dd = %.2fx\n", a / b, c / d }'
 fi
