@@ -67,7 +67,7 @@ if [ "$rc" -eq 0 ] && head -c "$size" /tmp/banner | cmp -s - /tmp/version && [ "
 else
   bad "dump --symbol linux_banner: rc $rc, $(head -c 300 /tmp/banner.err), byte after the text: '$nul', $(head -c "$size" /tmp/banner | cmp - /tmp/version 2>&1)"
 fi
-physdemo dump --symbol linux_banner 2>&1 | sed 's/^/    | /'
+physdemo dump --symbol linux_banner 0xa0 2>&1 | sed 's/^/    | /'
 jiffies_now() { sed -n 's/^jiffies: *\([0-9]*\)$/\1/p' /proc/timer_list | head -n 1; }
 before="$(jiffies_now)"
 json="$(physdemo peek --symbol jiffies --width 64 --json 2>&1)"
