@@ -78,7 +78,7 @@ if [ -n "$before" ] && [ -n "$value" ] && [ "$before" -le $((value)) ] && [ $((v
 else
   bad "peek --symbol jiffies: '$json', /proc/timer_list before '$before', after '$after'"
 fi
-physdemo peek --symbol jiffies --width 64 | sed 's/^/    | /'
+physdemo peek --symbol jiffies | sed 's/^/    | /'
 rm -f /tmp/version /tmp/banner /tmp/banner.err
 
 if [ "$mib" -gt 0 ]; then
