@@ -171,7 +171,7 @@ fn register_arg(pci: &PciArgs, args: &[String], values: usize) -> Result<Option<
 /// `--symbol NAME[+OFF]`, when given: never with `--pci`, and with exactly `values`
 /// positional arguments (`form` says which: none for peek, the value for poke, at most the
 /// length for dump). `None` without `--symbol`.
-fn symbol_arg(
+pub(crate) fn symbol_arg(
     symbol: &SymbolArgs,
     pci: &PciArgs,
     args: usize,
