@@ -167,4 +167,18 @@ else
   bad "kernel-buffer.sh exit $kb_rc"
 fi
 
-summary arm64 10
+# 9. A kernel variable by name: linux_banner placed by _stext and /proc/iomem's "Kernel
+#    code" (--symbol), its bytes those of /proc/version.
+say "dump --symbol linux_banner: the kernel's own text, found by name"
+cat /proc/version >/tmp/version
+size=$(wc -c </tmp/version)
+if physdemo dump --symbol linux_banner --raw >/tmp/banner 2>/tmp/banner.err &&
+  head -c "$size" /tmp/banner | cmp -s - /tmp/version; then
+  sed 's/^/    | /' /tmp/banner.err
+  ok "dump --symbol linux_banner is the text of /proc/version ($size bytes)"
+else
+  bad "dump --symbol linux_banner: $(head -c 300 /tmp/banner.err), $(head -c "$size" /tmp/banner | cmp - /tmp/version 2>&1)"
+fi
+rm -f /tmp/version /tmp/banner /tmp/banner.err
+
+summary arm64 11

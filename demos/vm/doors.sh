@@ -51,7 +51,7 @@ set -u
 mode="${1:-}"
 extra="/lib/modules/$(uname -r)/extra"
 case "$mode" in
-  distro) min=49 ;;
+  distro) min=51 ;;
   lockdown) min=16 ;;
   *) die "usage: doors.sh distro|lockdown (got '$mode')" ;;
 esac
@@ -233,6 +233,11 @@ if [ "$rc" -eq 0 ] && banner_ok /tmp/banner &&
    [ "$(cat /tmp/banner.err)" = "physdemo: note: via /proc/kcore pread, because /dev/mem refused $banner (EPERM): CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem, and there is no /dev/physmem" ]; then
   ok "dump of linux_banner, $banner_len bytes, through /proc/kcore: exactly /proc/version ($(tr -d '\n' </tmp/banner | cut -c1-40)...), the note names /proc/kcore"
 else bad "dump $banner $banner_len: exit $rc, $(cat /tmp/banner.err); $(cmp /tmp/banner /tmp/version 2>&1)"; fi
+physdemo dump --symbol linux_banner "$banner_len" --raw >/tmp/banner 2>/tmp/banner.err
+rc=$?
+if [ "$rc" -eq 0 ] && banner_ok /tmp/banner && grep -q "via /proc/kcore pread" /tmp/banner.err; then
+  ok "dump --symbol linux_banner without physdemo_mem: exactly /proc/version, through /proc/kcore"
+else bad "dump --symbol linux_banner: exit $rc, $(cat /tmp/banner.err); $(cmp /tmp/banner /tmp/version 2>&1)"; fi
 pd poke "$pid" "$vaddr" 0x0badc0de --device /proc/kcore
 if one_error 5 "/proc/kcore is read-only: the kernel offers its memory there to be read (an ELF core file), never written; nothing was written" "modprobe physdemo_mem" &&
    ! grep -q '"event":"change"' "$tout"; then
@@ -338,6 +343,11 @@ if [ "$rc" -eq 0 ] && banner_ok /tmp/banner &&
    [ "$(cat /tmp/banner.err)" = "physdemo: note: via /dev/physmem (physdemo_mem) mmap, because /dev/mem refused $banner (EPERM): CONFIG_STRICT_DEVMEM keeps System RAM above 1 MiB out of /dev/mem" ]; then
   ok "dump of linux_banner with physdemo_mem loaded: exactly /proc/version, through /dev/physmem (the note names it)"
 else bad "dump $banner with the module: exit $rc, $(cat /tmp/banner.err); $(cmp /tmp/banner /tmp/version 2>&1)"; fi
+physdemo dump --symbol linux_banner "$banner_len" --raw >/tmp/banner 2>/tmp/banner.err
+rc=$?
+if [ "$rc" -eq 0 ] && banner_ok /tmp/banner && grep -q "via /dev/physmem (physdemo_mem)" /tmp/banner.err; then
+  ok "dump --symbol linux_banner with physdemo_mem loaded: exactly /proc/version, through /dev/physmem"
+else bad "dump --symbol linux_banner with the module: exit $rc, $(cat /tmp/banner.err); $(cmp /tmp/banner /tmp/version 2>&1)"; fi
 
 # A range a driver claimed is not gone around by itself: the user names /dev/physmem.
 pd devmem 0xff000004 32 --device /dev/physmem

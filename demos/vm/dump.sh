@@ -13,8 +13,13 @@
 #    byte for byte `physdemo dump START LEN`'s output (same for --raw against dd's bytes).
 # 2. The timing, one run each (the VM is TCG: slow, and only the ratio means anything):
 #    `physdemo dump 0x1000000 MIB MiB`, `dd if=/dev/mem bs=1M | hexdump -C` of the same
-#    range, `physdemo dump --raw` and `dd bs=1M` alone, all output to /dev/null. Printed as
-#    "time: NAME SECONDS" lines and the ratios.
+#    range, `physdemo dump --raw` and `dd bs=1M` alone, all output to /dev/null; and what
+#    `--symbol` costs: `cat /proc/kallsyms` and `physdemo peek --symbol jiffies`. Printed
+#    as "time: NAME SECONDS" lines and the ratios.
+# 3. By name (`--symbol`, through /proc/kallsyms and /proc/iomem): `dump --symbol
+#    linux_banner --raw` must be the bytes of /proc/version and then its NUL, and `peek
+#    --symbol jiffies --width 64` must lie between the `jiffies:` lines of /proc/timer_list
+#    read just before and just after it. Their text reports are printed, indented.
 # Ends with "dump: N passed, N failed".
 set -u
 . "$(dirname "$0")/../lib.sh"
@@ -52,6 +57,30 @@ else
 fi
 rm -f /tmp/ram /tmp/ours /tmp/expected /tmp/ours.raw /tmp/theirs.raw
 
+cat /proc/version >/tmp/version
+physdemo dump --symbol linux_banner --raw >/tmp/banner 2>/tmp/banner.err
+rc=$?
+size=$(wc -c </tmp/version)
+nul="$(dd if=/tmp/banner bs=1 skip="$size" count=1 2>/dev/null | od -An -tx1 | tr -d ' ')"
+if [ "$rc" -eq 0 ] && head -c "$size" /tmp/banner | cmp -s - /tmp/version && [ "$nul" = 00 ]; then
+  ok "dump --symbol linux_banner is the text of /proc/version and its NUL ($size bytes + 1 of $(wc -c </tmp/banner))"
+else
+  bad "dump --symbol linux_banner: rc $rc, $(head -c 300 /tmp/banner.err), byte after the text: '$nul', $(head -c "$size" /tmp/banner | cmp - /tmp/version 2>&1)"
+fi
+physdemo dump --symbol linux_banner 0xa0 2>&1 | sed 's/^/    | /'
+jiffies_now() { sed -n 's/^jiffies: *\([0-9]*\)$/\1/p' /proc/timer_list | head -n 1; }
+before="$(jiffies_now)"
+json="$(physdemo peek --symbol jiffies --width 64 --json 2>&1)"
+after="$(jiffies_now)"
+value="$(echo "$json" | json_field value)"
+if [ -n "$before" ] && [ -n "$value" ] && [ "$before" -le $((value)) ] && [ $((value)) -le "$after" ]; then
+  ok "peek --symbol jiffies: $((value)), between /proc/timer_list's $before and $after"
+else
+  bad "peek --symbol jiffies: '$json', /proc/timer_list before '$before', after '$after'"
+fi
+physdemo peek --symbol jiffies | sed 's/^/    | /'
+rm -f /tmp/version /tmp/banner /tmp/banner.err
+
 if [ "$mib" -gt 0 ]; then
   base=$((0x1000000))
   bytes=$((mib << 20))
@@ -70,7 +99,12 @@ if [ "$mib" -gt 0 ]; then
   echo "time: dd if=/dev/mem bs=1M | hexdump -C  $t_pipe"
   echo "time: physdemo dump --raw  $t_raw"
   echo "time: dd if=/dev/mem bs=1M  $t_dd"
+  # what --symbol costs: the kernel writing /proc/kallsyms, and physdemo reading it whole
+  t_kallsyms=$( { time cat /proc/kallsyms >/dev/null; } 2>&1 )
+  t_symbol=$( { time physdemo peek --symbol jiffies >/dev/null 2>>/tmp/t.err; } 2>&1 )
+  echo "time: cat /proc/kallsyms ($(wc -l </proc/kallsyms) lines)  $t_kallsyms"
+  echo "time: physdemo peek --symbol jiffies  $t_symbol"
   awk -v a="$t_dump" -v b="$t_pipe" -v c="$t_raw" -v d="$t_dd" 'BEGIN {
     printf "ratio: dump / (dd | hexdump -C) = %.3fx\nratio: dump --raw / dd = %.2fx\n", a / b, c / d }'
 fi
-summary dump 2
+summary dump 4

@@ -9,6 +9,8 @@
 #   - edu's BAR0 + 0x4: the device (sysfs, 1234:11e8), BAR0, offset 0x4, the liveness
 #     register;
 #   - an address in no region of /proc/iomem (found by awk): said to be in none;
+#   - schedule + 0x10 (kallsyms - _text + Kernel code): schedule+0x10, and so does
+#     explain --symbol schedule+0x10;
 #   - every door verdict (/dev/mem, /dev/physmem, /proc/kcore) for the target's variable, a page of
 #     RAM below 1 MiB, edu's identification register, the HPET and the kernel's code:
 #     a read verdict against `peek --device DOOR`, a write verdict against
@@ -28,8 +30,8 @@ set -u
 
 mode="${1:-}"
 case "$mode" in
-  default) min=31 ;;
-  distro) min=61 ;;
+  default) min=33 ;;
+  distro) min=63 ;;
   *) die "usage: explain.sh default|distro (got '$mode')" ;;
 esac
 extra="/lib/modules/$(uname -r)/extra"
@@ -91,6 +93,26 @@ done)"
 if [ -n "$gap" ] && physdemo explain "$gap" | grep -qx "iomem     none: $gap is in no region of /proc/iomem"; then
   ok "explain $gap: in no region of /proc/iomem (no top-level range of /proc/iomem holds it)"
 else bad "explain '$gap' is not said to be in no region: $(physdemo explain "$gap" 2>&1 | head -n 3)"; fi
+
+# An address inside a kernel function: that function and the offset, as /proc/kallsyms
+# has them (its address minus _text plus the start of "Kernel code", computed here), and
+# no symbol of kallsyms lies between the function's start and the address.
+ktext="$(sed -n 's/^\([0-9a-f]*\) T _text$/\1/p' /proc/kallsyms)"
+kfunc="$(sed -n 's/^\([0-9a-f]*\) T schedule$/\1/p' /proc/kallsyms)"
+kcode0="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem)"
+inside="$(printf '0x%x' $(( 0x$kfunc - 0x$ktext + 0x$kcode0 + 0x10 )))"
+# the first symbol of kallsyms after schedule's address (fixed-width hex sorts as numbers)
+next="$(sort /proc/kallsyms | awk -v lo="$kfunc" '$1 > lo { print $1; exit }')"
+between=1; [ -n "$next" ] && [ $((0x$next)) -gt $((0x$kfunc + 0x10)) ] && between=0
+line="$(physdemo explain "$inside" | sed -n 's/^symbol    //p')"
+case "$line:$between" in
+  "schedule+0x10 (T, in text; kernel 0x$(printf '%x' $((0x$kfunc + 0x10))), /proc/kallsyms)":0)
+    ok "explain $inside (schedule + 0x10 by kallsyms and iomem): $line" ;;
+  *) bad "explain $inside: symbol '$line', symbols between schedule and +0x10: $between" ;;
+esac
+if [ "$(physdemo explain --symbol schedule+0x10 --json | json_field paddr)" = "$inside" ]; then
+  ok "explain --symbol schedule+0x10 is $inside too"
+else bad "explain --symbol schedule+0x10: $(physdemo explain --symbol schedule+0x10 --json 2>&1 | head -c 300)"; fi
 
 # --- the doors, against what peek and poke then do --------------------------------
 low="$(awk -F' : ' '$2 == "System RAM" { split($1, r, "-"); if (r[1] != "" && length(r[1]) <= 8) { print r[1]; exit } }' /proc/iomem)"

@@ -99,7 +99,7 @@ else
   bad "the device note: $(cat /tmp/hpet.err)"
 fi
 
-# 3. jiffies, found by hand
+# 3. jiffies: watch --symbol, against the address found here by hand
 text=$(sed -n 's/^\([0-9a-f]*\) T _text$/\1/p' /proc/kallsyms)
 jiffies=$(sed -n 's/^\([0-9a-f]*\) [dDbB] jiffies$/\1/p' /proc/kallsyms)
 code=$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem)
@@ -108,9 +108,13 @@ hz=$(zcat /proc/config.gz | sed -n 's/^CONFIG_HZ=//p')
   || die "no jiffies in /proc/kallsyms (a kernel without CONFIG_KALLSYMS_ALL?), no _text, Kernel code or CONFIG_HZ"
 paddr=$(printf '%#x' $(( 0x$jiffies - 0x$text + 0x$code )))
 printf 'jiffies: virtual 0x%s, _text 0x%s, Kernel code 0x%s: physical %s; CONFIG_HZ=%s\n' "$jiffies" "$text" "$code" "$paddr" "$hz"
-physdemo watch "$paddr" --width 64 --interval 1ms --json >/tmp/jiffies.json 2>/tmp/jiffies.err &
+physdemo watch --symbol jiffies --interval 1ms --json >/tmp/jiffies.json 2>/tmp/jiffies.err &
 wpid=$!
 wait_for /tmp/jiffies.json '"event":"start"' 100 || bad "watch of jiffies did not start: $(cat /tmp/jiffies.err)"
+start_paddr=$(field /tmp/jiffies.json start paddr)
+if [ "$start_paddr" = "$paddr" ] && [ "$(field /tmp/jiffies.json start width)" = 64 ]; then
+  ok "watch --symbol jiffies watches $start_paddr, 64 bits: the address kallsyms and iomem give"
+else bad "watch --symbol jiffies watches '$start_paddr', computed $paddr: $(head -c 300 /tmp/jiffies.json)"; fi
 sleep 1
 cp /proc/timer_list /tmp/timer_list
 cp /proc/timer_list /tmp/timer_list.after
@@ -198,4 +202,4 @@ wait "$wpid"
 sed 's/^/sample: /' /tmp/range.txt
 stop_target
 
-summary watch 9
+summary watch 10

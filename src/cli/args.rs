@@ -118,6 +118,16 @@ pub(crate) struct PciArgs {
     pub(crate) bar: Option<u8>,
 }
 
+/// A variable of the kernel image instead of a physical address: `--symbol NAME[+OFF]`,
+/// placed through /proc/kallsyms and /proc/iomem ([`crate::resolve::symbol::locate`]); the
+/// positional address is then left out.
+#[derive(Debug, Args)]
+pub(crate) struct SymbolArgs {
+    /// A kernel symbol instead of an address: NAME[+OFF] as /proc/kallsyms lists it (e.g. jiffies, linux_banner+0x10; OFF hex with 0x or decimal), placed in physical memory by the kernel's own layout (needs root; data symbols need CONFIG_KALLSYMS_ALL)
+    #[arg(long, value_name = "NAME[+OFF]")]
+    pub(crate) symbol: Option<String>,
+}
+
 /// Options of the commands that write.
 #[derive(Debug, Args)]
 pub(crate) struct WriteArgs {
@@ -132,11 +142,11 @@ pub(crate) struct WriteArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PokeArgs {
-    /// Nothing (the running target), <pid> <vaddr> <value>, or <paddr> <value>
+    /// Nothing (the running target), <pid> <vaddr> <value>, <paddr> <value>, or <value> with --symbol
     #[arg(num_args = 0..=3, value_name = "ARGS")]
     pub(crate) args: Vec<String>,
 
-    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr]
+    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr, what fits a --symbol]
     #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
     pub(crate) width: Option<Width>,
 
@@ -163,16 +173,19 @@ pub(crate) struct PokeArgs {
     pub(crate) pci: PciArgs,
 
     #[command(flatten)]
+    pub(crate) symbol: SymbolArgs,
+
+    #[command(flatten)]
     pub(crate) device: DeviceArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct PeekArgs {
-    /// Nothing (the running target), <pid> <vaddr>, or <paddr>
+    /// Nothing (the running target, or with --symbol), <pid> <vaddr>, or <paddr>
     #[arg(num_args = 0..=2, value_name = "ARGS")]
     pub(crate) args: Vec<String>,
 
-    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr]
+    /// Access width in bits: 8, 16, 32 or 64 [default: 64 for a process, 32 for a paddr, what fits a --symbol]
     #[arg(long, value_name = "BITS", value_parser = parse_width_arg)]
     pub(crate) width: Option<Width>,
 
@@ -184,18 +197,21 @@ pub(crate) struct PeekArgs {
     pub(crate) pci: PciArgs,
 
     #[command(flatten)]
+    pub(crate) symbol: SymbolArgs,
+
+    #[command(flatten)]
     pub(crate) device: DeviceArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct DumpArgs {
-    /// First physical address (any alignment); with --pci, an offset into the BAR
-    #[arg(value_parser = parse_phys_arg)]
-    pub(crate) paddr: PhysAddr,
+    /// First physical address (any alignment); with --pci, an offset into the BAR; with --symbol, left out (the one number given is LEN)
+    #[arg(value_parser = parse_phys_arg, required_unless_present = "symbol")]
+    pub(crate) paddr: Option<PhysAddr>,
 
-    /// Number of bytes (hex with 0x, or decimal)
-    #[arg(value_parser = parse_u64_arg)]
-    pub(crate) len: u64,
+    /// Number of bytes (hex with 0x, or decimal) [with --symbol: to the next symbol, at most 256]
+    #[arg(value_parser = parse_u64_arg, required_unless_present = "symbol")]
+    pub(crate) len: Option<u64>,
 
     /// Show every line; do not fold identical lines into `*`
     #[arg(long, short = 'v')]
@@ -215,6 +231,9 @@ pub(crate) struct DumpArgs {
 
     #[command(flatten)]
     pub(crate) pci: PciArgs,
+
+    #[command(flatten)]
+    pub(crate) symbol: SymbolArgs,
 
     #[command(flatten)]
     pub(crate) device: DeviceArgs,
@@ -294,6 +313,9 @@ pub(crate) struct ExplainArgs {
 
     #[command(flatten)]
     pub(crate) pci: PciArgs,
+
+    #[command(flatten)]
+    pub(crate) symbol: SymbolArgs,
 }
 
 #[derive(Debug, Args)]
@@ -472,6 +494,9 @@ pub(crate) struct WatchArgs {
     /// One JSON object per line on stdout (events "start", "change", "moved", "summary")
     #[arg(long)]
     pub(crate) json: bool,
+
+    #[command(flatten)]
+    pub(crate) symbol: SymbolArgs,
 
     #[command(flatten)]
     pub(crate) pci: PciArgs,

@@ -11,8 +11,8 @@ use anyhow::{Error, Result};
 
 use crate::cli::args::{
     DeviceArgs, DevmemArgs, DoctorArgs, DumpArgs, ExplainArgs, InspectArgs, MapsArgs, MethodArg,
-    OwnerArgs, PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, TargetArgs, UsageArgs,
-    UsageByArg, UsageSortArg, WatchArgs, WhereArg,
+    OwnerArgs, PciArgs, PeekArgs, PhysmapArgs, PokeArgs, PortArgs, SymbolArgs, TargetArgs,
+    UsageArgs, UsageByArg, UsageSortArg, WatchArgs, WhereArg,
 };
 use crate::cli::busybox::parse_request;
 use crate::commands::devmem::DevmemOptions;
@@ -37,6 +37,7 @@ use crate::physmem::port::PortDevice;
 use crate::proc::process::validate_pid;
 use crate::resolve::register::RegisterRef;
 use crate::resolve::subject::Subject;
+use crate::resolve::symbol::SymbolRef;
 use crate::scan::filter::{FlagFilter, MappingFilter};
 
 fn number(text: &str, what: &str) -> Result<u64, UserError> {
@@ -169,6 +170,33 @@ fn register_arg(pci: &PciArgs, args: &[String], values: usize) -> Result<Option<
     Ok(Some(register_ref(name, pci.bar, offset)?))
 }
 
+/// `--symbol NAME[+OFF]`, when given: never with `--pci`, and with exactly `values`
+/// positional arguments (`form` says which: none for peek, the value for poke, at most the
+/// length for dump). `None` without `--symbol`.
+pub(crate) fn symbol_arg(
+    symbol: &SymbolArgs,
+    pci: &PciArgs,
+    args: usize,
+    values: std::ops::RangeInclusive<usize>,
+    (form, example): (&str, &str),
+) -> Result<Option<SymbolRef>, UserError> {
+    let Some(text) = &symbol.symbol else {
+        return Ok(None);
+    };
+    if pci.pci.is_some() || pci.bar.is_some() {
+        return Err(
+            usage("--symbol and --pci both name what to access: give one")
+                .hint("--symbol names a variable of the kernel image, --pci a device's register"),
+        );
+    }
+    if !values.contains(&args) {
+        return Err(usage(form).hint(format!(
+            "--symbol takes the place of the address: e.g. `physdemo {example}`"
+        )));
+    }
+    SymbolRef::parse(text).map(Some)
+}
+
 impl TryFrom<&TargetArgs> for TargetOptions {
     type Error = Error;
 
@@ -203,9 +231,20 @@ impl TryFrom<&PeekArgs> for PeekOptions {
     type Error = Error;
 
     fn try_from(args: &PeekArgs) -> Result<Self> {
-        let subject = match register_arg(&args.pci, &args.args, 0)? {
-            Some(register) => Subject::Register(register),
-            None => parse_peek_args(&args.args)?,
+        let symbol = symbol_arg(
+            &args.symbol,
+            &args.pci,
+            args.args.len(),
+            0..=0,
+            (
+                "peek --symbol NAME takes no address: the symbol is the address",
+                "peek --symbol jiffies",
+            ),
+        )?;
+        let subject = match (symbol, register_arg(&args.pci, &args.args, 0)?) {
+            (Some(symbol), _) => Subject::Symbol(symbol),
+            (None, Some(register)) => Subject::Register(register),
+            (None, None) => parse_peek_args(&args.args)?,
         };
         Ok(PeekOptions {
             subject,
@@ -219,11 +258,22 @@ impl TryFrom<&PeekArgs> for PeekOptions {
 impl TryFrom<&WatchArgs> for WatchOptions {
     type Error = Error;
 
-    /// The subject as `peek` takes it (a `--symbol` subject joins here as it does there).
+    /// The subject as `peek` takes it.
     fn try_from(args: &WatchArgs) -> Result<Self> {
-        let subject = match register_arg(&args.pci, &args.args, 0)? {
-            Some(register) => Subject::Register(register),
-            None => parse_peek_args(&args.args)?,
+        let symbol = symbol_arg(
+            &args.symbol,
+            &args.pci,
+            args.args.len(),
+            0..=0,
+            (
+                "watch --symbol NAME takes no address: the symbol is the address",
+                "watch --symbol jiffies",
+            ),
+        )?;
+        let subject = match (symbol, register_arg(&args.pci, &args.args, 0)?) {
+            (Some(symbol), _) => Subject::Symbol(symbol),
+            (None, Some(register)) => Subject::Register(register),
+            (None, None) => parse_peek_args(&args.args)?,
         };
         Ok(WatchOptions {
             subject,
@@ -242,12 +292,26 @@ impl TryFrom<&PokeArgs> for PokeOptions {
     type Error = Error;
 
     fn try_from(args: &PokeArgs) -> Result<Self> {
-        let (subject, positional_value) = match register_arg(&args.pci, &args.args, 1)? {
-            Some(register) => (
+        let symbol = symbol_arg(
+            &args.symbol,
+            &args.pci,
+            args.args.len(),
+            1..=1,
+            (
+                "poke --symbol NAME takes one argument, <value>: the symbol is the address",
+                "poke --symbol NAME 0x1 --force",
+            ),
+        )?;
+        let (subject, positional_value) = match (symbol, register_arg(&args.pci, &args.args, 1)?) {
+            (Some(symbol), _) => (
+                Subject::Symbol(symbol),
+                Some(number(&args.args[0], "value")?),
+            ),
+            (None, Some(register)) => (
                 Subject::Register(register),
                 Some(number(&args.args[1], "value")?),
             ),
-            None => parse_poke_args(&args.args)?,
+            (None, None) => parse_poke_args(&args.args)?,
         };
         if positional_value.is_some() && args.value.is_some() {
             return Err(usage("--value is for the no-argument form only")
@@ -272,21 +336,30 @@ impl TryFrom<&DumpArgs> for DumpOptions {
     type Error = Error;
 
     fn try_from(args: &DumpArgs) -> Result<Self> {
-        if args.paddr.0.checked_add(args.len).is_none() {
-            return Err(usage(format!(
-                "{} + {:#x} bytes runs past the end of the 64-bit address space",
-                args.paddr, args.len
-            ))
-            .hint("give a smaller length")
-            .into());
-        }
-        let from = match pci_device_name(&args.pci)? {
-            Some(name) => DumpFrom::Register(register_ref(name, args.pci.bar, args.paddr.0)?),
-            None => DumpFrom::Physical(args.paddr),
+        let given = usize::from(args.paddr.is_some()) + usize::from(args.len.is_some());
+        let symbol = symbol_arg(
+            &args.symbol,
+            &args.pci,
+            given,
+            0..=1,
+            (
+                "dump --symbol NAME takes at most one argument, [LEN]: the symbol is the address",
+                "dump --symbol linux_banner 64",
+            ),
+        )?;
+        let (from, len) = match (symbol, args.paddr, args.len) {
+            // with --symbol, the one number given is the length
+            (Some(symbol), paddr, _) => (DumpFrom::Symbol(symbol), paddr.map(|p| p.0)),
+            (None, Some(paddr), Some(len)) => (dump_from(args, paddr, len)?, Some(len)),
+            (None, _, _) => {
+                return Err(usage("dump takes <paddr> <len>, or --symbol NAME [LEN]")
+                    .hint("e.g. `physdemo dump 0x1000000 256`")
+                    .into())
+            }
         };
         Ok(DumpOptions {
             from,
-            len: args.len,
+            len,
             squeeze: !args.all,
             width: args.width,
             raw: args.raw,
@@ -294,6 +367,22 @@ impl TryFrom<&DumpArgs> for DumpOptions {
             device: (&args.device).into(),
         })
     }
+}
+
+/// Where a dump by address starts: the address, or an offset into a `--pci` BAR; the range
+/// must fit in 64 bits.
+fn dump_from(args: &DumpArgs, paddr: PhysAddr, len: u64) -> Result<DumpFrom> {
+    if paddr.0.checked_add(len).is_none() {
+        return Err(usage(format!(
+            "{paddr} + {len:#x} bytes runs past the end of the 64-bit address space"
+        ))
+        .hint("give a smaller length")
+        .into());
+    }
+    Ok(match pci_device_name(&args.pci)? {
+        Some(name) => DumpFrom::Register(register_ref(name, args.pci.bar, paddr.0)?),
+        None => DumpFrom::Physical(paddr),
+    })
 }
 
 impl TryFrom<&DevmemArgs> for DevmemOptions {
@@ -318,9 +407,20 @@ impl TryFrom<&ExplainArgs> for ExplainOptions {
                 .hint("e.g. `physdemo explain --pci 0000:00:04.0 --bar 0 0x4`")
                 .into());
         }
-        let subject = match register_arg(&args.pci, &args.args, 0)? {
-            Some(register) => Subject::Register(register),
-            None => parse_peek_args(&args.args)?,
+        let symbol = symbol_arg(
+            &args.symbol,
+            &args.pci,
+            args.args.len(),
+            0..=0,
+            (
+                "explain --symbol NAME takes no address: the symbol is the address",
+                "explain --symbol schedule+0x10",
+            ),
+        )?;
+        let subject = match (symbol, register_arg(&args.pci, &args.args, 0)?) {
+            (Some(symbol), _) => Subject::Symbol(symbol),
+            (None, Some(register)) => Subject::Register(register),
+            (None, None) => parse_peek_args(&args.args)?,
         };
         Ok(ExplainOptions {
             subject,

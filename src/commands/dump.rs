@@ -16,7 +16,10 @@
 //! words (32-bit in a device region or with `--pci`, or `--width`'s), one load per word,
 //! and then a note on stderr says how many loads of which width were made; stdout stays
 //! exactly `hexdump -C`'s. `--raw` writes the bytes themselves (never to a terminal), and
-//! `--output FILE` writes either to a file that appears whole or not at all.
+//! `--output FILE` writes either to a file that appears whole or not at all. `--symbol
+//! NAME[+OFF]` starts at a variable of the kernel image ([`crate::resolve::symbol`]) and,
+//! without a length, shows it to the next symbol (at most [`SYMBOL_MAX`] bytes); a note on
+//! stderr names it.
 
 use std::fs::File;
 use std::io::{IsTerminal, Write};
@@ -36,6 +39,7 @@ use crate::render::device::DeviceUsed;
 use crate::render::file::OutputFile;
 use crate::render::hexdump::HexDumper;
 use crate::resolve::register::{Register, RegisterRef};
+use crate::resolve::symbol::{self, SymbolLocation, SymbolRef};
 
 /// The pieces of `[start, start + len)` split at page boundaries, `(address, length)`,
 /// produced one at a time: nothing is stored, whatever the length.
@@ -129,19 +133,46 @@ fn loads_note(addr: PhysAddr, len: u64, width: Width, why: &str) -> String {
     )
 }
 
-/// Where a dump starts: a physical address, or an offset into a `--pci` device's BAR.
+/// Where a dump starts: a physical address, an offset into a `--pci` device's BAR, or a
+/// kernel symbol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DumpFrom {
     Physical(PhysAddr),
     Register(RegisterRef),
+    Symbol(SymbolRef),
+}
+
+/// The most `dump --symbol NAME` shows without a length, 16 lines: kallsyms gives no
+/// sizes, only the distance to the next symbol, which can be large (strings and the
+/// section's end are no symbols: linux_banner is followed by 900 KB without one).
+pub(crate) const SYMBOL_MAX: u64 = 256;
+/// What `dump --symbol NAME` shows of the image's last symbol, whose size is unknown.
+const SYMBOL_UNSIZED: u64 = 64;
+
+/// The length a `dump --symbol` shows: the one given, else the rest of the symbol (to the
+/// next one), at most [`SYMBOL_MAX`].
+fn symbol_len(symbol: &SymbolLocation, given: Option<u64>) -> Result<u64, UserError> {
+    let len = given.unwrap_or_else(|| {
+        symbol
+            .remaining()
+            .map_or(SYMBOL_UNSIZED, |left| left.min(SYMBOL_MAX))
+    });
+    if symbol.paddr.0.checked_add(len).is_none() {
+        return Err(usage(format!(
+            "{} + {len:#x} bytes runs past the end of the 64-bit address space",
+            symbol.paddr
+        ))
+        .hint("give a smaller length"));
+    }
+    Ok(len)
 }
 
 /// What `dump` was asked.
 #[derive(Debug, Clone)]
 pub(crate) struct DumpOptions {
     pub(crate) from: DumpFrom,
-    /// Bytes to show; the range fits in 64 bits.
-    pub(crate) len: u64,
+    /// Bytes to show (the range fits in 64 bits); `None` only with a symbol: to its end.
+    pub(crate) len: Option<u64>,
     /// Fold identical lines into `*` (everything but `--all`).
     pub(crate) squeeze: bool,
     /// Read with loads of this width; `None`: whole 32-bit words in a device region (when
@@ -225,11 +256,7 @@ impl Shape {
 
 /// Runs `physdemo dump`.
 pub(crate) fn run(options: &DumpOptions) -> Result<()> {
-    let len = options.len;
-    let (paddr, registers) = match &options.from {
-        DumpFrom::Physical(paddr) => (*paddr, false),
-        DumpFrom::Register(named) => (Register::resolve(named, len)?.paddr, true),
-    };
+    let (paddr, len, registers, named) = start(options)?;
     let placement = place_in_system_map(paddr);
     let mem = PhysMem::open(&options.device, false, paddr)?;
     // The whole range, not just its start, must be addressable: refuse before printing.
@@ -260,11 +287,36 @@ pub(crate) fn run(options: &DumpOptions) -> Result<()> {
             eprintln!("{}", loads_note(paddr, len, width, &why));
         }
     }
+    if let Some(note) = named {
+        eprintln!("{note}");
+    }
     // stdout is hexdump's; that /dev/mem was gone around goes to stderr.
     if let Some(note) = DeviceUsed::of(&mem).note() {
         eprintln!("{note}");
     }
     Ok(())
+}
+
+/// Where the dump starts and how long it is, whether it reads a `--pci` device's registers,
+/// and, for a symbol, the note naming it.
+fn start(options: &DumpOptions) -> Result<(PhysAddr, u64, bool, Option<String>)> {
+    let len = options.len.unwrap_or(0);
+    Ok(match &options.from {
+        DumpFrom::Physical(paddr) => (*paddr, len, false, None),
+        DumpFrom::Register(named) => (Register::resolve(named, len)?.paddr, len, true, None),
+        DumpFrom::Symbol(named) => {
+            let symbol = symbol::locate(named)?;
+            let len = symbol_len(&symbol, options.len)?;
+            let cut = options.len.is_none() && symbol.remaining().is_none_or(|left| left > len);
+            let note = format!(
+                "physdemo: dump: {len} bytes of {}, physical {}{}",
+                symbol.describe(),
+                symbol.paddr,
+                if cut { "; give LEN for more" } else { "" }
+            );
+            (symbol.paddr, len, false, Some(note))
+        }
+    })
 }
 
 /// Fills `buf` from `addr`: bytes in the widest loads RAM allows, or loads of `words`.

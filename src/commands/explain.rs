@@ -45,6 +45,7 @@ use crate::render::subject::PciId;
 use crate::resolve::destination::Destination;
 use crate::resolve::register::Register;
 use crate::resolve::subject::{locate, Located, Subject};
+use crate::resolve::symbol::nearest;
 use crate::scan::owners::{every_pid, search, FrameQuery, OwnerHit, SearchScope};
 
 /// What `explain` was asked.
@@ -153,11 +154,29 @@ struct ExplainJson {
     frame: Option<FrameJson>,
     /// The kernel image's section (`Kernel code`, `Kernel data`, ...).
     kernel_section: Option<String>,
+    /// Inside the kernel image: the symbol at or before the address, by /proc/kallsyms.
+    symbol: Option<KernelSymbolJson>,
     /// PAT's cache type for the address's page (debugfs `x86/pat_memtype_list`).
     cache: Option<String>,
     doors: Vec<DoorVerdict>,
     routes: RoutesJson,
     unknown: Vec<UnknownJson>,
+}
+
+/// The kernel symbol at or before an address of the kernel image.
+#[derive(Debug, Serialize)]
+struct KernelSymbolJson {
+    /// The symbol's name; `null` where the kernel lists none there (`unnamed` says why).
+    name: Option<String>,
+    /// From the symbol's start to the address.
+    offset: Option<Hex>,
+    /// The symbol's type letter in /proc/kallsyms (`T`, `D`, `b`, ...).
+    kind: Option<char>,
+    /// The address as the kernel sees it (its virtual address in the image).
+    vaddr: Hex,
+    /// `text`, `rodata`, `data`, `bss`, `init` or `image`, by kallsyms' section markers.
+    section: &'static str,
+    unnamed: Option<String>,
 }
 
 /// Runs `physdemo explain`.
@@ -175,8 +194,10 @@ pub(crate) fn run(options: &ExplainOptions) -> Result<()> {
 
 /// Gather: the subject resolved, then every layer.
 fn gather(options: &ExplainOptions) -> Result<ExplainJson> {
-    let (reference, register) = options.subject.clone().into_reference(1)?;
-    let located = locate(reference)?;
+    let named = options.subject.clone().into_named(1)?;
+    let register = named.register;
+    let mut located = locate(named.reference)?;
+    located.symbol = named.symbol;
     let paddr = located.paddr;
     let destination = Destination::of(paddr);
     let ram = destination.is_ram(register.as_ref());
@@ -210,6 +231,7 @@ fn gather(options: &ExplainOptions) -> Result<ExplainJson> {
         ram: placement_unknown(placement).is_none().then_some(ram),
         frame,
         kernel_section: kernel_section(placement),
+        symbol: kernel_section(placement).and_then(|_| kernel_symbol(paddr, &mut unknown)),
         cache: cache_part(paddr, page, ram, &mut unknown),
         routes: doors.1,
         doors: doors.0,
@@ -295,12 +317,29 @@ fn pci_part(paddr: PhysAddr, register: Option<&Register>, ram: bool) -> Option<P
     })
 }
 
+/// The symbol at or before an address of the kernel image (`resolve::symbol::nearest`);
+/// what keeps it unknown (not root, kptr_restrict) goes to `unknown` as part `symbol`.
+fn kernel_symbol(paddr: PhysAddr, unknown: &mut Vec<UnknownJson>) -> Option<KernelSymbolJson> {
+    match nearest(paddr) {
+        Ok(near) => near.map(|near| KernelSymbolJson {
+            name: near.symbol.as_ref().map(|s| s.name.clone()),
+            offset: near.symbol.as_ref().map(|s| Hex(s.offset)),
+            kind: near.kind,
+            vaddr: Hex(near.vaddr),
+            section: near.section.name(),
+            unnamed: near.unnamed,
+        }),
+        Err(err) => {
+            unknown.push(UnknownJson {
+                part: "symbol",
+                why: format!("{err:#}"),
+            });
+            None
+        }
+    }
+}
+
 /// The kernel image's section holding the address, by /proc/iomem's children of System RAM.
-///
-/// WIRING (sym branch, after merge): the nearest symbol goes here beside the section:
-/// `resolve::symbol::nearest(paddr)` -> `Option<NearSymbol>` (name + offset), a new
-/// `symbol` field of [`ExplainJson`] and a `symbol` line in [`text_lines`]; its
-/// errors (kptr_restrict, not root, no KALLSYMS_ALL) go to `unknown` as part `symbol`.
 fn kernel_section(placement: &Placement) -> Option<String> {
     match placement {
         Placement::In { region, .. } if region.kind() == RegionKind::KernelImage => {
@@ -642,6 +681,25 @@ fn frame_lines(f: &FrameJson, lines: &mut Vec<(&'static str, String)>) {
     }
 }
 
+/// `schedule+0x10 (T, in text; kernel 0xffffffff81a4b2c0)`, or why no symbol is named.
+fn symbol_words(symbol: &KernelSymbolJson) -> String {
+    let at = format!("{}; kernel {:#x}", symbol.section, symbol.vaddr.0);
+    match (&symbol.name, symbol.offset, symbol.kind) {
+        (Some(name), Some(offset), kind) => format!(
+            "{name}+{:#x} ({}in {at}, /proc/kallsyms)",
+            offset.0,
+            kind.map_or_else(String::new, |k| format!("{k}, "))
+        ),
+        _ => format!(
+            "none named in {at}: {}",
+            symbol
+                .unnamed
+                .as_deref()
+                .unwrap_or("kallsyms lists no symbol at or before it")
+        ),
+    }
+}
+
 /// The label and sentence of every line of the text report.
 fn text_lines(r: &ExplainJson) -> Vec<(&'static str, String)> {
     let mut lines = Vec::new();
@@ -654,6 +712,9 @@ fn text_lines(r: &ExplainJson) -> Vec<(&'static str, String)> {
     }
     if let Some(section) = &r.kernel_section {
         lines.push(("kernel", format!("the kernel's image: {section}")));
+    }
+    if let Some(symbol) = &r.symbol {
+        lines.push(("symbol", symbol_words(symbol)));
     }
     if let Some(cache) = &r.cache {
         lines.push(("cache", format!("{cache} (PAT's memtype list)")));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `physdemo peek`: read one value of physical memory, named as `poke` names it (the running
-//! target, `<pid> <vaddr>`, a physical address, or a `--pci` register).
+//! target, `<pid> <vaddr>`, a physical address, a `--pci` register, or `--symbol NAME[+OFF]`,
+//! a variable of the kernel image, read at its natural width unless `--width` says).
 
 use std::io::Write;
 
@@ -13,7 +14,7 @@ use crate::physmem::device::DeviceOptions;
 use crate::physmem::width::{check_alignment, Width, WidthValue};
 use crate::render::device::DeviceUsed;
 use crate::render::json::write_sorted_json_line;
-use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
+use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson, SymbolJson};
 use crate::resolve::destination::Destination;
 use crate::resolve::register::Register;
 use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
@@ -47,6 +48,8 @@ struct PeekJson {
     region: RegionJson,
     process: Option<ProcessJson>,
     pci: Option<RegisterJson>,
+    /// The kernel symbol (`--symbol`; `null` otherwise).
+    symbol: Option<SymbolJson>,
     device: String,
     /// Why /dev/physmem was used instead of /dev/mem (`null` when it was not).
     detour: Option<String>,
@@ -67,13 +70,16 @@ pub(crate) fn run(options: &PeekOptions) -> Result<()> {
 
 /// Gather: resolves the subject, checks the alignment, and reads.
 fn read(options: &PeekOptions) -> Result<Peeked> {
-    let width = options.width.unwrap_or(options.subject.default_width());
-    let (reference, register) = options
+    let fallback = options.subject.default_width();
+    let named = options
         .subject
         .clone()
-        .into_reference(width.bytes() as u64)?;
-    check_reference_alignment(reference, width)?;
-    let located = locate(reference)?;
+        .into_named(options.width.unwrap_or(fallback).bytes() as u64)?;
+    let width = named.width(options.width, fallback);
+    check_reference_alignment(named.reference, width)?;
+    let mut located = locate(named.reference)?;
+    located.symbol = named.symbol;
+    let register = named.register;
     check_alignment(located.paddr, width)?;
     let destination = Destination::of(located.paddr);
     let mem = PhysMem::open(&options.device, false, located.paddr)?;
@@ -96,6 +102,7 @@ fn report(peeked: &Peeked) -> PeekJson {
         region: RegionJson::from(&peeked.destination),
         process: ProcessJson::of(&peeked.located),
         pci: peeked.register.as_ref().map(RegisterJson::from),
+        symbol: peeked.located.symbol.as_ref().map(SymbolJson::from),
         device: peeked.used.device.clone(),
         detour: peeked.used.detour.clone(),
     }

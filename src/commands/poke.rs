@@ -19,8 +19,9 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use crate::error::{ExitKind, UserError};
+use crate::error::{refused, ExitKind, UserError};
 use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr};
+use crate::kernel::kallsyms::ImageSection;
 use crate::physmem::access::PhysMem;
 use crate::physmem::device::DeviceOptions;
 use crate::physmem::frame_pin::{pinning_available, FramePin};
@@ -29,7 +30,7 @@ use crate::physmem::width::{check_alignment, check_value_fits, Width, WidthValue
 use crate::proc::target_process::{wait_for_reaction, Reaction};
 use crate::render::device::DeviceUsed;
 use crate::render::json::write_sorted_json_line;
-use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson};
+use crate::render::subject::{subject_lines, ProcessJson, RegionJson, RegisterJson, SymbolJson};
 use crate::render::units::format_latency;
 use crate::resolve::destination::Destination;
 use crate::resolve::recheck::{
@@ -37,6 +38,7 @@ use crate::resolve::recheck::{
 };
 use crate::resolve::register::Register;
 use crate::resolve::subject::{check_reference_alignment, locate, Located, Subject};
+use crate::resolve::symbol::SymbolLocation;
 use crate::scan::owners::{every_pid, search, FrameQuery, SearchScope};
 
 /// What the no-argument `poke` writes, unless the variable already holds it (then its NOT).
@@ -147,16 +149,22 @@ pub(crate) fn run(options: &PokeOptions) -> Result<()> {
 /// Gather: resolves the subject and refuses what is malformed or not allowed before
 /// anything is touched, then opens the device as the write needs it.
 fn prepare(options: &PokeOptions) -> Result<Plan> {
-    let width = options.width.unwrap_or(options.subject.default_width());
-    let (reference, register) = options
+    let fallback = options.subject.default_width();
+    let named = options
         .subject
         .clone()
-        .into_reference(width.bytes() as u64)?;
+        .into_named(options.width.unwrap_or(fallback).bytes() as u64)?;
+    let width = named.width(options.width, fallback);
     if let Some(value) = options.value {
         check_value_fits(value, width)?;
     }
-    check_reference_alignment(reference, width)?;
-    let located = locate(reference)?;
+    check_reference_alignment(named.reference, width)?;
+    if let Some(symbol) = &named.symbol {
+        check_symbol_write(symbol, width, options.force)?;
+    }
+    let mut located = locate(named.reference)?;
+    located.symbol = named.symbol;
+    let register = named.register;
     check_alignment(located.paddr, width)?;
     let value = options.value.unwrap_or_else(|| {
         let current = located
@@ -191,6 +199,31 @@ fn prepare(options: &PokeOptions) -> Result<Plan> {
         reads: ram || options.read_back,
         mem,
     })
+}
+
+/// A write by `--symbol` stays inside the symbol, and out of init memory (freed after boot
+/// and handed out again), unless forced; the kernel image itself is the region policy's
+/// to refuse, as for a physical address.
+fn check_symbol_write(symbol: &SymbolLocation, width: Width, force: bool) -> Result<(), UserError> {
+    if force {
+        return Ok(());
+    }
+    if symbol.section == ImageSection::Init {
+        return Err(refused(format!(
+            "{} lies in the kernel's init memory, freed after boot: that page now belongs to whatever the kernel gave it to",
+            symbol.symbol
+        ))
+        .hint("nothing was written; --force writes there anyway"));
+    }
+    match symbol.remaining() {
+        Some(left) if (width.bytes() as u64) > left => Err(refused(format!(
+            "a {width} write at {} runs past the symbol's end ({left} byte{} left before the next symbol)",
+            symbol.symbol,
+            if left == 1 { "" } else { "s" }
+        ))
+        .hint("nothing was written; give a smaller --width, or --force")),
+        _ => Ok(()),
+    }
 }
 
 /// The checks a write makes, short of the store (the page pinned and released, where the
@@ -509,6 +542,8 @@ struct WrittenJson {
     region: RegionJson,
     process: Option<ProcessJson>,
     pci: Option<RegisterJson>,
+    /// The kernel symbol (`--symbol`; `null` otherwise).
+    symbol: Option<SymbolJson>,
     device: String,
     /// Why /dev/physmem was used instead of /dev/mem (`null` when it was not).
     detour: Option<String>,
@@ -535,6 +570,7 @@ fn written_json(plan: &Plan, written: &Written) -> WrittenJson {
         region: RegionJson::from(&plan.destination),
         process: ProcessJson::of(&plan.located),
         pci: plan.register.as_ref().map(RegisterJson::from),
+        symbol: plan.located.symbol.as_ref().map(SymbolJson::from),
         device: used.device,
         detour: used.detour,
         target_reaction: match written.reaction {
@@ -705,6 +741,8 @@ struct DryRunJson {
     would_pin: bool,
     region: RegionJson,
     process: Option<ProcessJson>,
+    /// The kernel symbol (`--symbol`; `null` otherwise).
+    symbol: Option<SymbolJson>,
     device: String,
     /// Why /dev/physmem was used instead of /dev/mem (`null` when it was not).
     detour: Option<String>,
@@ -729,6 +767,7 @@ fn dry_run_json(plan: &Plan, current: Option<u64>, would_pin: bool) -> DryRunJso
         would_pin,
         region: RegionJson::from(&plan.destination),
         process: ProcessJson::of(&plan.located),
+        symbol: plan.located.symbol.as_ref().map(SymbolJson::from),
         device: used.device,
         detour: used.detour,
     }

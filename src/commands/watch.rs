@@ -222,19 +222,25 @@ pub(crate) fn run(options: &WatchOptions) -> Result<()> {
 
 /// Gather: the shape, the subject resolved and its checks, the device opened.
 fn prepare(options: &WatchOptions) -> Result<Watched> {
+    let fallback = options.subject.default_width();
+    let asked = options
+        .len
+        .unwrap_or(options.width.unwrap_or(fallback).bytes() as u64);
+    let named = options.subject.clone().into_named(asked)?;
     let shape = match options.len {
         Some(len) => Shape::Range {
             len,
             words: options.width,
         },
-        None => Shape::Value(options.width.unwrap_or(options.subject.default_width())),
+        None => Shape::Value(named.width(options.width, fallback)),
     };
     check_until(options.until, shape)?;
-    let (reference, register) = options.subject.clone().into_reference(shape.bytes())?;
+    let (reference, register) = (named.reference, named.register);
     if let Shape::Value(width) = shape {
         check_reference_alignment(reference, width)?;
     }
-    let located = locate(reference)?;
+    let mut located = locate(reference)?;
+    located.symbol = named.symbol;
     check_in_page(&located, shape)?;
     let destination = Destination::of(located.paddr);
     let device = !destination.is_ram(register.as_ref());

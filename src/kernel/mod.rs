@@ -14,7 +14,8 @@
 //! ([`modules`]); the page-table walk of the machine that runs ([`walk`]); device tree
 //! `reg` and `compatible` properties and the virt board's devices ([`devicetree`]); the
 //! NUMA node and zone of a frame ([`zoneinfo`]); the names of PCI configuration and edu
-//! registers ([`pci_registers`]).
+//! registers ([`pci_registers`]); `/proc/kallsyms` and the kernel image's symbols placed
+//! in physical memory ([`kallsyms`]).
 //! Reading the files is [`crate::proc`]'s.
 
 pub mod addr;
@@ -25,6 +26,7 @@ pub mod ecam;
 pub mod frame_class;
 pub mod iomem;
 pub mod ioports;
+pub mod kallsyms;
 pub mod kcore;
 pub mod kpageflags;
 pub mod lockdown;

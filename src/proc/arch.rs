@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Which machine runs, asked in one place: the page-table geometry of its MMU
 //! ([`running_mmu`], decoded by [`crate::kernel::walk`]) and whether it has I/O ports at
-//! all ([`has_io_ports`]: x86 only). The commands ask these, never `cfg!` themselves.
+//! all ([`has_io_ports`]: x86 only), and the kernel image symbol at which /proc/iomem's
+//! "Kernel code" starts ([`kernel_code_anchor`]). The commands ask these, never `cfg!` themselves.
 
 use crate::kernel::config::Setting;
 use crate::kernel::walk::Mmu;
@@ -25,6 +26,17 @@ pub(crate) fn running_mmu() -> Mmu {
 /// /dev/port, where it exists, reads a bus's I/O window through memory.
 pub(crate) fn has_io_ports() -> bool {
     cfg!(any(target_arch = "x86_64", target_arch = "x86"))
+}
+
+/// The kernel image's symbol at which /proc/iomem's "Kernel code" starts: `_stext` on
+/// arm64 (`kernel_code.start = __pa_symbol(_stext)`, after the image header), `_text`
+/// elsewhere (x86's `code_resource.start = __pa_symbol(_text)`).
+pub(crate) fn kernel_code_anchor() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "_stext"
+    } else {
+        "_text"
+    }
 }
 
 /// The architecture's name as `uname -m` says it.

@@ -12,7 +12,7 @@
 //! whether a memory device opens: the kernel's configuration ([`config`]), this process's
 //! capabilities ([`capabilities`]), x86 PAT ([`pat`]) and physdemo_mem, the module behind
 //! /dev/physmem ([`module`]); which machine runs: its MMU and I/O ports ([`arch`]); the
-//! device tree's node at an address ([`devicetree`]).
+//! device tree's node at an address ([`devicetree`]); the kernel's symbols ([`kallsyms`]).
 
 pub(crate) mod arch;
 pub(crate) mod capabilities;
@@ -22,6 +22,7 @@ pub(crate) mod ecam;
 pub(crate) mod huge;
 pub(crate) mod iomem;
 pub(crate) mod ioports;
+pub(crate) mod kallsyms;
 pub(crate) mod kpage;
 pub(crate) mod lockdown;
 pub(crate) mod module;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! How `peek` and `poke` show what they resolved: the device register, the process and its
-//! translation, the physical address, its region, and the PCI function of configuration
-//! space; as text lines ([`subject_lines`]) and as the objects of their `--json`.
+//! How `peek` and `poke` show what they resolved: the device register, the kernel symbol,
+//! the process and its translation, the physical address, its region, and the PCI function
+//! of configuration space; as text lines ([`subject_lines`]) and as the objects of their
+//! `--json`.
 
 use serde::Serialize;
 
@@ -13,8 +14,10 @@ use crate::kernel::pci::Resource;
 use crate::resolve::destination::Destination;
 use crate::resolve::register::Register;
 use crate::resolve::subject::Located;
+use crate::resolve::symbol::SymbolLocation;
 
-/// The report's first lines: the device register (with `--pci`), the process and its
+/// The report's first lines: the device register (with `--pci`), the kernel symbol (with
+/// `--symbol`), the process and its
 /// translation (for a process), the physical address, its /proc/iomem region, and the PCI
 /// function when the address is configuration space.
 pub(crate) fn subject_lines(
@@ -25,6 +28,9 @@ pub(crate) fn subject_lines(
     let mut lines = Vec::new();
     if let Some(register) = register {
         lines.push(format!("{:<10}{}", "device", register.describe()));
+    }
+    if let Some(symbol) = &located.symbol {
+        lines.push(format!("{:<10}{}", "symbol", symbol.describe()));
     }
     if let Some(r) = &located.process {
         let what = if located.target.is_some() {
@@ -114,6 +120,38 @@ impl From<&Destination> for RegionJson {
             description: destination.placement.describe(),
             pci_config: destination.config.as_ref().map(ConfigSpace::describe),
             devicetree: destination.device.clone(),
+        }
+    }
+}
+
+/// The `symbol` object: the kernel symbol named with `--symbol` (`null` without it).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SymbolJson {
+    pub(crate) name: String,
+    pub(crate) offset: Hex,
+    /// The kernel virtual address of NAME+OFF.
+    pub(crate) vaddr: Hex,
+    /// nm's type letter, as /proc/kallsyms gives it.
+    #[serde(rename = "type")]
+    pub(crate) kind: String,
+    /// Bytes from the symbol to the next one (`null` for the last).
+    pub(crate) size: Option<u64>,
+    /// text, rodata, data, bss, init (freed after boot) or image.
+    pub(crate) section: &'static str,
+    /// The /proc/iomem "Kernel …" range holding it.
+    pub(crate) region: Option<String>,
+}
+
+impl From<&SymbolLocation> for SymbolJson {
+    fn from(symbol: &SymbolLocation) -> Self {
+        SymbolJson {
+            name: symbol.symbol.name.clone(),
+            offset: Hex(symbol.symbol.offset),
+            vaddr: Hex(symbol.vaddr),
+            kind: symbol.kind.to_string(),
+            size: symbol.size,
+            section: symbol.section.name(),
+            region: symbol.region.clone(),
         }
     }
 }

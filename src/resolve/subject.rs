@@ -2,7 +2,8 @@
 //! What `peek` and `poke` name, resolved to a physical address.
 //!
 //! A *subject* is the running physdemo target (no arguments), a process's virtual address
-//! (`<pid> <vaddr>`), a raw physical address, or a `--pci` device register. The first two resolve exactly as `inspect`
+//! (`<pid> <vaddr>`), a raw physical address, a `--pci` device register, or a kernel symbol
+//! (`--symbol NAME[+OFF]`, placed by [`crate::resolve::symbol::locate`]). The first two resolve exactly as `inspect`
 //! does ([`crate::resolve::translate::resolve`]: maps, then pagemap) and never take a physical
 //! address from a file or message; the target form also verifies the target's header through
 //! `/proc/<pid>/mem` ([`crate::proc::target_process::the_only_target`]).
@@ -17,6 +18,7 @@ use crate::proc::pagemap::PagemapFile;
 use crate::proc::pin::{start_time, Pinned};
 use crate::proc::target_process;
 use crate::resolve::register::{Register, RegisterRef};
+use crate::resolve::symbol::{self, SymbolLocation, SymbolRef};
 use crate::resolve::translate::{resolve, Resolution};
 
 /// Default width for a process's variable (physdemo targets hold a 64-bit variable).
@@ -35,6 +37,17 @@ pub enum Subject {
     Physical(PhysAddr),
     /// A device register: `--pci DEVICE --bar N OFFSET`.
     Register(RegisterRef),
+    /// A variable of the kernel image: `--symbol NAME[+OFF]`.
+    Symbol(SymbolRef),
+}
+
+/// A subject resolved as far as its physical address: the reference to locate, and the
+/// `--pci` register or kernel symbol it was named by, for the report.
+#[derive(Debug, Clone)]
+pub(crate) struct Named {
+    pub(crate) reference: Reference,
+    pub(crate) register: Option<Register>,
+    pub(crate) symbol: Option<SymbolLocation>,
 }
 
 /// Where a subject's physical address comes from: the running target's variable, a
@@ -47,26 +60,48 @@ pub(crate) enum Reference {
 }
 
 impl Subject {
-    /// The subject with a `--pci` register resolved through sysfs (for an access of `len`
-    /// bytes) to its physical address; the register comes along, for the report.
-    pub(crate) fn into_reference(self, len: u64) -> Result<(Reference, Option<Register>)> {
-        Ok(match self {
-            Subject::Target => (Reference::Target, None),
-            Subject::Process { pid, vaddr } => (Reference::Process { pid, vaddr }, None),
-            Subject::Physical(paddr) => (Reference::Physical(paddr), None),
+    /// The subject with a `--pci` register (an access of `len` bytes) or a kernel symbol
+    /// resolved to its physical address; the register or symbol comes along.
+    pub(crate) fn into_named(self, len: u64) -> Result<Named> {
+        let (reference, register, symbol) = match self {
+            Subject::Target => (Reference::Target, None, None),
+            Subject::Process { pid, vaddr } => (Reference::Process { pid, vaddr }, None, None),
+            Subject::Physical(paddr) => (Reference::Physical(paddr), None, None),
             Subject::Register(named) => {
                 let register = Register::resolve(&named, len)?;
-                (Reference::Physical(register.paddr), Some(register))
+                (Reference::Physical(register.paddr), Some(register), None)
             }
+            Subject::Symbol(named) => {
+                let location = symbol::locate(&named)?;
+                (Reference::Physical(location.paddr), None, Some(location))
+            }
+        };
+        Ok(Named {
+            reference,
+            register,
+            symbol,
         })
     }
 
     /// The access width when none is given: 32 bits for a physical address (as busybox
-    /// devmem), 64 for a process's variable (a physdemo target holds a 64-bit variable).
+    /// devmem), 64 for a process's variable (a physdemo target holds a 64-bit variable);
+    /// for a kernel symbol, 64 until it is placed (then [`Named::width`]).
     pub(crate) fn default_width(&self) -> Width {
         match self {
             Subject::Physical(_) | Subject::Register(_) => PHYSICAL_WIDTH,
-            Subject::Target | Subject::Process { .. } => PROCESS_WIDTH,
+            Subject::Target | Subject::Process { .. } | Subject::Symbol(_) => PROCESS_WIDTH,
+        }
+    }
+}
+
+impl Named {
+    /// The width asked for, or the default: a kernel symbol's natural width (what is left
+    /// of it, and its alignment), else `fallback` (the subject's default).
+    pub(crate) fn width(&self, asked: Option<Width>, fallback: Width) -> Width {
+        match (asked, &self.symbol) {
+            (Some(width), _) => width,
+            (None, Some(symbol)) => symbol.natural_width(),
+            (None, None) => fallback,
         }
     }
 }
@@ -78,6 +113,8 @@ pub(crate) struct Located {
     pub(crate) target: Option<TargetHeader>,
     /// The process, pinned while it was verified (for the `<pid> <vaddr>` and target forms).
     pub(crate) pin: Option<Pinned>,
+    /// The kernel symbol it was named by (`--symbol`), set by the command after [`locate`].
+    pub(crate) symbol: Option<SymbolLocation>,
 }
 
 impl Located {
@@ -96,6 +133,7 @@ pub(crate) fn locate(reference: Reference) -> Result<Located> {
                 process: None,
                 target: None,
                 pin: None,
+                symbol: None,
             })
         }
         Reference::Target => {
@@ -137,6 +175,7 @@ pub(crate) fn locate(reference: Reference) -> Result<Located> {
             pagemap,
             page_index,
         }),
+        symbol: None,
     })
 }
 

@@ -23,10 +23,34 @@ const IOMEM: &str = "\
 00010000-00010fff : edu-mmio
 ";
 
+/// A kernel image for `--symbol`, whose `_text` lies at IOMEM's "Kernel code" (0x4000):
+/// jiffies at 0x4200, a one-byte variable, a name two symbols share, init code, a per-CPU
+/// offset and a module's symbol.
+const KALLSYMS: &str = "\
+0000000000000000 A fixed_percpu_data
+ffffffff81000000 T _text
+ffffffff81000000 T _stext
+ffffffff81000010 T do_one_initcall
+ffffffff81000100 T _etext
+ffffffff81000200 D _sdata
+ffffffff81000200 D jiffies
+ffffffff81000208 d event_exit
+ffffffff81000210 d event_exit
+ffffffff81000218 b one_byte
+ffffffff81000219 b next_var
+ffffffff81000300 D _edata
+ffffffff81000400 T _sinittext
+ffffffff81000400 T start_kernel
+ffffffff81000500 T _einittext
+ffffffffc0000000 d edu_driver\t[edu]
+";
+
 /// (arguments, exit code, words the error line must contain). `{kthread}` is a kernel
 /// thread's pid, `{sleeper}` a live user process's, `{dir}` the scratch directory (holding
 /// `mem`, `iomem`, `ioports`, `port` (standing in for /dev/port: it must stay all zeros) and
-/// `garbage`, an iomem that is not one; `kcore` and `shortcore`, ELF core files). Leading `NAME=VALUE` words set
+/// `garbage`, an iomem that is not one; `kcore` and `shortcore`, ELF core files; `kallsyms`
+/// (the default /proc/kallsyms), `kallsyms-hidden` (every address 0) and `kallsyms-text` (no
+/// data symbols)). Leading `NAME=VALUE` words set
 /// the environment; a last word `>/dev/full` sends stdout there; `\s` and `\n` in a word
 /// are a blank and a newline.
 const CASES: &[(&str, i32, &str)] = &[
@@ -455,6 +479,89 @@ const CASES: &[(&str, i32, &str)] = &[
     ("explain --pci 0000:00:01.0 0x0", 3, "no PCI device 0000:00:01.0"),
     ("explain --pci 0000:00:01.0 --bar 6 0x0", 2, "6 is not in 0..=5"),
     ("explain 0x1000 >/dev/full", 1, "could not write the output"),
+    // issue 20: --symbol NAME[+OFF], against the crafted /proc/kallsyms (KALLSYMS)
+    (
+        "peek --symbol jiffie",
+        3,
+        "no kernel symbol 'jiffie' in /proc/kallsyms (close names: jiffies)",
+    ),
+    (
+        "PHYSDEMO_KALLSYMS={dir}/kallsyms-hidden peek --symbol jiffies",
+        4,
+        "/proc/kallsyms shows every address as 0",
+    ),
+    (
+        "PHYSDEMO_KALLSYMS={dir}/kallsyms-text dump --symbol jiffies",
+        5,
+        "lists no data symbols at all: the kernel was built without CONFIG_KALLSYMS_ALL",
+    ),
+    (
+        "PHYSDEMO_KALLSYMS={dir}/garbage peek --symbol jiffies",
+        5,
+        "line 1 is not `ADDRESS TYPE NAME`",
+    ),
+    (
+        "peek --symbol edu_driver",
+        3,
+        "is in module [edu], not in the kernel image",
+    ),
+    (
+        "peek --symbol event_exit",
+        2,
+        "2 kernel symbols are named 'event_exit', at physical 0x4208, 0x4210",
+    ),
+    (
+        "peek --symbol fixed_percpu_data",
+        3,
+        "outside the kernel image: a per-CPU variable's offset",
+    ),
+    ("peek --symbol jiffies+zz", 2, "bad offset in --symbol"),
+    ("peek --symbol +8", 2, "bad symbol name in --symbol"),
+    (
+        "peek --symbol jiffies+0xffffffffffffffff",
+        2,
+        "runs past the end of the address space",
+    ),
+    (
+        "peek --symbol jiffies 0x1000",
+        2,
+        "peek --symbol NAME takes no address",
+    ),
+    (
+        "peek --symbol jiffies --pci 00:01.0 0x0",
+        2,
+        "--symbol and --pci both name what to access",
+    ),
+    (
+        "poke --symbol jiffies",
+        2,
+        "poke --symbol NAME takes one argument, <value>",
+    ),
+    (
+        "poke --symbol jiffies 1",
+        6,
+        "0x4200 is in Kernel code",
+    ),
+    (
+        "poke --symbol start_kernel 1 --dry-run",
+        6,
+        "start_kernel (+0x0) lies in the kernel's init memory, freed after boot",
+    ),
+    (
+        "poke --symbol one_byte 1 --width 16",
+        6,
+        "a 16-bit write at one_byte (+0x0) runs past the symbol's end (1 byte left before the next symbol",
+    ),
+    (
+        "dump --symbol jiffies 1 2",
+        2,
+        "dump --symbol NAME takes at most one argument, [LEN]",
+    ),
+    (
+        "dump --symbol jiffies --pci 00:01.0",
+        2,
+        "--symbol and --pci both name what to access",
+    ),
 ];
 
 /// How many rows must run: every row of the table. In a pid namespace that shows no kernel
@@ -513,6 +620,18 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
     kcore.resize(0x4000, 0x5a);
     std::fs::write(dir.join("kcore"), &kcore).unwrap();
     std::fs::write(dir.join("shortcore"), &kcore[..100]).unwrap();
+    std::fs::write(dir.join("kallsyms"), KALLSYMS).unwrap();
+    let hidden: String = KALLSYMS
+        .lines()
+        .map(|l| format!("{:016x}{}\n", 0, &l[16..]))
+        .collect();
+    std::fs::write(dir.join("kallsyms-hidden"), hidden).unwrap();
+    let text_only: String = KALLSYMS
+        .lines()
+        .filter(|l| l.contains(" T "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("kallsyms-text"), text_only).unwrap();
     let full = std::path::Path::new("/dev/full");
     assert!(full.exists(), "this test writes to /dev/full");
     std::fs::write(dir.join("mcfg"), VM_MCFG).unwrap();
@@ -554,6 +673,7 @@ fn every_bad_command_line_gets_one_clear_error_line_and_its_exit_code() {
         let mut cmd = physdemo();
         cmd.env("PHYSDEMO_DEVICE", &device)
             .env("PHYSDEMO_IOMEM", dir.join("iomem"))
+            .env("PHYSDEMO_KALLSYMS", dir.join("kallsyms"))
             .env("PHYSDEMO_MCFG", dir.join("mcfg"))
             .env("PHYSDEMO_PCI_SYSFS", dir.join("no-pci-devices"))
             .env("PHYSDEMO_IOPORTS", dir.join("ioports"))

@@ -7,7 +7,8 @@
 //! /proc/iomem, sysfs and the ACPI MCFG table): [`target_and_inspect`], [`maps_and_owner`]
 //! against the real /proc, [`physmem`] (peek, poke, dump, devmem), [`dump`] (byte for byte
 //! against `hexdump -C`, `--raw`, `--output`), [`pci`] (`--pci`), [`watch`] (a stand-in written while `watch` polls it),
-//! [`port`] (I/O ports, a file standing in for /dev/port),
+//! [`port`] (I/O ports, a file standing in for /dev/port), [`symbol`] (`--symbol` on the
+//! real /proc/kallsyms and /proc/iomem),
 //! [`doctor`] (this host's report), [`dkms`] (the physdemo-dkms package, unpacked), [`explain`] (one address, layer by layer), [`pictures`] (physmap and the SVG pictures, read back
 //! off their pixels), [`bad_input`] (every bad command line), and
 //! [`architecture`] (the layers ARCHITECTURE.md describes). [`vm`] boots the project's
@@ -28,6 +29,7 @@ mod pci;
 mod physmem;
 mod pictures;
 mod port;
+mod symbol;
 mod target_and_inspect;
 mod trace;
 mod usage;

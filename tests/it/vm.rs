@@ -1097,7 +1097,8 @@ fn physmap_in_the_vm_marks_the_targets_frame_and_the_kernel_image_exactly() {
 
 #[test]
 fn dump_of_ram_through_dev_mem_is_hexdump_c_of_dd_s_bytes() {
-    // The first MiB of the kernel's code, and a 1 MiB timing run (the figures of docs/dump.md
+    // The first MiB of the kernel's code, the kernel's variables by name (--symbol), and a
+    // 1 MiB timing run (the figures of docs/dump.md
     // are from `demos/vm/dump.sh 64`; here only that the timed commands run clean).
     let Some(out) = vm_run(&repo().join("demos/vm/dump.sh"), &["1", "1024"]) else {
         return;
@@ -1109,9 +1110,15 @@ fn dump_of_ram_through_dev_mem_is_hexdump_c_of_dd_s_bytes() {
         "{text}"
     );
     assert!(
-        text.lines().any(|l| l == "dump: 3 passed, 0 failed"),
+        text.lines().any(|l| l == "dump: 5 passed, 0 failed"),
         "{text}"
     );
+    // by name: linux_banner against /proc/version, jiffies against /proc/timer_list
+    assert!(
+        text.contains("ok   - dump --symbol linux_banner is the text of /proc/version and its NUL"),
+        "{text}"
+    );
+    assert!(text.contains("ok   - peek --symbol jiffies: "), "{text}");
 }
 
 #[test]
