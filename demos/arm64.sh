@@ -5,6 +5,11 @@
 # is not physdemo. Run by demos/arm64 (on the host), which checks the rest
 # from outside: the PL011's serial log and QEMU's trace.
 #
+# Last, physdemo_mem (/dev/physmem) built for this kernel: doctor sees it as
+# /proc/modules does, a target's variable poked through it (the target
+# reacts, /proc/PID/mem reads it), the PL031 read through it (mark 5), and
+# the kernel's code refused by its mmap and write paths.
+#
 # Usage (on the host): PHYSDEMO_VM_ARCH=arm64 PHYSDEMO_VM_PAGE=4k|64k \
 #   demos/vm/run demos/arm64.sh LINE
 #   LINE  the text physdemo writes to the PL011, byte by byte
@@ -18,6 +23,7 @@ set -eu
 
 LINE="${1:-hello from physdemo}"
 UART=0x09000000 RTC=0x09010000 FWCFG=0x09020000
+obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
 mark() { # mark begin|end N WHAT
   case "$1" in begin) m=0xb0000000 ;; *) m=0xe0000000 ;; esac
   busybox devmem 0x090303fc 32 "$((m + $2))"
@@ -167,4 +173,61 @@ else
   bad "kernel-buffer.sh exit $kb_rc"
 fi
 
-summary arm64 10
+# 9. physdemo_mem (/dev/physmem) built for this arm64 kernel: loaded, seen by
+#    doctor as /proc/modules shows it, a target's variable poked through it
+#    (the target reacts, /proc/PID/mem reads it), the PL031 read through it
+#    (one 32-bit read in QEMU's trace, mark 5), and the kernel's code refused.
+say "physdemo_mem: /dev/physmem on $page_size-byte pages"
+ko="/lib/modules/$(uname -r)/extra/physdemo_mem.ko"
+if insmod "$ko" && [ -c /dev/physmem ]; then
+  doc="$(physdemo doctor --json)"
+  live="$(sed -n 's/^physdemo_mem .* \(Live\) .*/\1/p' /proc/modules)"
+  if [ "$(echo "$doc" | obj_field physmem module)" = "Live (O)" ] && [ "$live" = Live ] &&
+     [ "$(echo "$doc" | obj_field physmem ram_read) $(echo "$doc" | obj_field physmem ram_mmap)" = "exact exact" ]; then
+    ok "doctor: physdemo_mem Live (O) (/proc/modules: $(grep '^physdemo_mem ' /proc/modules)); /dev/physmem reads and maps its page exactly"
+  else
+    bad "doctor with physdemo_mem: $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/'); /proc/modules: $(grep '^physdemo_mem ' /proc/modules)"
+  fi
+else
+  bad "insmod $ko: no /dev/physmem"
+fi
+P=0xfeedc0de0dd0a11c
+start_target --timeout 60 || bad "the target did not start"
+pd poke --device /dev/physmem "$pid" "$vaddr" "$P"
+echo "$out" | sed 's/^/    | /'
+seen_mem=0x$(dd if="/proc/$pid/mem" bs=8 skip=$((vaddr / 8)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q 'via /dev/physmem' && wait_for "$tout" "\"new\":\"$P\"" 50 &&
+   [ "$seen_mem" = "$P" ]; then
+  ok "poke --device /dev/physmem $pid $vaddr $P: the target saw it, /proc/$pid/mem reads $seen_mem"
+else
+  bad "poke --device /dev/physmem: exit $rc, /proc/$pid/mem $seen_mem, $err"
+fi
+stop_target
+mark begin 5 "physmem pl031 read 32 1"
+rtc="$(physdemo peek --device /dev/physmem "$RTC" --width 32 --json | json_field value)"
+mark end 5
+now="$(date +%s)"
+diff=$((now - rtc))
+if [ "$diff" -ge -1 ] && [ "$diff" -le 1 ]; then
+  ok "peek --device /dev/physmem $RTC = $((rtc)), date +%s = $now"
+else
+  bad "peek --device /dev/physmem $RTC = $((rtc)), date +%s = $now"
+fi
+# The kernel's code (text and rodata: the linear map keeps it read-only, which
+# the module asks of the MMU): refused by both paths, the bytes unchanged.
+code="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem)"
+at="$(printf '%#x' $((0x$code + 0x40)))"
+before="$(busybox devmem "$at" 64)"
+refused=""
+for method in mmap rw; do
+  pd poke "$at" 0x4141414141414141 --width 64 --device /dev/physmem --force --method "$method"
+  if [ "$rc" -ne 0 ] && echo "$err" | head -n 1 | grep -qF "(EIO): the kernel"; then refused="$refused $method"; fi
+done
+if [ "$refused" = " mmap rw" ] && [ "$(busybox devmem "$at" 64)" = "$before" ]; then
+  ok "poke --force of Kernel code $at through /dev/physmem: EIO by mmap and by write; busybox devmem still reads $before"
+else
+  bad "poke of Kernel code $at: refused by [$refused], busybox devmem now $(busybox devmem "$at" 64) (was $before): $err"
+fi
+rmmod physdemo_mem || bad "rmmod physdemo_mem"
+
+summary arm64 14
