@@ -543,6 +543,7 @@ mod tests {
             r.frame = Some(crate::resolve::translate::FrameInfo {
                 flags: crate::kernel::kpageflags::KpageFlags(1 << 22),
                 map_count: 1,
+                huge_size: None,
             });
             translation_svg(&r)
         };
