@@ -1,16 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT OR Apache-2.0
-# demos/arm64.sh: inside the arm64 VM (QEMU virt, 4 KiB or 64 KiB pages), the
+# demos/arm64.sh: inside the arm64 VM (QEMU virt, 4, 16 or 64 KiB pages), the
 # whole story and the board's devices, each outcome checked by a witness that
 # is not physdemo. Run by demos/arm64 (on the host), which checks the rest
 # from outside: the PL011's serial log and QEMU's trace.
 #
-# Last, physdemo_mem (/dev/physmem) built for this kernel: doctor sees it as
-# /proc/modules does, a target's variable poked through it (the target
-# reacts, /proc/PID/mem reads it), the PL031 read through it (mark 5), and
-# the kernel's code refused by its mmap and write paths.
+# inspect --svg draws the walk of the running granule (levels and index bits
+# computed in shell). Then physdemo_mem (/dev/physmem) built for this kernel:
+# doctor sees it as /proc/modules does, a target's variable poked through it
+# (the target reacts, /proc/PID/mem reads it), the PL031 read through it (mark
+# 5), and the kernel's code refused by its mmap and write paths; last, a hugetlbfs
+# page and a THP of the sizes this page size gives (Hugepagesize,
+# hpage_pmd_size), inspect's size against the kernel's, a poke that lands.
 #
-# Usage (on the host): PHYSDEMO_VM_ARCH=arm64 PHYSDEMO_VM_PAGE=4k|64k \
+# Usage (on the host): PHYSDEMO_VM_ARCH=arm64 PHYSDEMO_VM_PAGE=4k|16k|64k \
 #   demos/vm/run demos/arm64.sh LINE
 #   LINE  the text physdemo writes to the PL011, byte by byte
 # Prints "ok"/"FAIL" lines, "arm64: N passed, N failed" (exit 0 only when
@@ -49,6 +52,34 @@ if [ "$(echo "$json" | json_field page_size)" = "$page_size" ] && [ "$paddr" = "
   ok "inspect: $paddr = PFN $(printf '%#x' "$pfn") x $page_size + offset $(printf '%#x' $((vaddr % page_size))) (pagemap read with dd)"
 else
   bad "inspect says $paddr (page $(echo "$json" | json_field page_size)), pagemap read with dd gives $want"
+fi
+# inspect --svg draws the MMU's walk of this granule: TTBR0_EL1, then levels of
+# (page shift - 3) index bits over 48 VA bits, the last L3, computed here in
+# shell from the Arm ARM's geometry and looked for in the picture.
+svg=/tmp/walk.svg
+physdemo inspect "$pid" "$vaddr" --svg "$svg" >/dev/null
+pshift=0 s=$page_size
+while [ "$s" -gt 1 ]; do s=$((s / 2)); pshift=$((pshift + 1)); done
+per=$((pshift - 3)) count=$(((48 - pshift + per - 1) / per)) i=0 drawn="" missing=""
+grep -q '>The walk the MMU makes (TTBR0_EL1 holds the first table' "$svg" || missing="TTBR0_EL1"
+while [ "$i" -lt "$count" ]; do
+  low=$((pshift + per * (count - 1 - i))) high=$((pshift + per * (count - 1 - i) + per - 1))
+  [ "$high" -le 47 ] || high=47
+  idx=$(((vaddr >> low) & ((1 << (high - low + 1)) - 1)))
+  name="L$((4 - count + i)) $idx"
+  [ "$i" -gt 0 ] || name="L$((4 - count + i)) index $idx"
+  if [ "$high" = "$low" ]; then want=">$name $high<"; else want=">$name<"; fi
+  if grep -qF "$want" "$svg" && { [ "$high" = "$low" ] || grep -qF ">$high-$low<" "$svg"; }; then
+    drawn="$drawn $name (bits $high-$low),"
+  else
+    missing="$missing $name (bits $high-$low)"
+  fi
+  i=$((i + 1))
+done
+if [ -z "$missing" ] && grep -qF ">$((pshift - 1))-0<" "$svg"; then
+  ok "inspect --svg draws TTBR0_EL1 and$drawn offset bits $((pshift - 1))-0 ($(wc -c <"$svg") bytes)"
+else
+  bad "inspect --svg lacks:$missing (want $count levels of $per bits over a $pshift-bit offset)"
 fi
 set +e
 poke_out="$(physdemo poke "$pid" "$vaddr" "$V" 2>&1)"
@@ -230,4 +261,51 @@ else
 fi
 rmmod physdemo_mem || bad "rmmod physdemo_mem"
 
-summary arm64 14
+# 10. Huge pages follow the page size: a hugetlbfs page of the default size
+#     (/proc/meminfo Hugepagesize) and a THP (hpage_pmd_size): 2 MiB with 4 KiB
+#     pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB. inspect's size equals the
+#     kernel's, the kernel's own accounting shows the page (HugePages_Free,
+#     smaps' AnonHugePages), and a poke lands (/proc/PID/mem, the target).
+# huge_story WHERE SIZE: target --where WHERE, inspect, poke; sets huge_ok.
+huge_story() {
+  huge_ok=""
+  start_target --where "$1" --timeout 60 || { bad "target --where $1 did not start"; return; }
+  json="$(physdemo inspect "$pid" "$vaddr" --json)"
+  physdemo inspect "$pid" "$vaddr" | grep -E '^(huge page|physical) ' | sed 's/^/    | /'
+  got="$(echo "$json" | json_field huge_page_size)"
+  smaps_kb="$(awk -v a="$(printf '%x' "$vaddr")" '
+    /^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); inside = (length(r[1]) < length(a) || (length(r[1]) == length(a) && r[1] <= a)) && (length(r[2]) > length(a) || (length(r[2]) == length(a) && r[2] > a)) }
+    inside && /^AnonHugePages:/ { print $2 }
+    inside && /^KernelPageSize:/ { k = $2 }
+    END { if (k != "") print "kps " k }' "/proc/$pid/smaps" | tr '\n' ' ')"
+  H=0xa5a5f00dcafe0001
+  physdemo poke "$pid" "$vaddr" "$H" >/dev/null 2>&1 || true
+  seen_mem=0x$(dd if="/proc/$pid/mem" bs=8 skip=$((vaddr / 8)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')
+  if [ "$got" = "$2" ] && [ "$seen_mem" = "$H" ] && wait_for "$tout" "\"new\":\"$H\"" 50; then
+    huge_ok="inspect says $got bytes (smaps: $smaps_kb), poke landed: /proc/$pid/mem reads $seen_mem"
+  else
+    huge_err="inspect huge_page_size '$got' (want $2), smaps $smaps_kb, /proc/$pid/mem $seen_mem after poke $H"
+  fi
+  stop_target
+}
+say "huge pages on $page_size-byte pages"
+hsize=$(( $(sed -n 's/^Hugepagesize: *\([0-9]*\) kB/\1/p' /proc/meminfo) * 1024 ))
+echo 1 >/proc/sys/vm/nr_hugepages
+if [ "$(sed -n 's/^HugePages_Free: *//p' /proc/meminfo)" = 1 ]; then
+  huge_story hugetlb "$hsize"
+  if [ -n "$huge_ok" ] && echo "$smaps_kb" | grep -q "kps $((hsize / 1024)) "; then
+    ok "hugetlbfs page of $hsize bytes (Hugepagesize): $huge_ok"
+  else bad "hugetlbfs page of $hsize bytes: ${huge_err:-smaps KernelPageSize $smaps_kb}"; fi
+else
+  bad "no hugetlbfs page of $hsize bytes: $(grep HugePages_ /proc/meminfo | tr '\n' ' ')"
+fi
+echo 0 >/proc/sys/vm/nr_hugepages
+tsize=$(cat /sys/kernel/mm/transparent_hugepage/hpage_pmd_size)
+huge_story thp "$tsize"
+if [ -n "$huge_ok" ] && echo "$smaps_kb" | grep -q "^$((tsize / 1024)) "; then
+  ok "transparent huge page of $tsize bytes (hpage_pmd_size): $huge_ok"
+else
+  bad "transparent huge page of $tsize bytes: ${huge_err:-smaps AnonHugePages $smaps_kb}"
+fi
+
+summary arm64 17
