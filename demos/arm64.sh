@@ -1,11 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT OR Apache-2.0
-# demos/arm64.sh: inside the arm64 VM (QEMU virt, 4 KiB or 64 KiB pages), the
+# demos/arm64.sh: inside the arm64 VM (QEMU virt, 4, 16 or 64 KiB pages), the
 # whole story and the board's devices, each outcome checked by a witness that
 # is not physdemo. Run by demos/arm64 (on the host), which checks the rest
 # from outside: the PL011's serial log and QEMU's trace.
 #
-# Usage (on the host): PHYSDEMO_VM_ARCH=arm64 PHYSDEMO_VM_PAGE=4k|64k \
+# inspect --svg draws the walk of the running granule (levels and index bits
+# computed in shell). Then physdemo_mem (/dev/physmem) built for this kernel:
+# doctor sees it as /proc/modules does, a target's variable poked through it
+# (the target reacts, /proc/PID/mem reads it), the PL031 read through it (mark
+# 5), and the kernel's code refused by its mmap and write paths; last, a hugetlbfs
+# page and a THP of the sizes this page size gives (Hugepagesize,
+# hpage_pmd_size), inspect's size against the kernel's, a poke that lands.
+#
+# Usage (on the host): PHYSDEMO_VM_ARCH=arm64 PHYSDEMO_VM_PAGE=4k|16k|64k \
 #   demos/vm/run demos/arm64.sh LINE
 #   LINE  the text physdemo writes to the PL011, byte by byte
 # Prints "ok"/"FAIL" lines, "arm64: N passed, N failed" (exit 0 only when
@@ -18,6 +26,7 @@ set -eu
 
 LINE="${1:-hello from physdemo}"
 UART=0x09000000 RTC=0x09010000 FWCFG=0x09020000
+obj_field() { sed -n "s/.*\"$1\":{[^}]*\"$2\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -n 1; }
 mark() { # mark begin|end N WHAT
   case "$1" in begin) m=0xb0000000 ;; *) m=0xe0000000 ;; esac
   busybox devmem 0x090303fc 32 "$((m + $2))"
@@ -43,6 +52,34 @@ if [ "$(echo "$json" | json_field page_size)" = "$page_size" ] && [ "$paddr" = "
   ok "inspect: $paddr = PFN $(printf '%#x' "$pfn") x $page_size + offset $(printf '%#x' $((vaddr % page_size))) (pagemap read with dd)"
 else
   bad "inspect says $paddr (page $(echo "$json" | json_field page_size)), pagemap read with dd gives $want"
+fi
+# inspect --svg draws the MMU's walk of this granule: TTBR0_EL1, then levels of
+# (page shift - 3) index bits over 48 VA bits, the last L3, computed here in
+# shell from the Arm ARM's geometry and looked for in the picture.
+svg=/tmp/walk.svg
+physdemo inspect "$pid" "$vaddr" --svg "$svg" >/dev/null
+pshift=0 s=$page_size
+while [ "$s" -gt 1 ]; do s=$((s / 2)); pshift=$((pshift + 1)); done
+per=$((pshift - 3)) count=$(((48 - pshift + per - 1) / per)) i=0 drawn="" missing=""
+grep -q '>The walk the MMU makes (TTBR0_EL1 holds the first table' "$svg" || missing="TTBR0_EL1"
+while [ "$i" -lt "$count" ]; do
+  low=$((pshift + per * (count - 1 - i))) high=$((pshift + per * (count - 1 - i) + per - 1))
+  [ "$high" -le 47 ] || high=47
+  idx=$(((vaddr >> low) & ((1 << (high - low + 1)) - 1)))
+  name="L$((4 - count + i)) $idx"
+  [ "$i" -gt 0 ] || name="L$((4 - count + i)) index $idx"
+  if [ "$high" = "$low" ]; then want=">$name $high<"; else want=">$name<"; fi
+  if grep -qF "$want" "$svg" && { [ "$high" = "$low" ] || grep -qF ">$high-$low<" "$svg"; }; then
+    drawn="$drawn $name (bits $high-$low),"
+  else
+    missing="$missing $name (bits $high-$low)"
+  fi
+  i=$((i + 1))
+done
+if [ -z "$missing" ] && grep -qF ">$((pshift - 1))-0<" "$svg"; then
+  ok "inspect --svg draws TTBR0_EL1 and$drawn offset bits $((pshift - 1))-0 ($(wc -c <"$svg") bytes)"
+else
+  bad "inspect --svg lacks:$missing (want $count levels of $per bits over a $pshift-bit offset)"
 fi
 set +e
 poke_out="$(physdemo poke "$pid" "$vaddr" "$V" 2>&1)"
@@ -181,4 +218,108 @@ else
 fi
 rm -f /tmp/version /tmp/banner /tmp/banner.err
 
-summary arm64 11
+# 10. physdemo_mem (/dev/physmem) built for this arm64 kernel: loaded, seen by
+#    doctor as /proc/modules shows it, a target's variable poked through it
+#    (the target reacts, /proc/PID/mem reads it), the PL031 read through it
+#    (one 32-bit read in QEMU's trace, mark 5), and the kernel's code refused.
+say "physdemo_mem: /dev/physmem on $page_size-byte pages"
+ko="/lib/modules/$(uname -r)/extra/physdemo_mem.ko"
+if insmod "$ko" && [ -c /dev/physmem ]; then
+  doc="$(physdemo doctor --json)"
+  live="$(sed -n 's/^physdemo_mem .* \(Live\) .*/\1/p' /proc/modules)"
+  if [ "$(echo "$doc" | obj_field physmem module)" = "Live (O)" ] && [ "$live" = Live ] &&
+     [ "$(echo "$doc" | obj_field physmem ram_read) $(echo "$doc" | obj_field physmem ram_mmap)" = "exact exact" ]; then
+    ok "doctor: physdemo_mem Live (O) (/proc/modules: $(grep '^physdemo_mem ' /proc/modules)); /dev/physmem reads and maps its page exactly"
+  else
+    bad "doctor with physdemo_mem: $(echo "$doc" | sed 's/.*"physmem":\({[^}]*}\).*/\1/'); /proc/modules: $(grep '^physdemo_mem ' /proc/modules)"
+  fi
+else
+  bad "insmod $ko: no /dev/physmem"
+fi
+P=0xfeedc0de0dd0a11c
+start_target --timeout 60 || bad "the target did not start"
+pd poke --device /dev/physmem "$pid" "$vaddr" "$P"
+echo "$out" | sed 's/^/    | /'
+seen_mem=0x$(dd if="/proc/$pid/mem" bs=8 skip=$((vaddr / 8)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q 'via /dev/physmem' && wait_for "$tout" "\"new\":\"$P\"" 50 &&
+   [ "$seen_mem" = "$P" ]; then
+  ok "poke --device /dev/physmem $pid $vaddr $P: the target saw it, /proc/$pid/mem reads $seen_mem"
+else
+  bad "poke --device /dev/physmem: exit $rc, /proc/$pid/mem $seen_mem, $err"
+fi
+stop_target
+mark begin 5 "physmem pl031 read 32 1"
+rtc="$(physdemo peek --device /dev/physmem "$RTC" --width 32 --json | json_field value)"
+mark end 5
+now="$(date +%s)"
+diff=$((now - rtc))
+if [ "$diff" -ge -1 ] && [ "$diff" -le 1 ]; then
+  ok "peek --device /dev/physmem $RTC = $((rtc)), date +%s = $now"
+else
+  bad "peek --device /dev/physmem $RTC = $((rtc)), date +%s = $now"
+fi
+# The kernel's code (text and rodata: the linear map keeps it read-only, which
+# the module asks of the MMU): refused by both paths, the bytes unchanged.
+code="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem)"
+at="$(printf '%#x' $((0x$code + 0x40)))"
+before="$(busybox devmem "$at" 64)"
+refused=""
+for method in mmap rw; do
+  pd poke "$at" 0x4141414141414141 --width 64 --device /dev/physmem --force --method "$method"
+  if [ "$rc" -ne 0 ] && echo "$err" | head -n 1 | grep -qF "(EIO): the kernel"; then refused="$refused $method"; fi
+done
+if [ "$refused" = " mmap rw" ] && [ "$(busybox devmem "$at" 64)" = "$before" ]; then
+  ok "poke --force of Kernel code $at through /dev/physmem: EIO by mmap and by write; busybox devmem still reads $before"
+else
+  bad "poke of Kernel code $at: refused by [$refused], busybox devmem now $(busybox devmem "$at" 64) (was $before): $err"
+fi
+rmmod physdemo_mem || bad "rmmod physdemo_mem"
+
+# 11. Huge pages follow the page size: a hugetlbfs page of the default size
+#     (/proc/meminfo Hugepagesize) and a THP (hpage_pmd_size): 2 MiB with 4 KiB
+#     pages, 32 MiB with 16 KiB, 512 MiB with 64 KiB. inspect's size equals the
+#     kernel's, the kernel's own accounting shows the page (HugePages_Free,
+#     smaps' AnonHugePages), and a poke lands (/proc/PID/mem, the target).
+# huge_story WHERE SIZE: target --where WHERE, inspect, poke; sets huge_ok.
+huge_story() {
+  huge_ok=""
+  start_target --where "$1" --timeout 60 || { bad "target --where $1 did not start"; return; }
+  json="$(physdemo inspect "$pid" "$vaddr" --json)"
+  physdemo inspect "$pid" "$vaddr" | grep -E '^(huge page|physical) ' | sed 's/^/    | /'
+  got="$(echo "$json" | json_field huge_page_size)"
+  smaps_kb="$(awk -v a="$(printf '%x' "$vaddr")" '
+    /^[0-9a-f]+-[0-9a-f]+ / { split($1, r, "-"); inside = (length(r[1]) < length(a) || (length(r[1]) == length(a) && r[1] <= a)) && (length(r[2]) > length(a) || (length(r[2]) == length(a) && r[2] > a)) }
+    inside && /^AnonHugePages:/ { print $2 }
+    inside && /^KernelPageSize:/ { k = $2 }
+    END { if (k != "") print "kps " k }' "/proc/$pid/smaps" | tr '\n' ' ')"
+  H=0xa5a5f00dcafe0001
+  physdemo poke "$pid" "$vaddr" "$H" >/dev/null 2>&1 || true
+  seen_mem=0x$(dd if="/proc/$pid/mem" bs=8 skip=$((vaddr / 8)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')
+  if [ "$got" = "$2" ] && [ "$seen_mem" = "$H" ] && wait_for "$tout" "\"new\":\"$H\"" 50; then
+    huge_ok="inspect says $got bytes (smaps: $smaps_kb), poke landed: /proc/$pid/mem reads $seen_mem"
+  else
+    huge_err="inspect huge_page_size '$got' (want $2), smaps $smaps_kb, /proc/$pid/mem $seen_mem after poke $H"
+  fi
+  stop_target
+}
+say "huge pages on $page_size-byte pages"
+hsize=$(( $(sed -n 's/^Hugepagesize: *\([0-9]*\) kB/\1/p' /proc/meminfo) * 1024 ))
+echo 1 >/proc/sys/vm/nr_hugepages
+if [ "$(sed -n 's/^HugePages_Free: *//p' /proc/meminfo)" = 1 ]; then
+  huge_story hugetlb "$hsize"
+  if [ -n "$huge_ok" ] && echo "$smaps_kb" | grep -q "kps $((hsize / 1024)) "; then
+    ok "hugetlbfs page of $hsize bytes (Hugepagesize): $huge_ok"
+  else bad "hugetlbfs page of $hsize bytes: ${huge_err:-smaps KernelPageSize $smaps_kb}"; fi
+else
+  bad "no hugetlbfs page of $hsize bytes: $(grep HugePages_ /proc/meminfo | tr '\n' ' ')"
+fi
+echo 0 >/proc/sys/vm/nr_hugepages
+tsize=$(cat /sys/kernel/mm/transparent_hugepage/hpage_pmd_size)
+huge_story thp "$tsize"
+if [ -n "$huge_ok" ] && echo "$smaps_kb" | grep -q "^$((tsize / 1024)) "; then
+  ok "transparent huge page of $tsize bytes (hpage_pmd_size): $huge_ok"
+else
+  bad "transparent huge page of $tsize bytes: ${huge_err:-smaps AnonHugePages $smaps_kb}"
+fi
+
+summary arm64 18

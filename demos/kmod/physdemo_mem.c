@@ -118,6 +118,13 @@
  * and each page is marked dirty when unpinned (it may have been written
  * behind the kernel's back).
  *
+ * arm64 (CONFIG_ARM64), the same rules but for what is x86's alone: no
+ * e820 map (firmware's NOMAP memory carries a description), no APIC list;
+ * whether the kernel maps a RAM page, and read-only, is asked of the MMU (AT
+ * S1E1R/S1E1W on its linear-map address); RAM is mapped with the attributes
+ * /dev/mem gives it there (phys_mem_access_prot(): Normal non-cacheable with
+ * O_SYNC), a device range Device-nGnRnE (pgprot_noncached()).
+ *
  * Build: against the VM kernel (demos/kmod/build, or by hand with
  * make -C "$(demos/kernel/build --print-dir)" M=DIR modules, with this file,
  * physdemo_mem.h and a Kbuild in DIR). Tests: demos/e2e/physmem.sh.
@@ -148,17 +155,22 @@
 
 #include <linux/acpi.h>
 
+#ifdef CONFIG_X86
 #include <asm/apicdef.h>
 #include <asm/cpufeature.h>
 #include <asm/e820/api.h>
 #include <asm/msr.h>
+#endif
 #include <asm/page.h>
 #include <asm/pgtable.h>
+#ifdef CONFIG_ARM64
+#include <asm/sysreg.h>
+#endif
 
 #include "physdemo_mem.h"
 
-#ifndef CONFIG_X86_64
-#error "physdemo_mem reads x86-64 page tables and the e820 map"
+#if !defined(CONFIG_X86_64) && !defined(CONFIG_ARM64)
+#error "physdemo_mem knows the page tables of x86-64 and arm64 only"
 #endif
 
 #ifndef readq
@@ -230,7 +242,8 @@ static bool physmem_all_ram(phys_addr_t start, u64 size)
  *                  ro_after_init data
  *   PHYSMEM_RW     anything else
  *
- * x86-64 page tables, read as kernel_page_present() reads them.
+ * x86-64: the page tables, read as kernel_page_present() reads them. arm64:
+ * the MMU, asked by an address translation instruction (below).
  */
 enum physmem_access {
 	PHYSMEM_NONE,
@@ -238,6 +251,7 @@ enum physmem_access {
 	PHYSMEM_RW,
 };
 
+#ifdef CONFIG_X86
 static enum physmem_access physmem_kernel_access(unsigned long pfn)
 {
 	phys_addr_t p = PFN_PHYS(pfn);
@@ -260,6 +274,48 @@ static enum physmem_access physmem_kernel_access(unsigned long pfn)
 	}
 	return PHYSMEM_RW;
 }
+#else
+/*
+ * Would the kernel's stage 1 translation of @va succeed for a read (AT
+ * S1E1R) or a write (AT S1E1W)? PAR_EL1.F says it faulted. Interrupts are
+ * off from the AT to the read of PAR_EL1, which a handler could overwrite.
+ */
+static bool physmem_translates(unsigned long va, bool write)
+{
+	unsigned long flags;
+	u64 par;
+
+	local_irq_save(flags);
+	if (write)
+		asm volatile("at s1e1w, %0" : : "r" (va));
+	else
+		asm volatile("at s1e1r, %0" : : "r" (va));
+	isb();
+	par = read_sysreg_par();
+	local_irq_restore(flags);
+	return !(par & SYS_PAR_EL1_F);
+}
+
+/*
+ * arm64: the MMU itself is asked, on the page's linear-map address. The
+ * linear map leaves out what the kernel took out of it (secret memory,
+ * NOMAP firmware memory) and keeps the alias of the kernel's text, rodata
+ * and ro_after_init data ([_stext, __init_begin), which a module cannot
+ * name) read-only (mark_linear_text_alias_ro()), while the image's own
+ * mapping of them is read-only as well: one question covers what x86 asks
+ * of two mappings.
+ */
+static enum physmem_access physmem_kernel_access(unsigned long pfn)
+{
+	unsigned long va = (unsigned long)page_address(pfn_to_page(pfn));
+
+	if (!physmem_translates(va, false))
+		return PHYSMEM_NONE;
+	if (!physmem_translates(va, true))
+		return PHYSMEM_RO;
+	return PHYSMEM_RW;
+}
+#endif
 
 struct physmem_span {
 	u64 start;
@@ -356,9 +412,13 @@ static int physmem_classify(phys_addr_t start, u64 size)
 	 * map (e820: Reserved, ACPI tables and NVS, Unusable memory, persistent
 	 * memory, unknown types), and any resource, at any level, that carries
 	 * a description (Reserved, ACPI, persistent, soft-reserved, CXL, ...).
+	 * arm64 has no e820: its firmware's NOMAP memory is a resource with a
+	 * description (IORES_DESC_RESERVED, request_standard_resources()).
 	 */
+#ifdef CONFIG_X86
 	if (e820__mapped_any(span.start, span.end + 1, 0))
 		return -ENXIO;
+#endif
 	for (desc = IORES_DESC_NONE + 1; desc <= IORES_DESC_CXL; desc++)
 		if (physmem_any(&span, IORESOURCE_MEM, desc))
 			return -ENXIO;
@@ -375,6 +435,7 @@ static int physmem_classify(phys_addr_t start, u64 size)
 	return -ENXIO;
 }
 
+#ifdef CONFIG_X86
 /*
  * The kernel's interrupt controllers, whose registers are 32 bits wide and
  * for which the SDM leaves wider accesses undefined: the local APIC (its base
@@ -428,6 +489,22 @@ static bool physmem_interrupt_controller(phys_addr_t p)
 			return true;
 	return false;
 }
+
+#else
+/*
+ * arm64: no such list. The GIC, whose distributor takes 64-bit accesses to
+ * some registers and not to others, is in no /proc/iomem resource on the
+ * virt board, so no device access reaches it here.
+ */
+static void __init physmem_find_interrupt_controllers(void)
+{
+}
+
+static bool physmem_interrupt_controller(phys_addr_t p)
+{
+	return false;
+}
+#endif
 
 /*
  * A register access: 1, 2, 4 or 8 bytes at an address aligned to that; not
@@ -827,9 +904,19 @@ static int physmem_mmap(struct file *file, struct vm_area_struct *vma)
 	err = physmem_check_ram_pages(vma, vma->vm_pgoff, size >> PAGE_SHIFT);
 	if (err)
 		return err;
+#ifdef CONFIG_X86
 	/* The cache type mmap_mem() asks for: write-back, or UC- with O_SYNC. */
 	if (file->f_flags & O_DSYNC)
 		vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+#else
+	/*
+	 * arm64: what mmap_mem() asks there (phys_mem_access_prot()):
+	 * write-back, or Normal non-cacheable with O_SYNC; never Device
+	 * memory over RAM that the linear map holds as Normal memory.
+	 */
+	vma->vm_page_prot = phys_mem_access_prot(file, vma->vm_pgoff, size,
+						 vma->vm_page_prot);
+#endif
 	return physmem_remap_ram(vma, vma->vm_pgoff, size >> PAGE_SHIFT);
 }
 

@@ -21,9 +21,9 @@ pub(crate) enum WhereArg {
     Stack,
     /// The binary's writable data (.data, mapped from the executable)
     Static,
-    /// 0x5000 bytes into a 2 MiB transparent huge page (MADV_HUGEPAGE), where the kernel makes one; the ready report says whether it did
+    /// Five pages into a transparent huge page (MADV_HUGEPAGE; 2 MiB with 4 KiB pages, 512 MiB with 64 KiB: hpage_pmd_size), where the kernel makes one; the ready report says whether it did
     Thp,
-    /// 0x5000 bytes into a 2 MiB hugetlbfs page (MAP_HUGETLB; needs vm.nr_hugepages >= 1)
+    /// Five pages into a hugetlbfs page of the default size (MAP_HUGETLB; /proc/meminfo Hugepagesize; needs vm.nr_hugepages >= 1)
     Hugetlb,
 }
 

@@ -11,9 +11,10 @@ use anyhow::Result;
 use owo_colors::{OwoColorize, Stream::Stdout};
 use serde::Serialize;
 
-use crate::kernel::addr::{Hex, Pfn, PhysAddr, VirtAddr};
+use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::maps::MappingSummary;
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry, PagemapJson};
+use crate::kernel::pci::format_size;
 use crate::kernel::walk::{Mmu, Walk};
 use crate::proc::target_process;
 use crate::render::file::OutputFile;
@@ -84,6 +85,9 @@ pub(crate) struct InspectJson {
     pub(crate) kpageflags: Option<Vec<String>>,
     pub(crate) kpagecount: Option<u64>,
     pub(crate) huge_page: Option<&'static str>,
+    /// The huge page's size in bytes where kpageflags show it whole over the block a PMD
+    /// entry maps (2 MiB with 4 KiB pages, 512 MiB with 64 KiB), else `null`.
+    pub(crate) huge_page_size: Option<u64>,
     /// The page-table walk, on machines other than x86-64 (whose walk is always
     /// PGD, PUD, PMD, PTE of 9 bits over a 12-bit offset, and absent here).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,6 +111,7 @@ impl From<&Resolution> for InspectJson {
             kpageflags: r.frame.map(|f| f.flags.names()),
             kpagecount: r.frame.map(|f| f.map_count),
             huge_page: r.frame.and_then(|f| f.flags.huge_kind()),
+            huge_page_size: r.frame.and_then(|f| f.huge_size).map(PageSize::bytes),
             walk: (r.mmu != Mmu::X86_64)
                 .then(|| r.mmu.walk(r.vaddr, r.page))
                 .flatten(),
@@ -153,8 +158,16 @@ pub(crate) fn render_human(r: &Resolution, out: &mut impl Write) -> std::io::Res
     if let Some(frame) = r.frame {
         writeln!(out, "{}{}", head("flags"), frame.flags.names().join(" "))?;
         writeln!(out, "{}{}", head("map count"), frame.map_count)?;
-        if let Some(kind) = frame.flags.huge_kind() {
-            writeln!(out, "{}{kind}", head("huge page"))?;
+        match (frame.flags.huge_kind(), frame.huge_size) {
+            (Some(kind), Some(size)) => writeln!(
+                out,
+                "{}{kind} of {}, from frame {} (kpageflags: one compound page over the block a PMD maps)",
+                head("huge page"),
+                format_size(size.bytes()),
+                Pfn(r.pfn().map_or(0, |p| p.0) & !((size.bytes() >> r.page.shift()) - 1)),
+            )?,
+            (Some(kind), None) => writeln!(out, "{}{kind}", head("huge page"))?,
+            _ => {}
         }
     }
     match r.paddr() {

@@ -2,7 +2,9 @@
 //! `physdemo target`: a process that holds one 64-bit variable and reports every change.
 //!
 //! The variable sits on a page of its own (see [`TargetPage`]), made resident, locked and
-//! kept an ordinary 4 KiB page, so that a write through /dev/mem to its frame lands on it.
+//! kept an ordinary base page, so that a write through /dev/mem to its frame lands on it
+//! (or, with `--where thp|hugetlb`, some pages into a huge page of the size that goes with
+//! the running page size: 2 MiB with 4 KiB pages, 512 MiB with 64 KiB).
 //! The watch loop polls it with volatile reads, reports each change with the
 //! CLOCK_MONOTONIC time it noticed it (poke prints the same clock for its write), and
 //! re-reads its own frame number from pagemap now and then, warning if the page moved.
@@ -19,14 +21,15 @@ use serde::Serialize;
 use crate::error::{not_found, unsupported};
 use crate::kernel::addr::{Hex, PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::maps::describe_path;
-use crate::proc::huge::{hugetlb_2mb_pool, thp_mode, THP_ENABLED_PATH};
+use crate::kernel::pci::format_size;
+use crate::proc::huge::{hugetlb_pool, hugetlb_size, thp_mode, thp_size, THP_ENABLED_PATH};
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
 use crate::proc::process::open_user_process;
 use crate::render::json::write_sorted_json_line;
 use crate::sys::clock::monotonic_ns;
 use crate::sys::io_uring::FixedBuffer;
-use crate::sys::target_page::{TargetCell, TargetPage, HUGE_PAGE_LEN};
+use crate::sys::target_page::{TargetCell, TargetPage};
 
 /// How long the target stays alive after `--until` is reached, for the poker's checks.
 const UNTIL_LINGER: Duration = Duration::from_millis(300);
@@ -45,9 +48,9 @@ pub(crate) enum Home {
     Stack,
     /// The binary's writable data (`.data`, mapped from the executable).
     Static,
-    /// Some pages into a 2 MiB transparent huge page, where the kernel makes one.
+    /// Some pages into a transparent huge page (PMD-sized), where the kernel makes one.
     Thp,
-    /// Some pages into a 2 MiB hugetlbfs page (needs `vm.nr_hugepages`).
+    /// Some pages into a hugetlbfs page of the default size (needs `vm.nr_hugepages`).
     Hugetlb,
 }
 
@@ -67,6 +70,16 @@ impl Home {
     /// Whether the variable is meant to be in a huge page.
     fn is_huge(self) -> bool {
         matches!(self, Home::Thp | Home::Hugetlb)
+    }
+
+    /// The size of the huge page `--where thp|hugetlb` asks for with base pages of `page`:
+    /// the THP size (`hpage_pmd_size`), hugetlbfs's default (`Hugepagesize:`).
+    fn huge_size(self, page: PageSize) -> Option<PageSize> {
+        match self {
+            Home::Thp => thp_size(page),
+            Home::Hugetlb => hugetlb_size(page),
+            _ => None,
+        }
     }
 }
 
@@ -199,12 +212,18 @@ pub(crate) fn run(options: &TargetOptions) -> Result<()> {
         }
         Home::Heap => watch(TargetCell::on_heap(), options, page),
         Home::Thp => {
-            let cell = TargetCell::in_transparent_huge_page()
-                .context("mapping 4 MiB for a transparent huge page")?;
+            let huge = huge_len(options.home, page)?;
+            let cell = TargetCell::in_transparent_huge_page(huge, page.bytes() as usize)
+                .with_context(|| {
+                    let twice = format_size(2 * huge as u64);
+                    format!("mapping {twice} for a transparent huge page")
+                })?;
             watch(cell, options, page)
         }
         Home::Hugetlb => {
-            let cell = TargetCell::in_hugetlb_page().map_err(no_hugetlb_page)?;
+            let huge = huge_len(options.home, page)?;
+            let cell = TargetCell::in_hugetlb_page(huge, page.bytes() as usize)
+                .map_err(|err| no_hugetlb_page(err, huge as u64))?;
             watch(cell, options, page)
         }
         Home::Static => {
@@ -215,22 +234,38 @@ pub(crate) fn run(options: &TargetOptions) -> Result<()> {
     }
 }
 
-/// Why `--where hugetlb` got no page, and how to reserve one.
-fn no_hugetlb_page(err: std::io::Error) -> anyhow::Error {
-    let pool = hugetlb_2mb_pool();
+/// The huge page's size in bytes for `home` with base pages of `page`.
+fn huge_len(home: Home, page: PageSize) -> Result<usize> {
+    home.huge_size(page)
+        .and_then(|size| usize::try_from(size.bytes()).ok())
+        .ok_or_else(|| {
+            unsupported(format!(
+                "no huge page size goes with {}-byte pages for --where {}",
+                page.bytes(),
+                home.name()
+            ))
+            .hint("use --where mmap")
+            .into()
+        })
+}
+
+/// Why `--where hugetlb` got no page of `size` bytes, and how to reserve one.
+fn no_hugetlb_page(err: std::io::Error, size: u64) -> anyhow::Error {
+    let pool = PageSize::new(size).and_then(hugetlb_pool);
+    let size = format_size(size);
     match (err.raw_os_error(), pool) {
         (Some(libc::ENOMEM), Some((reserved, free))) => unsupported(format!(
-            "no free 2 MiB hugetlbfs page for --where hugetlb: vm.nr_hugepages reserves {reserved}, {free} free"
+            "no free {size} hugetlbfs page for --where hugetlb: vm.nr_hugepages reserves {reserved}, {free} free"
         ))
         .hint("reserve one as root: echo 1 > /proc/sys/vm/nr_hugepages, or sysctl vm.nr_hugepages=1")
         .into(),
         (_, None) => unsupported(format!(
-            "this kernel has no 2 MiB hugetlbfs pages for --where hugetlb ({err})"
+            "this kernel has no {size} hugetlbfs pages for --where hugetlb ({err})"
         ))
         .hint("it needs CONFIG_HUGETLBFS; use --where thp")
         .into(),
         _ => unsupported(format!(
-            "the kernel refused a 2 MiB hugetlbfs page for --where hugetlb: {err}"
+            "the kernel refused a {size} hugetlbfs page for --where hugetlb: {err}"
         ))
         .hint("check /proc/meminfo's HugePages_Free and vm.nr_hugepages")
         .into(),
@@ -279,25 +314,13 @@ struct HugeCheck {
 }
 
 impl HugeCheck {
-    fn of(home: Home, vaddr: VirtAddr, pfn: Option<Pfn>) -> Option<HugeCheck> {
-        if !home.is_huge() {
-            return None;
-        }
+    fn of(home: Home, vaddr: VirtAddr, pfn: Option<Pfn>, page: PageSize) -> Option<HugeCheck> {
+        let huge = home.huge_size(page)?;
         let flags = pfn.and_then(|pfn| {
             let reader = FrameInfoReader::open().ok()?;
             reader.flags(pfn, 1).ok()?.first().copied()
         });
-        let offset = vaddr.0 % HUGE_PAGE_LEN as u64;
-        let inside = |kind: &str| {
-            match pfn {
-            Some(pfn) => format!(
-                "in a {kind} of 2 MiB: the variable is {offset:#x} bytes in, subpage {} of the huge page at frame {}",
-                offset / 4096,
-                Pfn(pfn.0 & !(HUGE_PAGE_LEN as u64 / 4096 - 1)),
-            ),
-            None => format!("in a {kind} of 2 MiB: the variable is {offset:#x} bytes in"),
-        }
-        };
+        let inside = |kind: &str| huge_note(kind, vaddr, pfn, huge, page);
         let check = match (flags.map(|f| f.huge_kind()), home) {
             (Some(Some(kind)), _) => HugeCheck {
                 kind: Some(kind),
@@ -305,7 +328,11 @@ impl HugeCheck {
             },
             (Some(None), Home::Thp) => HugeCheck {
                 kind: None,
-                note: format!("NOT a huge page: {}; the variable is on an ordinary 4 KiB page", why_no_thp()),
+                note: format!(
+                    "NOT a huge page: {}; the variable is on an ordinary {} page",
+                    why_no_thp(),
+                    format_size(page.bytes())
+                ),
             },
             (Some(None), _) => HugeCheck {
                 kind: None,
@@ -321,6 +348,28 @@ impl HugeCheck {
             },
         };
         Some(check)
+    }
+}
+
+/// Where the variable lies in its huge page of `huge` bytes (base pages of `page`): `in a
+/// transparent huge page (THP) of 2 MiB: the variable is 0x5040 bytes in, subpage 5 of the
+/// huge page at frame 0x1200`.
+fn huge_note(
+    kind: &str,
+    vaddr: VirtAddr,
+    pfn: Option<Pfn>,
+    huge: PageSize,
+    page: PageSize,
+) -> String {
+    let size = format_size(huge.bytes());
+    let offset = huge.offset_in_page(vaddr.0);
+    match pfn {
+        Some(pfn) => format!(
+            "in a {kind} of {size}: the variable is {offset:#x} bytes in, subpage {} of the huge page at frame {}",
+            offset >> page.shift(),
+            Pfn(pfn.0 & !((huge.bytes() >> page.shift()) - 1)),
+        ),
+        None => format!("in a {kind} of {size}: the variable is {offset:#x} bytes in"),
     }
 }
 
@@ -344,13 +393,13 @@ fn place<'cell>(
     options: &TargetOptions,
     page: PageSize,
 ) -> Result<Placed<'cell>> {
-    if page.bytes() != 4096 && options.home != Home::Mmap {
+    if page.bytes() != 4096 && !matches!(options.home, Home::Mmap | Home::Thp | Home::Hugetlb) {
         return Err(unsupported(format!(
             "--where {} needs 4 KiB pages; this system uses {}",
             options.home.name(),
             page.bytes()
         ))
-        .hint("use --where mmap")
+        .hint("use --where mmap, thp or hugetlb")
         .into());
     }
     let pid = std::process::id();
@@ -378,7 +427,7 @@ fn place<'cell>(
         .and_then(|p| p.mapping_of(vaddr).ok().map(|m| describe_path(&m.pathname)))
         .unwrap_or_else(|| "?".into());
     let paddr = pfn.and_then(|pfn| page.phys_addr(pfn, page.offset_in_page(vaddr.0)));
-    let huge = HugeCheck::of(options.home, vaddr, pfn);
+    let huge = HugeCheck::of(options.home, vaddr, pfn, page);
     Ok(Placed {
         pid,
         vaddr,
@@ -594,6 +643,30 @@ fn render_event(out: &mut impl Write, json: bool, event: &TargetEvent) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_huge_note_follows_the_page_size() {
+        let size = |b| PageSize::new(b).unwrap();
+        let thp = "transparent huge page (THP)";
+        assert_eq!(
+            huge_note(thp, VirtAddr(0x7f00_0020_5040), Some(Pfn(0x21f805)), size(2 << 20), size(4096)),
+            "in a transparent huge page (THP) of 2 MiB: the variable is 0x5040 bytes in, subpage 5 of the huge page at frame 0x21f800"
+        );
+        assert_eq!(
+            huge_note(thp, VirtAddr(0xffff_6005_0040), Some(Pfn(0x12005)), size(512 << 20), size(65536)),
+            "in a transparent huge page (THP) of 512 MiB: the variable is 0x50040 bytes in, subpage 5 of the huge page at frame 0x12000"
+        );
+        assert_eq!(
+            huge_note(
+                HUGETLB_KIND,
+                VirtAddr(0xffff_8201_4040),
+                None,
+                size(32 << 20),
+                size(16384)
+            ),
+            "in a hugetlbfs huge page of 32 MiB: the variable is 0x14040 bytes in"
+        );
+    }
 
     fn line(event: &TargetEvent, json: bool) -> String {
         let mut out = Vec::new();

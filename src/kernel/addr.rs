@@ -244,30 +244,6 @@ pub fn parse_u64(text: &str) -> Result<u64, ParseNumberError> {
     })
 }
 
-/// The x86-64 four-level page-table walk of a virtual address: which entry of each level
-/// holds it (`Documentation/arch/x86/x86_64/mm.rst`: 9 bits per level above a 12-bit offset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PageTableIndices {
-    pub(crate) pgd: u64,
-    pub(crate) pud: u64,
-    pub(crate) pmd: u64,
-    pub(crate) pte: u64,
-    pub(crate) offset: u64,
-}
-
-impl PageTableIndices {
-    /// Splits `addr` for 4 KiB pages with four levels; `None` for any other page size.
-    pub(crate) fn x86_64(addr: VirtAddr, page: PageSize) -> Option<Self> {
-        (page.bytes() == 4096).then_some(PageTableIndices {
-            pgd: (addr.0 >> 39) & 0x1ff,
-            pud: (addr.0 >> 30) & 0x1ff,
-            pmd: (addr.0 >> 21) & 0x1ff,
-            pte: (addr.0 >> 12) & 0x1ff,
-            offset: addr.0 & 0xfff,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,19 +350,5 @@ mod tests {
         assert_eq!(sixteen_k.page_base(0x7fff), 0x4000);
         assert_eq!(four_k.phys_addr(Pfn(u64::MAX), 0), None);
         assert_eq!(PageSize::new(3000), None);
-    }
-
-    #[test]
-    fn splits_a_virtual_address_into_table_indices() {
-        let four_k = PageSize::new(4096).unwrap();
-        let split = PageTableIndices::x86_64(VirtAddr(0x7f12_3456_7040), four_k).unwrap();
-        assert_eq!(
-            (split.pgd, split.pud, split.pmd, split.pte, split.offset),
-            (0xfe, 0x48, 0x1a2, 0x167, 0x40)
-        );
-        assert_eq!(
-            PageTableIndices::x86_64(VirtAddr(0), PageSize::new(16384).unwrap()),
-            None
-        );
     }
 }

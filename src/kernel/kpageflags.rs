@@ -55,6 +55,8 @@ pub struct KpageFlags(pub u64);
 
 impl KpageFlags {
     pub(crate) const ANON: u32 = 12;
+    pub(crate) const COMPOUND_HEAD: u32 = 15;
+    pub(crate) const COMPOUND_TAIL: u32 = 16;
     pub(crate) const HUGE: u32 = 17;
     pub(crate) const THP: u32 = 22;
     pub(crate) const ZERO_PAGE: u32 = 24;
@@ -76,6 +78,17 @@ impl KpageFlags {
             .collect()
     }
 
+    /// Whether `frames` (consecutive frames' flags) are one compound page exactly: a head,
+    /// then tails only. A huge page spanning a whole aligned block reads so.
+    pub fn one_compound_page(frames: &[KpageFlags]) -> bool {
+        match frames.split_first() {
+            Some((head, tails)) => {
+                head.has(Self::COMPOUND_HEAD) && tails.iter().all(|f| f.has(Self::COMPOUND_TAIL))
+            }
+            None => false,
+        }
+    }
+
     /// What kind of huge page backs this frame, if any.
     pub fn huge_kind(self) -> Option<&'static str> {
         if self.has(Self::THP) {
@@ -91,6 +104,17 @@ impl KpageFlags {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_compound_page_is_a_head_then_tails_only() {
+        let head = KpageFlags(1 << 15 | 1 << 22);
+        let tail = KpageFlags(1 << 16 | 1 << 22);
+        assert!(KpageFlags::one_compound_page(&[head, tail, tail, tail]));
+        assert!(!KpageFlags::one_compound_page(&[tail, tail]));
+        assert!(!KpageFlags::one_compound_page(&[head, tail, head, tail]));
+        assert!(!KpageFlags::one_compound_page(&[head, tail, KpageFlags(0)]));
+        assert!(!KpageFlags::one_compound_page(&[]));
+    }
 
     #[test]
     fn names_an_anonymous_mlocked_page_like_page_types() {

@@ -13,6 +13,7 @@ use crate::kernel::addr::{PageSize, Pfn, PhysAddr, VirtAddr};
 use crate::kernel::kpageflags::KpageFlags;
 use crate::kernel::maps::MappingSummary;
 use crate::kernel::pagemap::{outside_pagemap_words, PagemapEntry};
+use crate::kernel::thp::pmd_size;
 use crate::kernel::walk::Mmu;
 use crate::proc::kpage::FrameInfoReader;
 use crate::proc::pagemap::PagemapFile;
@@ -41,6 +42,11 @@ pub(crate) struct Resolution {
 pub(crate) struct FrameInfo {
     pub(crate) flags: KpageFlags,
     pub(crate) map_count: u64,
+    /// For a huge page: its size where kpageflags show it spanning the whole block a PMD
+    /// entry maps (2 MiB with 4 KiB pages, 512 MiB with 64 KiB): the block's first frame a
+    /// compound head, every other frame its tail. `None` otherwise (no huge page, a smaller
+    /// one, or flags not readable).
+    pub(crate) huge_size: Option<PageSize>,
 }
 
 impl Resolution {
@@ -96,9 +102,13 @@ pub(crate) fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
     let entry = covered_entry.unwrap_or_default();
     let frame = entry.pfn().and_then(|pfn| {
         let reader = FrameInfoReader::open().ok()?;
+        let flags = *reader.flags(pfn, 1).ok()?.first()?;
         Some(FrameInfo {
-            flags: *reader.flags(pfn, 1).ok()?.first()?,
+            flags,
             map_count: *reader.map_counts(pfn, 1).ok()?.first()?,
+            huge_size: flags
+                .huge_kind()
+                .and_then(|_| pmd_mapped_size(&reader, pfn, page)),
         })
     });
     Ok(Resolution {
@@ -112,6 +122,16 @@ pub(crate) fn resolve(pid: i32, vaddr: VirtAddr) -> Result<Resolution> {
         frame,
         mmu: crate::proc::arch::running_mmu(),
     })
+}
+
+/// The PMD size, when the frames of the PMD-sized, aligned block holding `pfn` are one
+/// compound page (one read of kpageflags: 8192 words with 64 KiB pages).
+fn pmd_mapped_size(reader: &FrameInfoReader, pfn: Pfn, page: PageSize) -> Option<PageSize> {
+    let size = pmd_size(page)?;
+    let frames = size.bytes() >> page.shift();
+    let first = Pfn(pfn.0 & !(frames - 1));
+    let flags = reader.flags(first, usize::try_from(frames).ok()?).ok()?;
+    KpageFlags::one_compound_page(&flags).then_some(size)
 }
 
 /// A resolution to draw and report in unit tests: pid 42's anonymous page at
@@ -139,6 +159,7 @@ pub(crate) fn sample_resolution(entry: u64) -> Resolution {
         frame: Some(FrameInfo {
             flags: KpageFlags(1 << 11 | 1 << 12),
             map_count: 1,
+            huge_size: None,
         }),
         mmu: Mmu::X86_64,
     }

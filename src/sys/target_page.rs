@@ -83,12 +83,10 @@ enum Owner {
     Borrowed,
 }
 
-/// The size of the huge pages `--where thp|hugetlb` ask for: x86-64's PMD size.
-pub(crate) const HUGE_PAGE_LEN: usize = 2 << 20;
-
-/// Where the target page lies inside its huge page: some 4 KiB pages in, not at its start,
-/// so that its frame is a subpage's (the head frame + 5), not the head's.
-pub(crate) const OFFSET_IN_HUGE_PAGE: usize = 0x5000;
+/// Where the target page lies inside its huge page: this many base pages in (0x5000 bytes
+/// with 4 KiB pages), not at its start, so that its frame is a subpage's (the head frame +
+/// 5), not the head's.
+pub(crate) const PAGES_INTO_HUGE_PAGE: usize = 5;
 
 /// A target page, accessed only through volatile reads and writes.
 pub(crate) struct TargetCell<'a> {
@@ -115,43 +113,56 @@ impl TargetCell<'static> {
         })
     }
 
-    /// A page [`OFFSET_IN_HUGE_PAGE`] into a 2 MiB block, aligned to 2 MiB, of a private
-    /// anonymous mapping twice that size, advised `MADV_HUGEPAGE` and touched page by page,
-    /// so that the kernel backs it with a transparent huge page where it can. Whether it did
-    /// is for the caller to check (kpageflags): THP may be disabled, or memory too fragmented.
-    pub(crate) fn in_transparent_huge_page() -> io::Result<Self> {
-        let len = 2 * HUGE_PAGE_LEN;
+    /// A page [`PAGES_INTO_HUGE_PAGE`] base pages (`page_len` bytes) into a block of
+    /// `huge_len` bytes (the THP size: 2 MiB with 4 KiB pages, 512 MiB with 64 KiB), aligned
+    /// to its size, of a private anonymous mapping twice that size, advised `MADV_HUGEPAGE`
+    /// and touched page by page, so that the kernel backs it with a transparent huge page
+    /// where it can. Whether it did is for the caller to check (kpageflags): THP may be
+    /// disabled, or memory too fragmented.
+    pub(crate) fn in_transparent_huge_page(huge_len: usize, page_len: usize) -> io::Result<Self> {
+        let len = 2 * huge_len;
         let base = map_anonymous(len, 0)?;
-        let block = (base as usize).next_multiple_of(HUGE_PAGE_LEN) as *mut libc::c_void;
+        let block = (base as usize).next_multiple_of(huge_len) as *mut libc::c_void;
         // SAFETY: advice on the aligned block, which lies inside the mapping just made. An
         // error (EINVAL without CONFIG_TRANSPARENT_HUGEPAGE) only means no huge page, which
         // the caller finds out.
-        unsafe { libc::madvise(block, HUGE_PAGE_LEN, libc::MADV_HUGEPAGE) };
-        for offset in (0..HUGE_PAGE_LEN).step_by(layout::PAGE_LEN) {
+        unsafe { libc::madvise(block, huge_len, libc::MADV_HUGEPAGE) };
+        for offset in (0..huge_len).step_by(page_len.max(layout::PAGE_LEN)) {
             // SAFETY: inside the block, which is ours and writable; the first touch of the
             // block is where the kernel allocates the huge page.
             unsafe { block.cast::<u8>().add(offset).write_volatile(1) };
         }
-        Ok(Self::in_huge_block(block, base, len))
+        Ok(Self::in_huge_block(block, base, len, huge_len, page_len))
     }
 
-    /// A page [`OFFSET_IN_HUGE_PAGE`] into a private 2 MiB hugetlbfs page
-    /// (`MAP_HUGETLB | MAP_HUGE_2MB`). ENOMEM when no huge page is reserved
-    /// (`vm.nr_hugepages` is 0, or all are in use).
-    pub(crate) fn in_hugetlb_page() -> io::Result<Self> {
-        let base = map_anonymous(HUGE_PAGE_LEN, libc::MAP_HUGETLB | libc::MAP_HUGE_2MB)?;
-        Ok(Self::in_huge_block(base, base, HUGE_PAGE_LEN))
+    /// A page [`PAGES_INTO_HUGE_PAGE`] base pages into a private hugetlbfs page of
+    /// `huge_len` bytes (`MAP_HUGETLB` with log2 of the size in the `MAP_HUGE_SHIFT` bits:
+    /// `MAP_HUGE_2MB` for 2 MiB). ENOMEM when no huge page is reserved (`vm.nr_hugepages`
+    /// is 0, or all are in use).
+    pub(crate) fn in_hugetlb_page(huge_len: usize, page_len: usize) -> io::Result<Self> {
+        let size_flag = (huge_len.trailing_zeros() as libc::c_int) << libc::MAP_HUGE_SHIFT;
+        let base = map_anonymous(huge_len, libc::MAP_HUGETLB | size_flag)?;
+        Ok(Self::in_huge_block(
+            base, base, huge_len, huge_len, page_len,
+        ))
     }
 
-    /// The cell of the page inside the 2 MiB `block` of the mapping `base`..`base + len`:
-    /// locking covers the whole block (mlock of 4 KiB would split a THP's mapping, and
-    /// hugetlbfs mappings cannot be split at all).
-    fn in_huge_block(block: *mut libc::c_void, base: *mut libc::c_void, len: usize) -> Self {
+    /// The cell of the page inside the `huge_len` bytes `block` of the mapping from `base`,
+    /// `len` bytes long: locking covers the whole block (mlock of one base page would split a
+    /// THP's mapping, and hugetlbfs mappings cannot be split at all).
+    fn in_huge_block(
+        block: *mut libc::c_void,
+        base: *mut libc::c_void,
+        len: usize,
+        huge_len: usize,
+        page_len: usize,
+    ) -> Self {
+        let into = PAGES_INTO_HUGE_PAGE * page_len.max(layout::PAGE_LEN);
         TargetCell {
-            // The block is 2 MiB aligned, so the page is 4 KiB aligned.
-            page: block.cast::<u8>().wrapping_add(OFFSET_IN_HUGE_PAGE).cast(),
+            // The block is aligned to its size, so the page is aligned to a base page.
+            page: block.cast::<u8>().wrapping_add(into).cast(),
             cover_start: block,
-            extent: HUGE_PAGE_LEN,
+            extent: huge_len,
             owner: Owner::Mapping { base, len },
             _borrow: std::marker::PhantomData,
         }
@@ -358,12 +369,11 @@ mod tests {
     }
 
     #[test]
-    fn a_huge_page_cell_lies_some_pages_into_a_2_mib_aligned_block() {
-        let cell = TargetCell::in_transparent_huge_page().unwrap();
-        assert_eq!(
-            cell.page_addr() % HUGE_PAGE_LEN as u64,
-            OFFSET_IN_HUGE_PAGE as u64
-        );
+    fn a_huge_page_cell_lies_some_pages_into_a_block_aligned_to_its_size() {
+        let cell = TargetCell::in_transparent_huge_page(2 << 20, 4096).unwrap();
+        assert_eq!(cell.page_addr() % (2 << 20), 0x5000);
+        let cell = TargetCell::in_transparent_huge_page(8 << 20, 16384).unwrap();
+        assert_eq!(cell.page_addr() % (8 << 20), 5 * 16384);
         cell.initialise(1, 0x55);
         assert_eq!(cell.read(), 0x55);
         cell.lock().unwrap();

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `inspect --svg`: one translation drawn. The virtual address as 64 bits split into its
-//! x86-64 fields (sign extension, PGD, PUD, PMD and PTE indices, the offset in the page), the
-//! four-level walk those indices take, the page-table entry as /proc/PID/pagemap reports it
-//! (its flag bits and the frame number), the frame with its kpageflags, and the physical
-//! address: the frame number shifted left by 12, the same offset below it.
+//! `inspect --svg`: one translation drawn. The virtual address as 64 bits split into the
+//! fields of the walk the running MMU makes ([`crate::kernel::walk`]: on x86-64 the sign
+//! extension, PGD, PUD, PMD and PTE indices; on arm64 the bits above the VA size, which
+//! pick TTBR0_EL1, and the L0..L3 indices of the running granule; then the offset in the
+//! page), that walk one table per level, the page-table entry as /proc/PID/pagemap reports
+//! it (its flag bits and the frame number), the frame with its kpageflags, and the physical
+//! address: the frame number shifted left by the page shift, the same offset below it.
 //!
 //! Every bit is a cell: a set bit in its field's colour, a clear one in a pale tint of it,
 //! so the values can be read off the picture. Each row of bits is a `<g class="bits">` with
 //! `data-row` (`virtual`, `entry`, `physical`), `data-x`, `data-y`, `data-bit-px` and
 //! `data-h`: bit `b` is drawn at `x + (63 - b) × bit-px`.
 
-use crate::kernel::addr::PageTableIndices;
+use crate::kernel::walk::{Mmu, Walk};
 use crate::render::svg::{num, tint, Font, Svg, INK, MUTED};
 use crate::resolve::translate::Resolution;
 
@@ -28,6 +30,8 @@ const PGD: &str = "#4e79a7";
 const PUD: &str = "#f28e2b";
 const PMD: &str = "#59a14f";
 const PTE: &str = "#e15759";
+/// The colours of the levels, the last level's (PTE, L3) last.
+const LEVELS: [&str; 4] = [PGD, PUD, PMD, PTE];
 const OFFSET: &str = "#b07aa1";
 const PFN: &str = "#2f4b7c";
 const FLAGS: &str = "#9c755f";
@@ -113,16 +117,34 @@ fn draw_bits(svg: &mut Svg, row: &str, label: &str, value: u64, fields: &[Field]
     below
 }
 
-/// The x86-64 fields of a virtual address (4 KiB pages, four levels).
-fn virtual_fields(t: &PageTableIndices) -> Vec<Field> {
-    vec![
-        field(63, 48, SIGN, "sign extension of bit 47"),
-        field(47, 39, PGD, format!("PGD index {}", t.pgd)),
-        field(38, 30, PUD, format!("PUD {}", t.pud)),
-        field(29, 21, PMD, format!("PMD {}", t.pmd)),
-        field(20, 12, PTE, format!("PTE {}", t.pte)),
-        field(11, 0, OFFSET, format!("offset {:#x}", t.offset)),
-    ]
+/// A level's colour: the last level is always the PTE's (L3's), the others count back.
+fn level_colour(walk: &Walk, i: usize) -> &'static str {
+    LEVELS[LEVELS.len() - walk.levels.len() + i]
+}
+
+/// The fields of a virtual address: the bits above the walk, one index per level (the
+/// first named "index"), the offset in the page.
+fn virtual_fields(walk: &Walk, mmu: Mmu) -> Vec<Field> {
+    let top = match mmu {
+        Mmu::X86_64 => format!("sign extension of bit {}", walk.va_bits - 1),
+        _ => format!("bits above {} VA bits: 0 picks {}", walk.va_bits, walk.root),
+    };
+    let mut fields = vec![field(63, walk.va_bits, SIGN, top)];
+    for (i, l) in walk.levels.iter().enumerate() {
+        let name = if i == 0 {
+            format!("{} index {}", l.table, l.index)
+        } else {
+            format!("{} {}", l.table, l.index)
+        };
+        fields.push(field(l.high, l.low, level_colour(walk, i), name));
+    }
+    fields.push(field(
+        walk.offset_bits - 1,
+        0,
+        OFFSET,
+        format!("offset {:#x}", walk.offset),
+    ));
+    fields
 }
 
 /// The fields of a pagemap entry (`Documentation/admin-guide/mm/pagemap.rst`).
@@ -145,25 +167,28 @@ fn entry_fields(r: &Resolution) -> Vec<Field> {
     ]
 }
 
-/// The four-level walk, one box per table, with the entry each index picks.
-fn draw_walk(svg: &mut Svg, t: &PageTableIndices, y: f64) -> f64 {
+/// The walk, one box per table, with the entry each index picks.
+fn draw_walk(svg: &mut Svg, walk: &Walk, y: f64) -> f64 {
     svg.text(
         MARGIN,
         y + 14.0,
         Font::sans(12.0).bold(),
-        "The walk the MMU makes (CR3 holds the first table's frame):",
+        &format!(
+            "The walk the MMU makes ({} holds the first table's frame):",
+            walk.root
+        ),
     );
-    let steps = [
-        ("PGD", t.pgd, PGD),
-        ("PUD", t.pud, PUD),
-        ("PMD", t.pmd, PMD),
-        ("PTE", t.pte, PTE),
-    ];
     let (w, h, gap) = (170.0, 44.0, 70.0);
     let top = y + 26.0;
     let mut x = BITS_X;
-    svg.text(x - 8.0, top + 27.0, Font::mono(12.0).anchor("end"), "CR3");
-    for (i, (name, index, colour)) in steps.iter().enumerate() {
+    svg.text(
+        x - 8.0,
+        top + 27.0,
+        Font::mono(12.0).anchor("end"),
+        walk.root,
+    );
+    for (i, level) in walk.levels.iter().enumerate() {
+        let colour = level_colour(walk, i);
         svg.rect_with(
             x,
             top,
@@ -176,15 +201,15 @@ fn draw_walk(svg: &mut Svg, t: &PageTableIndices, y: f64) -> f64 {
             x + w / 2.0,
             top + 18.0,
             Font::sans(12.0).bold().anchor("middle"),
-            &format!("{name} table"),
+            &format!("{} table", level.table),
         );
         svg.text(
             x + w / 2.0,
             top + 35.0,
             Font::mono(11.0).anchor("middle"),
-            &format!("entry [{index}] of 512"),
+            &format!("entry [{}] of {}", level.index, level.entries()),
         );
-        let next = if i + 1 < steps.len() {
+        let next = if i + 1 < walk.levels.len() {
             "next table"
         } else {
             "the frame"
@@ -207,9 +232,67 @@ fn draw_walk(svg: &mut Svg, t: &PageTableIndices, y: f64) -> f64 {
         BITS_X,
         top + h + 18.0,
         Font::sans(11.0).fill(MUTED),
-        "Each index picks one of 512 entries (9 bits); user space cannot read the tables, but /proc/PID/pagemap gives the last entry's frame:",
+        &format!("{}; user space cannot read the tables, but /proc/PID/pagemap gives the last entry's frame:", index_sizes(walk)),
     );
     top + h + 30.0
+}
+
+/// `Each index picks one of 512 entries (9 bits)`, or per level where they differ.
+fn index_sizes(walk: &Walk) -> String {
+    let bits = |l: &crate::kernel::walk::Level| l.high - l.low + 1;
+    match walk.levels.split_first() {
+        Some((first, rest)) if rest.iter().all(|l| bits(l) == bits(first)) => format!(
+            "Each index picks one of {} entries ({} bits)",
+            first.entries(),
+            bits(first)
+        ),
+        _ => {
+            let each: Vec<String> = walk
+                .levels
+                .iter()
+                .map(|l| {
+                    format!(
+                        "{} {} of {} ({} bits)",
+                        l.table,
+                        l.index,
+                        l.entries(),
+                        bits(l)
+                    )
+                })
+                .collect();
+            format!(
+                "Each index picks one entry of its table: {}",
+                each.join(", ")
+            )
+        }
+    }
+}
+
+/// A huge page mapped whole ends the walk a level early: the note under the walk.
+fn huge_note(walk: &Walk, kind: &str) -> Option<String> {
+    let [.., above, _] = walk.levels.as_slice() else {
+        return None;
+    };
+    let article = if above.table.starts_with('L') {
+        "an"
+    } else {
+        "a"
+    };
+    Some(format!(
+        "The frame is part of a {kind}: mapped by {article} {} entry, the walk ends there and bits {}-0 are the offset in the {} page.",
+        above.table,
+        above.low - 1,
+        whole_units(1u64 << above.low)
+    ))
+}
+
+/// `2 MiB`, `512 MiB`, `1 GiB`: a power of two in the largest unit it fills.
+fn whole_units(bytes: u64) -> String {
+    let units = [(30, "GiB"), (20, "MiB"), (10, "KiB")];
+    match units.iter().find(|(shift, _)| bytes >= 1 << shift) {
+        Some((shift, unit)) => format!("{} {unit}", bytes >> shift),
+        None => format!("{bytes} bytes"),
+    }
 }
 
 /// The frame: its number, what kpageflags says about it.
@@ -266,29 +349,21 @@ pub(crate) fn translation_svg(r: &Resolution) -> String {
         ),
     );
     let mut y = 80.0;
-    // The picture draws the x86-64 walk; elsewhere it shows page and offset.
-    let x86 = (r.mmu == crate::kernel::walk::Mmu::X86_64)
-        .then(|| PageTableIndices::x86_64(r.vaddr, r.page))
-        .flatten();
-    match x86 {
-        Some(t) => {
+    // The picture draws the running MMU's walk; where it knows none, page and offset.
+    match r.mmu.walk(r.vaddr, r.page) {
+        Some(walk) => {
             y = draw_bits(
                 &mut svg,
                 "virtual",
                 "virtual",
                 r.vaddr.0,
-                &virtual_fields(&t),
+                &virtual_fields(&walk, r.mmu),
                 y,
             );
-            y = draw_walk(&mut svg, &t, y + 4.0);
-            if let Some(kind) = r.frame.and_then(|f| f.flags.huge_kind()) {
-                // A huge page mapped whole ends the walk a level early.
-                svg.text(
-                    BITS_X,
-                    y + 4.0,
-                    Font::sans(11.0).fill(MUTED),
-                    &format!("The frame is part of a {kind}: mapped by a PMD entry, the walk ends there and bits 20-0 are the offset in the 2 MiB page."),
-                );
+            y = draw_walk(&mut svg, &walk, y + 4.0);
+            let kind = r.frame.and_then(|f| f.flags.huge_kind());
+            if let Some(note) = kind.and_then(|k| huge_note(&walk, k)) {
+                svg.text(BITS_X, y + 4.0, Font::sans(11.0).fill(MUTED), &note);
                 y += 16.0;
             }
         }
@@ -389,5 +464,96 @@ mod tests {
         )));
         // The background, 64 cells a word, the four tables, the frame.
         assert_eq!(text.matches("<rect").count(), 1 + 64 * 3 + 4 + 1);
+    }
+
+    /// The sample on arm64 with `page` bytes a page and 48-bit VA.
+    fn arm64(page: u64, entry: u64) -> String {
+        let mut r = crate::resolve::translate::sample_resolution(entry);
+        r.mmu = Mmu::Arm64 { va_bits: 48 };
+        r.page = crate::kernel::addr::PageSize::new(page).unwrap();
+        translation_svg(&r)
+    }
+
+    #[test]
+    fn arm64_4k_draws_ttbr0_and_four_levels_of_nine_bits() {
+        let text = arm64(4096, 0x8180_0000_0012_3456);
+        assert!(text.contains("TTBR0_EL1 holds the first table"), "{text}");
+        assert!(text.contains("bits above 48 VA bits: 0 picks TTBR0_EL1"));
+        for (name, bits) in [
+            ("L0 index 254", "47-39"),
+            ("L1 72", "38-30"),
+            ("L2 418", "29-21"),
+            ("L3 359", "20-12"),
+            ("offset 0x40", "11-0"),
+        ] {
+            assert!(text.contains(&format!(">{name}<")), "{name}");
+            assert!(text.contains(&format!(">{bits}<")), "{bits}");
+        }
+        assert!(text.contains("entry [254] of 512"));
+        assert!(text.contains("Each index picks one of 512 entries (9 bits)"));
+        assert!(!text.contains("PGD"));
+        assert!(text.contains("physical = PFN 0x123456 &lt;&lt; 12 | offset 0x40 = 0x123456040"));
+        assert_eq!(text.matches("<rect").count(), 1 + 64 * 3 + 4 + 1);
+    }
+
+    #[test]
+    fn arm64_64k_draws_three_levels_the_first_of_six_bits() {
+        // 0x7f12_3456_7040: L1 = bits 47-42, L2 = 41-29, L3 = 28-16, offset 15-0.
+        let text = arm64(65536, 0x8180_0000_0000_1234);
+        for (name, bits) in [
+            ("L1 index 31", "47-42"),
+            ("L2 6289", "41-29"),
+            ("L3 5206", "28-16"),
+            ("offset 0x7040", "15-0"),
+        ] {
+            assert!(text.contains(&format!(">{name}<")), "{name}: {text}");
+            assert!(text.contains(&format!(">{bits}<")), "{bits}");
+        }
+        assert!(!text.contains("L0"));
+        assert!(text.contains("entry [31] of 64") && text.contains("entry [6289] of 8192"));
+        assert!(text.contains(
+            "one entry of its table: L1 31 of 64 (6 bits), L2 6289 of 8192 (13 bits), L3 5206 of 8192 (13 bits)"
+        ));
+        assert!(text.contains("physical = PFN 0x1234 &lt;&lt; 16 | offset 0x7040 = 0x12347040"));
+        assert_eq!(text.matches("<rect").count(), 1 + 64 * 3 + 3 + 1);
+    }
+
+    #[test]
+    fn arm64_16k_with_48_bits_has_an_l0_of_one_bit_and_three_of_eleven() {
+        let text = arm64(16384, 0x8180_0000_0000_1234);
+        assert!(text.contains(">L0 index 0 47<"), "{text}");
+        for (name, bits) in [
+            ("L1 2033", "46-36"),
+            ("L2 282", "35-25"),
+            ("L3 345", "24-14"),
+            ("offset 0x3040", "13-0"),
+        ] {
+            assert!(text.contains(&format!(">{name}<")), "{name}");
+            assert!(text.contains(&format!(">{bits}<")), "{bits}");
+        }
+        assert!(text.contains("entry [0] of 2") && text.contains("entry [2033] of 2048"));
+    }
+
+    #[test]
+    fn a_huge_page_ends_the_walk_a_level_early_at_its_own_size() {
+        let thp = |page, mmu| {
+            let mut r = crate::resolve::translate::sample_resolution(0x8180_0000_0000_1234);
+            r.mmu = mmu;
+            r.page = crate::kernel::addr::PageSize::new(page).unwrap();
+            r.frame = Some(crate::resolve::translate::FrameInfo {
+                flags: crate::kernel::kpageflags::KpageFlags(1 << 22),
+                map_count: 1,
+                huge_size: None,
+            });
+            translation_svg(&r)
+        };
+        let arm = Mmu::Arm64 { va_bits: 48 };
+        assert!(thp(65536, arm).contains(
+            "mapped by an L2 entry, the walk ends there and bits 28-0 are the offset in the 512 MiB page."
+        ));
+        assert!(thp(16384, arm).contains("bits 24-0 are the offset in the 32 MiB page."));
+        assert!(thp(4096, Mmu::X86_64).contains(
+            "mapped by a PMD entry, the walk ends there and bits 20-0 are the offset in the 2 MiB page."
+        ));
     }
 }
