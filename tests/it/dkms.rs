@@ -108,7 +108,8 @@ fn the_dkms_package_unpacks_to_what_dkms_and_debian_expect() {
             "{f} differs from demos/kmod/{f}"
         );
     }
-    // dkms.conf as DKMS reads it: all three modules on x86-64, physdemo_buf alone elsewhere.
+    // dkms.conf as DKMS reads it: all three modules on x86-64, physdemo_mem and physdemo_buf
+    // on arm64, physdemo_buf alone elsewhere.
     let conf = root.join(&src[2..]).join("dkms.conf");
     let x86 = dkms_conf_for(&conf, "x86_64");
     let x86: Vec<&str> = x86.lines().collect();
@@ -118,7 +119,13 @@ fn the_dkms_package_unpacks_to_what_dkms_and_debian_expect() {
     assert_eq!(x86[3], format!("make -C /k M=/t/physdemo/{version}/build PHYSDEMO_MODULES='physdemo_mem physdemo_buf physdemo_testdev' modules"));
     let arm = dkms_conf_for(&conf, "aarch64");
     let arm: Vec<&str> = arm.lines().collect();
-    assert_eq!((arm[1], arm[2]), ("physdemo_buf", "/updates/dkms"));
+    assert_eq!(
+        (arm[1], arm[2]),
+        ("physdemo_mem physdemo_buf", "/updates/dkms /updates/dkms")
+    );
+    let other = dkms_conf_for(&conf, "riscv64");
+    let other: Vec<&str> = other.lines().collect();
+    assert_eq!((other[1], other[2]), ("physdemo_buf", "/updates/dkms"));
     // The copyright file names the modules' license, GPL-2.0 (the header's with its note).
     let copyright =
         std::fs::read_to_string(root.join("usr/share/doc/physdemo-dkms/copyright")).unwrap();
