@@ -14,8 +14,10 @@
 #   NAME   WHERE   COMMAND
 # NAME is what the docs' marker names (`<!-- transcript: NAME -->` on the line
 # before a fenced block); WHERE is `host` (run here, from the repo, with the
-# crate's physdemo first on PATH), `default` or `distro` (run inside that x86
-# VM, from /, where /demos is the repo's demos/ and physdemo is on PATH);
+# crate's physdemo first on PATH), `host-vm` (the same, for a command that
+# boots VMs of its own: run beside the others), `default` or `distro` (run
+# inside that x86 VM, from /, where /demos is the repo's demos/ and physdemo
+# is on PATH);
 # COMMAND is sh, run with NO_COLOR=1 and stdin from /dev/null, its stdout
 # and stderr together being the block. A recipe that shows several blocks
 # prints `@@part PART` before each; they are the blocks NAME/PART.
@@ -42,8 +44,8 @@ maps-owner      host     recipe_maps_owner
 usage           host     recipe_usage
 physmap         host     recipe_physmap
 kmod-host       host     show --bare --exit 1 demos/kmod/build --host
-device          host     show demos/device
-arm64           host     recipe_arm64
+device          host-vm  show demos/device
+arm64           host-vm  recipe_arm64
 demo            default  recipe_demo
 peek-poke       default  recipe_peek_poke
 ports           default  recipe_ports
