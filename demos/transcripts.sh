@@ -23,10 +23,11 @@
 # prints `@@part PART` before each; they are the blocks NAME/PART.
 #
 # Helpers for COMMAND (besides demos/lib.sh's start_target, wait_for, ...):
-#   show [--sudo] [--as TEXT] [--bare] [--exit N] CMD ARGS...
+#   show [--sudo] [--as TEXT] [--bare] [--no-stderr] [--exit N] CMD ARGS...
 #       prints "$ CMD ARGS" (with --sudo "$ sudo CMD ARGS", with --as "$ TEXT",
-#       with --bare nothing) and runs CMD, stderr into stdout; the recipe fails
-#       unless CMD exits N (default 0).
+#       with --bare nothing) and runs CMD, stderr into stdout (with --no-stderr
+#       left out: for a command whose stderr says what it built, which varies);
+#       the recipe fails unless CMD exits N (default 0).
 #   excerpt AWK-CONDITION...   (a filter) keeps the lines for which a condition
 #       holds and puts one "…" line where lines were left out.
 #   expect_fail TEXT            marks the recipe failed, saying TEXT on stderr.
@@ -44,7 +45,7 @@ maps-owner      host     recipe_maps_owner
 usage           host     recipe_usage
 physmap         host     recipe_physmap
 kmod-host       host     show --bare --exit 1 demos/kmod/build --host
-device          host-vm  show demos/device
+device          host-vm  show --no-stderr demos/device
 arm64           host-vm  recipe_arm64
 demo            default  recipe_demo
 peek-poke       default  recipe_peek_poke
@@ -72,13 +73,14 @@ quote_words() { # the words as a shell would need them typed
   printf '%s\n' "$_q_out"
 }
 
-show() { # show [--sudo] [--as TEXT] [--bare] [--exit N] CMD ARGS...
-  _s_prompt='$ ' _s_as="" _s_bare="" _s_want=0
+show() { # show [--sudo] [--as TEXT] [--bare] [--no-stderr] [--exit N] CMD ARGS...
+  _s_prompt='$ ' _s_as="" _s_bare="" _s_want=0 _s_err=""
   while :; do
     case "$1" in
       --sudo) _s_prompt='$ sudo '; shift ;;
       --as) _s_as="$2"; shift 2 ;;
       --bare) _s_bare=1; shift ;;
+      --no-stderr) _s_err="$(mktemp)"; shift ;;
       --exit) _s_want="$2"; shift 2 ;;
       *) break ;;
     esac
@@ -86,8 +88,14 @@ show() { # show [--sudo] [--as TEXT] [--bare] [--exit N] CMD ARGS...
   if [ -z "$_s_bare" ]; then
     if [ -n "$_s_as" ]; then echo "$_s_prompt$_s_as"; else echo "$_s_prompt$(quote_words "$@")"; fi
   fi
-  "$@" 2>&1 && _s_rc=0 || _s_rc=$?
-  [ "$_s_rc" = "$_s_want" ] || expect_fail "'$*' exited $_s_rc, not $_s_want"
+  if [ -n "$_s_err" ]; then
+    "$@" 2>"$_s_err" && _s_rc=0 || _s_rc=$?
+  else
+    "$@" 2>&1 && _s_rc=0 || _s_rc=$?
+  fi
+  [ "$_s_rc" = "$_s_want" ] ||
+    expect_fail "'$*' exited $_s_rc, not $_s_want${_s_err:+; its stderr ends: $(tail -n 5 "$_s_err")}"
+  [ -z "$_s_err" ] || rm -f "$_s_err"
   return 0
 }
 
@@ -162,15 +170,16 @@ recipe_physmap() {
 }
 
 # demos/arm64 boots its own two VMs (4k and 64k pages): the 4k part whole, the
-# 64k part up to the poke by physical address.
+# 64k part up to the poke by physical address (its stdout: stderr says what
+# was built).
 recipe_arm64() {
-  _a_out="$(mktemp)"
-  demos/arm64 >"$_a_out" 2>&1 || expect_fail "demos/arm64 failed: $(tail -n 5 "$_a_out")"
+  _a_out="$(mktemp)" _a_err="$(mktemp)"
+  demos/arm64 >"$_a_out" 2>"$_a_err" || expect_fail "demos/arm64 failed: $(tail -n 5 "$_a_out" "$_a_err")"
   awk '/^==> arm64 with 4k pages/ { print "@@part 4k"; on = 1 }
        /^==> arm64 with 64k pages/ { print "@@part 64k"; on = 2 }
        on { print }
        on == 2 && /^ok   - poke 0x.* landed/ { exit }' "$_a_out"
-  rm -f "$_a_out"
+  rm -f "$_a_out" "$_a_err"
 }
 
 # --- default VM recipes ----------------------------------------------------
