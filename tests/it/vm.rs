@@ -1144,7 +1144,7 @@ fn watch_sees_each_poke_the_hpet_at_its_period_and_jiffies_at_config_hz() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "demos/vm/watch.sh failed in the VM");
     assert!(
-        text.lines().any(|l| l == "watch: 9 passed, 0 failed"),
+        text.lines().any(|l| l == "watch: 10 passed, 0 failed"),
         "{text}"
     );
     let line = |prefix: &str| line_starting(&text, prefix)[prefix.len()..].to_string();
