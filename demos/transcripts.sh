@@ -208,8 +208,8 @@ recipe_arm64() {
 
 # --- default VM recipes ----------------------------------------------------
 
-# README: demos/demo in the VM, with most of step 1's target and step 2's
-# inspect (both shown above it in the README) and the target's repeated output
+# README: demos/demo in the VM, with most of step 1's target and step 2 (its
+# inspect: both shown above it in the README) and the target's repeated output
 # left out.
 recipe_demo() {
   show --bare demos/userland.sh | awk '
@@ -218,7 +218,8 @@ recipe_demo() {
     { inhead = 0; body[n, ++len[n]] = $0 }
     END {
       for (i = 0; i <= n; i++) {
-        if (i > 0) print head[i]
+        if (step[i] == "2:") { split(head[i], h, "\n"); print h[1] }
+        else if (i > 0) print head[i]
         for (m = len[i]; m > 0 && body[i, m] == ""; m--) ;
         if (step[i] == "1:") { print body[i, 1]; print body[i, 2]; print "…" }
         else if (step[i] == "2:") print "…"
