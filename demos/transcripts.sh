@@ -44,6 +44,7 @@ tour            host     recipe_tour
 maps-owner      host     recipe_maps_owner
 usage           host     recipe_usage
 physmap         host     recipe_physmap
+explain-host    host     recipe_explain_host
 kmod-host       host     show --bare --exit 1 demos/kmod/build --host
 device          host-vm  show --no-stderr demos/device
 arm64           host-vm  recipe_arm64
@@ -53,8 +54,14 @@ ports           default  recipe_ports
 buffer-keys     default  recipe_buffer_keys
 kernel-buffer   default  show --as demos/kernel-buffer demos/kernel-buffer.sh
 edu             default  show --as demos/edu demos/edu.sh
+watch           default  recipe_watch
+symbol          default  recipe_symbol
+explain-symbol  default  show --sudo physdemo explain --symbol schedule+0x10
 doctor-distro   distro   show --bare physdemo doctor
+kcore           distro   recipe_kcore
 physmem-poke    distro   recipe_physmem_poke
+explain-distro  distro   recipe_explain_distro
+kcore-lockdown  distro   recipe_kcore_lockdown
 EOF
 }
 
@@ -169,23 +176,41 @@ recipe_physmap() {
   stop_target
 }
 
-# demos/arm64 boots its own two VMs (4k and 64k pages): the 4k part whole, the
-# 64k part up to the poke by physical address (its stdout: stderr says what
-# was built).
+# docs/explorer.md: explain of a target's variable on this host (no /dev/mem,
+# no /proc/kcore, no module).
+recipe_explain_host() {
+  start_target
+  show --sudo physdemo explain "$pid" "$vaddr" | excerpt '!/^door /' '/^door +\/dev\/mem read/'
+  stop_target
+}
+
+# demos/arm64 boots its own VMs (4k, 16k and 64k pages; its stdout: stderr says
+# what was built): the 4k part whole; the 16k part up to inspect --svg, then its
+# huge pages; the 64k part up to the poke by physical address, then physdemo_mem
+# and the huge pages; and for README a few of the 64k VM's checks and the total.
 recipe_arm64() {
   _a_out="$(mktemp)" _a_err="$(mktemp)"
   demos/arm64 >"$_a_out" 2>"$_a_err" || expect_fail "demos/arm64 failed: $(tail -n 5 "$_a_out" "$_a_err")"
-  awk '/^==> arm64 with 4k pages/ { print "@@part 4k"; on = 1 }
-       /^==> arm64 with 64k pages/ { print "@@part 64k"; on = 2 }
-       on { print }
-       on == 2 && /^ok   - poke 0x.* landed/ { exit }' "$_a_out"
+  awk '/^==> arm64 with 4k pages/ { sec = "4k"; print "@@part 4k" }
+       /^==> arm64 with 16k pages/ { sec = "16k"; st = 1; print "@@part 16k" }
+       /^==> arm64 with 64k pages/ { sec = "64k"; st = 1; print "@@part 64k" }
+       sec == "4k" { print; next }
+       sec == "64k" && /^ok   - (inspect: |poke --device \/dev\/physmem |transparent huge page|64k: the serial line)/ { readme[++n] = $0 }
+       /^arm64 \(host\)/ { readme[++n] = $0 }
+       st == 1 { print }
+       st == 1 && (sec == "16k" && /^ok   - inspect --svg/ || sec == "64k" && /^ok   - poke 0x.* landed/) { print "…"; st = 2; next }
+       st == 2 && (sec == "16k" && /^==> huge pages on/ || sec == "64k" && /^==> physdemo_mem:/) { st = 3 }
+       st == 3 { print }
+       st == 3 && /^arm64: .* passed/ { st = 4 }
+       END { print "@@part readme"; for (i = 1; i <= n; i++) print readme[i] }' "$_a_out"
   rm -f "$_a_out" "$_a_err"
 }
 
 # --- default VM recipes ----------------------------------------------------
 
-# README: demos/demo in the VM, with step 2's inspect (shown above it in the
-# README) and the target's repeated output left out.
+# README: demos/demo in the VM, with most of step 1's target and step 2 (its
+# inspect: both shown above it in the README) and the target's repeated output
+# left out.
 recipe_demo() {
   show --bare demos/userland.sh | awk '
     /^==> / { n++; head[n] = $0; step[n] = $3; inhead = 1; next }
@@ -193,9 +218,11 @@ recipe_demo() {
     { inhead = 0; body[n, ++len[n]] = $0 }
     END {
       for (i = 0; i <= n; i++) {
-        if (i > 0) print head[i]
+        if (step[i] == "2:") { split(head[i], h, "\n"); print h[1] }
+        else if (i > 0) print head[i]
         for (m = len[i]; m > 0 && body[i, m] == ""; m--) ;
-        if (step[i] == "2:") print "…"
+        if (step[i] == "1:") { print body[i, 1]; print body[i, 2]; print "…" }
+        else if (step[i] == "2:") print "…"
         else if (step[i] == "4:") { print "…"; print body[i, m - 1]; print body[i, m] }
         else for (j = 1; j <= m; j++) print body[i, j]
         if (m < len[i]) print ""
@@ -239,6 +266,37 @@ recipe_buffer_keys() {
   rmmod physdemo_buf
 }
 
+# docs/watch.md and README: the HPET's counter, a target's variable while poke
+# changes one byte of it, the refusal of a register without --width; and
+# jiffies by name (README).
+recipe_watch() {
+  echo "@@part hpet"
+  show --sudo physdemo watch 0xfed000f0 --width 32 --interval 10ms --count 3
+  echo "@@part range"
+  start_target
+  _w_log="$(mktemp)"
+  echo "\$ sudo physdemo watch $pid $vaddr --len 16 --interval 1ms --count 1"
+  physdemo watch "$pid" "$vaddr" --len 16 --interval 1ms --count 1 >"$_w_log" 2>&1 &
+  _w_job=$!
+  wait_for "$_w_log" 'first read' 100 || expect_fail "watch did not start: $(cat "$_w_log")"
+  physdemo poke "$pid" "$(printf '%#x' $((vaddr + 2)))" 0xaa --width 8 >/dev/null 2>&1 ||
+    expect_fail "the poke of one byte failed"
+  wait "$_w_job" || expect_fail "watch exited $?"
+  cat "$_w_log"
+  rm -f "$_w_log"
+  stop_target
+  echo "@@part refusal"
+  show --sudo --exit 2 physdemo watch 0xfed000f0
+  echo "@@part jiffies"
+  show --sudo physdemo watch --symbol jiffies --interval 10ms --count 1
+}
+
+# docs/physical-memory.md: a kernel variable and the kernel's banner, by name.
+recipe_symbol() {
+  show physdemo peek --symbol jiffies
+  show physdemo dump --symbol linux_banner 0xa0
+}
+
 # --- distro VM recipes -----------------------------------------------------
 
 # docs/distribution-kernels.md: a poke through /dev/physmem where
@@ -249,6 +307,61 @@ recipe_physmem_poke() {
   show physdemo poke "$pid" "$vaddr" 0xfeedc0dedeadf00d | excerpt 'NR == 1' '/^(new|via|target) /'
   stop_target
   rmmod physdemo_mem
+}
+
+# banner_paddr: sets banner, linux_banner's physical address computed by hand:
+# its distance from _text in /proc/kallsyms plus the start of "Kernel code".
+banner_paddr() {
+  _k_text="$(sed -n 's/^\([0-9a-f]*\) T _text$/\1/p' /proc/kallsyms)"
+  _k_banner="$(sed -n 's/^\([0-9a-f]*\) [DR] linux_banner$/\1/p' /proc/kallsyms)"
+  _k_code="$(sed -n 's/^ *\([0-9a-f]*\)-[0-9a-f]* : Kernel code$/\1/p' /proc/iomem | head -n 1)"
+  banner="$(printf '%#x' $((0x$_k_banner - 0x$_k_text + 0x$_k_code)))"
+}
+
+# docs/distribution-kernels.md: RAM read through /proc/kcore, physdemo_mem not
+# loaded: linux_banner placed by hand (kallsyms and iomem), then by name.
+recipe_kcore() {
+  banner_paddr
+  echo '$ grep -w -e _text -e linux_banner /proc/kallsyms; grep "Kernel code" /proc/iomem'
+  grep -w -e _text -e linux_banner /proc/kallsyms
+  grep "Kernel code" /proc/iomem
+  show physdemo peek "$banner" --width 64
+  show physdemo dump "$banner" 0x40
+  show cat /proc/version
+  echo '$ physdemo doctor | grep -e kcore -e "next step"'
+  physdemo doctor | grep -e kcore -e "next step"
+}
+
+# docs/explorer.md and README: explain of a target's variable with physdemo_mem
+# loaded (whole, and the README's few lines), and of edu's liveness register.
+recipe_explain_distro() {
+  insmod "/lib/modules/$(uname -r)/extra/physdemo_mem.ko" || expect_fail "insmod physdemo_mem failed"
+  start_target
+  _x_out="$(mktemp)"
+  show --sudo physdemo explain "$pid" "$vaddr" >"$_x_out"
+  echo "@@part full"
+  cat "$_x_out"
+  echo "@@part readme"
+  excerpt 'NR <= 2' '/^physical /' '/^(peek|poke) /' <"$_x_out"
+  rm -f "$_x_out"
+  stop_target
+  echo "@@part edu"
+  _x_bar="$(bar_start "$(edu_dir)")"
+  show --sudo physdemo explain "$(printf '%#x' $((_x_bar + 4)))"
+  rmmod physdemo_mem
+}
+
+# docs/distribution-kernels.md: lockdown raised to integrity (/proc/kcore still
+# reads), then to confidentiality (it closes). Last of the distro recipes: the
+# level only rises.
+recipe_kcore_lockdown() {
+  banner_paddr
+  echo '$ echo integrity >/sys/kernel/security/lockdown'
+  echo integrity >/sys/kernel/security/lockdown || expect_fail "lockdown integrity refused"
+  show physdemo peek "$banner" --width 64 | excerpt 'NR == 1' '/^(value|via) /'
+  echo '$ echo confidentiality >/sys/kernel/security/lockdown'
+  echo confidentiality >/sys/kernel/security/lockdown || expect_fail "lockdown confidentiality refused"
+  show --exit 4 physdemo peek "$banner" --width 64
 }
 
 # --- the runner --------------------------------------------------------------
