@@ -507,10 +507,9 @@ fn render_start(
     if let Some(via) = used.via_line() {
         writeln!(out, "{via}")?;
     }
-    let what = match (width, len) {
-        (Some(width), None) => format!("{width} value"),
-        (_, Some(len)) => format!("{len} bytes"),
-        (None, None) => unreachable!("a value has a width"),
+    let what = match watched.shape {
+        Shape::Value(width) => format!("{width} value"),
+        Shape::Range { len, .. } => format!("{len} bytes"),
     };
     writeln!(
         out,
@@ -520,6 +519,15 @@ fn render_start(
     render_first(out, watched, first, at_ns)
 }
 
+/// A value as its width prints it (a value is read only for a `Shape::Value`; 64 bits
+/// otherwise, which never happens).
+fn value_words(shape: Shape, value: u64) -> String {
+    match shape {
+        Shape::Value(width) => width.hex(value),
+        Shape::Range { .. } => Width::W64.hex(value),
+    }
+}
+
 /// The first read, in text: the value, or the range as `hexdump -C` prints it.
 fn render_first(
     out: &mut impl Write,
@@ -527,14 +535,14 @@ fn render_first(
     first: &Reading,
     at_ns: u64,
 ) -> Result<()> {
-    match (first, watched.shape) {
-        (Reading::Value(value), Shape::Value(width)) => writeln!(
+    match first {
+        Reading::Value(value) => writeln!(
             out,
             "{}{}  (first read, CLOCK_MONOTONIC {at_ns} ns)",
             stamp(0.0),
-            width.hex(*value)
+            value_words(watched.shape, *value)
         )?,
-        (Reading::Bytes(bytes), _) => {
+        Reading::Bytes(bytes) => {
             writeln!(
                 out,
                 "{}first read  (CLOCK_MONOTONIC {at_ns} ns)",
@@ -544,7 +552,6 @@ fn render_first(
             dumper.push(bytes, out)?;
             dumper.finish(out)?;
         }
-        _ => unreachable!("a reading has the watch's shape"),
     }
     out.flush()?;
     Ok(())

@@ -76,7 +76,8 @@ pub(crate) fn format_line(addr: u64, bytes: &[u8]) -> String {
     let mut out = Vec::new();
     put_line(&mut out, addr, bytes);
     out.pop();
-    String::from_utf8(out).expect("hexdump lines are ASCII")
+    // Only ASCII is put in a line, so nothing is replaced.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The line `watch` prints under [`format_line`]`(addr, ..)` to mark its changed bytes:
@@ -94,10 +95,7 @@ pub(crate) fn mark_line(addr: u64, changed: &[bool]) -> String {
         line[at..at + 2].copy_from_slice(b"^^");
         line[bar + 1 + i] = b'^';
     }
-    String::from_utf8(line)
-        .expect("ASCII")
-        .trim_end()
-        .to_string()
+    String::from_utf8_lossy(&line).trim_end().to_string()
 }
 
 /// The bytes as `hexdump -C`'s right-hand column shows them: printable ASCII as itself,
