@@ -342,7 +342,7 @@ recipe_explain_distro() {
   echo "@@part full"
   cat "$_x_out"
   echo "@@part readme"
-  excerpt 'NR <= 2' '/^physical /' '/^(peek|poke) /' <"$_x_out"
+  excerpt 'NR == 1' '/^(physical|iomem|frame) /' '/^door +\/dev\/(mem|physmem) read/' <"$_x_out"
   rm -f "$_x_out"
   stop_target
   echo "@@part edu"
