@@ -121,14 +121,13 @@ impl PortGrant {
     /// One `inb`, `inw` or `inl` (`bytes` 1, 2 or 4) of `port`.
     pub(crate) fn read(&self, port: u16, bytes: usize) -> io::Result<u64> {
         self.check(port, bytes)?;
-        Ok(port_in(port, bytes))
+        port_in(port, bytes)
     }
 
     /// One `outb`, `outw` or `outl` (`bytes` 1, 2 or 4) of the low bytes of `value` to `port`.
     pub(crate) fn write(&self, port: u16, bytes: usize, value: u64) -> io::Result<()> {
         self.check(port, bytes)?;
-        port_out(port, bytes, value);
-        Ok(())
+        port_out(port, bytes, value)
     }
 }
 
@@ -170,13 +169,13 @@ fn ioperm(_first: u16, _count: u32, _on: bool) -> io::Result<()> {
 
 /// One `in` of `bytes` (1, 2 or 4) from `port`, which a [`PortGrant`] holds.
 #[cfg(target_arch = "x86_64")]
-fn port_in(port: u16, bytes: usize) -> u64 {
+fn port_in(port: u16, bytes: usize) -> io::Result<u64> {
     use std::arch::asm;
     // SAFETY: the port is in a range ioperm granted to this thread (PortGrant::check; a
     // grant cannot leave its thread, and dropping an overlapping one keeps its ports), so
     // the instruction does not fault; it reads the port into a register and touches no
     // memory of ours (what reading the port does to the device is not Rust's concern).
-    unsafe {
+    let value = unsafe {
         match bytes {
             1 => {
                 let value: u8;
@@ -194,12 +193,13 @@ fn port_in(port: u16, bytes: usize) -> u64 {
                 u64::from(value)
             }
         }
-    }
+    };
+    Ok(value)
 }
 
 /// One `out` of the low `bytes` (1, 2 or 4) of `value` to `port`, which a [`PortGrant`] holds.
 #[cfg(target_arch = "x86_64")]
-fn port_out(port: u16, bytes: usize, value: u64) {
+fn port_out(port: u16, bytes: usize, value: u64) -> io::Result<()> {
     use std::arch::asm;
     // SAFETY: the port is in a range ioperm granted to this thread (PortGrant::check; a
     // grant cannot leave its thread, and dropping an overlapping one keeps its ports), so
@@ -219,16 +219,18 @@ fn port_out(port: u16, bytes: usize, value: u64) {
             }
         }
     }
+    Ok(())
+}
+
+/// Off x86-64 there are no I/O port instructions (and no [`PortGrant`]: `ioperm` fails).
+#[cfg(not(target_arch = "x86_64"))]
+fn port_in(_port: u16, _bytes: usize) -> io::Result<u64> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 #[cfg(not(target_arch = "x86_64"))]
-fn port_in(_port: u16, _bytes: usize) -> u64 {
-    unreachable!("no PortGrant exists off x86-64")
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn port_out(_port: u16, _bytes: usize, _value: u64) {
-    unreachable!("no PortGrant exists off x86-64")
+fn port_out(_port: u16, _bytes: usize, _value: u64) -> io::Result<()> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 #[cfg(test)]
