@@ -322,4 +322,55 @@ else
   bad "transparent huge page of $tsize bytes: ${huge_err:-smaps AnonHugePages $smaps_kb}"
 fi
 
-summary arm64 18
+# 12. The explorer, explain and watch on this granule, each against the kernel's
+#     own files: owner and maps find the target's frame (pagemap read with dd),
+#     physmap marks it, usage's PSS is smaps_rollup's, explain names the UART as
+#     /proc/iomem does, and watch sees a poke exactly.
+say "maps, owner, physmap, usage, explain, watch on $page_size-byte pages"
+start_target --timeout 60 || bad "the target did not start"
+entry=$(dd if="/proc/$pid/pagemap" bs=8 skip=$((vaddr / page_size)) count=1 2>/dev/null | od -An -tx8 | tr -d ' ')
+tpfn=$(printf '%#x' $((0x$entry & 0x7fffffffffffff)))
+tpaddr=$(printf '%#x' $((tpfn * page_size + vaddr % page_size)))
+tpage=$(printf '%#x' $((vaddr / page_size * page_size)))
+own="$(physdemo owner "$tpaddr" --json)"
+if [ "$(echo "$own" | json_field pid)" = "$pid" ] && [ "$(echo "$own" | json_field vaddr)" = "$(printf '%#x' "$vaddr")" ]; then
+  ok "owner $tpaddr: pid $pid at $(printf '%#x' "$vaddr") (pagemap read with dd: frame $tpfn)"
+else bad "owner $tpaddr: $(echo "$own" | head -c 300)"; fi
+row="$(physdemo maps "$pid" --pages --mapping '[anonymous]' | awk -v v="$tpage" '$1 == v { print $2; exit }')"
+if [ "$row" = "$tpfn" ]; then ok "maps --pages: the variable's page $tpage is frame $row (= pagemap read with dd)"
+else bad "maps --pages: page $tpage is frame '$row', pagemap read with dd gives $tpfn"; fi
+if [ "$(physdemo physmap --pid "$pid" --json | obj_field target pfn)" = "$tpfn" ]; then
+  ok "physmap --pid $pid marks frame $tpfn as the target's"
+else bad "physmap --pid $pid does not mark frame $tpfn"; fi
+# (usage runs from a copy of the binary: the same file would share its pages with the
+# target while usage runs, and halve their share of the target's PSS.)
+cp "$(command -v physdemo)" /tmp/physdemo-copy
+# RSS exactly, PSS within 0.5 % or a page (tests/it/usage.rs's bounds: the kernel sums
+# fractional shares and prints kB).
+rss_kb=$(sed -n 's/^Rss: *\([0-9]*\) kB/\1/p' "/proc/$pid/smaps_rollup")
+pss_kb=$(sed -n 's/^Pss: *\([0-9]*\) kB/\1/p' "/proc/$pid/smaps_rollup")
+use="$(/tmp/physdemo-copy usage --pid "$pid" --json)"
+rss=$(echo "$use" | json_field rss) pss=$(echo "$use" | json_field pss)
+off=$((pss - pss_kb * 1024)); [ "$off" -lt 0 ] && off=$((-off))
+slack=$((pss_kb * 1024 / 200)); [ "$slack" -lt "$page_size" ] && slack=$page_size
+if [ -n "$pss" ] && [ "$rss" = $((rss_kb * 1024)) ] && [ "$off" -le "$slack" ]; then
+  ok "usage --pid $pid: RSS $rss bytes = smaps_rollup's $rss_kb kB, PSS $pss bytes within $off of its $pss_kb kB"
+else bad "usage --pid $pid: RSS '$rss', PSS '$pss'; smaps_rollup Rss $rss_kb kB, Pss $pss_kb kB"; fi
+rm -f /tmp/physdemo-copy
+uart_name="$(sed -n 's/^ *09000000-[0-9a-f]* : //p' /proc/iomem | head -n 1)"
+if [ -n "$uart_name" ] && physdemo explain "$UART" | grep -q "^iomem .*$uart_name \[0x9000000-"; then
+  ok "explain $UART: $(physdemo explain "$UART" | sed -n 's/^iomem *//p' | head -n 1) (/proc/iomem: $uart_name)"
+else bad "explain $UART does not name '$uart_name': $(physdemo explain "$UART" 2>&1 | head -n 4)"; fi
+W=0x5eedf00d5eedf00d
+physdemo watch "$pid" "$vaddr" --count 1 --interval 1ms --json >/tmp/watch.json 2>/tmp/watch.err &
+wjob=$!
+wait_for /tmp/watch.json '"event":"start"' 100 >/dev/null || bad "watch did not start: $(cat /tmp/watch.err)"
+physdemo poke "$pid" "$vaddr" "$W" >/dev/null 2>&1
+wait "$wjob"
+if grep -q "\"event\":\"change\".*\"new\":\"$W\"" /tmp/watch.json && wait_for "$tout" "\"new\":\"$W\"" 50 >/dev/null; then
+  ok "watch $pid $(printf '%#x' "$vaddr") saw the poke of $W, as the target did"
+else bad "watch: $(cat /tmp/watch.json /tmp/watch.err | head -c 400)"; fi
+stop_target
+rm -f /tmp/watch.json /tmp/watch.err
+
+summary arm64 24
