@@ -41,6 +41,7 @@ use crate::proc::pat::{memtypes, pat_state, MEMTYPE_LIST};
 use crate::proc::pci::device_with_bar_at;
 use crate::proc::zoneinfo::zones;
 use crate::render::json::write_json_line;
+use crate::render::physmap::kind_key;
 use crate::render::subject::PciId;
 use crate::resolve::destination::Destination;
 use crate::resolve::register::Register;
@@ -264,18 +265,6 @@ fn process_part(located: &Located) -> Option<ProcessJson> {
             .walk(r.vaddr, r.page)
             .map(|w| format!("{} ({})", w.chain(), w.bit_ranges())),
     })
-}
-
-fn kind_key(kind: RegionKind) -> &'static str {
-    match kind {
-        RegionKind::SystemRam => "system_ram",
-        RegionKind::KernelImage => "kernel_image",
-        RegionKind::Reserved => "reserved",
-        RegionKind::Firmware => "firmware",
-        RegionKind::BusWindow => "bus_window",
-        RegionKind::Device => "device",
-        RegionKind::PciConfig => "pci_config",
-    }
 }
 
 /// The regions holding the address, outermost first.
